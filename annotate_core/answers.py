@@ -1,0 +1,91 @@
+"""The answers DataFrame: one schema for every backend, in crowd-kit's ``task, worker, label`` convention.
+
+Backends yield plain records; ``answers_frame`` turns them into a frame with fixed columns and
+dtypes, so aggregation, comparison and user code never special-case a vendor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from enum import Enum
+from typing import Any
+
+import pandas as pd
+
+from annotate_core.errors import MalformedResponseError
+
+
+class AnswerStatus(str, Enum):
+    """Neutral life cycle of one answer."""
+
+    SUBMITTED = "submitted"  # done by the worker, not yet reviewed
+    ACCEPTED = "accepted"  # approved (by review, auto-accept, or QA)
+    REJECTED = "rejected"  # rejected by review or a rule (Dataloop: discard)
+    SKIPPED = "skipped"
+    EXPIRED = "expired"
+    ACTIVE = "active"  # handed out, not yet submitted
+
+
+INPUT_PREFIX = "input:"
+
+# column -> dtype; order is the frame's column order (input:<name> columns follow).
+ANSWER_COLUMNS: dict[str, str] = {
+    "task": "object",  # the item's key: stable across backends, so results can be joined
+    "worker": "object",
+    "label": "object",  # the answer value; lists for multi-choice
+    "field": "object",  # which output field this row answers
+    "item_key": "object",
+    "assignment": "object",
+    "status": "object",
+    "submitted_at": "datetime64[ns, UTC]",
+    "duration_s": "float64",
+    "golden": "bool",
+    "golden_label": "object",  # the known answer on golden items, else None
+    "reviewer": "object",
+    "review_comment": "object",
+}
+
+REQUIRED_RECORD_KEYS = ("worker", "label", "field", "item_key")
+
+
+def answers_frame(records: Iterable[Mapping[str, Any]], input_names: Sequence[str] = ()) -> pd.DataFrame:
+    """Build the neutral answers frame from backend records.
+
+    A record has the keys of ``ANSWER_COLUMNS`` (``task`` defaults to ``item_key``) and an optional
+    ``inputs`` mapping. A record missing a required key is a backend bug or a malformed vendor
+    answer: it raises ``MalformedResponseError`` naming the key, instead of leaving NaN to surface
+    later in aggregation.
+    """
+    columns: dict[str, list[Any]] = {c: [] for c in ANSWER_COLUMNS}
+    inputs: dict[str, list[Any]] = {n: [] for n in input_names}
+    for n, rec in enumerate(records):
+        for key in REQUIRED_RECORD_KEYS:
+            if rec.get(key) is None and key != "label":
+                raise MalformedResponseError(f"answer record #{n} has no {key!r}")
+        for c in ANSWER_COLUMNS:
+            if c == "task":
+                columns[c].append(rec.get("task") or rec["item_key"])
+            elif c == "golden":
+                columns[c].append(bool(rec.get("golden", False)))
+            elif c == "status":
+                status = rec.get("status") or AnswerStatus.SUBMITTED
+                columns[c].append(status.value if isinstance(status, AnswerStatus) else str(status))
+            else:
+                columns[c].append(rec.get(c))
+        rec_inputs = rec.get("inputs") or {}
+        for name in input_names:
+            inputs[name].append(rec_inputs.get(name))
+    frame = pd.DataFrame(columns)
+    frame["submitted_at"] = pd.to_datetime(frame["submitted_at"], utc=True)
+    frame["duration_s"] = pd.to_numeric(frame["duration_s"], errors="coerce").astype("float64")
+    frame["golden"] = frame["golden"].astype("bool")
+    for c in ANSWER_COLUMNS:
+        if ANSWER_COLUMNS[c] == "object":
+            frame[c] = frame[c].astype("object")
+    for name in input_names:
+        frame[INPUT_PREFIX + name] = pd.Series(inputs[name], dtype="object")
+    return frame
+
+
+def empty_answers(input_names: Sequence[str] = ()) -> pd.DataFrame:
+    return answers_frame([], input_names)

@@ -1,0 +1,160 @@
+"""The backend contract: what every vendor plugin implements, and the plain data it exchanges.
+
+The core talks to backends only through this class. A backend declares ``capabilities`` as data;
+the core checks a spec against them before calling ``create_job``, so a backend never receives a
+spec it said it cannot run. Optional operations (events, simulation, pull/submit) raise
+``NotImplementedError`` by default and are gated by the matching capability.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import SecretStr
+
+from annotate_core.capabilities import Capability
+
+if TYPE_CHECKING:
+    from annotate_core.items import Item, UploadReport
+    from annotate_core.model.spec import JobSpec
+
+
+class JobState(str, Enum):
+    DRAFT = "draft"  # created, items may be added, nobody works yet
+    OPEN = "open"  # workers can take work
+    PAUSED = "paused"
+    CLOSED = "closed"  # stopped by the requester (or deadline); answers are final
+    COMPLETED = "completed"  # every item has all its answers
+    ARCHIVED = "archived"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobState.CLOSED, JobState.COMPLETED, JobState.ARCHIVED)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a job stands. ``percent`` is the backend's own measure when it has one."""
+
+    state: JobState
+    total_items: int = 0
+    completed_items: int = 0
+    submitted_answers: int = 0
+    expected_answers: int | None = None
+    percent: float | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def fraction(self) -> float:
+        if self.percent is not None:
+            return max(0.0, min(1.0, self.percent / 100))
+        if self.total_items:
+            return self.completed_items / self.total_items
+        return 1.0 if self.state.finished else 0.0
+
+
+@dataclass(frozen=True)
+class PlannedOperation:
+    """One vendor call (or store write) a plan would make; ``payload`` is the body it would send."""
+
+    action: str  # e.g. "POST /v1/pools", "insert job"
+    description: str
+    payload: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+ProgressCallback = Callable[[int], None]
+
+
+class Backend(abc.ABC):
+    """Base class of every backend. Subclasses set ``name`` and ``capabilities`` and implement
+    the abstract methods; ``options`` come from the profile, with secrets as ``SecretStr``.
+    """
+
+    name: ClassVar[str] = ""
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    #: capability -> advice shown when a spec needs it and this backend lacks it
+    hints: ClassVar[Mapping[Capability, str]] = {}
+    #: option names that carry credentials; they must come from ``<name>_env`` variables
+    secret_options: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+    def __repr__(self) -> str:
+        shown = {k: (v if not isinstance(v, SecretStr) else SecretStr("x")) for k, v in self.options.items()}
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
+    # ---- planning (never touches the network) -----------------------------------------------
+
+    @abc.abstractmethod
+    def plan(self, spec: JobSpec, n_items: int | None = None) -> list[PlannedOperation]:
+        """The vendor operations that creating and filling this job would run, without running them."""
+
+    # ---- lifecycle --------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_job(self, spec: JobSpec) -> str:
+        """Create the job's vendor objects (closed, no items) and return the job id."""
+
+    def get_spec(self, job_id: str) -> JobSpec | None:
+        """The spec a job was created from, when the backend stores it."""
+        return None
+
+    @abc.abstractmethod
+    def add_items(
+        self, job_id: str, spec: JobSpec, items: Iterable[Item], *, on_progress: ProgressCallback | None = None
+    ) -> UploadReport:
+        """Upload validated items, idempotently by key: items already present are counted, not re-added."""
+
+    @abc.abstractmethod
+    def start(self, job_id: str) -> None:
+        """Open the job to workers (also resumes a paused job)."""
+
+    def pause(self, job_id: str) -> None:
+        raise NotImplementedError(f"backend {self.name!r} cannot pause jobs")
+
+    @abc.abstractmethod
+    def close(self, job_id: str) -> None:
+        """Stop the job; answers given so far stay."""
+
+    @abc.abstractmethod
+    def progress(self, job_id: str) -> Progress: ...
+
+    # ---- answers ----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def iter_answers(self, job_id: str, spec: JobSpec | None) -> Iterator[Mapping[str, Any]]:
+        """Every answer of the job, in every status, following pagination to its end.
+
+        Yields records with the keys of ``annotate_core.answers.ANSWER_COLUMNS`` plus ``inputs``.
+        """
+
+    def review(self, job_id: str, assignment: str, *, accept: bool, comment: str | None = None) -> None:
+        raise NotImplementedError(f"backend {self.name!r} has no manual review")
+
+    def add_source(
+        self, job_id: str, spec: JobSpec, source: Any, *, assignees: tuple[str, ...] = ()
+    ) -> UploadReport:
+        """Add vendor-stored items (a ``DatasetSource``: filter or ids) to a running job."""
+        raise NotImplementedError(f"backend {self.name!r} cannot add vendor-stored items")
+
+    # ---- optional extras --------------------------------------------------------------------
+
+    def iter_events(self, job_id: str, *, since: int = 0) -> Iterator[Mapping[str, Any]]:
+        raise NotImplementedError(f"backend {self.name!r} has no event stream")
+
+    def simulate(self, job_id: str, spec: JobSpec, **workforce: Any) -> Mapping[str, Any]:
+        raise NotImplementedError(f"backend {self.name!r} cannot simulate a workforce")
+
+    def list_jobs(self) -> list[Mapping[str, Any]]:
+        raise NotImplementedError(f"backend {self.name!r} cannot list jobs")
+
+    def close_backend(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
+        """Release sessions, connections and files."""

@@ -1,0 +1,1 @@
+"""The ``annotate`` command line: one module per group of commands, wired up in ``main``."""

@@ -1,0 +1,155 @@
+"""The one exception taxonomy every backend maps its failures onto.
+
+Callers catch these types whatever the vendor, so a script written against the local backend handles
+a Toloka rate limit or a Dataloop expired token the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from annotate_core.capabilities import Unsupported
+    from annotate_core.items import UploadReport
+
+
+class AnnotateError(Exception):
+    """Base of every error this library raises on purpose."""
+
+
+class SpecError(AnnotateError, ValueError):
+    """A job spec (or spec file) is invalid; the message names each bad field."""
+
+
+class ConfigError(AnnotateError, ValueError):
+    """The configuration file or a profile is invalid or missing."""
+
+
+class BackendNotInstalled(AnnotateError, LookupError):
+    """The named backend has no installed plugin; the message says what to install."""
+
+
+class BackendLoadError(AnnotateError, ImportError):
+    """A backend plugin is installed but failed to import."""
+
+
+class UnsupportedFeatureError(AnnotateError):
+    """A spec needs capabilities the backend lacks. Raised before any remote call."""
+
+    def __init__(self, backend: str, unsupported: Sequence[Unsupported]):
+        self.backend = backend
+        self.unsupported = list(unsupported)
+        lines = [f"backend {backend!r} cannot run this spec:"]
+        lines += [f"  - {u.describe()}" for u in self.unsupported]
+        super().__init__("\n".join(lines))
+
+
+class JobStateError(AnnotateError):
+    """The operation is not allowed in the job's current state (e.g. adding items to a closed job)."""
+
+
+class ItemsRejectedError(AnnotateError):
+    """Some items of an upload were rejected; `report` says which and why.
+
+    Items that were accepted stay stored: rerunning the same upload after fixing the rejected items
+    adds only those.
+    """
+
+    def __init__(self, report: UploadReport):
+        self.report = report
+        shown = report.errors[:10]
+        lines = [
+            f"{len(report.errors)} item(s) rejected "
+            f"({report.created} created, {report.existing} already present):"
+        ]
+        lines += [f"  - {e.describe()}" for e in shown]
+        if len(report.errors) > len(shown):
+            lines.append(f"  ... and {len(report.errors) - len(shown)} more (see .report.errors)")
+        super().__init__("\n".join(lines))
+
+
+# --- errors raised while talking to a vendor -------------------------------------------------
+
+
+class VendorError(AnnotateError):
+    """A vendor answered with an error. Carries the vendor's own code and message."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        backend: str | None = None,
+        request_id: str | None = None,
+        payload: Any = None,
+    ):
+        self.status = status
+        self.code = code
+        self.backend = backend
+        self.request_id = request_id
+        self.payload = payload
+        prefix = f"[{backend}] " if backend else ""
+        detail = f" (HTTP {status}" if status is not None else " ("
+        detail += f", code {code})" if code else ")"
+        if detail == " ()":
+            detail = ""
+        super().__init__(f"{prefix}{message}{detail}")
+
+
+class AuthenticationError(VendorError):
+    """Credentials are missing, wrong or expired."""
+
+
+class PermissionDeniedError(VendorError):
+    """Credentials are valid but not allowed to do this."""
+
+
+class NotFoundError(VendorError):
+    """The vendor object does not exist (or is not visible to these credentials)."""
+
+
+class ConflictError(VendorError):
+    """The object already exists or is in a state that forbids the change."""
+
+
+class RateLimitError(VendorError):
+    """The vendor throttled us and waiting it out is not sensible (e.g. a daily quota)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any):
+        self.retry_after = retry_after
+        super().__init__(message, **kw)
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One field-level complaint from a vendor's validation error."""
+
+    field: str
+    message: str
+    code: str | None = None
+
+
+class VendorValidationError(VendorError):
+    """The vendor rejected a request body; `details` lists each field it complained about."""
+
+    def __init__(self, message: str, *, details: Sequence[FieldProblem] = (), **kw: Any):
+        self.details = list(details)
+        if self.details:
+            message += ": " + "; ".join(f"{d.field}: {d.message}" for d in self.details)
+        super().__init__(message, **kw)
+
+
+class MalformedResponseError(VendorError):
+    """The vendor answered 2xx with a body we cannot interpret; names the field that was wrong."""
+
+
+class OperationFailedError(VendorError):
+    """A long-running vendor operation (Toloka operation, Dataloop command) ended in failure."""
+
+
+class TransportError(VendorError):
+    """The request never got an HTTP answer (connection refused, timeout) after all retries."""
+

@@ -1,0 +1,287 @@
+"""Items: units of data with a stable client-side key, their validation, and upload reports.
+
+The key is what makes uploads idempotent on every backend: the same key twice is the same item, so
+a rerun after a crash adds only what is missing. Items without an explicit key get one derived from
+their inputs (a hash), so re-sending identical rows is harmless too.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from pydantic import Field, model_validator
+
+from annotate_core.model.base import SpecModel
+from annotate_core.model.fields import DataField, FieldType
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from annotate_core.model.spec import JobSpec
+
+GOLDEN_PREFIX = "golden:"
+HINT_COLUMN = "hint"
+KEY_COLUMN = "key"
+
+
+def derive_key(inputs: Mapping[str, Any]) -> str:
+    """A stable key from the inputs: identical inputs give the identical key, in any process."""
+    canonical = json.dumps(inputs, sort_keys=True, separators=(",", ":"), default=str)
+    return "h-" + hashlib.sha256(canonical.encode()).hexdigest()[:24]
+
+
+class Item(SpecModel):
+    """One unit of data. ``golden`` holds its known answer (output name -> value) when it has one."""
+
+    key: str = Field("", description="Stable client-side id; derived from inputs when empty.")
+    inputs: dict[str, Any]
+    golden: dict[str, Any] | None = None
+    hint: str | None = Field(None, description="Shown to a worker who gets a golden/training item wrong.")
+    overlap: int | None = Field(None, ge=1, description="Overrides the spec's overlap for this item.")
+
+    @model_validator(mode="after")
+    def _key(self) -> Item:
+        if not self.key:
+            object.__setattr__(self, "key", derive_key(self.inputs))
+        return self
+
+    @property
+    def is_golden(self) -> bool:
+        return self.golden is not None
+
+
+@dataclass(frozen=True)
+class ItemError:
+    """Why one item was rejected: its key, the field at fault, and what was expected."""
+
+    key: str
+    field: str | None
+    message: str
+    index: int | None = None
+
+    def describe(self) -> str:
+        where = f"item {self.key!r}" + (f" (#{self.index})" if self.index is not None else "")
+        return f"{where}: {self.field + ': ' if self.field else ''}{self.message}"
+
+
+@dataclass
+class UploadReport:
+    """Outcome of ``add_items``: counts, and every per-item error (never swallowed)."""
+
+    created: int = 0
+    existing: int = 0
+    errors: list[ItemError] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def merge(self, other: UploadReport) -> None:
+        self.created += other.created
+        self.existing += other.existing
+        self.errors.extend(other.errors)
+        self.keys.extend(other.keys)
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def _check_value(f: DataField, value: Any) -> str | None:
+    """None when ``value`` fits field ``f``, else what was expected."""
+    t = f.type
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "is required" if f.required else None
+    if t in (FieldType.URL, FieldType.IMAGE):
+        if not isinstance(value, str):
+            return f"expected a URL string, got {type(value).__name__}"
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https", "s3", "gs", "file", "data") or not (
+            parsed.netloc or parsed.scheme in ("file", "data")
+        ):
+            return f"expected an http(s) URL, got {value!r}"
+    elif t in (FieldType.TEXT, FieldType.FREE_TEXT):
+        if not isinstance(value, str):
+            return f"expected text, got {type(value).__name__}"
+    elif t is FieldType.NUMBER:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"expected a number, got {value!r}"
+    elif t is FieldType.BOOL:
+        if not isinstance(value, bool):
+            return f"expected true or false, got {value!r}"
+    elif t is FieldType.LABEL:
+        if value not in f.option_values:
+            return f"expected one of {list(f.option_values)}, got {value!r}"
+    elif t is FieldType.LABELS:
+        if not isinstance(value, list | tuple) or any(v not in f.option_values for v in value):
+            return f"expected a list of {list(f.option_values)}, got {value!r}"
+    return None
+
+
+def validate_item(spec: JobSpec, item: Item, index: int | None = None) -> list[ItemError]:
+    """Every problem of one item against the spec's inputs (and outputs, for golden answers)."""
+    errors: list[ItemError] = []
+    known = {f.name for f in spec.inputs}
+    for f in spec.inputs:
+        problem = _check_value(f, item.inputs.get(f.name))
+        if problem:
+            errors.append(ItemError(item.key, f"inputs.{f.name}", problem, index))
+    for extra in sorted(set(item.inputs) - known):
+        errors.append(ItemError(item.key, f"inputs.{extra}", "is not an input field of the spec", index))
+    if item.golden is not None:
+        outputs = {f.name: f for f in spec.outputs}
+        for name, value in item.golden.items():
+            if name not in outputs:
+                errors.append(ItemError(item.key, f"golden.{name}", "is not an output field", index))
+                continue
+            problem = _check_value(outputs[name], value)
+            if problem:
+                errors.append(ItemError(item.key, f"golden.{name}", problem, index))
+    return errors
+
+
+def validate_items(spec: JobSpec, items: Iterable[Item]) -> tuple[list[Item], list[ItemError]]:
+    """Split items into the valid ones and per-item errors; duplicate keys are errors too."""
+    good: list[Item] = []
+    errors: list[ItemError] = []
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        problems = validate_item(spec, item, i)
+        if item.key in seen:
+            problems.append(ItemError(item.key, "key", "duplicate key in this upload", i))
+        seen.add(item.key)
+        if problems:
+            errors.extend(problems)
+        else:
+            good.append(item)
+    return good, errors
+
+
+# --- coercion from user data -----------------------------------------------------------------
+
+
+def _row_to_item(row: Mapping[str, Any], spec: JobSpec | None) -> Item:
+    key = row.get(KEY_COLUMN) or ""
+    inputs: dict[str, Any] = {}
+    golden: dict[str, Any] = {}
+    hint = row.get(HINT_COLUMN) or None
+    for col, value in row.items():
+        if col in (KEY_COLUMN, HINT_COLUMN):
+            continue
+        if isinstance(value, float) and math.isnan(value):
+            value = None
+        if col.startswith(GOLDEN_PREFIX):
+            if value not in (None, ""):
+                golden[col[len(GOLDEN_PREFIX):]] = value
+        else:
+            inputs[col] = value
+    if spec is not None:
+        inputs = {k: _coerce_text(spec, k, v) for k, v in inputs.items()}
+        golden = {k: _coerce_answer(spec, k, v) for k, v in golden.items()}
+    return Item(key=str(key), inputs=inputs, golden=golden or None, hint=hint)
+
+
+def _coerce_text(spec: JobSpec, name: str, value: Any) -> Any:
+    """CSV cells are strings: turn them into the field's type where that is unambiguous."""
+    if not isinstance(value, str):
+        return value
+    f = next((f for f in spec.inputs if f.name == name), None)
+    return _coerce(f, value)
+
+
+def _coerce_answer(spec: JobSpec, name: str, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    f = next((f for f in spec.outputs if f.name == name), None)
+    return _coerce(f, value)
+
+
+def _coerce(f: DataField | None, value: str) -> Any:
+    if f is None:
+        return value
+    if value == "":
+        return None
+    if f.type is FieldType.NUMBER:
+        try:
+            return float(value) if any(c in value for c in ".eE") else int(value)
+        except ValueError:
+            return value
+    if f.type is FieldType.BOOL and value.lower() in ("true", "false", "1", "0"):
+        return value.lower() in ("true", "1")
+    if f.type is FieldType.JSON or f.type is FieldType.LABELS:
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def coerce_items(data: Any, spec: JobSpec | None = None) -> Iterator[Item]:
+    """Items from a list of Items/dicts, a DataFrame, or a CSV/JSONL path.
+
+    Table rows use one column per input, ``key`` for the key, ``golden:<output>`` for known
+    answers and ``hint`` for a hint. Dict rows may also be full items (``{"inputs": {...}}``).
+    """
+    if isinstance(data, str | Path):
+        yield from read_items_file(Path(data), spec)
+        return
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a core dependency
+        pd = None
+    if pd is not None and isinstance(data, pd.DataFrame):
+        for row in data.to_dict(orient="records"):
+            yield _row_to_item({str(k): v for k, v in row.items()}, spec)
+        return
+    for entry in data:
+        if isinstance(entry, Item):
+            yield entry
+        elif isinstance(entry, Mapping) and "inputs" in entry:
+            yield Item.model_validate(entry)
+        elif isinstance(entry, Mapping):
+            yield _row_to_item(entry, spec)
+        else:
+            raise TypeError(f"cannot make an item from {type(entry).__name__}; pass Item, dict or DataFrame")
+
+
+def read_items_file(path: Path, spec: JobSpec | None = None) -> Iterator[Item]:
+    """Stream items from CSV/TSV or JSONL without loading the whole file."""
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        with path.open(encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError as exc:
+                    raise ValueError(f"{path}:{lineno}: not valid JSON ({exc})") from None
+                yield from coerce_items([row], spec)
+    elif suffix in (".csv", ".tsv"):
+        with path.open(encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh, delimiter="\t" if suffix == ".tsv" else ",")
+            for row in reader:
+                yield _row_to_item(row, spec)
+    else:
+        raise ValueError(f"{path}: expected a .csv, .tsv or .jsonl file of items")
+
+
+def items_frame(items: Iterable[Item]) -> pd.DataFrame:
+    """Items as a table in the same column convention that ``coerce_items`` reads."""
+    import pandas as pd
+
+    rows = []
+    for it in items:
+        row: dict[str, Any] = {KEY_COLUMN: it.key, **it.inputs}
+        for k, v in (it.golden or {}).items():
+            row[GOLDEN_PREFIX + k] = v
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,235 @@
+"""The ``Job`` handle: one job on one backend, with the same methods whatever the vendor."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from annotate_core.answers import answers_frame
+from annotate_core.backend import Backend, JobState, Progress
+from annotate_core.capabilities import Capability
+from annotate_core.errors import ItemsRejectedError, SpecError, UnsupportedFeatureError
+from annotate_core.items import Item, ItemError, UploadReport, coerce_items, validate_item
+from annotate_core.model.spec import JobSpec
+
+if TYPE_CHECKING:
+    from annotate_core.capabilities import Unsupported
+
+log = logging.getLogger(__name__)
+
+
+def _refuse(backend: Backend, cap: Capability, feature: str) -> None:
+    if cap not in backend.capabilities:
+        from annotate_core.capabilities import DEFAULT_HINTS, Unsupported
+
+        hint = backend.hints.get(cap) or DEFAULT_HINTS.get(cap) or "use a backend that has it"
+        u: Unsupported = Unsupported(backend.name, cap, feature, "job", hint)
+        raise UnsupportedFeatureError(backend.name, [u])
+
+
+class Job:
+    """A handle on a job. Cheap to create; every call goes to the backend."""
+
+    def __init__(self, backend: Backend, job_id: str, spec: JobSpec | None) -> None:
+        self.backend = backend
+        self.id = job_id
+        self._spec = spec
+
+    def __repr__(self) -> str:
+        name = self._spec.name if self._spec else "?"
+        return f"Job(id={self.id!r}, backend={self.backend.name!r}, spec={name!r})"
+
+    @property
+    def spec(self) -> JobSpec:
+        if self._spec is None:
+            self._spec = self.backend.get_spec(self.id)
+        if self._spec is None:
+            raise SpecError(f"backend {self.backend.name!r} does not store specs; pass spec= to client.job()")
+        return self._spec
+
+    # ---- items ------------------------------------------------------------------------------
+
+    def add_items(
+        self,
+        items: Iterable[Item | Mapping[str, Any]] | pd.DataFrame | str,
+        *,
+        on_error: str = "raise",
+        progress: bool = True,
+    ) -> UploadReport:
+        """Validate and upload items, idempotently by key.
+
+        Valid items are stored even when others are rejected; then, with ``on_error="raise"``
+        (default), ``ItemsRejectedError`` carries the report listing each rejected item and field.
+        With ``on_error="report"`` the report is returned and the caller inspects ``report.errors``.
+        Items stream through: a 100k-row CSV is never held in memory whole.
+        """
+        if on_error not in ("raise", "report"):
+            raise ValueError("on_error: expected 'raise' or 'report'")
+        spec = self.spec
+        errors: list[ItemError] = []
+        seen: set[str] = set()
+        golden_ok = Capability.GOLDEN in self.backend.capabilities
+
+        def valid() -> Iterator[Item]:
+            for i, item in enumerate(coerce_items(items, spec)):
+                problems = validate_item(spec, item, i)
+                if item.is_golden and not golden_ok:
+                    problems.append(ItemError(item.key, "golden", f"backend {self.backend.name!r} has no golden items", i))
+                if item.key in seen:
+                    problems.append(ItemError(item.key, "key", "duplicate key in this upload", i))
+                seen.add(item.key)
+                if problems:
+                    errors.extend(problems)
+                else:
+                    yield item
+
+        total = len(items) if hasattr(items, "__len__") and not isinstance(items, str) else None
+        bar = tqdm(total=total, desc=f"upload {spec.name}", unit="item", disable=not progress, leave=False)
+        try:
+            report = self.backend.add_items(self.id, spec, valid(), on_progress=bar.update)
+        finally:
+            bar.close()
+        report.errors = errors + report.errors
+        log.info(
+            "job %s: %d item(s) created, %d already present, %d rejected",
+            self.id, report.created, report.existing, len(report.errors),
+        )
+        if report.errors and on_error == "raise":
+            raise ItemsRejectedError(report)
+        return report
+
+    def add_from_dataset(self, source: Any, *, assignees: tuple[str, ...] | list[str] = ()) -> UploadReport:
+        """Add items already stored on the vendor (a ``DatasetSource`` or its dict), e.g. by filter."""
+        from annotate_core.model.source import DatasetSource
+
+        _refuse(self.backend, Capability.VENDOR_DATASET, "items from a vendor dataset")
+        src = source if isinstance(source, DatasetSource) else DatasetSource.model_validate(source)
+        return self.backend.add_source(self.id, self.spec, src, assignees=tuple(assignees))
+
+    # ---- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> Job:
+        self.backend.start(self.id)
+        log.info("job %s started", self.id)
+        return self
+
+    def resume(self) -> Job:
+        return self.start()
+
+    def pause(self) -> Job:
+        _refuse(self.backend, Capability.PAUSE, "pause")
+        self.backend.pause(self.id)
+        return self
+
+    def close(self) -> Job:
+        self.backend.close(self.id)
+        log.info("job %s closed", self.id)
+        return self
+
+    def progress(self) -> Progress:
+        return self.backend.progress(self.id)
+
+    def wait(
+        self,
+        *,
+        timeout: float | None = None,
+        poll_interval: float = 30.0,
+        progress: bool = True,
+        sleep: Any = time.sleep,
+    ) -> Progress:
+        """Block until the job is finished (completed or closed), showing a progress bar.
+
+        Raises ``TimeoutError`` after ``timeout`` seconds; the job keeps running on the vendor.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        bar = tqdm(total=100, desc=f"job {self.id}", unit="%", disable=not progress,
+                   bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f}% [{elapsed}]")
+        try:
+            while True:
+                p = self.backend.progress(self.id)
+                bar.n = round(p.fraction * 100, 1)
+                bar.set_postfix_str(p.state.value, refresh=True)
+                if p.state.finished:
+                    return p
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise TimeoutError(f"job {self.id} not finished after {timeout}s ({bar.n:.0f}%)")
+                sleep(poll_interval)
+        finally:
+            bar.close()
+
+    # ---- answers and results ----------------------------------------------------------------
+
+    def answers(self) -> pd.DataFrame:
+        """Every answer, in every status, as the neutral DataFrame (see ``annotate_core.answers``)."""
+        spec = self._spec or self.backend.get_spec(self.id)
+        names = [f.name for f in spec.inputs] if spec else []
+        return answers_frame(self.backend.iter_answers(self.id, spec), names)
+
+    def review(self, assignment: str, *, accept: bool, comment: str | None = None) -> None:
+        """Accept or reject one assignment (a batch of answers by one worker)."""
+        _refuse(self.backend, Capability.MANUAL_REVIEW, "manual review")
+        if not accept and not comment:
+            raise ValueError("comment: a rejection needs a comment the worker can act on")
+        self.backend.review(self.id, assignment, accept=accept, comment=comment)
+
+    def results(
+        self,
+        method: str = "mv",
+        *,
+        field: str | None = None,
+        use_golden: bool = True,
+        answers: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
+        """One row per item: key, inputs, aggregated label, its confidence, number of answers.
+
+        Rejected, skipped and expired answers are left out. With ``use_golden`` the known answers
+        of golden items are passed to methods that can use them.
+        """
+        from annotate_core.aggregation import aggregate
+
+        spec = self.spec
+        out_field = field or spec.outputs[0].name
+        if out_field not in {f.name for f in spec.outputs}:
+            raise ValueError(f"field: {out_field!r} is not an output; outputs are {[f.name for f in spec.outputs]}")
+        df = self.answers() if answers is None else answers
+        df = df[(df["field"] == out_field) & df["status"].isin(["submitted", "accepted"])]
+        if df.empty:
+            raise ValueError(f"job {self.id} has no usable answers for field {out_field!r} yet")
+        truth = None
+        if use_golden and df["golden"].any():
+            g = df[df["golden"]].drop_duplicates("task")
+            truth = pd.Series(g["golden_label"].values, index=g["task"].values)
+        agg = aggregate(df[["task", "worker", "label"]], method=method, true_labels=truth)
+        inputs = [c for c in df.columns if c.startswith("input:")]
+        meta = df.drop_duplicates("task").set_index("task")[["golden", *inputs]]
+        res = agg.set_index("task").join(meta, how="left").reset_index()
+        res.insert(1, "item_key", res["task"])
+        return res
+
+    # ---- extras gated by capability ---------------------------------------------------------
+
+    def events(self, since: int = 0) -> Iterator[Mapping[str, Any]]:
+        _refuse(self.backend, Capability.EVENTS, "event stream")
+        return self.backend.iter_events(self.id, since=since)
+
+    def simulate(self, **workforce: Any) -> Mapping[str, Any]:
+        """Drive the job with a simulated workforce (local backend); returns a summary."""
+        _refuse(self.backend, Capability.SIMULATION, "simulated workforce")
+        return self.backend.simulate(self.id, self.spec, **workforce)
+
+    def pull(self, assignee: str, **kw: Any) -> Any:
+        """Next batch for an in-house annotator (local backend)."""
+        _refuse(self.backend, Capability.PULL_API, "pull/submit")
+        return self.backend.pull(self.id, assignee, **kw)  # type: ignore[attr-defined]
+
+    def submit(self, assignment: str, answers: Any, **kw: Any) -> Any:
+        _refuse(self.backend, Capability.PULL_API, "pull/submit")
+        return self.backend.submit(self.id, assignment, answers, **kw)  # type: ignore[attr-defined]
+
+    def state(self) -> JobState:
+        return self.progress().state

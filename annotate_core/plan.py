@@ -1,0 +1,100 @@
+"""Dry runs: what a spec would create on a backend, what it would cost, and what it cannot do."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from annotate_core.backend import Backend, PlannedOperation
+from annotate_core.capabilities import Unsupported, check
+from annotate_core.model.spec import JobSpec
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """Reward paid to workers (vendor fees excluded) for ``n_items`` items."""
+
+    n_items: int
+    answers: int
+    batches: int
+    reward: float
+    currency: str
+
+    def describe(self) -> str:
+        return (
+            f"{self.reward:.2f} {self.currency} for {self.n_items} items "
+            f"({self.answers} answers in {self.batches} batches, vendor fees excluded)"
+        )
+
+
+def expected_answers(spec: JobSpec, n_items: int, keys: list[str] | None = None) -> int:
+    """Answers a job of ``n_items`` items needs, honouring partial overlap when keys are known."""
+    ov = spec.overlap
+    if keys is not None:
+        return sum(ov.for_key(k) for k in keys)
+    if ov.fraction >= 1:
+        return n_items * ov.count
+    return round(n_items * (ov.fraction * ov.count + (1 - ov.fraction)))
+
+
+def estimate_cost(spec: JobSpec, n_items: int, keys: list[str] | None = None) -> CostEstimate | None:
+    """Workers' reward for the real items; golden items ride along in the same batches."""
+    if spec.pricing is None:
+        return None
+    answers = expected_answers(spec, n_items, keys)
+    batches = math.ceil(answers / spec.batch_size) if answers else 0
+    return CostEstimate(n_items, answers, batches, round(batches * spec.pricing.reward_per_batch, 4),
+                        spec.pricing.currency)
+
+
+@dataclass
+class Plan:
+    """A dry run: the operations a backend would perform, refusals, and the estimated cost."""
+
+    backend: str
+    spec_name: str
+    operations: list[PlannedOperation] = field(default_factory=list)
+    unsupported: list[Unsupported] = field(default_factory=list)
+    cost: CostEstimate | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.unsupported
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "spec": self.spec_name,
+            "ok": self.ok,
+            "operations": [op.to_dict() for op in self.operations],
+            "unsupported": [
+                {"backend": u.backend, "capability": u.capability.value, "feature": u.feature,
+                 "path": u.path, "hint": u.hint}
+                for u in self.unsupported
+            ],
+            "estimated_cost": asdict(self.cost) if self.cost else None,
+        }
+
+    def render(self) -> str:
+        lines = [f"Plan for {self.spec_name!r} on backend {self.backend!r}:"]
+        if self.unsupported:
+            lines.append(f"  cannot run: {len(self.unsupported)} unsupported feature(s)")
+            lines += [f"  - {u.describe()}" for u in self.unsupported]
+            return "\n".join(lines)
+        for i, op in enumerate(self.operations, 1):
+            lines.append(f"  {i}. {op.action}: {op.description}")
+        lines.append("  estimated cost: " + (self.cost.describe() if self.cost else "no pricing in the spec"))
+        return "\n".join(lines)
+
+
+def make_plan(backend: Backend, spec: JobSpec, n_items: int | None = None) -> Plan:
+    """Check capabilities, then ask the backend for its operations. Sends nothing anywhere."""
+    unsupported = check(spec, backend.name, backend.capabilities, backend.hints)
+    plan = Plan(backend.name, spec.name, unsupported=unsupported)
+    if unsupported:
+        return plan
+    plan.operations = backend.plan(spec, n_items)
+    if n_items is not None:
+        plan.cost = estimate_cost(spec, n_items)
+    return plan

@@ -1,0 +1,153 @@
+"""Finding backends: stevedore over the ``annotate.backends`` entry-point group.
+
+The core never imports a backend by name. A table of known backends only turns "not installed"
+into an install hint, the way fsspec's ``known_implementations`` does.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import logging
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from stevedore import DriverManager, ExtensionManager
+from stevedore.exception import NoMatches
+
+from annotate_core.backend import Backend
+from annotate_core.errors import BackendLoadError, BackendNotInstalled
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "annotate.backends"
+
+#: name -> (distribution, what it is); used for install hints only
+KNOWN_BACKENDS: dict[str, tuple[str, str]] = {
+    "local": ("annotate-local", "embedded store with a simulated workforce"),
+    "toloka": ("annotate-toloka", "Toloka crowdsourcing pools"),
+    "dataloop": ("annotate-dataloop", "Dataloop tasks, QA and pipelines"),
+}
+
+# Backends registered in-process (tests, notebooks); they shadow installed ones of the same name.
+_runtime: dict[str, type[Backend]] = {}
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    name: str
+    distribution: str | None
+    version: str | None
+    capabilities: list[str] = field(default_factory=list)
+    target: str | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "capabilities": self.capabilities,
+        }
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+def register_backend(name: str, cls: type[Backend]) -> None:
+    """Make a backend class available under ``name`` without installing a distribution."""
+    if not (isinstance(cls, type) and issubclass(cls, Backend)):
+        raise TypeError(f"{cls!r} is not a subclass of annotate_core.Backend")
+    _runtime[name] = cls
+
+
+def unregister_backend(name: str) -> None:
+    _runtime.pop(name, None)
+
+
+def install_hint(name: str) -> str:
+    if name in KNOWN_BACKENDS:
+        return f"pip install {KNOWN_BACKENDS[name][0]}"
+    return f"install the distribution that provides the {ENTRY_POINT_GROUP!r} entry point {name!r}"
+
+
+@lru_cache(maxsize=1)
+def _module_distributions() -> dict[str, list[str]]:
+    return md.packages_distributions()
+
+
+def _distribution_of(target: str) -> tuple[str | None, str | None]:
+    top = target.split(":")[0].split(".")[0]
+    dists = _module_distributions().get(top) or []
+    if not dists:
+        return None, None
+    dist = dists[0]
+    try:
+        return dist, md.version(dist)
+    except md.PackageNotFoundError:  # pragma: no cover - metadata vanished mid-run
+        return dist, None
+
+
+def _manager() -> ExtensionManager:
+    failures: list[tuple[str, Exception]] = []
+
+    def on_failure(_mgr: object, ep: md.EntryPoint, err: Exception) -> None:
+        failures.append((ep.name, err))
+
+    mgr = ExtensionManager(
+        namespace=ENTRY_POINT_GROUP,
+        invoke_on_load=False,
+        on_load_failure_callback=on_failure,
+    )
+    mgr._annotate_failures = failures  # type: ignore[attr-defined]
+    return mgr
+
+
+def _entry_points() -> dict[str, md.EntryPoint]:
+    return {ep.name: ep for ep in md.entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def list_backends() -> list[BackendInfo]:
+    """Every installed (or runtime-registered) backend, with distribution, version and capabilities."""
+    infos: dict[str, BackendInfo] = {}
+    mgr = _manager()
+    for ext in mgr:
+        cls = ext.plugin
+        target = ext.entry_point_target
+        dist, version = _distribution_of(target)
+        if not (isinstance(cls, type) and issubclass(cls, Backend)):
+            infos[ext.name] = BackendInfo(ext.name, dist, version, [], target,
+                                          error=f"{target} is not an annotate_core.Backend subclass")
+            continue
+        infos[ext.name] = BackendInfo(ext.name, dist, version, sorted(c.value for c in cls.capabilities), target)
+    eps = _entry_points()
+    for name, err in mgr._annotate_failures:  # type: ignore[attr-defined]
+        target = eps[name].value if name in eps else None
+        dist, version = _distribution_of(target) if target else (None, None)
+        infos[name] = BackendInfo(name, dist, version, [], target, error=f"failed to load: {err}")
+    for name, cls in _runtime.items():
+        infos[name] = BackendInfo(name, None, None, sorted(c.value for c in cls.capabilities),
+                                  f"{cls.__module__}:{cls.__qualname__}")
+    return sorted(infos.values(), key=lambda i: i.name)
+
+
+def get_backend_class(name: str) -> type[Backend]:
+    """The backend class registered as ``name``; a clear error with an install hint otherwise."""
+    if name in _runtime:
+        return _runtime[name]
+
+    def on_failure(_mgr: object, ep: md.EntryPoint, err: Exception) -> None:
+        raise BackendLoadError(f"backend {name!r} ({ep.value}) failed to import: {err}") from err
+
+    try:
+        cls = DriverManager(
+            namespace=ENTRY_POINT_GROUP, name=name, invoke_on_load=False, on_load_failure_callback=on_failure
+        ).driver
+    except NoMatches:
+        installed = sorted(set(_entry_points()) | set(_runtime))
+        raise BackendNotInstalled(
+            f"backend {name!r} is not installed: {install_hint(name)}"
+            + (f" (installed: {', '.join(installed)})" if installed else " (no backends are installed)")
+        ) from None
+    if not (isinstance(cls, type) and issubclass(cls, Backend)):
+        raise BackendLoadError(f"backend {name!r} is not an annotate_core.Backend subclass: {cls!r}")
+    return cls
