@@ -76,7 +76,7 @@ def answers_frame(records: Iterable[Mapping[str, Any]], input_names: Sequence[st
         for name in input_names:
             inputs[name].append(rec_inputs.get(name))
     frame = pd.DataFrame(columns)
-    frame["submitted_at"] = pd.to_datetime(frame["submitted_at"], utc=True)
+    frame["submitted_at"] = pd.to_datetime(frame["submitted_at"], utc=True).astype("datetime64[ns, UTC]")
     frame["duration_s"] = pd.to_numeric(frame["duration_s"], errors="coerce").astype("float64")
     frame["golden"] = frame["golden"].astype("bool")
     for c in ANSWER_COLUMNS:

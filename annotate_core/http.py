@@ -51,6 +51,21 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRAC
 RETRY_STATUSES = (408, 500, 502, 503, 504)
 
 
+class _Retry(Retry):
+    """urllib3's Retry, minus 429 handling (ours, above it) and with Retry-After waits capped.
+
+    Left alone, urllib3 would sleep out any Retry-After on a 429 — a daily quota's included —
+    inside the connection pool where nothing can interrupt it.
+    """
+
+    RETRY_AFTER_STATUS_CODES = frozenset({503})
+    MAX_RETRY_AFTER = 60.0
+
+    def get_retry_after(self, response):  # type: ignore[no-untyped-def]
+        value = super().get_retry_after(response)
+        return None if value is None else min(value, self.MAX_RETRY_AFTER)
+
+
 @dataclass(frozen=True)
 class ErrorInfo:
     """What a backend's ``parse_error`` extracts from a vendor error body."""
@@ -174,7 +189,7 @@ class HttpClient:
         auth: requests.auth.AuthBase | None,
         headers: Mapping[str, str],
     ) -> requests.Session:
-        retry = Retry(
+        retry = _Retry(
             total=retries,
             connect=retries,
             read=retries,

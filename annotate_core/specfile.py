@@ -72,6 +72,6 @@ def load_spec(path: str | Path) -> JobSpec:
 
 
 def dump_spec(spec: JobSpec) -> str:
-    """The spec as YAML, omitting defaults, for ``annotate plan`` output and examples."""
-    data = spec.model_dump(mode="json", exclude_defaults=True, by_alias=True)
+    """The spec as YAML (every field, so union tags such as ``kind`` survive a round trip)."""
+    data = spec.model_dump(mode="json", exclude_none=True, by_alias=True)
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
