@@ -79,7 +79,9 @@ class Job:
             for i, item in enumerate(coerce_items(items, spec)):
                 problems = validate_item(spec, item, i)
                 if item.is_golden and not golden_ok:
-                    problems.append(ItemError(item.key, "golden", f"backend {self.backend.name!r} has no golden items", i))
+                    problems.append(
+                        ItemError(item.key, "golden", f"backend {self.backend.name!r} has no golden items", i)
+                    )
                 if item.key in seen:
                     problems.append(ItemError(item.key, "key", "duplicate key in this upload", i))
                 seen.add(item.key)

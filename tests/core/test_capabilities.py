@@ -37,7 +37,10 @@ def test_medium_pool_needs_crowd_features_with_paths() -> None:
 
 def test_check_lists_every_gap_at_once_with_hints() -> None:
     spec = make_spec(
-        workforce={"assignees": ["a@x.io", "b@x.io"], "filter": {"attribute": "languages", "op": "in", "value": ["EN"]}},
+        workforce={
+            "assignees": ["a@x.io", "b@x.io"],
+            "filter": {"attribute": "languages", "op": "in", "value": ["EN"]},
+        },
         distribution={"kind": "fixed"},
         overlap={"count": 2, "fraction": 0.5},
     )

@@ -62,7 +62,10 @@ def server() -> Iterator[tuple[str, Script]]:
                 status, headers, payload = 404, {}, {"code": "NOT_FOUND", "message": "no script"}
             else:
                 status, headers, payload = queue[0] if len(queue) == 1 else queue.popleft()
-            raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode() if payload is not None else b""
+            if isinstance(payload, bytes):
+                raw = payload
+            else:
+                raw = json.dumps(payload).encode() if payload is not None else b""
             self.send_response(status)
             self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
             for k, v in headers.items():

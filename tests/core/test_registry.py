@@ -58,7 +58,7 @@ def test_known_backend_hint_names_the_distribution(monkeypatch: pytest.MonkeyPat
 def test_runtime_registration_for_notebooks_and_tests() -> None:
     class Tiny(Backend):
         name = "tiny"
-        plan = create_job = add_items = start = close = progress = iter_answers = lambda *a, **k: None  # noqa: E731
+        plan = create_job = add_items = start = close = progress = iter_answers = lambda *a, **k: None
 
     register_backend("tiny", Tiny)
     try:
