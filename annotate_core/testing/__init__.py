@@ -1,0 +1,22 @@
+"""Tools for backend authors: the conformance suite and the specs it feeds a backend.
+
+Usage in a backend's tests::
+
+    from annotate_core.testing import BackendConformance
+
+    class TestMyBackend(BackendConformance):
+        backend_class = MyBackend
+
+        @pytest.fixture
+        def backend(self):
+            return MyBackend(token=SecretStr("..."))
+
+        @pytest.fixture
+        def make_answers(self):
+            return lambda job, items: None
+"""
+
+from annotate_core.testing.specs import base_spec, spec_data_needing, spec_needing
+from annotate_core.testing.suite import BackendConformance, conformance_items, requires
+
+__all__ = ["BackendConformance", "base_spec", "conformance_items", "requires", "spec_data_needing", "spec_needing"]

@@ -1,0 +1,238 @@
+"""The conformance suite: one set of tests every backend runs, selected by declared capability.
+
+A backend's test module subclasses ``BackendConformance``, names its class in ``backend_class``,
+and provides two fixtures:
+
+* ``backend`` — a ready instance (for vendor backends: one whose HTTP replays cassettes);
+* ``make_answers`` — a callable ``(job, items) -> None`` that makes answers exist for the items
+  of a started job (the local backend simulates workers; a vendor backend's cassette already
+  holds the workers' answers, so its callable does nothing).
+
+Tests are generated from ``backend_class.capabilities``: a declared capability must work, an
+undeclared one must be refused at plan time and by ``create_job`` before any network access.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
+
+import pandas as pd
+import pytest
+from pydantic import SecretStr
+
+from annotate_core.answers import ANSWER_COLUMNS, INPUT_PREFIX
+from annotate_core.backend import Backend, JobState
+from annotate_core.capabilities import Capability
+from annotate_core.client import Client
+from annotate_core.errors import AnnotateError, UnsupportedFeatureError
+from annotate_core.items import Item
+from annotate_core.testing.specs import FRAGMENTS, base_spec, spec_data_needing
+
+MakeAnswers = Callable[[Any, list[Item]], None]
+
+
+def conformance_items(n: int, *, golden: int = 0, prefix: str = "conf") -> list[Item]:
+    """Deterministic items; the first ``golden`` carry a known answer."""
+    return [
+        Item(
+            key=f"{prefix}-{i:04d}",
+            inputs={"image": f"https://example.com/images/{prefix}-{i:04d}.jpg"},
+            golden={"result": "cat" if i % 2 == 0 else "dog"} if i < golden else None,
+        )
+        for i in range(n)
+    ]
+
+
+class NetworkUsed(AssertionError):
+    """Raised when code under a no-network guard opens a socket."""
+
+
+def requires(*caps: Capability) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a suite test as meaningful only for backends that declare every one of ``caps``."""
+
+    def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn.__annotate_requires__ = frozenset(caps)  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+class BackendConformance:
+    """Subclass as ``TestMyBackend(BackendConformance)`` and provide the fixtures above."""
+
+    backend_class: ClassVar[type[Backend]]
+    #: items per lifecycle test; vendor cassettes are recorded for this many
+    n_items: ClassVar[int] = 6
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Drop the tests whose capabilities the backend does not declare: selected, not skipped."""
+        super().__init_subclass__(**kwargs)
+        caps = getattr(cls, "backend_class", None)
+        if caps is None:
+            return
+        for name in dir(cls):
+            fn = getattr(cls, name, None)
+            needed = getattr(fn, "__annotate_requires__", None)
+            if name.startswith("test_") and needed and not needed <= cls.backend_class.capabilities:
+                setattr(cls, name, None)
+
+    @pytest.fixture
+    def no_network(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+        """Fail the test on any attempt to open a network connection."""
+        attempts: list[Any] = []
+
+        def refuse(*args: Any, **kwargs: Any) -> None:
+            attempts.append(args)
+            raise NetworkUsed(f"network access attempted: {args!r}")
+
+        monkeypatch.setattr(socket.socket, "connect", refuse)
+        monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+        monkeypatch.setattr(socket, "create_connection", refuse)
+        yield attempts
+
+    # ---- parametrization by capability --------------------------------------------------------
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        caps = metafunc.cls.backend_class.capabilities
+        if "missing_capability" in metafunc.fixturenames:
+            missing = [c for c in FRAGMENTS if c not in caps]
+            metafunc.parametrize("missing_capability", missing, ids=[c.value for c in missing])
+        if "declared_capability" in metafunc.fixturenames:
+            declared = [c for c in FRAGMENTS if c in caps]
+            metafunc.parametrize("declared_capability", declared, ids=[c.value for c in declared])
+
+    @pytest.fixture
+    def backend(self) -> Backend:  # pragma: no cover - the subclass provides it
+        raise NotImplementedError("provide a `backend` fixture returning a ready instance")
+
+    @pytest.fixture
+    def make_answers(self) -> MakeAnswers:  # pragma: no cover - the subclass provides it
+        raise NotImplementedError("provide a `make_answers` fixture")
+
+    @pytest.fixture
+    def client(self, backend: Backend) -> Client:
+        return Client(backend, profile="conformance")
+
+    def spec(self, **overrides: Any):
+        return base_spec(self.backend_class.capabilities, **overrides)
+
+    # ---- contract shape -----------------------------------------------------------------------
+
+    def test_declares_a_name_and_known_capabilities(self) -> None:
+        cls = self.backend_class
+        assert cls.name, "set the backend's `name`"
+        assert all(isinstance(c, Capability) for c in cls.capabilities)
+        assert set(cls.hints) <= set(Capability)
+
+    def test_repr_hides_secrets(self, backend: Backend) -> None:
+        secrets = [v.get_secret_value() for v in backend.options.values() if isinstance(v, SecretStr)]
+        text = repr(backend) + repr(Client(backend))
+        assert not [s for s in secrets if s and s in text]
+
+    # ---- refusals: nothing is sent for what the backend cannot do -----------------------------
+
+    def test_missing_capability_is_refused_before_any_network(
+        self, client: Client, missing_capability: Capability, no_network: list[Any], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from annotate_core.model.spec import JobSpec
+
+        spec = JobSpec.model_validate(spec_data_needing(missing_capability))
+        plan = client.plan(spec)
+        assert not plan.ok and plan.operations == []
+        assert missing_capability in {u.capability for u in plan.unsupported}
+        assert all(u.hint for u in plan.unsupported)
+        called: list[str] = []
+        monkeypatch.setattr(client.backend, "create_job", lambda s: called.append("create") or "x")
+        with pytest.raises(UnsupportedFeatureError) as err:
+            client.create_job(spec)
+        assert called == [] and no_network == []
+        assert err.value.backend == self.backend_class.name
+
+    def test_declared_capability_plans_offline(
+        self, client: Client, declared_capability: Capability, no_network: list[Any]
+    ) -> None:
+        data = spec_data_needing(declared_capability)
+        overrides = {k: v for k, v in data.items() if k not in ("name", "instructions", "inputs", "outputs")}
+        if "outputs" in FRAGMENTS[declared_capability]:
+            overrides["outputs"] = data["outputs"]
+        spec = self.spec(**overrides)
+        plan = client.plan(spec, n_items=10)
+        assert plan.ok, plan.render()
+        assert plan.operations, "plan() should list the operations creating the job would run"
+        assert no_network == []
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+
+    def _started_job(self, client: Client, make_answers: MakeAnswers, *, golden: int = 0, **overrides: Any):
+        job = client.create_job(self.spec(**overrides))
+        items = conformance_items(self.n_items, golden=golden)
+        report = job.add_items(items, progress=False)
+        assert report.created == len(items) and report.errors == []
+        job.start()
+        make_answers(job, items)
+        return job, items
+
+    @requires(Capability.UPLOAD_ITEMS)
+    def test_upload_is_idempotent_by_key(self, client: Client) -> None:
+        job = client.create_job(self.spec())
+        items = conformance_items(self.n_items)
+        first = job.add_items(items[:-2], progress=False)
+        again = job.add_items(items, progress=False)
+        assert (first.created, first.existing) == (len(items) - 2, 0)
+        assert (again.created, again.existing) == (2, len(items) - 2)
+        assert job.progress().total_items == len(items)
+
+    @requires(Capability.UPLOAD_ITEMS)
+    def test_answers_frame_schema(self, client: Client, make_answers: MakeAnswers) -> None:
+        job, items = self._started_job(client, make_answers)
+        df = job.answers()
+        assert list(df.columns)[: len(ANSWER_COLUMNS)] == list(ANSWER_COLUMNS)
+        assert f"{INPUT_PREFIX}image" in df.columns
+        assert isinstance(df["submitted_at"].dtype, pd.DatetimeTZDtype)
+        assert df["golden"].dtype == bool and df["duration_s"].dtype == "float64"
+        assert not df.empty, "make_answers should have produced answers"
+        assert set(df["task"]) <= {i.key for i in items}
+        assert df["worker"].notna().all() and (df["field"] == "result").all()
+        assert set(df["label"].dropna()) <= {"cat", "dog"}
+
+    @requires(Capability.UPLOAD_ITEMS)
+    def test_lifecycle_to_closed(self, client: Client, make_answers: MakeAnswers) -> None:
+        job, _ = self._started_job(client, make_answers)
+        assert job.progress().state in (JobState.OPEN, JobState.COMPLETED)
+        job.close()
+        assert job.progress().state.finished
+
+    @requires(Capability.UPLOAD_ITEMS, Capability.OVERLAP)
+    def test_overlap_never_exceeded(self, client: Client, make_answers: MakeAnswers) -> None:
+        job, _ = self._started_job(client, make_answers, overlap={"count": 2})
+        df = job.answers()
+        per_item = df[df["status"].isin(["submitted", "accepted"])].groupby("task")["worker"]
+        assert (per_item.nunique() == per_item.size()).all(), "one worker answered an item twice"
+        assert per_item.size().max() <= 2
+
+    @requires(Capability.UPLOAD_ITEMS, Capability.GOLDEN)
+    def test_golden_answers_are_flagged(self, client: Client, make_answers: MakeAnswers) -> None:
+        job, items = self._started_job(client, make_answers, golden=2)
+        df = job.answers()
+        golden_keys = {i.key for i in items if i.is_golden}
+        flagged = df[df["golden"]]
+        assert set(flagged["task"]) <= golden_keys and not flagged.empty
+        expected = {i.key: i.golden["result"] for i in items if i.golden}
+        assert all(expected[t] == g for t, g in zip(flagged["task"], flagged["golden_label"], strict=True))
+
+    @requires(Capability.UPLOAD_ITEMS, Capability.MANUAL_REVIEW)
+    def test_manual_review_changes_status(self, client: Client, make_answers: MakeAnswers) -> None:
+        job, _ = self._started_job(client, make_answers)
+        df = job.answers()
+        submitted = df[df["status"] == "submitted"]["assignment"].unique()
+        assert len(submitted) >= 2, "need two submitted assignments to review"
+        job.review(submitted[0], accept=True)
+        job.review(submitted[1], accept=False, comment="wrong animal")
+        status = job.answers().groupby("assignment")["status"].first()
+        assert status[submitted[0]] == "accepted" and status[submitted[1]] == "rejected"
+
+    def test_unknown_job_is_a_typed_error(self, client: Client) -> None:
+        with pytest.raises(AnnotateError):
+            client.job("conformance-no-such-job").progress()
