@@ -151,6 +151,7 @@ class HttpClient:
         max_rate_limit_retries: int = 5,
         min_rate_limit_wait: float = 1.0,
         max_retry_after: float = 300.0,
+        rate_limit_wait: Callable[[requests.Response], float | None] | None = None,
         parse_error: Callable[[requests.Response], ErrorInfo] = default_parse_error,
         headers: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -162,6 +163,9 @@ class HttpClient:
         self.max_rate_limit_retries = max_rate_limit_retries
         self.min_rate_limit_wait = min_rate_limit_wait
         self.max_retry_after = max_retry_after
+        # Vendor hook: seconds to wait for a 429 without Retry-After, read from the body (e.g. a quota
+        # interval); a value above max_retry_after raises RateLimitError instead of sleeping.
+        self.rate_limit_wait = rate_limit_wait
         self.parse_error = parse_error
         self.sleep = sleep
         auth: requests.auth.AuthBase | None = None
@@ -261,6 +265,8 @@ class HttpClient:
             if resp.status_code != 429 or 429 in expect:
                 break
             wait = parse_retry_after(resp.headers.get("Retry-After"))
+            if wait is None and self.rate_limit_wait is not None:
+                wait = self.rate_limit_wait(resp)
             if wait is not None and wait > self.max_retry_after:
                 raise self._error(resp, method, shown, retry_after=wait)
             if attempt == self.max_rate_limit_retries:

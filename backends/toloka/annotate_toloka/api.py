@@ -1,0 +1,190 @@
+"""Thin typed calls to the Toloka REST API over the core's ``HttpClient``.
+
+Only transport concerns live here: paths, query parameters, which POSTs are safe to repeat
+(``idempotent=True`` only for async creates carrying an ``operation_id``), operation polling, and
+keyset pagination that always reaches the end. What to send is decided in ``compile``/``tasks``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from annotate_core.errors import FieldProblem, MalformedResponseError, OperationFailedError, VendorValidationError
+from annotate_core.http import HttpClient
+from annotate_toloka.wire import BACKEND, dumps, expect_dict, require
+
+log = logging.getLogger(__name__)
+
+Json = dict[str, Any]
+DONE = ("SUCCESS", "FAIL")
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+class TolokaApi:
+    """One requester account. ``sleep`` and ``poll_interval`` drive operation polling (zero in tests)."""
+
+    def __init__(self, http: HttpClient, *, sleep: Callable[[float], None], poll_interval: float,
+                 operation_timeout: float, page_size: int) -> None:
+        self.http = http
+        self.sleep = sleep
+        self.poll_interval = poll_interval
+        self.operation_timeout = operation_timeout
+        self.page_size = page_size
+
+    # ---- generic ------------------------------------------------------------------------------
+
+    def _send(self, method: str, path: str, body: Any = None, **kw: Any) -> Any:
+        if body is not None:
+            kw["data"] = body if isinstance(body, bytes) else dumps(body)
+            kw["headers"] = JSON_HEADERS
+        return self.http.json(method, path, **kw)
+
+    def iter_pages(self, path: str, params: Mapping[str, Any], *, limit: int | None = None) -> Iterator[Json]:
+        """Every object of a list endpoint: ``sort=id``, explicit ``limit``, next page ``id_gt=<last id>``.
+
+        Stops only on ``has_more: false``; a page that claims more but is empty, or lacks
+        ``has_more``, is a malformed response rather than a silent early end.
+        """
+        query = {**params, "sort": "id", "limit": limit or self.page_size}
+        while True:
+            page = expect_dict(self._send("GET", path, params=query), f"GET {path}")
+            items = require(page, "items", f"GET {path}")
+            if not isinstance(items, list):
+                raise MalformedResponseError(f"GET {path}: 'items' is not a list", backend=BACKEND)
+            if "has_more" not in page:
+                raise MalformedResponseError(f"GET {path}: response has no 'has_more'", backend=BACKEND)
+            for obj in items:
+                yield expect_dict(obj, f"GET {path} item")
+            if not page["has_more"]:
+                return
+            if not items:
+                raise MalformedResponseError(f"GET {path}: has_more is true on an empty page", backend=BACKEND)
+            query = {**query, "id_gt": require(items[-1], "id", f"GET {path} item")}
+
+    # ---- operations ---------------------------------------------------------------------------
+
+    def get_operation(self, op_id: str) -> Json:
+        return expect_dict(self._send("GET", f"/v1/operations/{op_id}"), "operation")
+
+    def wait_operation(self, op: Json) -> Json:
+        """Poll until SUCCESS or FAIL; ``TimeoutError`` after ``operation_timeout`` (the op keeps running)."""
+        op_id = require(op, "id", "operation")
+        waited = 0.0
+        while op.get("status") not in DONE:
+            if waited >= self.operation_timeout:
+                raise TimeoutError(f"Toloka operation {op_id} ({op.get('type')}) not finished after "
+                                   f"{self.operation_timeout:.0f}s; it keeps running on Toloka")
+            self.sleep(self.poll_interval)
+            waited += self.poll_interval
+            op = self.get_operation(op_id)
+            if "status" not in op:
+                raise MalformedResponseError(f"operation {op_id}: response has no 'status'", backend=BACKEND)
+        return op
+
+    def operation_log(self, op_id: str) -> list[Any]:
+        body = self._send("GET", f"/v1/operations/{op_id}/log")
+        if not isinstance(body, list):
+            raise MalformedResponseError(f"operation {op_id} log: expected a JSON array", backend=BACKEND)
+        return body
+
+    def _run(self, method: str, path: str, what: str, **kw: Any) -> Json | None:
+        """Start an async action (open/close/archive); wait; None when Toloka says 204 (already done)."""
+        resp = self.http.request(method, path, **kw)
+        if resp.status_code == 204 or not resp.content:
+            log.info("%s: nothing to do (already in that state)", what)
+            return None
+        op = self.wait_operation(expect_dict(resp.json(), what))
+        if op["status"] == "FAIL":
+            raise OperationFailedError(f"{what}: operation {op.get('id')} failed: {op.get('details')}",
+                                       backend=BACKEND, payload=op)
+        return op
+
+    # ---- projects, pools, trainings -----------------------------------------------------------
+
+    def create_project(self, body: Json) -> Json:
+        return expect_dict(self._send("POST", "/v1/projects", body), "project")
+
+    def get_project(self, project_id: str) -> Json:
+        return expect_dict(self._send("GET", f"/v1/projects/{project_id}"), "project")
+
+    def create_training(self, body: Json) -> Json:
+        return expect_dict(self._send("POST", "/v1/trainings", body), "training")
+
+    def create_pool(self, body: Json) -> Json:
+        return expect_dict(self._send("POST", "/v1/pools", body), "pool")
+
+    def get_pool(self, pool_id: str) -> Json:
+        return expect_dict(self._send("GET", f"/v1/pools/{pool_id}"), "pool")
+
+    def pool_action(self, pool_id: str, action: str, *, training: bool = False) -> Json | None:
+        kind = "trainings" if training else "pools"
+        return self._run("POST", f"/v1/{kind}/{pool_id}/{action}", f"{action} {kind[:-1]} {pool_id}")
+
+    def archive_project(self, project_id: str) -> Json | None:
+        return self._run("POST", f"/v1/projects/{project_id}/archive", f"archive project {project_id}")
+
+    # ---- tasks --------------------------------------------------------------------------------
+
+    def create_tasks_async(self, body: bytes, op_id: str, *, suites: bool = False) -> Json:
+        """``POST /v1/tasks`` (or task-suites) as an async operation; safe to repeat thanks to ``op_id``."""
+        params = {"async_mode": "true", "allow_defaults": "true", "skip_invalid_items": "true", "operation_id": op_id}
+        path = "/v1/task-suites" if suites else "/v1/tasks"
+        return expect_dict(self._send("POST", path, body, params=params, idempotent=True), "operation")
+
+    def iter_tasks(self, pool_id: str, *, suites: bool = False) -> Iterator[Json]:
+        return self.iter_pages("/v1/task-suites" if suites else "/v1/tasks", {"pool_id": pool_id})
+
+    # ---- assignments --------------------------------------------------------------------------
+
+    def iter_assignments(self, pool_id: str) -> Iterator[Json]:
+        """Every assignment of the pool, in every status (no status filter)."""
+        return self.iter_pages("/v1/assignments", {"pool_id": pool_id})
+
+    def patch_assignment(self, assignment_id: str, body: Json) -> Json:
+        return expect_dict(self._send("PATCH", f"/v1/assignments/{assignment_id}", body) or {}, "assignment")
+
+    # ---- analytics ----------------------------------------------------------------------------
+
+    def analytics(self, requests: list[Json]) -> list[Json]:
+        op = self.wait_operation(expect_dict(self._send("POST", "/staging/analytics-2", requests), "analytics"))
+        if op["status"] == "FAIL":
+            raise OperationFailedError(f"analytics operation {op.get('id')} failed: {op.get('details')}",
+                                       backend=BACKEND, payload=op)
+        details = expect_dict(require(op, "details", "analytics operation"), "analytics details")
+        values = require(details, "value", "analytics details")
+        if not isinstance(values, list):
+            raise MalformedResponseError("analytics details: 'value' is not a list", backend=BACKEND)
+        return values
+
+    # ---- skills, user skills, webhooks --------------------------------------------------------
+
+    def iter_skills(self, name: str | None = None) -> Iterator[Json]:
+        return self.iter_pages("/v1/skills", {"name": name} if name else {}, limit=min(self.page_size, 100))
+
+    def get_skill(self, skill_id: str) -> Json:
+        return expect_dict(self._send("GET", f"/v1/skills/{skill_id}"), "skill")
+
+    def create_skill(self, body: Json) -> Json:
+        return expect_dict(self._send("POST", "/v1/skills", body), "skill")
+
+    def update_skill(self, skill_id: str, body: Json) -> Json:
+        return expect_dict(self._send("PUT", f"/v1/skills/{skill_id}", body), "skill")
+
+    def set_user_skill(self, body: Json) -> Json:
+        return expect_dict(self._send("PUT", "/v1/user-skills", body), "user skill")
+
+    def delete_user_skill(self, user_skill_id: str) -> None:
+        self._send("DELETE", f"/v1/user-skills/{user_skill_id}")
+
+    def upsert_webhooks(self, body: list[Json]) -> list[Json]:
+        res = expect_dict(self._send("PUT", "/v1/webhook-subscriptions", body), "webhook subscriptions")
+        errors = res.get("validation_errors") or {}
+        if errors:
+            details = [FieldProblem(f"webhooks.{i}.{path}", str((p or {}).get("message", p)), (p or {}).get("code"))
+                       for i, fields in errors.items() for path, p in (fields or {}).items()]
+            raise VendorValidationError("PUT /v1/webhook-subscriptions: rejected", details=details,
+                                        backend=BACKEND, payload=res)
+        items = res.get("items") or {}
+        return [items[k] for k in sorted(items, key=int)]
