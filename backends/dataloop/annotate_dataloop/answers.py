@@ -1,0 +1,154 @@
+"""Dataloop annotations and item statuses as neutral answer records.
+
+An *answer* is one classification annotation (label, annotator = ``creator``, time = ``createdAt``)
+on an item of the task. Its status comes from the item's status in the tasks, stored in the item's
+``metadata.system.refs`` (reference §3.3.2, §3.12):
+
+* QA task: ``approved`` -> accepted, ``discard`` -> rejected (the reviewer is who set it);
+* else the annotation's own QA mark (``metadata.system.status``): ``approved`` / ``issue``;
+* else the annotation task: ``completed`` (or ``consensus_done``) -> submitted, ``discard`` ->
+  skipped (the annotator discarded the item), no status yet -> active.
+
+For consensus tasks every annotator's annotation is merged onto the original item, tagged with the
+annotator's ``taskId``/``assignmentId`` [T dtlpymetrics]; each is its own record, so aggregation
+sees every vote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from annotate_core.answers import AnswerStatus
+from annotate_core.model.fields import FieldType
+from annotate_core.model.spec import JobSpec
+from annotate_dataloop.payloads import META_KEY
+from annotate_dataloop.wire import get, parse_time
+
+SUBMITTED_STATUSES = frozenset({"completed", "consensus_done", "complete"})
+QA_ACCEPT = frozenset({"approved", "approve"})
+DISCARD = frozenset({"discard", "discarded"})
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """What the mapping needs to know about the job's tasks."""
+
+    task_ids: frozenset[str]  # annotation task(s): the job's task, or the annotate nodes' tasks
+    qa_ids: frozenset[str]  # QA task(s) reviewing them
+    field: str  # the output field answered
+    field_type: FieldType
+    input_names: tuple[str, ...]
+    link_input: str | None  # input shown by a dataset item (its stream URL)
+
+
+def context(spec: JobSpec | None, task_ids: Iterable[str], qa_ids: Iterable[str]) -> TaskContext:
+    if spec is None:
+        return TaskContext(frozenset(task_ids), frozenset(qa_ids), "label", FieldType.LABEL, (), None)
+    out = spec.outputs[0]
+    first = spec.inputs[0]
+    link = first.name if first.type in (FieldType.IMAGE, FieldType.URL) else None
+    return TaskContext(frozenset(task_ids), frozenset(qa_ids), out.name, out.type,
+                       tuple(f.name for f in spec.inputs), link)
+
+
+def item_key(item: Mapping[str, Any]) -> str:
+    """The neutral key kept on uploaded items, else the Dataloop item id (so results join by it)."""
+    key = get(item, f"metadata.user.{META_KEY}.key")
+    return key if isinstance(key, str) and key else item["id"]
+
+
+def item_inputs(item: Mapping[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    stored = get(item, f"metadata.user.{META_KEY}.inputs")
+    if isinstance(stored, dict):
+        return dict(stored)
+    if not ctx.input_names:
+        return {}
+    first = ctx.input_names[0]
+    value = item.get("stream") if ctx.link_input == first else item.get("filename")
+    return {first: value if value is not None else item.get("name")}
+
+
+def _refs(item: Mapping[str, Any], ids: frozenset[str]) -> list[Mapping[str, Any]]:
+    refs = get(item, "metadata.system.refs", []) or []
+    return [r for r in refs if isinstance(r, dict) and r.get("id") in ids]
+
+
+def _status_of(refs: list[Mapping[str, Any]]) -> tuple[str | None, str | None]:
+    """(status, who set it) of the first ref carrying a status."""
+    for r in refs:
+        status = get(r, "metadata.status")
+        if isinstance(status, str) and status:
+            return status, get(r, "metadata.creator")
+    return None, None
+
+
+def _answer_status(item: Mapping[str, Any], annotation: Mapping[str, Any] | None,
+                   ctx: TaskContext) -> tuple[AnswerStatus, str | None, str | None]:
+    """(status, reviewer, review comment) of one annotation on one item."""
+    qa_status, reviewer = _status_of(_refs(item, ctx.qa_ids))
+    if qa_status in QA_ACCEPT:
+        return AnswerStatus.ACCEPTED, reviewer, None
+    if qa_status in DISCARD:
+        return AnswerStatus.REJECTED, reviewer, "discarded in QA"
+    mark = get(annotation, "metadata.system.status") if annotation is not None else None
+    if mark == "approved":
+        return AnswerStatus.ACCEPTED, None, None
+    if mark == "issue":
+        return AnswerStatus.REJECTED, None, "issue raised in QA"
+    status, _ = _status_of(_refs(item, ctx.task_ids))
+    if status in DISCARD:
+        return AnswerStatus.SKIPPED, None, None
+    if status in SUBMITTED_STATUSES or status in QA_ACCEPT:
+        return AnswerStatus.SUBMITTED, None, None
+    if status is not None:  # a custom status (availableActions): the worker finished the item
+        return AnswerStatus.SUBMITTED, None, f"status {status!r}"
+    return AnswerStatus.ACTIVE, None, None
+
+
+def _label_value(label: Any, ctx: TaskContext) -> Any:
+    if ctx.field_type is FieldType.BOOL and isinstance(label, str) and label.lower() in ("true", "false"):
+        return label.lower() == "true"
+    return label
+
+
+def _belongs(annotation: Mapping[str, Any], ctx: TaskContext) -> bool:
+    """Annotations made in another task (or another job's task) are not this job's answers."""
+    task_id = get(annotation, "metadata.system.taskId")
+    return task_id is None or task_id in ctx.task_ids
+
+
+def item_records(item: Mapping[str, Any], annotations: list[Mapping[str, Any]],
+                 ctx: TaskContext) -> Iterator[dict[str, Any]]:
+    """The answer records of one item (one per annotator, or per annotation for single labels)."""
+    key = item_key(item)
+    inputs = item_inputs(item, ctx)
+    mine = [a for a in annotations if _belongs(a, ctx)]
+    base = {"task": key, "item_key": key, "field": ctx.field, "duration_s": None, "golden": False,
+            "golden_label": None, "inputs": inputs}
+    if not mine:
+        status, setter = _status_of(_refs(item, ctx.task_ids))
+        if status is None:
+            return
+        answer_status, reviewer, comment = _answer_status(item, None, ctx)
+        yield {**base, "worker": setter or "unknown", "label": None, "assignment": None,
+               "status": answer_status.value, "submitted_at": None, "reviewer": reviewer, "review_comment": comment}
+        return
+    if ctx.field_type is FieldType.LABELS:
+        groups: dict[tuple[str, str | None], list[Mapping[str, Any]]] = {}
+        for a in mine:
+            groups.setdefault((str(a.get("creator")), get(a, "metadata.system.assignmentId")), []).append(a)
+        for (worker, assignment), group in groups.items():
+            answer_status, reviewer, comment = _answer_status(item, group[0], ctx)
+            times = [t for t in (parse_time(a.get("createdAt"), "annotation.createdAt") for a in group) if t]
+            yield {**base, "worker": worker, "label": sorted({str(a.get("label")) for a in group}),
+                   "assignment": assignment, "status": answer_status.value,
+                   "submitted_at": max(times) if times else None, "reviewer": reviewer, "review_comment": comment}
+        return
+    for a in mine:
+        answer_status, reviewer, comment = _answer_status(item, a, ctx)
+        yield {**base, "worker": a.get("creator") or "unknown", "label": _label_value(a.get("label"), ctx),
+               "assignment": get(a, "metadata.system.assignmentId"), "status": answer_status.value,
+               "submitted_at": parse_time(a.get("createdAt"), "annotation.createdAt"),
+               "reviewer": reviewer, "review_comment": comment}

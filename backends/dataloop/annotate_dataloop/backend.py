@@ -1,0 +1,522 @@
+"""``DataloopBackend``: the neutral job model on Dataloop tasks, QA tasks and pipelines, over REST.
+
+Mapping in one paragraph: a job is an annotation task (``task:<id>``) over items of a dataset — a
+DQL filter, listed ids, the whole dataset, or neutral items uploaded as link/JSON items — with a
+recipe offering the output's labels; ``workforce`` becomes the workload (or the allowed assignees of
+a pulling task), ``overlap`` becomes consensus, ``review`` a linked QA task (``task:<id>,qa:<id>``),
+``pipeline`` task nodes in a pipeline (``pipeline:<id>``). Answers are the items' classification
+annotations with their status in the tasks. See ``planning.py`` for what each call sends.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from itertools import islice
+from typing import Any, ClassVar
+
+from pydantic import SecretStr, ValidationError
+
+from annotate_core.backend import Backend, JobState, PlannedOperation, Progress, ProgressCallback
+from annotate_core.capabilities import Capability
+from annotate_core.errors import ConfigError, MalformedResponseError, SpecError, VendorError
+from annotate_core.items import Item, ItemError, UploadReport
+from annotate_core.model.source import DatasetSource
+from annotate_core.model.spec import JobSpec
+from annotate_dataloop import answers as amap
+from annotate_dataloop import dql, payloads
+from annotate_dataloop import pipeline as pl
+from annotate_dataloop.auth import token_email
+from annotate_dataloop.gate import Gate
+from annotate_dataloop.jobref import JobRef
+from annotate_dataloop.options import dataloop_options
+from annotate_dataloop.planning import Planner, source_query
+from annotate_dataloop.rules import check_spec, is_pulling
+from annotate_dataloop.uploads import item_file, multipart
+from annotate_dataloop.wire import BACKEND, DEFAULT_BASE_URL, get, is_object_id, need
+
+log = logging.getLogger(__name__)
+
+#: task statuses [O TaskStatus] -> neutral states
+_TASK_STATES = {
+    "open": JobState.OPEN,
+    "in progress": JobState.OPEN,
+    "completed": JobState.COMPLETED,
+    "completed with issues": JobState.COMPLETED,
+    "dismissed": JobState.CLOSED,
+}
+_PIPELINE_STATES = {
+    "Created": JobState.DRAFT, "Initializing": JobState.DRAFT, "Installed": JobState.OPEN,
+    "Activated": JobState.OPEN, "Reconfiguring": JobState.OPEN, "Updating": JobState.OPEN,
+    "ActiveTest": JobState.OPEN, "Deactivated": JobState.PAUSED, "Uninstalled": JobState.CLOSED,
+    "Terminating": JobState.CLOSED, "Terminated": JobState.CLOSED, "Failure": JobState.CLOSED,
+}
+
+_OPTIONS = frozenset({
+    "token", "refresh_token", "base_url", "project", "dataset", "task_owner", "poll_interval", "max_poll_interval",
+    "command_timeout", "retries", "backoff_factor", "upload_batch", "sleep", "clock", "new_id", "timeout",
+})
+
+
+class DataloopBackend(Backend):
+    """Dataloop over its REST gate. Profile options:
+
+    ``token_env`` (API key or JWT, required for calls), ``refresh_token_env`` (renews expired JWTs),
+    ``project`` / ``dataset`` (where uploaded items go, and the default project of dataset sources),
+    ``task_owner``, ``base_url``, ``poll_interval`` / ``max_poll_interval`` / ``command_timeout``
+    (command polling), ``retries`` / ``backoff_factor`` (HTTP), ``upload_batch``.
+    """
+
+    name: ClassVar[str] = "dataloop"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({
+        Capability.UPLOAD_ITEMS,
+        Capability.VENDOR_DATASET,
+        Capability.OUTPUT_LABEL,
+        Capability.OUTPUT_LABELS,
+        Capability.ASSIGNEES,
+        Capability.FIXED_WORKLOAD,
+        Capability.PULLING,
+        Capability.PULLING_MAX_WORKLOAD,
+        Capability.OVERLAP,
+        Capability.PARTIAL_OVERLAP,
+        Capability.REVIEW,
+        Capability.DEADLINE,
+        Capability.PIPELINE,
+    })
+    hints: ClassVar[Mapping[Capability, str]] = {
+        Capability.CROWD_FILTERS: "Dataloop has no crowd: name the annotators in workforce.assignees (e-mails)",
+        Capability.SKILL_FILTERS: "Dataloop has no worker skills: name the annotators in workforce.assignees",
+        Capability.REWARD: "Dataloop does not pay annotators per batch: remove pricing (cost is your contract)",
+        Capability.DYNAMIC_PRICING: "Dataloop has no per-worker pricing: remove pricing",
+        Capability.GOLDEN: "golden items need a Dataloop honeypot task, which annotate does not map: "
+                           "remove the golden answers or use the 'local' or 'toloka' backend",
+        Capability.GOLDEN_MIXING: "Dataloop cannot mix golden items into each batch: set "
+                                  "distribution.golden_per_batch to 0",
+        Capability.TRAINING: "Dataloop qualification tasks are not mapped: remove training, or train annotators "
+                             "in Dataloop first",
+        Capability.RULE_GOLDEN_ACCURACY: "Dataloop has no automatic quality rules: remove quality.rules and "
+                                         "review the work with `review` (a QA task)",
+        Capability.RULE_FAST_SUBMITS: "Dataloop has no automatic quality rules: remove quality.rules",
+        Capability.RULE_CAPTCHA: "Dataloop shows no captchas: remove quality.captcha_frequency",
+        Capability.RULE_SKIPPED_IN_ROW: "Dataloop has no automatic quality rules: remove quality.rules",
+        Capability.RULE_SKIP_RATE: "Dataloop has no automatic quality rules: remove quality.rules",
+        Capability.RULE_ANSWER_COUNT: "Dataloop has no automatic quality rules: cap work with pulling's "
+                                      "max_batch_workload instead",
+        Capability.RULE_SKILL: "Dataloop has no worker skills: remove quality.rules",
+        Capability.ACTION_BAN: "Dataloop cannot ban annotators by rule: remove quality.rules",
+        Capability.ACTION_REJECT: "Dataloop cannot reject by rule: remove quality.rules and use a QA task",
+        Capability.ACTION_SET_SKILL: "Dataloop has no worker skills: remove quality.rules",
+        Capability.REVIEW_REQUEUE: "a Dataloop QA reviewer discards rejected items: set review.on_reject to "
+                                   "'discard'",
+        Capability.MANUAL_REVIEW: "review in the Dataloop QA task (approve / discard); answers show the result",
+        Capability.LIMIT_PER_WORKER: "use a pulling distribution: max_batch_workload caps the items an "
+                                     "annotator holds",
+        Capability.ASSIGNMENT_TIMEOUT: "Dataloop assignments have no time limit: remove limits.assignment_max_seconds",
+        Capability.ADULT_CONTENT_FLAG: "Dataloop has no adult-content flag: remove adult_content",
+        Capability.WEBHOOKS: "remove webhooks and poll job.progress() (Dataloop webhooks are not mapped)",
+        Capability.INTERFACE: "Dataloop's studio draws the item and the recipe's labels itself: remove `interface`",
+        Capability.OUTPUT_FREE_TEXT: "Dataloop tasks here collect labels: use a label/labels output",
+        Capability.OUTPUT_NUMBER: "Dataloop tasks here collect labels: use a label/labels output",
+        Capability.OUTPUT_JSON: "Dataloop tasks here collect labels: use a label/labels output",
+        Capability.MULTIPLE_OUTPUTS: "use one label output per Dataloop job (one recipe, one label set)",
+        Capability.PIPELINE_AGGREGATE: "drop the aggregate stage and call job.results(method=...) on the answers",
+        Capability.PAUSE: "Dataloop tasks cannot be paused; close the job or redistribute in Dataloop",
+        Capability.SIMULATION: "use the 'local' backend to rehearse with a simulated workforce",
+        Capability.PULL_API: "annotators work in the Dataloop studio; use the 'local' backend for pull/submit",
+        Capability.EVENTS: "poll job.progress() instead",
+        Capability.SKILLS: "Dataloop has no worker skills",
+    }
+    secret_options: ClassVar[frozenset[str]] = frozenset({"token", "refresh_token"})
+
+    def __init__(self, **options: Any) -> None:
+        unknown = sorted(set(options) - _OPTIONS)
+        if unknown:
+            raise ConfigError(f"unknown option(s) for backend 'dataloop': {unknown}; known: {sorted(_OPTIONS)}")
+        for key in ("token", "refresh_token"):
+            value = options.get(key)
+            if value is not None and not isinstance(value, SecretStr):
+                raise ConfigError(f"option {key!r} of backend 'dataloop' must come from {key}_env (an environment "
+                                  "variable), not a literal value")
+        super().__init__(**options)
+        self._gate: Gate | None = None
+        self.upload_batch = int(options.get("upload_batch", 100))
+        if self.upload_batch < 1:
+            raise ConfigError("option 'upload_batch' of backend 'dataloop': expected a positive integer")
+        self._new_id: Callable[[], str] = options.get("new_id") or (lambda: uuid.uuid4().hex)
+
+    @property
+    def gate(self) -> Gate:
+        if self._gate is None:
+            o = self.options
+            self._gate = Gate(
+                base_url=o.get("base_url", DEFAULT_BASE_URL),
+                token=o.get("token"),
+                refresh_token=o.get("refresh_token"),
+                poll_interval=float(o.get("poll_interval", 1.0)),
+                max_poll_interval=float(o.get("max_poll_interval", 30.0)),
+                command_timeout=float(o.get("command_timeout", 3600.0)),
+                retries=int(o.get("retries", 5)),
+                backoff_factor=float(o.get("backoff_factor", 0.5)),
+                sleep=o.get("sleep", time.sleep),
+                clock=o.get("clock", time.time),
+                timeout=o.get("timeout", (10.0, 120.0)),
+            )
+        return self._gate
+
+    def close_backend(self) -> None:
+        if self._gate is not None:
+            self._gate.close()
+            self._gate = None
+
+    # ---- planning -------------------------------------------------------------------------------
+
+    def plan(self, spec: JobSpec, n_items: int | None = None) -> list[PlannedOperation]:
+        return Planner(self.options, token_email(self.options.get("token"))).plan(spec, n_items)
+
+    # ---- creating -------------------------------------------------------------------------------
+
+    def create_job(self, spec: JobSpec) -> str:
+        check_spec(spec)
+        where = self._resolve(spec)
+        if spec.pipeline is not None:
+            return str(self._create_pipeline(spec, where))
+        src = spec.source
+        if isinstance(src, DatasetSource):
+            query = source_query(src)
+            body = payloads.annotation_task_body(spec, query=query, ids=where.ids, create_id=self._new_id(),
+                                                 due=payloads.due_date(spec))
+        else:
+            query = dql.folder(payloads.folder_for(spec))
+            body = payloads.annotation_task_body(spec, query=query, ids=where.ids, create_id=self._new_id(),
+                                                 due=payloads.due_date(spec), empty=True)
+        task = self._create_task(body)
+        ref = JobRef(task=task["id"])
+        log.info("Dataloop task %s (%r) created with %s item(s)", task["id"], task.get("name"), task.get("totalItems"))
+        if spec.review is not None:
+            limit = payloads.qa_limit(spec, int(task.get("totalItems") or 0))
+            qa_body = payloads.qa_task_body(spec, parent_query=query, parent_id=task["id"],
+                                            parent_name=str(task.get("name") or payloads.task_name(spec)),
+                                            ids=where.ids, create_id=self._new_id(),
+                                            due=payloads.due_date(spec), limit=limit)
+            qa = self._create_task(qa_body)
+            ref = JobRef(task=task["id"], qa=qa["id"])
+            log.info("Dataloop QA task %s created for task %s", qa["id"], task["id"])
+        return str(ref)
+
+    def _create_task(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST the task, poll its command, GET the task. Safe to retry thanks to ``checkIfExist``."""
+        resp = self.gate.object("POST", "/annotationtasks", json=body, idempotent=True)
+        if "datasetId" in resp and "name" in resp:  # checkIfExist matched: the gate returns the task
+            return resp
+        command = self.gate.wait_command(resp, f"create task {body['name']!r}")
+        task_id = need(command, "spec.createdTaskId", str, f"GET /commands/{command.get('id')}")
+        return self.gate.object("GET", f"/annotationtasks/{task_id}")
+
+    def _resolve(self, spec: JobSpec) -> _Where:
+        src = spec.source
+        opts = dataloop_options(spec)
+        if isinstance(src, DatasetSource):
+            project_ref, dataset_ref = src.project or self.options.get("project"), src.dataset
+        else:
+            project_ref, dataset_ref = self.options.get("project"), self.options.get("dataset")
+            if not dataset_ref:
+                raise ConfigError("backend 'dataloop': uploaded items need a dataset: set the profile option "
+                                  "'dataset' (and 'project' when it is a name)")
+        project_id = None
+        if project_ref:
+            project_id = need(self.gate.project(str(project_ref)), "id", str, "GET /projects")
+        dataset = self.gate.dataset(project_id, str(dataset_ref))
+        dataset_id = need(dataset, "id", str, "dataset")
+        if project_id is None:
+            projects = get(dataset, "projects") or []
+            if not projects or not isinstance(projects[0], str):
+                raise MalformedResponseError(f"GET /datasets/{dataset_id}: response has no 'projects'",
+                                             backend=BACKEND)
+            project_id = projects[0]
+        recipe_id, recipe_title = self._recipe(spec, project_id, dataset, opts.recipe_id)
+        owner = opts.task_owner or self.options.get("task_owner") or self.gate.tokens.email()
+        if not owner:
+            me = self.gate.me()
+            owner = str(me.get("email") or me.get("username") or me.get("id") or "")
+            if not owner:
+                raise MalformedResponseError("GET /users/me: response has no 'email'", backend=BACKEND)
+        return _Where(payloads.Ids(project_id, dataset_id, recipe_id, owner.lower()), recipe_title)
+
+    def _recipe(self, spec: JobSpec, project_id: str, dataset: Mapping[str, Any], chosen: str | None
+                ) -> tuple[str, str]:
+        """The dataset's recipe (or ``options.dataloop.recipe_id``) when it has the labels, else a new one."""
+        recipes = get(dataset, "metadata.system.recipes") or []
+        recipe_id = chosen or (recipes[0] if recipes and isinstance(recipes[0], str) else None)
+        wanted = {t for t, _ in payloads.label_tags(spec)}
+        if recipe_id is not None:
+            recipe, labels = self.gate.labels_of_recipe(recipe_id)
+            if wanted <= labels:
+                return recipe_id, str(recipe.get("title") or "")
+            if chosen:
+                raise SpecError(f"options.dataloop.recipe_id: recipe {chosen} lacks label(s) {sorted(wanted - labels)}")
+            log.info("recipe %s lacks label(s) %s: creating a recipe for this job", recipe_id, sorted(wanted - labels))
+        ontology = self.gate.object("POST", "/ontologies", json=payloads.ontology_body(spec, project_id))
+        ontology_id = need(ontology, "id", str, "POST /ontologies")
+        recipe = self.gate.object("POST", "/recipes", json=payloads.recipe_body(spec, project_id, ontology_id))
+        return need(recipe, "id", str, "POST /recipes"), str(recipe.get("title") or "")
+
+    def _create_pipeline(self, spec: JobSpec, where: _Where) -> JobRef:
+        ids = where.ids
+        created = self.gate.object("POST", "/pipelines", json=pl.create_body(pl.pipeline_name(spec), ids.project))
+        pipeline_id = need(created, "id", str, "POST /pipelines")
+        body = pl.update_body(created, spec, project_id=ids.project, dataset_id=ids.dataset, recipe_id=ids.recipe,
+                              recipe_title=where.recipe_title, owner=ids.owner, due=payloads.due_date(spec))
+        # the whole entity with client-chosen, deterministic node ids: repeating it changes nothing
+        self.gate.object("PATCH", f"/pipelines/{pipeline_id}", json=body, idempotent=True)
+        self.gate.object("POST", f"/pipelines/{pipeline_id}/install", json={}, idempotent=True)
+        log.info("Dataloop pipeline %s installed with %d task node(s)", pipeline_id, len(body["nodes"]))
+        if isinstance(spec.source, DatasetSource):
+            self._execute(pipeline_id, source_query(spec.source))
+        return JobRef(pipeline=pipeline_id)
+
+    def _execute(self, pipeline_id: str, query: Mapping[str, Any]) -> dict[str, Any]:
+        cmd = self.gate.object("POST", f"/pipelines/{pipeline_id}/execute", json=pl.execute_body(query))
+        return self.gate.wait_command(cmd, f"execute pipeline {pipeline_id}")
+
+    def get_spec(self, job_id: str) -> JobSpec | None:
+        ref = JobRef.parse(job_id)
+        if ref.task is None:
+            return None
+        task = self.gate.object("GET", f"/annotationtasks/{ref.task}")
+        data = get(task, f"metadata.user.{payloads.META_KEY}.spec")
+        if data is None:
+            return None
+        try:
+            return JobSpec.model_validate(data)
+        except ValidationError as exc:
+            raise MalformedResponseError(f"task {ref.task}: metadata.user.annotate.spec is not a valid spec: "
+                                         f"{exc.error_count()} problem(s)", backend=BACKEND) from None
+
+    # ---- items ----------------------------------------------------------------------------------
+
+    def add_items(self, job_id: str, spec: JobSpec, items: Iterable[Item], *,
+                  on_progress: ProgressCallback | None = None) -> UploadReport:
+        """Upload items into the job's folder and add those not yet in the task, batch by batch.
+
+        Resumable and idempotent by key: each batch first looks up the keys already uploaded
+        (``metadata.user.annotate.key``), uploads only the missing ones (``mode=skip`` guards a
+        repeat), then adds to the task only the items whose refs do not name it yet.
+        """
+        ref = JobRef.parse(job_id)
+        report = UploadReport()
+        context = self._item_context(ref, spec)
+        it = iter(items)
+        while batch := list(islice(it, self.upload_batch)):
+            report.merge(self._add_batch(ref, spec, context, batch))
+            if on_progress is not None:
+                on_progress(len(batch))
+        return report
+
+    def _item_context(self, ref: JobRef, spec: JobSpec) -> dict[str, Any]:
+        if ref.task is not None:
+            task = self.gate.object("GET", f"/annotationtasks/{ref.task}")
+            return {"dataset": need(task, "datasetId", str, f"GET /annotationtasks/{ref.task}"), "task": task}
+        pipeline = self.gate.object("GET", f"/pipelines/{ref.pipeline}")
+        nodes = need(pipeline, "nodes", list, f"GET /pipelines/{ref.pipeline}")
+        dataset_id = next((get(n, "metadata.datasetId") for n in nodes if get(n, "metadata.datasetId")), None)
+        if not isinstance(dataset_id, str):
+            raise MalformedResponseError(f"GET /pipelines/{ref.pipeline}: no node has 'metadata.datasetId'",
+                                         backend=BACKEND)
+        return {"dataset": dataset_id, "pipeline": pipeline}
+
+    def _add_batch(self, ref: JobRef, spec: JobSpec, context: dict[str, Any], batch: list[Item]) -> UploadReport:
+        report = UploadReport()
+        dataset_id = context["dataset"]
+        folder = payloads.folder_for(spec)
+        found: dict[str, dict[str, Any]] = {}
+        for entity in self.gate.iter_dql(dataset_id, dql.items_with_keys(folder, [i.key for i in batch])):
+            found[amap.item_key(entity)] = entity
+        uploaded_now: set[str] = set()
+        for item in batch:
+            if item.key in found:
+                continue
+            upload = item_file(spec, item, folder)
+            body, content_type = multipart(upload)
+            try:
+                # mode=skip: a repeat of this POST returns the existing item, so it may be retried
+                entity = self.gate.object("POST", f"/datasets/{dataset_id}/items", params={"mode": "skip"},
+                                          data=body, headers={"Content-Type": content_type}, idempotent=True)
+            except VendorError as exc:
+                if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (401, 403, 429):
+                    report.errors.append(ItemError(item.key, None, f"Dataloop refused the item: {exc}"))
+                    continue
+                raise
+            need(entity, "id", str, f"POST /datasets/{dataset_id}/items")
+            found[item.key] = entity
+            uploaded_now.add(item.key)
+        keys = [i.key for i in batch if i.key in found]
+        if ref.task is not None:
+            in_task = {k for k in keys if _in_task(found[k], ref.task)}
+            to_add = [k for k in keys if k not in in_task]
+            if to_add:
+                people = [] if is_pulling(spec) else list(spec.workforce.assignees)
+                query = dql.items_by_id([found[k]["id"] for k in to_add])
+                cmd = self.gate.object("POST", f"/annotationtasks/{ref.task}/addToTask",
+                                       json=payloads.add_to_task_body(query, people))
+                self.gate.wait_command(cmd, f"add {len(to_add)} item(s) to task {ref.task}")
+        else:
+            # a pipeline keeps no per-item membership we can read back: items uploaded by an earlier
+            # run are taken as already sent through it
+            in_task = {k for k in keys if k not in uploaded_now}
+            to_add = [k for k in keys if k in uploaded_now]
+            if to_add:
+                self._execute(str(ref.pipeline), dql.items_by_id([found[k]["id"] for k in to_add]))
+        report.created += len(to_add)
+        report.existing += len(in_task)
+        report.keys.extend(keys)
+        return report
+
+    def add_source(self, job_id: str, spec: JobSpec, source: Any, *, assignees: tuple[str, ...] = ()
+                   ) -> UploadReport:
+        """Add dataset items (filter or ids) to a running task with ``addToTask`` [W §3.9]."""
+        if not isinstance(source, DatasetSource):
+            raise SpecError(f"source: expected a dataset source (filter or item_ids), got {type(source).__name__}")
+        ref = JobRef.parse(job_id)
+        query = source_query(source)
+        if ref.pipeline is not None:
+            self._execute(ref.pipeline, query)
+            return UploadReport(keys=list(source.item_ids or ()))
+        task = self.gate.object("GET", f"/annotationtasks/{ref.task}")
+        if is_object_id(source.dataset) and source.dataset != task.get("datasetId"):
+            raise SpecError(f"source.dataset: task {ref.task} works on dataset {task.get('datasetId')}, "
+                            f"not {source.dataset}")
+        people: list[Any] = list(assignees) or ([] if is_pulling(spec) else list(spec.workforce.assignees))
+        before = int(task.get("totalItems") or 0)
+        cmd = self.gate.object("POST", f"/annotationtasks/{ref.task}/addToTask",
+                               json=payloads.add_to_task_body(query, people))
+        self.gate.wait_command(cmd, f"add items to task {ref.task}")
+        after = int(self.gate.object("GET", f"/annotationtasks/{ref.task}").get("totalItems") or 0)
+        created = max(0, after - before)
+        requested = len(source.item_ids) if source.item_ids is not None else created
+        log.info("task %s: %d item(s) added (%d -> %d)", ref.task, created, before, after)
+        return UploadReport(created=created, existing=max(0, requested - created),
+                            keys=list(source.item_ids or ()))
+
+    # ---- lifecycle ------------------------------------------------------------------------------
+
+    def _tasks(self, ref: JobRef) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any] | None]:
+        """(annotation tasks, QA tasks, pipeline) of a job."""
+        if ref.task is not None:
+            task = self.gate.object("GET", f"/annotationtasks/{ref.task}")
+            qa = [self.gate.object("GET", f"/annotationtasks/{ref.qa}")] if ref.qa else []
+            return [task], qa, None
+        pipeline = self.gate.object("GET", f"/pipelines/{ref.pipeline}")
+        project_id = need(pipeline, "projectId", str, f"GET /pipelines/{ref.pipeline}")
+        tasks = list(self.gate.iter_pages("POST", "/annotationtasks/query",
+                                          dql.tasks_of_pipeline(str(ref.pipeline), project_id)))
+        annotate = [t for t in tasks if get(t, "spec.type") != "qa"]
+        review = [t for t in tasks if get(t, "spec.type") == "qa"]
+        return annotate, review, pipeline
+
+    def start(self, job_id: str) -> None:
+        """Tasks are open from creation; a pipeline is (re)installed if it is not running."""
+        ref = JobRef.parse(job_id)
+        if ref.pipeline is not None:
+            pipeline = self.gate.object("GET", f"/pipelines/{ref.pipeline}")
+            if pipeline.get("status") not in ("Installed", "Activated"):
+                self.gate.object("POST", f"/pipelines/{ref.pipeline}/install", json={}, idempotent=True)
+            return
+        task = self.gate.object("GET", f"/annotationtasks/{ref.task}")
+        status = task.get("status")
+        if status not in ("open", "in progress"):
+            self.gate.object("PATCH", f"/annotationtasks/{ref.task}", json=payloads.task_update_body(task, "open"),
+                             idempotent=True)
+
+    def close(self, job_id: str) -> None:
+        """Mark the job's tasks completed (``PATCH`` the task, as ``task.update()``); uninstall a pipeline."""
+        ref = JobRef.parse(job_id)
+        if ref.pipeline is not None:
+            self.gate.object("POST", f"/pipelines/{ref.pipeline}/uninstall", json={}, idempotent=True)
+        annotate, review, _ = self._tasks(ref)
+        for task in [*annotate, *review]:
+            if task.get("status") not in ("completed", "completed with issues", "dismissed"):
+                self.gate.object("PATCH", f"/annotationtasks/{task['id']}",
+                                 json=payloads.task_update_body(task, "completed"), idempotent=True)
+
+    def progress(self, job_id: str) -> Progress:
+        ref = JobRef.parse(job_id)
+        annotate, review, pipeline = self._tasks(ref)
+        if not annotate:
+            state = _PIPELINE_STATES.get(str((pipeline or {}).get("status")), JobState.DRAFT)
+            return Progress(state=state, details={"pipeline": (pipeline or {}).get("status"), "tasks": []})
+        total = completed = 0
+        assignments: list[dict[str, Any]] = []
+        for task in annotate:
+            where = f"GET /annotationtasks/{task.get('id')}"
+            total += int(need(task, "totalItems", (int, float), where))
+            completed += int(get(task, "itemStatus.completed", 0) or 0)
+            for a in self.gate.iter_list("/assignments", {"projects": task.get("projectId"), "taskId": task["id"]}):
+                assignments.append({
+                    "annotator": a.get("annotator"), "status": a.get("status"), "total_items": a.get("totalItems"),
+                    "completed": get(a, "itemStatus.completed"), "progress": a.get("progress"),
+                })
+        states = [_TASK_STATES.get(str(t.get("status")), JobState.OPEN) for t in [*annotate, *review]]
+        if any(s is JobState.CLOSED for s in states):
+            state = JobState.CLOSED
+        elif all(s is JobState.COMPLETED for s in states):
+            state = JobState.COMPLETED
+        else:
+            state = JobState.OPEN
+        percent = None
+        progresses = [t.get("progress") for t in annotate]
+        if all(isinstance(p, int | float) for p in progresses):
+            percent = float(sum(progresses)) / len(progresses)
+        submitted = sum(int(a["completed"] or 0) for a in assignments)
+        details = {
+            "tasks": [_task_summary(t) for t in annotate],
+            "qa_tasks": [_task_summary(t) for t in review],
+            "assignments": assignments,
+        }
+        if pipeline is not None:
+            details["pipeline"] = pipeline.get("status")
+        return Progress(state=state, total_items=total, completed_items=completed, submitted_answers=submitted,
+                        percent=percent, details=details)
+
+    # ---- answers --------------------------------------------------------------------------------
+
+    def iter_answers(self, job_id: str, spec: JobSpec | None) -> Iterator[Mapping[str, Any]]:
+        ref = JobRef.parse(job_id)
+        annotate, review, _ = self._tasks(ref)
+        if not annotate:
+            return
+        if spec is None and ref.task is not None:
+            spec = self.get_spec(job_id)
+        ctx = amap.context(spec, [t["id"] for t in annotate], [t["id"] for t in review])
+        by_dataset: dict[str, list[str]] = {}
+        for t in annotate:
+            by_dataset.setdefault(need(t, "datasetId", str, f"task {t['id']}"), []).append(t["id"])
+        for dataset_id, task_ids in by_dataset.items():
+            query = dql.task_items(task_ids)
+            items = self.gate.iter_dql(dataset_id, query)
+            while page := list(islice(items, query["pageSize"])):
+                notes: dict[str, list[dict[str, Any]]] = {}
+                for a in self.gate.iter_dql(dataset_id, dql.class_annotations([i["id"] for i in page])):
+                    notes.setdefault(str(a.get("itemId")), []).append(a)
+                for item in page:
+                    yield from amap.item_records(item, notes.get(item["id"], []), ctx)
+
+
+class _Where:
+    """Resolved ids of a job and the title of its recipe (pipeline nodes show it)."""
+
+    def __init__(self, ids: payloads.Ids, recipe_title: str) -> None:
+        self.ids = ids
+        self.recipe_title = recipe_title
+
+
+def _in_task(item: Mapping[str, Any], task_id: str) -> bool:
+    refs = get(item, "metadata.system.refs") or []
+    return any(isinstance(r, dict) and r.get("id") == task_id for r in refs)
+
+
+def _task_summary(task: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": task.get("id"), "name": task.get("name"), "status": task.get("status"),
+            "total_items": task.get("totalItems"), "completed": get(task, "itemStatus.completed"),
+            "progress": task.get("progress"), "for_review": task.get("forReview"), "issues": task.get("issues")}
