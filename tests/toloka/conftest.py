@@ -111,3 +111,5 @@ def backend(make_backend: Callable[..., TolokaBackend]):
     b = make_backend()
     yield b
     b.close_backend()
+
+EXAMPLES_DIR = REPO / "examples"

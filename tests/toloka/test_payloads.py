@@ -374,3 +374,17 @@ def test_missing_reward_and_foreign_currency_are_refused() -> None:
         compile_spec(spec_from_dict(base), CASSETTE_NOW)
     with pytest.raises(UnsupportedFeatureError, match="Toloka pays in USD"):
         compile_spec(spec(pricing={"reward_per_batch": 0.01, "currency": "EUR"}), CASSETTE_NOW)
+
+
+def test_bodies_equal_the_hand_written_expectations() -> None:
+    from . import expected as e
+
+    cats = compile_spec(e.CATS, CASSETTE_NOW)
+    assert cats.project == e.CATS_PROJECT
+    assert cats.pool == e.cats_pool("<project_id>")
+    medium = compile_spec(e.MEDIUM, CASSETTE_NOW)
+    assert medium.project == e.MEDIUM_PROJECT
+    assert medium.pool == e.medium_pool("<project_id>", "<training_id>", "<skill:custom_skill>")
+    assert medium.training == e.medium_training("<project_id>")
+    assert medium.training_tasks == e.medium_training_tasks("<training_id>")
+    assert medium.webhooks == e.medium_webhooks("<pool_id>")

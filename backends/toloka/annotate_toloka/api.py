@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 Json = dict[str, Any]
 DONE = ("SUCCESS", "FAIL")
 JSON_HEADERS = {"Content-Type": "application/json"}
+TASK_PAGE = 10_000
 
 
 class TolokaApi:
@@ -134,7 +135,9 @@ class TolokaApi:
         return expect_dict(self._send("POST", path, body, params=params, idempotent=True), "operation")
 
     def iter_tasks(self, pool_id: str, *, suites: bool = False) -> Iterator[Json]:
-        return self.iter_pages("/v1/task-suites" if suites else "/v1/tasks", {"pool_id": pool_id})
+        """Every task (or suite) of a pool, in pages of 10,000: listing keys before an upload stays cheap."""
+        return self.iter_pages("/v1/task-suites" if suites else "/v1/tasks", {"pool_id": pool_id},
+                               limit=TASK_PAGE)
 
     # ---- assignments --------------------------------------------------------------------------
 

@@ -1,0 +1,340 @@
+"""Write the Toloka cassettes (vcrpy YAML) under cassettes/toloka/.
+
+    python tests/toloka/make_cassettes.py          # all of them
+    python tests/toloka/make_cassettes.py NAME...  # only these
+
+There is no Toloka sandbox any more and no account here, so the conversations are written out from
+shared/reference/toloka-api.md: request bodies come from ``expected.py`` (hand-written, never from
+the backend's builders), responses have the shapes Toloka's documentation and toloka-kit's fixtures
+show. Tests replay them in record mode ``none`` matching method, URL, query and JSON body, so the
+backend must send exactly these requests, in this order, and nothing else.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import sys
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))  # so `tests.toloka` imports when run as a script
+
+from tests.toloka import expected as e  # noqa: E402
+from tests.toloka import recipe  # noqa: E402
+
+OUT = HERE.parents[1] / "cassettes" / "toloka"
+BASE = "https://toloka.dev/api"
+OWNER = {"id": "6c6c50dce62ca4aef87dfcbc6e9de162", "myself": True, "company_id": "1"}
+PROJECT, POOL, TRAINING, SKILL = "120798", "36502086", "36502085", "41586"
+# must equal annotate_toloka.tasks.OPERATION_NAMESPACE: reruns find earlier uploads through it
+NAMESPACE = uuid.UUID("7c0a5e5e-3d1f-5b8e-9a3c-61a7f0e2d4b1")
+UPLOAD = {"async_mode": "true", "allow_defaults": "true", "skip_invalid_items": "true"}
+REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 404: "Not Found",
+           409: "Conflict", 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
+           503: "Service Unavailable"}
+T0 = "2026-01-15T12:00:01.123"
+
+Json = dict[str, Any]
+
+
+def op_id(job: str, keys: list[str], attempt: int = 0) -> str:
+    base = uuid.uuid5(NAMESPACE, f"{job}\n" + "\n".join(keys))
+    return str(base if attempt == 0 else uuid.uuid5(base, f"attempt-{attempt}"))
+
+
+def task_id(n: int) -> str:
+    return f"00022c1a86--6644{n:020x}"
+
+
+def assignment_id(n: int) -> str:
+    return f"00022c1a86--6650{n:020x}"
+
+
+class Tape:
+    """The interactions of one cassette, in order."""
+
+    def __init__(self) -> None:
+        self.interactions: list[Json] = []
+
+    def add(self, method: str, path: str, *, query: Json | None = None, body: Any = None, status: int = 200,
+            response: Any = None, text: str | None = None, headers: Json | None = None) -> None:
+        uri = BASE + path + ("?" + urlencode(query) if query else "")
+        req_headers = {"Accept": ["application/json"]}
+        if body is not None:
+            req_headers["Content-Type"] = ["application/json"]
+        if text is None:
+            text = "" if response is None else json.dumps(response, separators=(",", ":"))
+        resp_headers = {k: [str(v)] for k, v in (headers or {}).items()}
+        if text and "Content-Type" not in resp_headers:
+            resp_headers["Content-Type"] = ["application/json"]
+        self.interactions.append({
+            "request": {"body": None if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+                        "headers": req_headers, "method": method, "uri": uri},
+            "response": {"body": {"string": text}, "headers": resp_headers,
+                         "status": {"code": status, "message": REASONS[status]}},
+        })
+
+    # ---- composite conversations ------------------------------------------------------------
+
+    def operation(self, op: Json, *, polls: int = 1) -> None:
+        """GET /v1/operations/{id} until it is done (``polls`` - 1 RUNNING answers first)."""
+        for _ in range(polls - 1):
+            self.add("GET", f"/v1/operations/{op['id']}", response={**op, "status": "RUNNING", "progress": 50})
+        self.add("GET", f"/v1/operations/{op['id']}", response=op)
+
+    def action(self, path: str, op_type: str, params: Json, *, polls: int = 1, already: bool = False) -> None:
+        """POST open/close/archive: 204 when already in that state, else 202 + operation polling."""
+        if already:
+            self.add("POST", path, status=204)
+            return
+        oid = str(uuid.uuid5(NAMESPACE, path + str(len(self.interactions))))
+        pending = {"id": oid, "type": op_type, "status": "PENDING", "submitted": T0, "parameters": params}
+        self.add("POST", path, status=202, response=pending)
+        self.operation({**pending, "status": "SUCCESS", "started": T0, "finished": T0, "progress": 100},
+                       polls=polls)
+
+    def list_tasks(self, pool_id: str, tasks: list[Json] = ()) -> None:
+        self.add("GET", "/v1/tasks", query={"pool_id": pool_id, "sort": "id", "limit": 10000},
+                 response={"items": list(tasks), "has_more": False})
+
+    def upload(self, pool_id: str, chunk_keys: list[str], bodies: list[Json], *, first_task: int,
+               polls: int = 1, attempt: int = 0) -> list[Json]:
+        """One chunk: POST (async, operation_id) -> poll -> log. Returns the tasks as Toloka stores them."""
+        oid = op_id(pool_id, chunk_keys, attempt)
+        running = {"id": oid, "type": "TASK.BATCH_CREATE", "status": "RUNNING", "submitted": T0, "started": T0,
+                   "parameters": {"skip_invalid_items": True, "allow_defaults": True, "open_pool": False},
+                   "details": {"items_count": len(bodies)}}
+        self.add("POST", "/v1/tasks", query={**UPLOAD, "operation_id": oid}, body=bodies, status=202,
+                 response=running)
+        n = len(bodies)
+        self.operation({**running, "status": "SUCCESS", "finished": T0, "progress": 100,
+                        "details": {"total_count": n, "valid_count": n, "not_valid_count": 0, "success_count": n,
+                                    "failed_count": 0}}, polls=polls)
+        stored = [stored_task(b, first_task + i) for i, b in enumerate(bodies)]
+        self.add("GET", f"/v1/operations/{oid}/log", response=[
+            {"type": "TASK_CREATE", "success": True, "input": b, "output": {"task_id": t["id"]}}
+            for b, t in zip(bodies, stored, strict=True)])
+        return stored
+
+    def save(self, name: str) -> Path:
+        OUT.mkdir(parents=True, exist_ok=True)
+        path = OUT / f"{name}.yaml"
+        text = yaml.safe_dump({"interactions": self.interactions, "version": 1}, sort_keys=False, width=1000,
+                              allow_unicode=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+
+def stored_task(body: Json, n: int, overlap: int = 3) -> Json:
+    t = {k: v for k, v in body.items() if k != "overlap"}
+    t["id"] = task_id(n)
+    if not body.get("infinite_overlap"):
+        t["overlap"] = body.get("overlap", overlap)
+        t["infinite_overlap"] = False
+        t["remaining_overlap"] = t["overlap"]
+    t["created"] = T0
+    return t
+
+
+def created(body: Json, object_id: str, **extra: Any) -> Json:
+    """A create response: the request echoed plus the server's read-only fields."""
+    return {**body, "id": object_id, "created": T0, "owner": OWNER, **extra}
+
+
+def pool_state(body: Json, pool_id: str, status: str, *, started: bool = False, reason: str | None = None) -> Json:
+    p = created(copy.deepcopy(body), pool_id, type="REGULAR", status=status)
+    for i, cfg in enumerate(p.get("quality_control", {}).get("configs", [])):
+        cfg["collector_config"] = {**cfg["collector_config"], "uuid": str(uuid.uuid5(NAMESPACE, f"qc{i}"))}
+    if started:
+        p["last_started"] = "2026-01-15T12:05:00.000"
+    if reason:
+        p["last_stopped"] = "2026-01-15T13:12:42.000"
+        p["last_close_reason"] = reason
+    return p
+
+
+def analytics(tape: Tape, pool_id: str, percent: float, real: int, submitted: int) -> None:
+    names = ("completion_percentage", "real_tasks_count", "submitted_assignments_count")
+    requests = [{"subject": "POOL", "subject_id": pool_id, "name": n} for n in names]
+    oid = str(uuid.uuid5(NAMESPACE, f"analytics-{len(tape.interactions)}"))
+    pending = {"id": oid, "type": "ANALYTICS", "status": "PENDING", "progress": 0, "submitted": T0,
+               "parameters": {"value": requests}}
+    tape.add("POST", "/staging/analytics-2", body=requests, status=202, response=pending)
+    results = [{"value": percent}, {"value": real}, submitted]  # the last as a bare number, as in toloka-kit's tests
+    tape.operation({**pending, "status": "SUCCESS", "progress": 100, "finished": "2026-01-15T12:19:03.99999",
+                    "details": {"value": [{"request": r, "result": v, "finished": "2026-01-15T12:19:01.923461"}
+                                          for r, v in zip(requests, results, strict=True)]}})
+
+
+def assignment(n: int, worker: str, status: str, tasks: list[Json], labels: list[str | None], **extra: Any) -> Json:
+    a = {"id": assignment_id(n), "task_suite_id": f"00022c1a86--664f{n:020x}", "pool_id": tasks[0]["pool_id"],
+         "user_id": worker, "status": status, "reward": 0.005, "mixed": True, "automerged": False,
+         "tasks": tasks, "created": "2026-01-15T12:20:00.123", "owner": OWNER}
+    if status in ("SUBMITTED", "ACCEPTED", "REJECTED"):
+        a["solutions"] = [{"output_values": {"result": label}} for label in labels]
+        a["submitted"] = f"2026-01-15T12:20:{10 + n % 40:02d}.904"
+    if status == "ACCEPTED":
+        a["accepted"] = "2026-01-16T09:00:00.000"
+    if status == "REJECTED":
+        a["rejected"] = "2026-01-16T09:00:00.000"
+    if status == "SKIPPED":
+        a["skipped"] = "2026-01-15T12:21:00.000"
+    if status == "EXPIRED":
+        a["expired"] = "2026-01-15T12:25:00.000"
+    a.update(extra)
+    return a
+
+
+def pages(tape: Tape, pool_id: str, items: list[Json], limit: int) -> None:
+    """GET /v1/assignments keyset pages: sort=id, limit, id_gt=<last id of the previous page>."""
+    query: Json = {"pool_id": pool_id, "sort": "id", "limit": limit}
+    for start in range(0, max(len(items), 1), limit):
+        page = items[start:start + limit]
+        more = start + limit < len(items)
+        tape.add("GET", "/v1/assignments", query=query, response={"items": page, "has_more": more})
+        if page:
+            query = {**query, "id_gt": page[-1]["id"]}
+
+
+def cats_items(n: int, prefix: str = "cat") -> list[tuple[str, str]]:
+    return [(f"{prefix}-{i}", f"https://tlk.s3.yandex.net/dataset/cats_vs_dogs/{recipe.truth(i)}s/{prefix}{i}.jpg")
+            for i in range(n)]
+
+
+# ---- step 2: operations ---------------------------------------------------------------------------
+
+def test_create_job_and_read_its_spec_back(t: Tape) -> None:
+    t.add("POST", "/v1/projects", body=e.CATS_PROJECT, status=201,
+          response=created(e.CATS_PROJECT, PROJECT, status="ACTIVE"))
+    pool = e.cats_pool(PROJECT)
+    t.add("POST", "/v1/pools", body=pool, status=201, response=pool_state(pool, POOL, "CLOSED"))
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, "CLOSED"))
+
+
+def test_add_items_in_chunks_with_operation_ids(t: Tape) -> None:
+    items = cats_items(5)
+    t.list_tasks(POOL)
+    bodies = [e.cats_task(POOL, k, url) for k, url in items]
+    keys = [k for k, _ in items]
+    stored = t.upload(POOL, keys[:3], bodies[:3], first_task=0)
+    stored += t.upload(POOL, keys[3:], bodies[3:], first_task=3, polls=2)
+    t.list_tasks(POOL, stored)  # the rerun finds every key and sends nothing
+
+
+def test_open_close_archive(t: Tape) -> None:
+    pool = pool_state(e.cats_pool(PROJECT), POOL, "CLOSED")
+    t.add("GET", f"/v1/pools/{POOL}", response=pool)
+    t.action(f"/v1/pools/{POOL}/open", "POOL.OPEN", {"pool_id": POOL}, polls=2)
+    t.add("GET", f"/v1/pools/{POOL}", response={**pool, "status": "OPEN"})
+    t.action(f"/v1/pools/{POOL}/open", "POOL.OPEN", {"pool_id": POOL}, already=True)
+    t.action(f"/v1/pools/{POOL}/close", "POOL.CLOSE", {"pool_id": POOL})
+    t.action(f"/v1/pools/{POOL}/close", "POOL.CLOSE", {"pool_id": POOL}, already=True)
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(e.cats_pool(PROJECT), POOL, "CLOSED", started=True,
+                                                          reason="MANUAL"))
+    t.action(f"/v1/pools/{POOL}/archive", "POOL.ARCHIVE", {"pool_id": POOL})
+    t.action(f"/v1/projects/{PROJECT}/archive", "PROJECT.ARCHIVE", {"project_id": PROJECT})
+
+
+def test_progress_from_pool_analytics(t: Tape) -> None:
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(e.cats_pool(PROJECT), POOL, "OPEN", started=True))
+    analytics(t, POOL, 74, 202, 45)
+
+
+def _status_tasks(n: int) -> list[Json]:
+    return [stored_task(e.cats_task(POOL, k, url), n * 10 + i) for i, (k, url) in enumerate(cats_items(2, f"s{n}"))]
+
+
+def test_answers_every_status_across_pages(t: Tape) -> None:
+    statuses = ["ACCEPTED", "SUBMITTED", "REJECTED", "SKIPPED", "EXPIRED", "ACTIVE", "SUBMITTED"]
+    items = []
+    for n, status in enumerate(statuses):
+        extra = {"public_comment": "Wrong label on a control image."} if status == "REJECTED" else {}
+        items.append(assignment(n, f"worker{n}", status, _status_tasks(n), ["cat", "dog"], **extra))
+    pages(t, POOL, items, 3)
+
+
+def test_review_accept_and_reject(t: Tape) -> None:
+    for aid, status, comment in ((assignment_id(1), "ACCEPTED", "Well done!"),
+                                 (assignment_id(2), "REJECTED", "Wrong label on a control image.")):
+        body = {"public_comment": comment, "status": status}
+        t.add("PATCH", f"/v1/assignments/{aid}", body=body, response={**body, "bonus_ids": []})
+
+
+# ---- step 3: the seed 001 recipe end to end -------------------------------------------------------
+
+def recipe_assignments(stored: dict[str, Json]) -> list[Json]:
+    """Each real task answered by 3 different Tolokers in suites of 10 real + 1 golden task."""
+    rng = random.Random(1)
+    real = [it for it in recipe.real_items()]
+    golden = recipe.golden_items()
+    workers = [f"{rng.getrandbits(128):032x}" for _ in range(30)]
+    skill = {w: (0.55 if i in (3, 17) else 0.9) for i, w in enumerate(workers)}  # two careless Tolokers
+    out: list[Json] = []
+    n = 0
+    for round_ in range(3):
+        for s in range(0, len(real), 10):
+            suite = real[s:s + 10]
+            gold = golden[(s // 10) % len(golden)]
+            worker = workers[(3 * (s // 10) + round_) % len(workers)]
+            tasks, labels = [], []
+            for it in [*suite, gold]:
+                task = stored[it.key]
+                right = recipe.truth(int(it.key.split("-")[1]))
+                wrong = "dog" if right == "cat" else "cat"
+                tasks.append(task)
+                labels.append(right if rng.random() < skill[worker] else wrong)
+            status = "ACCEPTED" if n % 9 == 0 else "SUBMITTED"
+            out.append(assignment(n, worker, status, tasks, labels))
+            n += 1
+    rng.shuffle(out)  # Toloka pages by id, not by round
+    out.sort(key=lambda a: a["id"])
+    return out
+
+
+def test_seed_001_recipe_end_to_end(t: Tape) -> None:
+    t.add("POST", "/v1/projects", body=e.CATS_PROJECT, status=201,
+          response=created(e.CATS_PROJECT, PROJECT, status="ACTIVE"))
+    pool = e.cats_pool(PROJECT)
+    t.add("POST", "/v1/pools", body=pool, status=201, response=pool_state(pool, POOL, "CLOSED"))
+    items = recipe.recipe_items()
+    bodies = [e.cats_task(POOL, it.key, it.inputs["image"], (it.golden or {}).get("result")) for it in items]
+    t.list_tasks(POOL)
+    stored = t.upload(POOL, [it.key for it in items], bodies, first_task=0, polls=3)
+    by_key = {task["input_values"]["_key"]: task for task in stored}
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, "CLOSED"))
+    t.action(f"/v1/pools/{POOL}/open", "POOL.OPEN", {"pool_id": POOL})
+    for status, percent, submitted, reason in (("OPEN", 0, 0, None), ("OPEN", 74, 45, None),
+                                               ("CLOSED", 100, 63, "COMPLETED")):
+        t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, status, started=True, reason=reason))
+        analytics(t, POOL, percent, recipe.N_REAL, submitted)
+    pages(t, POOL, recipe_assignments(by_key), 10)
+
+
+TAPES: dict[str, Callable[[Tape], None]] = {
+    name: fn for name, fn in dict(globals()).items() if name.startswith("test_") and callable(fn)
+}
+
+
+def main(names: list[str]) -> None:
+    unknown = sorted(set(names) - set(TAPES))
+    if unknown:
+        raise SystemExit(f"unknown cassette(s) {unknown}; known: {sorted(TAPES)}")
+    for name, fn in TAPES.items():
+        if names and name not in names:
+            continue
+        tape = Tape()
+        fn(tape)
+        path = tape.save(name)
+        print(f"{path.relative_to(HERE.parents[1])}: {len(tape.interactions)} interactions")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,87 @@
+"""Toloka operations over HTTP, replayed from cassettes: create, upload, lifecycle, progress, answers, review."""
+
+from __future__ import annotations
+
+import pytest
+from annotate_toloka import TolokaBackend
+
+from annotate_core.backend import JobState
+from annotate_core.client import Client
+from annotate_core.items import Item
+
+from . import expected as e
+
+pytestmark = pytest.mark.vcr
+
+POOL = "36502086"
+
+
+def cats_items(n: int, prefix: str = "cat") -> list[Item]:
+    return [Item(key=f"{prefix}-{i}",
+                 inputs={"image": f"https://tlk.s3.yandex.net/dataset/cats_vs_dogs/{'cat' if i % 2 == 0 else 'dog'}s/"
+                                  f"{prefix}{i}.jpg"})
+            for i in range(n)]
+
+
+def test_create_job_and_read_its_spec_back(backend: TolokaBackend, vcr) -> None:
+    job = Client(backend).create_job(e.CATS)
+    assert job.id == POOL
+    assert backend.get_spec(job.id) == e.CATS
+    assert vcr.all_played
+
+
+def test_add_items_in_chunks_with_operation_ids(make_backend, sleeps: list[float], vcr) -> None:
+    backend = make_backend(upload_chunk_size=3, poll_interval=0.5)
+    job = Client(backend).job(POOL, spec=e.CATS)
+    items = cats_items(5)
+    seen: list[int] = []
+    report = job.add_items(items, progress=False)
+    assert (report.created, report.existing, report.errors) == (5, 0, [])
+    assert sorted(report.keys) == sorted(i.key for i in items)
+    again = backend.add_items(POOL, e.CATS, items, on_progress=seen.append)
+    assert (again.created, again.existing) == (0, 5)  # nothing is uploaded twice
+    assert seen == [3, 2]
+    assert sleeps == [0.5, 0.5, 0.5]  # one poll of the first operation, two of the second
+    assert vcr.all_played
+
+
+def test_open_close_archive(backend: TolokaBackend, sleeps: list[float], vcr) -> None:
+    backend.start(POOL)
+    backend.start(POOL)  # 204: already open, nothing to wait for
+    backend.close(POOL)
+    backend.close(POOL)  # 204 again
+    backend.archive(POOL)
+    assert len(sleeps) == 5  # open twice polled, close once, archive pool once, archive project once
+    assert vcr.all_played
+
+
+def test_progress_from_pool_analytics(backend: TolokaBackend) -> None:
+    p = backend.progress(POOL)
+    assert p.state is JobState.OPEN
+    assert p.percent == 74 and p.fraction == pytest.approx(0.74)
+    assert (p.total_items, p.completed_items) == (202, 149)
+    assert p.details["submitted_assignments"] == 45  # Toloka's bare-number result shape
+
+
+def test_answers_every_status_across_pages(make_backend, vcr) -> None:
+    job = Client(make_backend(page_size=3)).job(POOL, spec=e.CATS)
+    df = job.answers()
+    assert vcr.all_played  # three pages, the last with has_more false
+    assert len(df) == 14 and df["assignment"].nunique() == 7
+    assert df.groupby("assignment")["status"].first().value_counts().to_dict() == {
+        "submitted": 2, "accepted": 1, "rejected": 1, "skipped": 1, "expired": 1, "active": 1}
+    answered = df[df["status"].isin(["submitted", "accepted", "rejected"])]
+    assert set(answered["label"]) == {"cat", "dog"}
+    assert df[~df["status"].isin(["submitted", "accepted", "rejected"])]["label"].isna().all()
+    rejected = df[df["status"] == "rejected"].iloc[0]
+    assert rejected["review_comment"] == "Wrong label on a control image."
+    assert df["task"].str.startswith("s").all() and (df["task"] == df["item_key"]).all()
+    assert df["input:image"].str.startswith("https://").all()
+    assert str(df["submitted_at"].dtype) == "datetime64[ns, UTC]"
+
+
+def test_review_accept_and_reject(backend: TolokaBackend, vcr) -> None:
+    job = Client(backend).job(POOL, spec=e.CATS)
+    job.review("00022c1a86--665000000000000000000001", accept=True, comment="Well done!")
+    job.review("00022c1a86--665000000000000000000002", accept=False, comment="Wrong label on a control image.")
+    assert vcr.all_played
