@@ -37,7 +37,8 @@ PROJECT, POOL, TRAINING, SKILL = "120798", "36502086", "36502085", "41586"
 # must equal annotate_toloka.tasks.OPERATION_NAMESPACE: reruns find earlier uploads through it
 NAMESPACE = uuid.UUID("7c0a5e5e-3d1f-5b8e-9a3c-61a7f0e2d4b1")
 UPLOAD = {"async_mode": "true", "allow_defaults": "true", "skip_invalid_items": "true"}
-REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 404: "Not Found",
+REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
+           403: "Forbidden", 404: "Not Found",
            409: "Conflict", 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
            503: "Service Unavailable"}
 T0 = "2026-01-15T12:00:01.123"
@@ -316,6 +317,143 @@ def test_seed_001_recipe_end_to_end(t: Tape) -> None:
         t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, status, started=True, reason=reason))
         analytics(t, POOL, percent, recipe.N_REAL, submitted)
     pages(t, POOL, recipe_assignments(by_key), 10)
+
+
+# ---- step 4: faults --------------------------------------------------------------------------------
+
+TOO_MANY = {"request_id": "1f0c5b7a-0d6e-4d7b-9d61-5a2f3c1e9a01", "code": "TOO_MANY_REQUESTS",
+            "message": "Too many requests"}
+
+
+def test_rate_limit_honours_retry_after(t: Tape) -> None:
+    t.add("GET", f"/v1/pools/{POOL}", status=429, response=TOO_MANY, headers={"Retry-After": "7"})
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(e.cats_pool(PROJECT), POOL, "CLOSED"))
+
+
+def test_minute_quota_waits_a_minute_then_creates_once(t: Tape) -> None:
+    quota = {**TOO_MANY, "payload": {"interval": "MIN", "limit": 20}}
+    t.add("POST", "/v1/projects", body=e.CATS_PROJECT, status=429, response=quota)
+    t.add("POST", "/v1/projects", body=e.CATS_PROJECT, status=201,
+          response=created(e.CATS_PROJECT, PROJECT, status="ACTIVE"))
+    pool = e.cats_pool(PROJECT)
+    t.add("POST", "/v1/pools", body=pool, status=201, response=pool_state(pool, POOL, "CLOSED"))
+
+
+def test_daily_quota_raises_instead_of_sleeping(t: Tape) -> None:
+    quota = {**TOO_MANY, "payload": {"interval": "DAY", "limit": 100}}
+    t.add("POST", "/v1/projects", body=e.CATS_PROJECT, status=429, response=quota)
+
+
+def _chunked_upload_start(t: Tape, n: int) -> tuple[list[str], list[Json]]:
+    items = cats_items(n)
+    t.list_tasks(POOL)
+    return [k for k, _ in items], [e.cats_task(POOL, k, url) for k, url in items]
+
+
+def test_server_errors_mid_upload_are_retried_without_duplicates(t: Tape) -> None:
+    keys, bodies = _chunked_upload_start(t, 4)
+    t.upload(POOL, keys[:2], bodies[:2], first_task=0)
+    oid = op_id(POOL, keys[2:])
+    boom = {"request_id": "9a1e", "code": "INTERNAL_ERROR", "message": "Internal server error"}
+    t.add("POST", "/v1/tasks", query={**UPLOAD, "operation_id": oid}, body=bodies[2:], status=500, response=boom)
+    t.add("POST", "/v1/tasks", query={**UPLOAD, "operation_id": oid}, body=bodies[2:], status=503,
+          response={"code": "REMOTE_SERVICE_UNAVAILABLE", "message": "Service unavailable"})
+    tape = Tape()  # the accepted POST, its poll and its log, with a gateway 502 before the poll
+    tape.upload(POOL, keys[2:], bodies[2:], first_task=2)
+    post, poll, log = tape.interactions
+    t.interactions.append(post)
+    t.add("GET", f"/v1/operations/{oid}", status=502, text="<html><body>502 Bad Gateway</body></html>",
+          headers={"Content-Type": "text/html"})
+    t.interactions += [poll, log]
+
+
+def test_timeout_after_the_server_accepted_a_chunk_then_rerun(t: Tape) -> None:
+    keys, bodies = _chunked_upload_start(t, 3)
+    oid = op_id(POOL, keys)
+    running = {"id": oid, "type": "TASK.BATCH_CREATE", "status": "RUNNING", "submitted": T0,
+               "parameters": {"skip_invalid_items": True, "allow_defaults": True, "open_pool": False}}
+    t.add("POST", "/v1/tasks", query={**UPLOAD, "operation_id": oid}, body=bodies, status=202, response=running)
+    # the client gave up on that answer; the server went on and created the tasks
+    t.list_tasks(POOL, [stored_task(b, i) for i, b in enumerate(bodies)])
+
+
+def test_rerun_while_the_operation_still_runs_reads_it(t: Tape) -> None:
+    keys, bodies = _chunked_upload_start(t, 3)
+    oid = op_id(POOL, keys)
+    running = {"id": oid, "type": "TASK.BATCH_CREATE", "status": "RUNNING", "submitted": T0,
+               "parameters": {"skip_invalid_items": True, "allow_defaults": True, "open_pool": False}}
+    t.add("POST", "/v1/tasks", query={**UPLOAD, "operation_id": oid}, body=bodies, status=202, response=running)
+    t.add("GET", f"/v1/operations/{oid}", response={**running, "progress": 10})
+    # rerun: nothing visible yet; the same operation id is refused and the operation read instead
+    t.list_tasks(POOL)
+    t.add("POST", "/v1/tasks", query={**UPLOAD, "operation_id": oid}, body=bodies, status=409,
+          response={"request_id": "c0de", "code": "OPERATION_ALREADY_EXISTS",
+                    "message": "Operation with this id already exists"})
+    done = {**running, "status": "SUCCESS", "finished": T0, "progress": 100}
+    t.add("GET", f"/v1/operations/{oid}", response=done)
+    t.add("GET", f"/v1/operations/{oid}/log", response=[
+        {"type": "TASK_CREATE", "success": True, "input": b, "output": {"task_id": task_id(i)}}
+        for i, b in enumerate(bodies)])
+
+
+def test_an_earlier_failed_upload_is_sent_again_under_a_new_id(t: Tape) -> None:
+    keys, bodies = _chunked_upload_start(t, 3)
+    first = op_id(POOL, keys)
+    t.add("POST", "/v1/tasks", query={**UPLOAD, "operation_id": first}, body=bodies, status=409,
+          response={"code": "OPERATION_ALREADY_EXISTS", "message": "Operation with this id already exists"})
+    t.add("GET", f"/v1/operations/{first}", response={
+        "id": first, "type": "TASK.BATCH_CREATE", "status": "FAIL", "submitted": T0, "finished": T0,
+        "details": {"reason": "pool was archived at the time"}})
+    t.upload(POOL, keys, bodies, first_task=0, attempt=1)
+
+
+def test_failed_operation_reports_each_item(t: Tape) -> None:
+    keys, bodies = _chunked_upload_start(t, 2)
+    oid = op_id(POOL, keys)
+    running = {"id": oid, "type": "TASK.BATCH_CREATE", "status": "RUNNING", "submitted": T0,
+               "parameters": {"skip_invalid_items": True, "allow_defaults": True, "open_pool": False}}
+    t.add("POST", "/v1/tasks", query={**UPLOAD, "operation_id": oid}, body=bodies, status=202, response=running)
+    t.operation({**running, "status": "FAIL", "finished": T0, "details": {
+        "total_count": 2, "valid_count": 0, "not_valid_count": 2, "success_count": 0, "failed_count": 2}})
+    t.add("GET", f"/v1/operations/{oid}/log", response=[
+        {"type": "TASK_VALIDATE", "success": False, "input": b,
+         "output": {"input_values.image": {"code": "INVALID_URL", "message": "Image is not reachable"}}}
+        for b in bodies])
+
+
+def test_failed_operation_without_a_log_fails_every_item(t: Tape) -> None:
+    keys, bodies = _chunked_upload_start(t, 2)
+    oid = op_id(POOL, keys)
+    running = {"id": oid, "type": "TASK.BATCH_CREATE", "status": "RUNNING", "submitted": T0}
+    t.add("POST", "/v1/tasks", query={**UPLOAD, "operation_id": oid}, body=bodies, status=202, response=running)
+    t.operation({**running, "status": "FAIL", "finished": T0, "details": {"items_count": 2}})
+    t.add("GET", f"/v1/operations/{oid}/log", response=[])
+
+
+def test_malformed_responses_are_typed_errors(t: Tape) -> None:
+    t.add("GET", f"/v1/pools/{POOL}", text="<html><body>Welcome to Toloka</body></html>",
+          headers={"Content-Type": "text/html"})
+    t.add("GET", "/v1/assignments", query={"pool_id": POOL, "sort": "id", "limit": 1000},
+          response={"items": []})
+    broken = assignment(0, "w0", "SUBMITTED", _status_tasks(0), ["cat", "dog"])
+    broken["solutions"] = broken["solutions"][:1]
+    t.add("GET", "/v1/assignments", query={"pool_id": POOL, "sort": "id", "limit": 1000},
+          response={"items": [broken], "has_more": False})
+    t.add("GET", "/v1/assignments", query={"pool_id": POOL, "sort": "id", "limit": 1000},
+          response={"items": [], "has_more": True})
+
+
+def test_vendor_errors_are_typed(t: Tape) -> None:
+    t.add("GET", "/v1/pools/999", status=404, response={
+        "request_id": "404e", "code": "DOES_NOT_EXIST", "message": "Object does not exist"})
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(e.cats_pool(PROJECT), POOL, "CLOSED"))
+    t.add("POST", f"/v1/pools/{POOL}/open", status=409, response={
+        "request_id": "409e", "code": "EMPTY_POOL", "message": "Pool contains no tasks. Operation is not allowed"})
+    t.add("POST", "/v1/projects", body=e.CATS_PROJECT, status=400, response={
+        "request_id": "400e", "code": "VALIDATION_ERROR", "message": "Validation failed",
+        "payload": {"task_spec.view_spec.config": {"code": "INVALID_JSON", "message": "Config is not valid"}}})
+    t.add("GET", "/v1/requester", status=401, response={
+        "request_id": "401e", "code": "AUTHENTICATION_ERROR", "message": "Invalid token"})
 
 
 TAPES: dict[str, Callable[[Tape], None]] = {

@@ -104,6 +104,10 @@ class TolokaApi:
 
     # ---- projects, pools, trainings -----------------------------------------------------------
 
+    def requester(self) -> Json:
+        """The account behind the token: the cheapest "is this token valid" call."""
+        return expect_dict(self._send("GET", "/v1/requester"), "requester")
+
     def create_project(self, body: Json) -> Json:
         return expect_dict(self._send("POST", "/v1/projects", body), "project")
 

@@ -139,6 +139,10 @@ class TolokaBackend(Backend):
                                   operation_timeout=s.operation_timeout, page_size=s.page_size)
         return self._api
 
+    def requester(self) -> dict[str, Any]:
+        """Who the token belongs to (id, balance, public name); checks the credentials."""
+        return self.api.requester()
+
     def close_backend(self) -> None:
         if self._api is not None:
             self._api.http.close()

@@ -39,7 +39,8 @@ OPTION_HELP = {
     "timeout": "HTTP timeout in seconds, or [connect, read] (default [10, 60])",
     "retries": "retries of idempotent requests on 5xx and network errors (default 5)",
     "backoff_factor": "exponential backoff factor for those retries (default 0.5)",
-    "min_rate_limit_wait": "seconds to wait on a 429 without Retry-After (default 60: per-minute quotas)",
+    "min_rate_limit_wait": "seconds to wait on a 429 that names no wait (default 2: Toloka's global limit); "
+    "a per-minute quota (payload.interval MIN) waits 60",
     "max_retry_after": "longest 429 wait to sleep out; longer quotas raise RateLimitError (default 300)",
     "store_spec": "store the job spec in the pool metadata so get_spec works (default true)",
     "sleep": "callable used to wait (tests inject a no-op)",
@@ -64,7 +65,7 @@ class Settings:
     timeout: float | tuple[float, float] = (10.0, 60.0)
     retries: int = 5
     backoff_factor: float = 0.5
-    min_rate_limit_wait: float = 60.0
+    min_rate_limit_wait: float = 2.0
     max_retry_after: float = 300.0
     store_spec: bool = True
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
