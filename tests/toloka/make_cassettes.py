@@ -456,6 +456,89 @@ def test_vendor_errors_are_typed(t: Tape) -> None:
         "request_id": "401e", "code": "AUTHENTICATION_ERROR", "message": "Invalid token"})
 
 
+# ---- step 5: skills, training pools, webhooks, task suites ------------------------------------------
+
+SKILL_OBJ = {"id": SKILL, "name": "custom_skill", "hidden": True, "deprecated": False, "global": False,
+             "owner": OWNER, "created": "2026-01-15T12:00:00.387"}
+
+
+def test_medium_pool_with_training_skills_and_webhooks(t: Tape) -> None:
+    t.add("GET", "/v1/skills", query={"name": "custom_skill", "sort": "id", "limit": 100},
+          response={"items": [], "has_more": False})
+    t.add("POST", "/v1/skills", body=e.MEDIUM_SKILL, status=201, response=SKILL_OBJ)
+    t.add("POST", "/v1/projects", body=e.MEDIUM_PROJECT, status=201,
+          response=created(e.MEDIUM_PROJECT, PROJECT, status="ACTIVE"))
+    training = e.medium_training(PROJECT)
+    t.add("POST", "/v1/trainings", body=training, status=201,
+          response=created(training, TRAINING, status="CLOSED"))
+    t.upload(TRAINING, ["train-1"], e.medium_training_tasks(TRAINING), first_task=900)
+    pool = e.medium_pool(PROJECT, TRAINING, SKILL)
+    t.add("POST", "/v1/pools", body=pool, status=201, response=pool_state(pool, POOL, "CLOSED"))
+    hooks = e.medium_webhooks(POOL)
+    t.add("PUT", "/v1/webhook-subscriptions", body=hooks, status=201, response={
+        "items": {str(i): {**h, "id": f"a8f25{i}c0-1111-4a5b-9d10-2b1e1b4f0d3{i}", "created": T0}
+                  for i, h in enumerate(hooks)},
+        "validation_errors": {}})
+    # job.start(): the training pool opens first, then the pool
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, "CLOSED"))
+    t.action(f"/v1/trainings/{TRAINING}/open", "TRAINING.OPEN", {"training_id": TRAINING})
+    t.action(f"/v1/pools/{POOL}/open", "POOL.OPEN", {"pool_id": POOL})
+    # archive(): close and archive the pool, then the training pool, then the project
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, "OPEN", started=True))
+    t.action(f"/v1/pools/{POOL}/close", "POOL.CLOSE", {"pool_id": POOL})
+    t.action(f"/v1/pools/{POOL}/archive", "POOL.ARCHIVE", {"pool_id": POOL})
+    t.action(f"/v1/trainings/{TRAINING}/close", "TRAINING.CLOSE", {"training_id": TRAINING})
+    t.action(f"/v1/trainings/{TRAINING}/archive", "TRAINING.ARCHIVE", {"training_id": TRAINING})
+    t.action(f"/v1/projects/{PROJECT}/archive", "PROJECT.ARCHIVE", {"project_id": PROJECT})
+
+
+def test_skill_flows(t: Tape) -> None:
+    accuracy = {**SKILL_OBJ, "name": "cats-vs-dogs accuracy",
+                "public_requester_description": {"EN": "How well you tell cats from dogs"}}
+    skills = [accuracy, {**SKILL_OBJ, "id": "41590", "name": "custom_skill"},
+              {**SKILL_OBJ, "id": "41601", "name": "old", "deprecated": True}]
+    t.add("GET", "/v1/skills", query={"sort": "id", "limit": 2}, response={"items": skills[:2], "has_more": True})
+    t.add("GET", "/v1/skills", query={"sort": "id", "limit": 2, "id_gt": "41590"},
+          response={"items": skills[2:], "has_more": False})
+    t.add("GET", "/v1/skills", query={"name": "cats-vs-dogs accuracy", "sort": "id", "limit": 2},
+          response={"items": [accuracy], "has_more": False})
+    fresh = {"name": "fresh skill", "hidden": True, "public_requester_description": {"EN": "Made by annotate"}}
+    t.add("POST", "/v1/skills", body=fresh, status=201, response={**SKILL_OBJ, **fresh, "id": "41602"})
+    t.add("GET", f"/v1/skills/{SKILL}", response=accuracy)
+    renamed = {"name": "cats vs dogs", "hidden": True,
+               "public_requester_description": {"EN": "How well you tell cats from dogs"}}
+    t.add("PUT", f"/v1/skills/{SKILL}", body=renamed, response={**accuracy, **renamed})
+    user = "b4d8bcc33403cae9eb69991c8bb90bdc"
+    t.add("PUT", "/v1/user-skills", body={"skill_id": SKILL, "user_id": user, "value": 85.5}, response={
+        "id": "43", "skill_id": SKILL, "user_id": user, "value": 86, "exact_value": 85.5,
+        "created": "2026-01-15T09:30:11.681", "modified": "2026-01-15T10:52:22.130"})
+    t.add("DELETE", "/v1/user-skills/43", status=204)
+
+
+def test_webhook_subscriptions_rejected(t: Tape) -> None:
+    hooks = e.medium_webhooks(POOL)
+    t.add("PUT", "/v1/webhook-subscriptions", body=hooks, status=201, response={
+        "items": {"0": {**hooks[0], "id": "a8f250c0-1111-4a5b-9d10-2b1e1b4f0d30", "created": T0}},
+        "validation_errors": {"1": {"webhook_url": {"code": "INVALID_URL", "message": "Host is not reachable"}}}})
+
+
+def test_task_suites_upload(t: Tape) -> None:
+    items = cats_items(3)
+    t.add("GET", "/v1/task-suites", query={"pool_id": POOL, "sort": "id", "limit": 10000},
+          response={"items": [], "has_more": False})
+    tasks = [{"input_values": {"image": url, "_key": key}} for key, url in items]
+    suites = [{"pool_id": POOL, "tasks": tasks[:2]}, {"pool_id": POOL, "tasks": tasks[2:]}]
+    oid = op_id(POOL, [k for k, _ in items])
+    running = {"id": oid, "type": "TASK_SUITE.BATCH_CREATE", "status": "RUNNING", "submitted": T0,
+               "parameters": {"skip_invalid_items": True, "allow_defaults": True, "open_pool": False}}
+    t.add("POST", "/v1/task-suites", query={**UPLOAD, "operation_id": oid}, body=suites, status=202,
+          response=running)
+    t.operation({**running, "status": "SUCCESS", "finished": T0, "progress": 100})
+    t.add("GET", f"/v1/operations/{oid}/log", response=[
+        {"type": "TASK_SUITE_CREATE", "success": True, "input": suite, "output": {"task_suite_id": f"ts-{i}"}}
+        for i, suite in enumerate(suites)])
+
+
 TAPES: dict[str, Callable[[Tape], None]] = {
     name: fn for name, fn in dict(globals()).items() if name.startswith("test_") and callable(fn)
 }
