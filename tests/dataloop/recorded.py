@@ -1,0 +1,58 @@
+"""Reading a cassette back: the calls the backend made, with parsed bodies and answers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str  # without /api/v1
+    query: dict[str, str]
+    body: Any  # parsed JSON, raw bytes for multipart, None when empty
+    status: int
+    response: Any  # parsed JSON answer
+
+    @property
+    def line(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def _json(raw: Any) -> Any:
+    if raw in (None, b"", ""):
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return raw
+
+
+def calls(cassette: Any) -> list[Call]:
+    """Every interaction of the cassette in order (what was sent, or what was replayed)."""
+    out = []
+    for request, response in cassette.data:
+        path = request.path.removeprefix("/api/v1")
+        out.append(Call(request.method, path, dict(request.query), _json(request.body),
+                        response["status"]["code"], _json(response["body"]["string"])))
+    return out
+
+
+def lines(cassette: Any) -> list[str]:
+    return [c.line for c in calls(cassette)]
+
+
+def first(cassette: Any, line: str) -> Call:
+    return next(c for c in calls(cassette) if c.line == line)
+
+
+def all_of(cassette: Any, line: str) -> list[Call]:
+    return [c for c in calls(cassette) if c.line == line]
+
+
+def replayed_all(cassette: Any) -> bool:
+    """Every recorded interaction was used (replay); trivially true while recording."""
+    mode = getattr(cassette.record_mode, "value", cassette.record_mode)
+    return cassette.all_played if mode == "none" else True

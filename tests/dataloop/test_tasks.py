@@ -1,0 +1,152 @@
+"""Seed 004 task flows on cassettes: from a filter, from listed items, the whole dataset, pulling, consensus.
+
+Each test drives the flow from its examples/ spec through the public API (``Client.create_job``) and
+checks the calls the backend made against dtlpy's wire bodies (reference §3.5-§3.7).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from annotate_dataloop.jobref import JobRef
+
+from annotate_core import Client, JobState
+
+from . import reference as ref
+from .helpers import example
+from .recorded import all_of, calls, first, lines, replayed_all
+from .test_payloads import without_annotate_extras
+
+pytestmark = pytest.mark.vcr
+
+RESOLVE = ["GET /projects/my-project/name", "POST /datasets/query", "GET /recipes/{recipe}", "GET /ontologies/{onto}"]
+CREATE = ["POST /annotationtasks", "GET /commands/{cmd}", "GET /commands/{cmd}", "GET /annotationtasks/{task}"]
+
+
+def shape(vcr) -> list[str]:
+    """The call sequence with ids replaced by their role, so it reads like the reference's wire log."""
+    out = []
+    roles = {"recipes": "{recipe}", "ontologies": "{onto}", "commands": "{cmd}", "annotationtasks": "{task}",
+             "datasets": "{dataset}", "pipelines": "{pipeline}"}
+    for line in lines(vcr):
+        parts = line.split("/")
+        for i in range(1, len(parts) - 1):
+            if parts[i] in roles and len(parts[i + 1]) == 24:
+                parts[i + 1] = roles[parts[i]]
+        out.append("/".join(parts))
+    return out
+
+
+def resolved(vcr) -> dict[str, str]:
+    """The ids the backend resolved: project, dataset and the dataset's recipe."""
+    project = first(vcr, "GET /projects/my-project/name").response[0]["id"]
+    dataset = first(vcr, "POST /datasets/query").response["items"][0]
+    return {"projectId": project, "datasetId": dataset["id"], "recipeId": dataset["metadata"]["system"]["recipes"][0]}
+
+
+def created_task(vcr) -> dict:
+    polls = [c for c in calls(vcr) if c.path.startswith("/commands/")]
+    task_id = polls[-1].response["spec"]["createdTaskId"]
+    return first(vcr, f"GET /annotationtasks/{task_id}").response
+
+
+def test_task_from_filter(backend, vcr) -> None:
+    client = Client(backend)
+    job = client.create_job(example("task_from_filter"))
+
+    assert shape(vcr) == RESOLVE + CREATE
+    sent = first(vcr, "POST /annotationtasks").body
+    expected = {**ref.TASK_FROM_FILTER, **resolved(vcr), "name": "Annotate unlabeled items"}
+    assert without_annotate_extras(sent) == expected  # dtlpy's body, byte for byte in the query string
+    polls = all_of(vcr, f"GET /commands/{first(vcr, 'POST /annotationtasks').response['id']}")
+    assert [p.response["status"] for p in polls] == ["in-progress", "success"]
+    task = created_task(vcr)
+    assert job.id == f"task:{task['id']}"
+    assert json.loads(task["query"])["filter"] == json.loads(sent["query"])["filter"]  # stored with a sort key
+    assert replayed_all(vcr)
+
+
+def test_task_from_filter_progress_and_spec(backend, vcr) -> None:
+    job = Client(backend).create_job(example("task_from_filter"))
+    p = job.progress()
+    assert p.state is JobState.OPEN and p.total_items == 6 and p.completed_items == 0
+    assert sorted(a["annotator"] for a in p.details["assignments"]) == ["annotator1@dataloop.ai",
+                                                                       "annotator2@dataloop.ai"]
+    assert [a["total_items"] for a in p.details["assignments"]] == [3, 3]
+    # the spec travels in the task's metadata, so a fresh handle gets it back
+    again = Client(backend).job(job.id)
+    assert again.spec == example("task_from_filter")
+    # assignments are listed page by page (the fake serves two per page): every page was read
+    pages = all_of(vcr, "GET /assignments")
+    assert pages[0].query["taskId"] == JobRef.parse(job.id).task and pages[-1].response["hasNextPage"] is False
+    assert replayed_all(vcr)
+
+
+def test_task_from_items(backend, vcr) -> None:
+    spec = example("task_from_items")
+    job = Client(backend).create_job(spec)
+    sent = first(vcr, "POST /annotationtasks").body
+    assert json.loads(sent["query"]) == {
+        "filter": {"$and": [{"id": {"$in": list(spec.source.item_ids)}}]}, "page": 0, "pageSize": 1000,
+        "resource": "items"}
+    assert sent["workload"] == ref.TASK_FROM_FILTER["workload"]
+    assert created_task(vcr)["totalItems"] == 3
+    assert job.id.startswith("task:")
+    assert replayed_all(vcr)
+
+
+def test_task_whole_dataset_weighted(backend, vcr) -> None:
+    job = Client(backend).create_job(example("task_whole_dataset"))
+    sent = first(vcr, "POST /annotationtasks").body
+    assert sent["query"] == ref.WHOLE_DATASET_QUERY
+    assert sent["workload"] == [{"assigneeId": "annotator1@dataloop.ai", "load": 67},
+                                {"assigneeId": "annotator2@dataloop.ai", "load": 33}]
+    p = job.progress()
+    assert p.total_items == 6
+    assert {a["annotator"]: a["total_items"] for a in p.details["assignments"]} == {
+        "annotator1@dataloop.ai": 4, "annotator2@dataloop.ai": 2}
+    assert replayed_all(vcr)
+
+
+@pytest.mark.fake_gate(n_items=25)
+def test_pulling_task(backend, vcr) -> None:
+    job = Client(backend).create_job(example("pulling_task"))
+    sent = first(vcr, "POST /annotationtasks").body
+    assert without_annotate_extras(sent) == {**ref.PULLING, **resolved(vcr), "name": "Pulling task"}
+    assert "workload" not in sent
+    p = job.progress()
+    # each allowed assignee holds one batch; the rest waits in the hidden queue
+    assert p.total_items == 25
+    assert {a["annotator"]: a["total_items"] for a in p.details["assignments"]} == {
+        "annotator1@dataloop.ai": 10, "annotator2@dataloop.ai": 10}
+    assert replayed_all(vcr)
+
+
+def test_consensus_task(backend, vcr, fake) -> None:
+    job = Client(backend).create_job(example("consensus_task"))
+    sent = first(vcr, "POST /annotationtasks").body
+    assert sent["metadata"]["system"] == ref.CONSENSUS_SYSTEM
+    # 6 originals + 2 copies each: the task counts the copies, as the gate does (10 items -> 30)
+    assert job.progress().total_items == 18
+    if fake is not None:  # annotators at work; the cassette holds the result
+        fake.work(JobRef.parse(job.id).task, lambda item, who: "cat" if who.startswith("annotator1") else "dog")
+    df = job.answers()
+    assert len(df) == 12 and df["task"].nunique() == 6
+    per_item = df.groupby("task")["worker"].apply(sorted)
+    assert all(w == ["annotator1@dataloop.ai", "annotator2@dataloop.ai"] for w in per_item)
+    assert set(df[df["worker"] == "annotator1@dataloop.ai"]["label"]) == {"cat"}
+    assert (df["status"] == "submitted").all() and (df["field"] == "label").all()
+    assert replayed_all(vcr)
+
+
+def test_task_creates_a_recipe_when_labels_are_missing(backend, vcr) -> None:
+    spec = example("task_whole_dataset", outputs=[{"name": "label", "type": "label", "options": ["bird", "fish"]}])
+    Client(backend).create_job(spec)
+    assert shape(vcr)[:6] == [*RESOLVE, "POST /ontologies", "POST /recipes"]
+    onto = first(vcr, "POST /ontologies").body
+    assert [r["value"]["tag"] for r in onto["roots"]] == ["bird", "fish"]
+    recipe = first(vcr, "POST /recipes")
+    assert recipe.body["ontologyIds"] == [first(vcr, "POST /ontologies").response["id"]]
+    assert first(vcr, "POST /annotationtasks").body["recipeId"] == recipe.response["id"]
+    assert replayed_all(vcr)
