@@ -217,3 +217,55 @@ def medium_pool(project_id: str, training_id: str, skill_id: str) -> dict[str, A
 def medium_webhooks(pool_id: str) -> list[dict[str, Any]]:
     return [{"webhook_url": "https://your-webhook-url.com/annotate", "event_type": event, "pool_id": pool_id}
             for event in ("ASSIGNMENT_SUBMITTED", "ASSIGNMENT_APPROVED")]
+
+
+# ---- the conformance suite's base spec (annotate_core.testing) ---------------------------------
+
+#: what TestTolokaConformance adds to the suite's base spec: Toloka pays per suite, and manual
+#: review needs pools with non-automatic acceptance
+CONFORMANCE_EXTRAS: dict[str, Any] = {"pricing": {"reward_per_batch": 0.01},
+                                      "review": {"fraction": 1.0, "on_reject": "discard"}}
+
+CONFORMANCE_CONFIG = {
+    "view": {"type": "view.list", "items": [
+        {"type": "view.image", "url": {"type": "data.input", "path": "image"}},
+        {"type": "field.radio-group", "data": {"type": "data.output", "path": "result"},
+         "options": [{"value": "cat", "label": "cat"}, {"value": "dog", "label": "dog"}], "validation": REQUIRED},
+    ]},
+    "plugins": [{"type": "plugin.toloka", "layout": {"kind": "scroll"}}],
+}
+
+CONFORMANCE_PROJECT: dict[str, Any] = {
+    "public_name": "conformance",
+    "public_description": "conformance",
+    "public_instructions": "Is it a cat or a dog?",
+    "task_spec": {
+        "input_spec": {"image": {"type": "url", "required": True, "hidden": False},
+                       "_key": {"type": "string", "required": False, "hidden": True}},
+        "output_spec": {"result": {"type": "string", "required": True, "hidden": False,
+                                   "allowed_values": ["cat", "dog"]}},
+        "view_spec": {
+            "type": "tb", "inferDataSpec": False, "config": json.dumps(CONFORMANCE_CONFIG, indent=4),
+            "lock": {"core": "1.0.0", "view.list": "1.0.0", "view.image": "1.0.0", "field.radio-group": "1.0.0",
+                     "condition.required": "1.0.0", "plugin.toloka": "1.0.0"},
+        },
+    },
+    "assignments_issuing_type": "AUTOMATED",
+}
+
+
+def conformance_pool(project_id: str, spec: Any, overlap: int = 1, golden: int = 0) -> dict[str, Any]:
+    return {
+        "project_id": project_id,
+        "private_name": "conformance",
+        "may_contain_adult_content": False,
+        "reward_per_assignment": 0.01,
+        "assignment_max_duration_seconds": 600,  # the backend's default when the spec sets no limit
+        "defaults": {"default_overlap_for_new_task_suites": 0, "default_overlap_for_new_tasks": overlap},
+        "will_expire": "2027-01-15T12:00:00",  # no deadline: now + 365 days
+        "auto_accept_solutions": False,
+        "auto_accept_period_day": 7,
+        "quality_control": {"configs": []},
+        "mixer_config": {"real_tasks_count": 10, "golden_tasks_count": golden, "training_tasks_count": 0},
+        "metadata": {"annotate_spec": [spec.model_dump_json(by_alias=True, exclude_none=True)]},
+    }

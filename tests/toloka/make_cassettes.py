@@ -107,7 +107,7 @@ class Tape:
                  response={"items": list(tasks), "has_more": False})
 
     def upload(self, pool_id: str, chunk_keys: list[str], bodies: list[Json], *, first_task: int,
-               polls: int = 1, attempt: int = 0) -> list[Json]:
+               polls: int = 1, attempt: int = 0, overlap: int = 3) -> list[Json]:
         """One chunk: POST (async, operation_id) -> poll -> log. Returns the tasks as Toloka stores them."""
         oid = op_id(pool_id, chunk_keys, attempt)
         running = {"id": oid, "type": "TASK.BATCH_CREATE", "status": "RUNNING", "submitted": T0, "started": T0,
@@ -119,7 +119,7 @@ class Tape:
         self.operation({**running, "status": "SUCCESS", "finished": T0, "progress": 100,
                         "details": {"total_count": n, "valid_count": n, "not_valid_count": 0, "success_count": n,
                                     "failed_count": 0}}, polls=polls)
-        stored = [stored_task(b, first_task + i) for i, b in enumerate(bodies)]
+        stored = [stored_task(b, first_task + i, overlap) for i, b in enumerate(bodies)]
         self.add("GET", f"/v1/operations/{oid}/log", response=[
             {"type": "TASK_CREATE", "success": True, "input": b, "output": {"task_id": t["id"]}}
             for b, t in zip(bodies, stored, strict=True)])
@@ -539,9 +539,120 @@ def test_task_suites_upload(t: Tape) -> None:
         for i, suite in enumerate(suites)])
 
 
+# ---- the conformance suite (annotate_core.testing) as TestTolokaConformance runs it --------------------
+
+def conf_spec(**over: Any) -> Any:
+    from annotate_toloka import TolokaBackend
+
+    from annotate_core.testing import base_spec
+
+    return base_spec(TolokaBackend.capabilities, **{**e.CONFORMANCE_EXTRAS, **over})
+
+
+def conf_started(t: Tape, *, golden: int = 0, overlap: int = 1, start: bool = True, **over: Any) -> list[Json]:
+    """create_job + add 6 items + start, as the suite's ``_started_job`` does; returns the stored tasks."""
+    from annotate_core.testing import conformance_items
+
+    if golden:
+        over["distribution"] = {"kind": "pulling", "batch_size": 10, "golden_per_batch": 1}
+    if overlap > 1:
+        over["overlap"] = {"count": overlap}
+    spec = conf_spec(**over)
+    t.add("POST", "/v1/projects", body=e.CONFORMANCE_PROJECT, status=201,
+          response=created(e.CONFORMANCE_PROJECT, PROJECT, status="ACTIVE"))
+    pool = e.conformance_pool(PROJECT, spec, overlap, 1 if golden else 0)
+    t.add("POST", "/v1/pools", body=pool, status=201, response=pool_state(pool, POOL, "CLOSED"))
+    items = conformance_items(6, golden=golden)
+    bodies = []
+    for it in items:
+        body: Json = {"input_values": {**it.inputs, "_key": it.key}, "pool_id": POOL}
+        if it.golden:
+            body["known_solutions"] = [{"output_values": it.golden, "correctness_weight": 1}]
+            body["infinite_overlap"] = True
+        bodies.append(body)
+    t.list_tasks(POOL)
+    stored = t.upload(POOL, [it.key for it in items], bodies, first_task=0, overlap=overlap)
+    if start:
+        t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, "CLOSED"))
+        t.action(f"/v1/pools/{POOL}/open", "POOL.OPEN", {"pool_id": POOL})
+    t.pool = pool  # type: ignore[attr-defined]
+    return stored
+
+
+def _labels(tasks: list[Json]) -> list[str]:
+    return ["cat" if int(task["input_values"]["_key"].split("-")[1]) % 2 == 0 else "dog" for task in tasks]
+
+
+def conf_upload_is_idempotent_by_key(t: Tape) -> None:
+    from annotate_core.testing import conformance_items
+
+    spec = conf_spec()
+    t.add("POST", "/v1/projects", body=e.CONFORMANCE_PROJECT, status=201,
+          response=created(e.CONFORMANCE_PROJECT, PROJECT, status="ACTIVE"))
+    pool = e.conformance_pool(PROJECT, spec)
+    t.add("POST", "/v1/pools", body=pool, status=201, response=pool_state(pool, POOL, "CLOSED"))
+    items = conformance_items(6)
+    bodies = [{"input_values": {**it.inputs, "_key": it.key}, "pool_id": POOL} for it in items]
+    t.list_tasks(POOL)
+    stored = t.upload(POOL, [it.key for it in items[:4]], bodies[:4], first_task=0, overlap=1)
+    t.list_tasks(POOL, stored)
+    # the chunk's operation id covers all six keys; only the two new tasks are sent
+    stored += t.upload(POOL, [it.key for it in items], bodies[4:], first_task=4, overlap=1)
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, "CLOSED"))
+    analytics(t, POOL, 0, 6, 0)
+
+
+def conf_answers_frame_schema(t: Tape) -> None:
+    stored = conf_started(t)
+    pages(t, POOL, [assignment(0, "w0", "SUBMITTED", stored, _labels(stored))], 1000)
+
+
+def conf_lifecycle_to_closed(t: Tape) -> None:
+    conf_started(t)
+    pool = t.pool  # type: ignore[attr-defined]
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, "OPEN", started=True))
+    analytics(t, POOL, 0, 6, 0)
+    t.action(f"/v1/pools/{POOL}/close", "POOL.CLOSE", {"pool_id": POOL})
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, "CLOSED", started=True, reason="MANUAL"))
+    analytics(t, POOL, 0, 6, 0)
+
+
+def conf_overlap_never_exceeded(t: Tape) -> None:
+    stored = conf_started(t, overlap=2)
+    pages(t, POOL, [assignment(n, f"w{n}", "SUBMITTED", stored, _labels(stored)) for n in range(2)], 1000)
+
+
+def conf_golden_answers_are_flagged(t: Tape) -> None:
+    stored = conf_started(t, golden=2)
+    suite = stored[2:] + stored[:1]  # four real tasks and one control task
+    pages(t, POOL, [assignment(0, "w0", "SUBMITTED", suite, _labels(suite))], 1000)
+
+
+def conf_manual_review_changes_status(t: Tape) -> None:
+    stored = conf_started(t)
+    first = [assignment(n, f"w{n}", "SUBMITTED", stored[3 * n:3 * n + 3], _labels(stored[3 * n:3 * n + 3]))
+             for n in range(2)]
+    pages(t, POOL, first, 1000)
+    t.add("PATCH", f"/v1/assignments/{assignment_id(0)}", body={"status": "ACCEPTED"},
+          response={"status": "ACCEPTED", "bonus_ids": []})
+    rejected = {"public_comment": "wrong animal", "status": "REJECTED"}
+    t.add("PATCH", f"/v1/assignments/{assignment_id(1)}", body=rejected, response={**rejected, "bonus_ids": []})
+    after = [assignment(0, "w0", "ACCEPTED", stored[:3], _labels(stored[:3])),
+             assignment(1, "w1", "REJECTED", stored[3:], _labels(stored[3:]), public_comment="wrong animal")]
+    pages(t, POOL, after, 1000)
+
+
+def conf_unknown_job_is_a_typed_error(t: Tape) -> None:
+    t.add("GET", "/v1/pools/conformance-no-such-job", status=404, response={
+        "request_id": "404c", "code": "DOES_NOT_EXIST", "message": "Object does not exist"})
+
+
 TAPES: dict[str, Callable[[Tape], None]] = {
     name: fn for name, fn in dict(globals()).items() if name.startswith("test_") and callable(fn)
 }
+TAPES.update({f"TestTolokaConformance.test_{name[5:]}": fn
+              for name, fn in dict(globals()).items() if name.startswith("conf_") and name != "conf_spec"
+              and name != "conf_started" and callable(fn)})
 
 
 def main(names: list[str]) -> None:

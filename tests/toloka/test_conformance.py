@@ -1,0 +1,42 @@
+"""The core's conformance suite, run against the Toloka backend on cassettes.
+
+Two Toloka facts shape the suite's base spec here (and only here): Toloka pays per task suite, so
+the spec has a reward; manual review needs non-automatic acceptance, so it has ``review``. Golden
+items reach Tolokers only through the mixer's golden count, so jobs with golden items mix one per
+suite.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from annotate_toloka import TolokaBackend
+
+from annotate_core.testing import BackendConformance, base_spec
+
+from . import expected as e
+
+pytestmark = pytest.mark.vcr
+
+
+class TestTolokaConformance(BackendConformance):
+    backend_class = TolokaBackend
+
+    @pytest.fixture
+    def backend(self, make_backend):  # type: ignore[override]
+        b = make_backend()
+        yield b
+        b.close_backend()
+
+    @pytest.fixture
+    def make_answers(self):  # type: ignore[override]
+        return lambda job, items: None  # the cassette already holds the Tolokers' answers
+
+    def spec(self, **overrides: Any):
+        return base_spec(TolokaBackend.capabilities, **{**e.CONFORMANCE_EXTRAS, **overrides})
+
+    def _started_job(self, client, make_answers, *, golden: int = 0, **overrides: Any):
+        if golden:
+            overrides.setdefault("distribution", {"kind": "pulling", "batch_size": 10, "golden_per_batch": 1})
+        return super()._started_job(client, make_answers, golden=golden, **overrides)
