@@ -145,7 +145,8 @@ class FakeGate:
     """The fake. ``handle()`` answers one request; ``serve()`` puts it on a loopback port."""
 
     def __init__(self, *, n_items: int = 6, max_page_size: int = 4, max_list_page_size: int = 2,
-                 polls_per_command: int = 2, labels: tuple[str, ...] = ("cat", "dog")) -> None:
+                 polls_per_command: int = 2, labels: tuple[str, ...] = ("cat", "dog"),
+                 folders: tuple[str, ...] = ("/batch1", "/batch2")) -> None:
         self.s = State()
         self._ids = itertools.count(1)
         self._clock = itertools.count(0)
@@ -158,7 +159,7 @@ class FakeGate:
         self.lock = threading.RLock()
         self._pending_failure: str | None = None
         self._extra_headers: dict[str, str] = {}
-        self._seed(n_items, labels)
+        self._seed(n_items, labels, folders)
 
     # ---- ids and time ---------------------------------------------------------------------------
 
@@ -174,7 +175,7 @@ class FakeGate:
 
     # ---- seed data ------------------------------------------------------------------------------
 
-    def _seed(self, n_items: int, labels: tuple[str, ...]) -> None:
+    def _seed(self, n_items: int, labels: tuple[str, ...], folders: tuple[str, ...]) -> None:
         self.s.projects[PROJECT_ID] = {
             "id": PROJECT_ID, "url": self.url("projects", PROJECT_ID), "name": "my-project",
             "createdAt": "2025-11-02T08:00:00.000Z", "updatedAt": "2025-11-02T08:00:00.000Z", "creator": OWNER,
@@ -208,7 +209,7 @@ class FakeGate:
         }
         self.dataset_id, self.recipe_id = ds, recipe
         for i in range(n_items):  # ids as in examples/dataloop_task_from_items.yaml
-            folder = "/batch1" if i % 2 == 0 else "/batch2"
+            folder = folders[i % len(folders)]
             self.add_item(ds, folder, f"img_{i + 1}.jpg", item_id=f"64f0c0ffee0000000000a{i + 1:03d}")
 
     def add_item(self, dataset_id: str, folder: str, name: str, *, mimetype: str = "image/jpeg",
@@ -564,6 +565,7 @@ class FakeGate:
             "priority": body.get("priority", 2), "error": None, "description": None,
         }
         self.s.tasks[tid] = task
+        task["_workload"], task["_limit"] = body.get("workload"), body.get("limit")
         items = [] if body.get("emptyTask") else self.items_of(body["datasetId"], query)
         if body.get("limit"):
             items = items[: int(body["limit"])]
@@ -664,7 +666,7 @@ class FakeGate:
     def task_json(self, tid: str) -> Any:
         if tid not in self.s.tasks:
             raise GateError(404, "Task not found")
-        task = copy.deepcopy(self.s.tasks[tid])
+        task = {k: copy.deepcopy(v) for k, v in self.s.tasks[tid].items() if not k.startswith("_")}
         items = self.task_items(tid)
         statuses = [self._status(i, tid) for i in items]
         done = [s for s in statuses if s]
@@ -872,6 +874,21 @@ class FakeGate:
                     if original is not None and holder:
                         self._set_status(original, task_id, "completed", a["annotator"])
                         self._set_status(original, holder, "completed", a["annotator"])
+            self._feed_qa(task_id)
+
+    def _feed_qa(self, parent_id: str) -> None:
+        """Items that got a status in a task join the QA tasks linked to it, as in the platform, where an
+        item completed (again) in the annotation task appears in its QA task [D create-review-qa-tasks]."""
+        for qa in list(self.s.tasks.values()):
+            if qa["spec"].get("parentTaskId") != parent_id:
+                continue
+            query = json.loads(qa["query"])
+            fresh = [i for i in self.items_of(qa["datasetId"], query)
+                     if not any(r["id"] == qa["id"] for r in i["metadata"]["system"]["refs"])]
+            limit = qa.get("_limit")
+            if limit is not None:
+                fresh = fresh[: max(0, limit - len(self.task_items(qa["id"])))]
+            self._assign(qa, fresh, qa.get("_workload"))
 
     def review(self, qa_task_id: str, verdict: Callable[[dict[str, Any]], str]) -> None:
         """QA reviewers set ``approved`` or ``discard`` on every item of the QA task."""
