@@ -8,6 +8,7 @@ from typing import Any
 
 from annotate_core.backend import Backend, PlannedOperation
 from annotate_core.capabilities import Unsupported, check
+from annotate_core.errors import UnsupportedFeatureError
 from annotate_core.model.spec import JobSpec
 
 
@@ -94,7 +95,11 @@ def make_plan(backend: Backend, spec: JobSpec, n_items: int | None = None) -> Pl
     plan = Plan(backend.name, spec.name, unsupported=unsupported)
     if unsupported:
         return plan
-    plan.operations = backend.plan(spec, n_items)
+    try:
+        plan.operations = backend.plan(spec, n_items)
+    except UnsupportedFeatureError as exc:  # a gap finer than a capability (e.g. one filter attribute)
+        plan.unsupported = list(exc.unsupported)
+        return plan
     if n_items is not None:
         plan.cost = estimate_cost(spec, n_items)
     return plan

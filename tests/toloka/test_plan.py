@@ -142,3 +142,36 @@ def test_connect_refuses_a_literal_token_and_reads_token_env(monkeypatch: pytest
 def test_bad_options_name_the_option(options: dict, needle: str) -> None:
     with pytest.raises(ConfigError, match=needle):
         TolokaBackend(**options)
+
+
+def test_gaps_finer_than_a_capability_make_the_plan_refuse(tmp_path: Path) -> None:
+    """Toloka filters exist (CROWD_FILTERS) but not on accepted counts: the plan lists it, exit 2."""
+    spec = tmp_path / "experienced.yaml"
+    spec.write_text(
+        "name: experienced\ninputs: [{name: image, type: image}]\n"
+        "outputs: [{name: result, type: label, options: [cat, dog]}]\n"
+        "workforce: {filter: {attribute: accepted_count, op: gt, value: 100}}\n"
+        "pricing: {reward_per_batch: 0.01}\n"
+    )
+    result = CliRunner().invoke(cli, ["plan", str(spec), "--backend", "toloka", "--json"])
+    assert result.exit_code == 2
+    plan = json.loads(result.output)
+    assert plan["ok"] is False and plan["operations"] == []
+    assert [(u["capability"], u["path"]) for u in plan["unsupported"]] == [
+        ("workforce.filters", "workforce.filter")]
+
+
+@pytest.mark.parametrize(("scheme", "account"), [("ApiKey", None), ("OAuth", "6c6c50dce62ca4aef87dfcbc6e9de162")])
+def test_auth_scheme_base_url_and_act_under_account_are_explicit(scheme: str, account: str | None) -> None:
+    import responses
+
+    requester = {"id": "6c6c50dce62ca4aef87dfcbc6e9de162", "balance": 120.3, "public_name": {"EN": "John Smith"}}
+    backend = TolokaBackend(token=SecretStr("t0ken-for-header-test"), auth_scheme=scheme,
+                            base_url="https://toloka.example/api", act_under_account_id=account)
+    with responses.RequestsMock() as mock:
+        mock.get("https://toloka.example/api/v1/requester", json=requester)
+        assert backend.requester()["balance"] == 120.3
+        sent = mock.calls[0].request.headers
+    assert sent["Authorization"] == f"{scheme} t0ken-for-header-test"
+    assert sent.get("X-Act-Under-Account-ID") == account
+    assert "t0ken-for-header-test" not in repr(backend)
