@@ -344,6 +344,11 @@ def test_daily_quota_raises_instead_of_sleeping(t: Tape) -> None:
     t.add("POST", "/v1/projects", body=e.CATS_PROJECT, status=429, response=quota)
 
 
+def test_a_create_is_not_repeated_after_a_server_error(t: Tape) -> None:
+    t.add("POST", "/v1/projects", body=e.CATS_PROJECT, status=500, response={
+        "request_id": "500e", "code": "INTERNAL_ERROR", "message": "Internal server error"})
+
+
 def _chunked_upload_start(t: Tape, n: int) -> tuple[list[str], list[Json]]:
     items = cats_items(n)
     t.list_tasks(POOL)

@@ -19,6 +19,7 @@ from annotate_core.errors import (
     NotFoundError,
     RateLimitError,
     TransportError,
+    VendorError,
     VendorValidationError,
 )
 from annotate_core.items import Item
@@ -55,6 +56,14 @@ def test_daily_quota_raises_instead_of_sleeping(backend: TolokaBackend, sleeps: 
         Client(backend).create_job(e.CATS)
     assert err.value.retry_after == 86400 and err.value.code == "TOO_MANY_REQUESTS"
     assert sleeps == []
+
+
+def test_a_create_is_not_repeated_after_a_server_error(backend: TolokaBackend, vcr) -> None:
+    """A project POST has no idempotency key: a 500 may hide a created project, so it is not resent."""
+    with pytest.raises(VendorError) as err:
+        Client(backend).create_job(e.CATS)
+    assert err.value.status == 500 and err.value.code == "INTERNAL_ERROR"
+    assert vcr.play_count == 1
 
 
 def test_server_errors_mid_upload_are_retried_without_duplicates(make_backend, vcr) -> None:
