@@ -269,6 +269,18 @@ def test_review_accept_and_reject(t: Tape) -> None:
         t.add("PATCH", f"/v1/assignments/{aid}", body=body, response={**body, "bonus_ids": []})
 
 
+def test_answers_of_a_pool_made_elsewhere(t: Tape) -> None:
+    """A pool created with toloka-kit: no stored spec, no _key; fields come from the project."""
+    pool = {k: v for k, v in e.cats_pool(PROJECT).items() if k != "metadata"}
+    for _ in range(2):  # Job.answers asks for the spec, then iter_answers for the fields
+        t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, "CLOSED", started=True,
+                                                              reason="COMPLETED"))
+    t.add("GET", f"/v1/projects/{PROJECT}", response=created(e.CATS_PROJECT, PROJECT, status="ACTIVE"))
+    tasks = [{"id": task_id(i), "pool_id": POOL, "input_values": {"image": url}, "overlap": 3,
+              "infinite_overlap": False, "created": T0} for i, (_, url) in enumerate(cats_items(2, "kit"))]
+    pages(t, POOL, [assignment(0, "w0", "ACCEPTED", tasks, ["cat", "dog"])], 1000)
+
+
 # ---- step 3: the seed 001 recipe end to end -------------------------------------------------------
 
 def recipe_assignments(stored: dict[str, Json]) -> list[Json]:

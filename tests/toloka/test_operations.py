@@ -85,3 +85,12 @@ def test_review_accept_and_reject(backend: TolokaBackend, vcr) -> None:
     job.review("00022c1a86--665000000000000000000001", accept=True, comment="Well done!")
     job.review("00022c1a86--665000000000000000000002", accept=False, comment="Wrong label on a control image.")
     assert vcr.all_played
+
+
+def test_answers_of_a_pool_made_elsewhere(backend: TolokaBackend, vcr) -> None:
+    job = Client(backend).job(POOL)  # no spec given, none stored on the pool
+    df = job.answers()
+    assert list(df["field"]) == ["result", "result"]  # the project's output_spec names the fields
+    assert list(df["task"]) == ["00022c1a86--664400000000000000000000", "00022c1a86--664400000000000000000001"]
+    assert list(df["label"]) == ["cat", "dog"] and (df["status"] == "accepted").all()
+    assert vcr.all_played
