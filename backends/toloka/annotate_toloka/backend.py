@@ -278,6 +278,8 @@ class TolokaBackend(Backend):
             if name:
                 values[name] = _analytics_value(entry)
         percent = values.get("completion_percentage")
+        if percent is None and state is JobState.DRAFT:
+            percent = 0.0  # a pool never opened may have no completion yet
         if percent is None:
             raise MalformedResponseError(f"pool {job_id}: analytics returned no completion_percentage",
                                          backend=BACKEND)
