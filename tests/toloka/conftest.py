@@ -5,14 +5,17 @@ The cassettes are written by ``tests/toloka/make_cassettes.py`` from the wire fo
 Toloka's documentation shows them. Requests are matched on method, URL, query *and* JSON body, so
 a backend that sends anything else fails on the unmatched request.
 
-Re-recording the cassettes of the tests that a real account can reproduce (everything not marked
-``synthetic``) is one command::
+Re-recording, against a real account, the cassettes of the tests that build everything they touch
+(creating the recipe's job and the medium pool with its skill, training pool and webhooks; tests
+not marked ``synthetic``) is one command::
 
     TOLOKA_TOKEN=... pytest tests/toloka -m "not synthetic" --record-mode=rewrite
 
 (``TOLOKA_AUTH_SCHEME=OAuth`` for a classic OAuth token; the Authorization header is filtered out
-of every cassette.) Synthetic tests replay faults a live server cannot be asked for (429s, 5xx,
-timeouts, malformed bodies); regenerate all cassettes with ``python tests/toloka/make_cassettes.py``.
+of every cassette; it creates real projects and pools, so archive them afterwards.) ``synthetic``
+tests replay states and faults a live account cannot be asked for on demand (an answered pool,
+429s, 5xx, timeouts, malformed bodies); never re-record them (``rewrite`` deletes the cassette
+first) -- regenerate every cassette with ``python tests/toloka/make_cassettes.py``.
 """
 
 from __future__ import annotations

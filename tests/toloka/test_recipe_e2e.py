@@ -15,7 +15,8 @@ from annotate_core.client import Client
 from . import recipe
 from .conftest import EXAMPLES_DIR
 
-pytestmark = pytest.mark.vcr
+# synthetic: the images are generated URLs and the Tolokers' answers are written by the generator
+pytestmark = [pytest.mark.vcr, pytest.mark.synthetic]
 
 
 def test_seed_001_recipe_end_to_end(make_backend, sleeps: list[float], vcr) -> None:
