@@ -125,6 +125,7 @@ class Fault:
     body: Any
     headers: dict[str, str]
     times: int
+    after: int = 0  # matching requests to let through first
 
 
 @dataclass
@@ -234,13 +235,16 @@ class FakeGate:
     # ---- faults ---------------------------------------------------------------------------------
 
     def fail(self, method: str, path: str, status: int, body: Any = None, *, headers: dict[str, str] | None = None,
-             times: int = 1) -> None:
-        """The next ``times`` requests matching ``method`` and the ``path`` regex get this answer."""
-        self.faults.append(Fault(method, re.compile(path), status, body, headers or {}, times))
+             times: int = 1, after: int = 0) -> None:
+        """After ``after`` matching requests pass, the next ``times`` ones get this answer instead."""
+        self.faults.append(Fault(method, re.compile(path), status, body, headers or {}, times, after))
 
     def _fault(self, method: str, path: str) -> Fault | None:
         for f in self.faults:
             if f.method == method and f.path.search(path) and f.times > 0:
+                if f.after > 0:
+                    f.after -= 1
+                    continue
                 f.times -= 1
                 return f
         return None
@@ -854,7 +858,18 @@ class FakeGate:
         """Every assignee labels every item of their assignments (None = discard the item)."""
         with self.lock:
             task = self.s.tasks[task_id]
-            holder = task["metadata"]["system"].get("consensusAssignmentId")
+            system = task["metadata"]["system"]
+            holder = system.get("consensusAssignmentId")
+            if "batchSize" in system:  # pulling: somebody pulls what waits in the hidden queue
+                puller = (system.get("allowedAssignees") or ["annotator1@dataloop.ai"])[0]
+                mine = self._assignment(task, puller)
+                for aid in list(task["assignmentIds"]):
+                    if self.s.assignments[aid]["_queue"]:
+                        for item in [i for i in self.s.items.values()
+                                     if any(r["id"] == aid for r in i["metadata"]["system"].get("refs", []))]:
+                            item["metadata"]["system"]["refs"] = [
+                                r for r in item["metadata"]["system"]["refs"] if r["id"] != aid]
+                            self._put(task, item, mine)
             for aid in task["assignmentIds"]:
                 a = self.s.assignments[aid]
                 if a["_queue"]:

@@ -31,9 +31,12 @@ def _json(raw: Any) -> Any:
 
 
 def calls(cassette: Any) -> list[Call]:
-    """Every interaction of the cassette in order (what was sent, or what was replayed)."""
+    """The interactions so far, in order: recorded while recording, played while replaying."""
     out = []
-    for request, response in cassette.data:
+    replaying = getattr(cassette.record_mode, "value", cassette.record_mode) == "none"
+    for index, (request, response) in enumerate(cassette.data):
+        if replaying and not cassette.play_counts[index]:
+            continue
         path = request.path.removeprefix("/api/v1")
         out.append(Call(request.method, path, dict(request.query), _json(request.body),
                         response["status"]["code"], _json(response["body"]["string"])))

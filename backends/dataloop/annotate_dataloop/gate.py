@@ -143,7 +143,8 @@ class Gate:
         path = f"/datasets/{dataset_id}/query"
         current = dict(query)
         while True:
-            page = self.object("POST", path, json=current, headers={"user_query": "true"})
+            # a query only reads: repeating it after a 5xx cannot duplicate anything
+            page = self.object("POST", path, json=current, headers={"user_query": "true"}, idempotent=True)
             entities = need(page, "items", list, f"POST {path}")
             for e in entities:
                 if not isinstance(e, dict) or not isinstance(e.get("id"), str):
@@ -158,7 +159,7 @@ class Gate:
         """Offset paging of a DQL body (``page`` += 1 while ``hasNextPage``), for tasks/datasets queries."""
         current = dict(query)
         while True:
-            page = self.object(method, path, json=current)
+            page = self.object(method, path, json=current, idempotent=True)
             entities = need(page, "items", list, f"{method} {path}")
             yield from entities
             if not entities or not page.get("hasNextPage"):

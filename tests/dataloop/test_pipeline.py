@@ -1,0 +1,83 @@
+"""Seed 004 "Creating Pipeline Tasks Node": a task node (recipe, owner, workload, position, project and
+dataset) added to a pipeline, the pipeline updated and installed; annotate -> review as two nodes."""
+
+from __future__ import annotations
+
+import pytest
+from annotate_dataloop.jobref import JobRef
+
+from annotate_core import Client, JobState
+
+from .helpers import example
+from .recorded import all_of, first, replayed_all
+from .test_tasks import resolved, shape
+
+pytestmark = pytest.mark.vcr
+
+
+def test_pipeline_task_node(backend, vcr, fake) -> None:
+    spec = example("pipeline_task_node")
+    job = Client(backend).create_job(spec)
+    pipeline_id = JobRef.parse(job.id).pipeline
+    assert pipeline_id is not None and job.id == f"pipeline:{pipeline_id}"
+    assert shape(vcr)[4:] == ["POST /pipelines", "PATCH /pipelines/{pipeline}", "POST /pipelines/{pipeline}/install",
+                              "POST /pipelines/{pipeline}/execute", "GET /commands/{cmd}", "GET /commands/{cmd}"]
+    ids = resolved(vcr)
+    create = first(vcr, "POST /pipelines").body
+    assert create == {"name": "pipeline-faas-example-dataset", "projectId": ids["projectId"], "nodes": [],
+                      "connections": [], "startNodes": [], "variables": []}
+
+    patch = first(vcr, f"PATCH /pipelines/{pipeline_id}").body
+    assert patch["id"] == pipeline_id and patch["status"] == "Created"  # the whole entity, as pipeline.update()
+    label, review = patch["nodes"]
+    recipe_title = first(vcr, f"GET /recipes/{ids['recipeId']}").response["title"]
+    assert label["metadata"] == {
+        "position": {"x": 780.0, "y": 217.5, "z": 0}, "datasetId": ids["datasetId"], "recipeTitle": recipe_title,
+        "recipeId": ids["recipeId"], "taskOwner": "owner@dataloop.ai", "taskType": "annotation",
+        "workload": [{"assigneeId": "assignee_id@dataloop.ai", "load": 100}], "repeatable": True, "priority": 2}
+    assert (label["name"], label["type"], label["projectId"]) == ("My Task", "task", ids["projectId"])
+    assert review["metadata"]["taskType"] == "qa" and review["name"] == "QA"
+    assert review["metadata"]["workload"] == [{"assigneeId": "reviewer@dataloop.ai", "load": 100}]
+    assert patch["startNodes"] == [{"nodeId": label["id"], "type": "root"}]
+    assert patch["connections"] == [{"src": {"nodeId": label["id"], "portId": label["outputs"][0]["portId"]},
+                                     "tgt": {"nodeId": review["id"], "portId": review["inputs"][0]["portId"]},
+                                     "condition": "{}", "action": "complete"}]
+    execute = first(vcr, f"POST /pipelines/{pipeline_id}/execute").body
+    assert execute == {"batch": {"query": {"filter": {"$and": [{"hidden": False}, {"type": "file"}]}, "page": 0,
+                                           "pageSize": 1000, "resource": "items"}, "args": {}}}
+
+    p = job.progress()
+    assert p.state is JobState.OPEN and p.total_items == 6 and p.details["pipeline"] == "Installed"
+    assert [t["name"] for t in p.details["tasks"]] == ["My Task"]
+
+    if fake is not None:  # the annotator completes everything; items move on to the QA node's task
+        task = fake.node_task(pipeline_id, fake.s.pipelines[pipeline_id]["nodes"][0])
+        fake.work(task["id"], lambda item, who: "dog")
+        fake.advance_pipeline(pipeline_id)
+        qa = fake.node_task(pipeline_id, fake.s.pipelines[pipeline_id]["nodes"][1])
+        fake.review(qa["id"], lambda item: "approved")
+    df = job.answers()
+    assert len(df) == 6 and set(df["status"]) == {"accepted"} and set(df["reviewer"]) == {"reviewer@dataloop.ai"}
+    assert set(df["worker"]) == {"assignee_id@dataloop.ai"} and set(df["label"]) == {"dog"}
+    done = job.progress()
+    assert done.state is JobState.COMPLETED and [t["name"] for t in done.details["qa_tasks"]] == ["QA"]
+    # the node tasks are found by the pipeline id (offset paging of POST /annotationtasks/query)
+    queries = all_of(vcr, "POST /annotationtasks/query")
+    assert queries[0].body["filter"] == {"$and": [{"metadata.system.pipelineId": pipeline_id}]}
+    job.close()
+    assert first(vcr, f"POST /pipelines/{pipeline_id}/uninstall").status == 200
+    assert replayed_all(vcr)
+
+
+def test_pipeline_with_uploaded_items(make_backend, vcr, fake) -> None:
+    spec = example("pipeline_task_node", source={"kind": "items"})
+    job = Client(make_backend()).create_job(spec)
+    pipeline_id = JobRef.parse(job.id).pipeline
+    assert not all_of(vcr, f"POST /pipelines/{pipeline_id}/execute")  # nothing to run yet
+    report = job.add_items([{"key": f"k{i}", "inputs": {"image": f"https://example.com/{i}.png"}} for i in range(3)],
+                           progress=False)
+    assert (report.created, report.existing) == (3, 0)
+    run = first(vcr, f"POST /pipelines/{pipeline_id}/execute").body
+    assert len(run["batch"]["query"]["filter"]["$and"][0]["id"]["$in"]) == 3
+    assert job.progress().total_items == 3
+    assert replayed_all(vcr)
