@@ -16,14 +16,12 @@ from typing import Any, ClassVar
 from annotate_core.backend import Backend, JobState, PlannedOperation, Progress, ProgressCallback
 from annotate_core.capabilities import Capability
 from annotate_core.errors import (
-    ConflictError,
     ItemsRejectedError,
     MalformedResponseError,
-    OperationFailedError,
     SpecError,
 )
 from annotate_core.http import HttpClient
-from annotate_core.items import Item, ItemError, UploadReport, validate_item
+from annotate_core.items import Item, UploadReport, validate_item
 from annotate_core.model.spec import JobSpec
 from annotate_toloka.api import TolokaApi
 from annotate_toloka.compile import Compiled, compile_spec
@@ -31,12 +29,13 @@ from annotate_toloka.context import POOL_ID, PROJECT_ID, TRAINING_ID, Context, b
 from annotate_toloka.pool import SPEC_METADATA_KEY
 from annotate_toloka.results import records
 from annotate_toloka.settings import Settings
-from annotate_toloka.tasks import ChunkResult, TaskBuilder, chunked, operation_id, read_log
-from annotate_toloka.wire import ACT_UNDER_HEADER, BACKEND, KEY_FIELD, dumps, parse_error, quota_wait
+from annotate_toloka.skills import SkillsMixin, object_id
+from annotate_toloka.tasks import TaskBuilder
+from annotate_toloka.upload import chunk_size_for, existing_keys, upload
+from annotate_toloka.wire import ACT_UNDER_HEADER, BACKEND, parse_error, quota_wait
 
 log = logging.getLogger(__name__)
 
-MAX_UPLOAD_ATTEMPTS = 20
 UPLOAD_QUERY = "async_mode=true&allow_defaults=true&skip_invalid_items=true"
 ANALYTICS = ("completion_percentage", "real_tasks_count", "submitted_assignments_count")
 PLATFORM_URL = "https://platform.toloka.ai/requester/project/{project}/pool/{pool}"
@@ -76,7 +75,7 @@ def _analytics_value(entry: Mapping[str, Any]) -> float | None:
     return float(result) if isinstance(result, int | float) and not isinstance(result, bool) else None
 
 
-class TolokaBackend(Backend):
+class TolokaBackend(SkillsMixin, Backend):
     """Toloka crowdsourcing pools. Options: see ``annotate_toloka.settings.OPTION_HELP``."""
 
     name: ClassVar[str] = BACKEND
@@ -188,7 +187,7 @@ class TolokaBackend(Backend):
         return ops
 
     def _plan_upload(self, spec: JobSpec, c: Compiled, n_items: int) -> list[PlannedOperation]:
-        size = self._chunk_size(spec, c.task_suites)
+        size = chunk_size_for(self.settings.upload_chunk_size, spec.batch_size, c.task_suites)
         sample = Item(key="<item key>", inputs={f.name: f"<{f.name}>" for f in spec.inputs})
         builder = TaskBuilder(POOL_ID, spec.overlap)
         path = "/v1/task-suites" if c.task_suites else "/v1/tasks"
@@ -215,11 +214,11 @@ class TolokaBackend(Backend):
         for name in c.skills:
             ids[skill_placeholder(name)] = self.resolve_skill(name)
         project = api.create_project(bind(c.project, ids))
-        ids[PROJECT_ID] = str(_id(project, "project"))
+        ids[PROJECT_ID] = str(object_id(project, "project"))
         log.info("created Toloka project %s", ids[PROJECT_ID])
         if c.training is not None:
             training = api.create_training(bind(c.training, ids))
-            ids[TRAINING_ID] = str(_id(training, "training"))
+            ids[TRAINING_ID] = str(object_id(training, "training"))
             log.info("created Toloka training pool %s", ids[TRAINING_ID])
             builder = TaskBuilder(ids[TRAINING_ID], spec.overlap, training=True)
             report = self._upload(ids[TRAINING_ID], spec.training.items, builder, suites=False, batch_size=1,
@@ -227,7 +226,7 @@ class TolokaBackend(Backend):
             if report.errors:
                 raise ItemsRejectedError(report)
         pool = api.create_pool(bind(c.pool, ids))
-        ids[POOL_ID] = str(_id(pool, "pool"))
+        ids[POOL_ID] = str(object_id(pool, "pool"))
         if c.webhooks:
             api.upsert_webhooks(bind(c.webhooks, ids))
         log.info("created Toloka pool %s: %s", ids[POOL_ID],
@@ -299,75 +298,14 @@ class TolokaBackend(Backend):
         return self._upload(job_id, items, builder, suites=suites, batch_size=spec.batch_size,
                             check_existing=True, on_progress=on_progress)
 
-    def _chunk_size(self, spec: JobSpec, suites: bool) -> int:
-        size = self.settings.upload_chunk_size
-        return max(spec.batch_size, size - size % spec.batch_size) if suites else size
-
     def existing_keys(self, pool_id: str, *, suites: bool = False) -> set[str]:
         """Item keys already uploaded to a pool (read from the hidden ``_key`` input)."""
-        keys: set[str] = set()
-        for obj in self.api.iter_tasks(pool_id, suites=suites):
-            for task in obj.get("tasks", []) if suites else [obj]:
-                key = (task.get("input_values") or {}).get(KEY_FIELD)
-                if key:
-                    keys.add(key)
-        return keys
+        return existing_keys(self.api, pool_id, suites=suites)
 
     def _upload(self, pool_id: str, items: Iterable[Item], builder: TaskBuilder, *, suites: bool, batch_size: int,
                 check_existing: bool, on_progress: ProgressCallback | None = None) -> UploadReport:
-        report = UploadReport()
-        existing = self.existing_keys(pool_id, suites=suites) if check_existing else set()
-        size = self.settings.upload_chunk_size
-        if suites:
-            size = max(batch_size, size - size % batch_size)
-        offset = 0
-        for n, chunk in enumerate(chunked(items, size)):
-            index_of = {it.key: offset + i for i, it in enumerate(chunk)}
-            offset += len(chunk)
-            keys = [it.key for it in chunk]
-            new = [it for it in chunk if it.key not in existing]
-            report.existing += len(chunk) - len(new)
-            report.keys.extend(k for k in keys if k in existing)
-            if new:
-                if suites:
-                    payload = [builder.suite(new[i:i + batch_size]) for i in range(0, len(new), batch_size)]
-                else:
-                    payload = [builder.task(it) for it in new]
-                result, earlier = self._send_chunk(pool_id, keys, dumps(payload), new, index_of, suites)
-                if earlier:
-                    report.existing += len(result.created)
-                else:
-                    report.created += len(result.created)
-                report.keys.extend(result.created)
-                report.errors.extend(result.errors)
-                existing.update(result.created)
-            log.info("pool %s: chunk %d: %d item(s), %d new, %d error(s) so far", pool_id, n + 1, len(chunk),
-                     len(new), len(report.errors))
-            if on_progress is not None:
-                on_progress(len(chunk))
-        return report
-
-    def _send_chunk(self, pool_id: str, keys: list[str], body: bytes, sent: list[Item], index_of: dict[str, int],
-                    suites: bool) -> tuple[ChunkResult, bool]:
-        """Upload one chunk under its operation id; (result, whether an earlier run had sent it)."""
-        for attempt in range(MAX_UPLOAD_ATTEMPTS):
-            op_id = operation_id(pool_id, keys, attempt)
-            earlier = False
-            try:
-                op = self.api.create_tasks_async(body, op_id, suites=suites)
-            except ConflictError as exc:
-                if exc.code != "OPERATION_ALREADY_EXISTS":
-                    raise
-                log.info("operation %s exists (an earlier run sent this chunk): reading it", op_id)
-                op, earlier = self.api.get_operation(op_id), True
-            op = self.api.wait_operation(op)
-            failed = op.get("status") == "FAIL"
-            if failed and earlier:
-                log.warning("earlier upload %s of this chunk failed; sending it again as a new operation", op_id)
-                continue
-            entries = self.api.operation_log(op_id)
-            return read_log(entries, sent, index_of, op_id, failed=failed, details=op.get("details")), earlier
-        raise OperationFailedError(f"pool {pool_id}: a chunk failed {MAX_UPLOAD_ATTEMPTS} times", backend=BACKEND)
+        return upload(self.api, pool_id, items, builder, chunk_size=self.settings.upload_chunk_size, suites=suites,
+                      batch_size=batch_size, check_existing=check_existing, on_progress=on_progress)
 
     # ---- answers and review -------------------------------------------------------------------
 
@@ -389,60 +327,5 @@ class TolokaBackend(Backend):
         body["status"] = "ACCEPTED" if accept else "REJECTED"
         self.api.patch_assignment(assignment, body)
 
-    # ---- skills -------------------------------------------------------------------------------
 
-    def list_skills(self, name: str | None = None) -> list[dict[str, Any]]:
-        """Skills of the requester (all pages), optionally only those with this exact name."""
-        return [s for s in self.api.iter_skills(name) if name is None or s.get("name") == name]
-
-    def create_skill(self, name: str, *, description: str | None = None, hidden: bool = True,
-                     private_comment: str | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = {"name": name, "hidden": hidden}
-        if description:
-            body["public_requester_description"] = {"EN": description}
-        if private_comment:
-            body["private_comment"] = private_comment
-        return self.api.create_skill(body)
-
-    def resolve_skill(self, name: str) -> str:
-        """The id of the skill called ``name``: an existing one, else a new hidden skill."""
-        found = [s for s in self.list_skills(name) if not s.get("deprecated")]
-        if found:
-            return str(_id(found[0], "skill"))
-        skill = self.create_skill(name)
-        log.info("created Toloka skill %r (%s)", name, skill.get("id"))
-        return str(_id(skill, "skill"))
-
-    def update_skill(self, skill_id: str, **changes: Any) -> dict[str, Any]:
-        """Change a skill (``PUT`` of its editable fields only, unlike toloka-kit's full echo)."""
-        editable = ("name", "private_comment", "hidden", "skill_ttl_hours", "training", "public_name",
-                    "public_requester_description")
-        unknown = sorted(set(changes) - set(editable))
-        if unknown:
-            raise ValueError(f"update_skill: cannot change {unknown}; editable fields are {list(editable)}")
-        current = self.api.get_skill(skill_id)
-        body = {k: current[k] for k in editable if current.get(k) is not None}
-        body.update(changes)
-        return self.api.update_skill(skill_id, body)
-
-    def set_user_skill(self, skill_id: str, user_id: str, value: float, *, reason: str | None = None
-                       ) -> dict[str, Any]:
-        """Set a Toloker's skill value (0-100)."""
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
-            raise ValueError(f"value: expected a number from 0 to 100, got {value!r}")
-        body: dict[str, Any] = {"skill_id": str(skill_id), "user_id": user_id, "value": value}
-        if reason:
-            body["reason"] = reason
-        return self.api.set_user_skill(body)
-
-    def delete_user_skill(self, user_skill_id: str) -> None:
-        self.api.delete_user_skill(user_skill_id)
-
-
-def _id(obj: Mapping[str, Any], what: str) -> Any:
-    if not obj.get("id"):
-        raise MalformedResponseError(f"{what}: created object has no 'id'", backend=BACKEND)
-    return obj["id"]
-
-
-__all__ = ["ItemError", "TolokaBackend", "job_state"]
+__all__ = ["TolokaBackend", "job_state", "training_id_of"]
