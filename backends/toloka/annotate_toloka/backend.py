@@ -174,8 +174,11 @@ class TolokaBackend(SkillsMixin, Backend):
                 f"{len(c.training_tasks)} training task(s) with known answers and hints, then poll the operation "
                 "and read its log", c.training_tasks))
         notes = "".join(f"; note: {n}" for n in c.notes)
-        ops.append(PlannedOperation("POST /v1/pools", f"pool: {spec.batch_size} item(s) per task suite, overlap "
-                                    f"{spec.overlap.count}{notes}", c.pool))
+        golden = getattr(spec.distribution, "golden_per_batch", 0)
+        suite = f"{spec.batch_size} item(s)" + (f" + {golden} golden" if golden else "") + " per task suite"
+        reward = f" at {spec.pricing.reward_per_batch:g} USD" if spec.pricing else ""
+        ops.append(PlannedOperation("POST /v1/pools", f"pool: {suite}{reward}, overlap {spec.overlap.count}"
+                                    f"{notes}", c.pool))
         if c.webhooks:
             ops.append(PlannedOperation("PUT /v1/webhook-subscriptions",
                                         f"{len(c.webhooks)} webhook subscription(s) on the pool", c.webhooks))
