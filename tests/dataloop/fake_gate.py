@@ -126,6 +126,7 @@ class Fault:
     headers: dict[str, str]
     times: int
     after: int = 0  # matching requests to let through first
+    process: bool = False  # handle the request (and finish its command) but answer with the fault
 
 
 @dataclass
@@ -235,9 +236,13 @@ class FakeGate:
     # ---- faults ---------------------------------------------------------------------------------
 
     def fail(self, method: str, path: str, status: int, body: Any = None, *, headers: dict[str, str] | None = None,
-             times: int = 1, after: int = 0) -> None:
-        """After ``after`` matching requests pass, the next ``times`` ones get this answer instead."""
-        self.faults.append(Fault(method, re.compile(path), status, body, headers or {}, times, after))
+             times: int = 1, after: int = 0, process: bool = False) -> None:
+        """After ``after`` matching requests pass, the next ``times`` ones get this answer instead.
+
+        ``body`` may be a callable ``(path) -> body``; with ``process`` the request is carried out
+        first (a create's command runs to success), as when the gate works but the answer is lost.
+        """
+        self.faults.append(Fault(method, re.compile(path), status, body, headers or {}, times, after, process))
 
     def _fault(self, method: str, path: str) -> Fault | None:
         for f in self.faults:
@@ -262,9 +267,18 @@ class FakeGate:
             out_headers = {"Content-Type": "application/json; charset=utf-8", "x-request-id": rid}
             fault = self._fault(method, path)
             if fault is not None:
+                if fault.process:
+                    try:
+                        _, done, _ = self._route(method, path, query, headers, body)
+                        if isinstance(done, dict) and done.get("id") in self.s.commands:
+                            while self._poll(done["id"])["status"] not in ("success", "failed"):
+                                pass
+                    except GateError:
+                        pass
                 out_headers.update(fault.headers)
-                raw = fault.body if isinstance(fault.body, bytes) else json.dumps(fault.body).encode()
-                if isinstance(fault.body, bytes):
+                content = fault.body(path) if callable(fault.body) else fault.body
+                raw = content if isinstance(content, bytes) else json.dumps(content).encode()
+                if isinstance(content, bytes):
                     out_headers["Content-Type"] = "text/html"
                 return fault.status, out_headers, raw
             try:
@@ -963,7 +977,7 @@ class FakeGate:
                 pass
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 

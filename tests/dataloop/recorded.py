@@ -15,6 +15,7 @@ class Call:
     body: Any  # parsed JSON, raw bytes for multipart, None when empty
     status: int
     response: Any  # parsed JSON answer
+    uri: str = ""
 
     @property
     def line(self) -> str:
@@ -39,7 +40,7 @@ def calls(cassette: Any) -> list[Call]:
             continue
         path = request.path.removeprefix("/api/v1")
         out.append(Call(request.method, path, dict(request.query), _json(request.body),
-                        response["status"]["code"], _json(response["body"]["string"])))
+                        response["status"]["code"], _json(response["body"]["string"]), request.uri))
     return out
 
 

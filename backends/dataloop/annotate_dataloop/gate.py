@@ -69,7 +69,8 @@ class Gate:
             "parse_error": parse_error, "timeout": timeout,
         }
         # the token endpoint takes no bearer token: a client of its own, under the same retry policy
-        self._token_http = HttpClient(token_url(self.base_url), **common)
+        self._token_url = token_url(self.base_url)
+        self._token_http = HttpClient(self._token_url, **common)
         self.tokens = TokenSource(token, refresh_token=refresh_token, refresh=self._refresh, clock=clock)
         self.http = HttpClient(self.base_url, credential=self.tokens.header, auth_header="authorization", **common)
 
@@ -82,7 +83,7 @@ class Gate:
     def _refresh(self, refresh_token: str) -> str:
         """``POST /token?default`` with the refresh token; the new JWT is ``id_token`` [W §1.2]."""
         body = self._token_http.post(
-            "", json={"type": "refresh_token", "refresh_token": refresh_token}, idempotent=True
+            self._token_url, json={"type": "refresh_token", "refresh_token": refresh_token}, idempotent=True
         )
         return need(expect_object(body, "POST /token"), "id_token", str, "POST /token")
 
@@ -191,7 +192,7 @@ class Gate:
             found = self.get(f"/projects/{quote(name_or_id, safe='')}/name")
         except VendorError as exc:
             # the gate answers an unknown name with a non-404 error (dtlpy maps them all to 404) [K projects.py]
-            if exc.status in (400, 404, 500):
+            if exc.status in (400, 403, 404, 500):
                 raise NotFoundError(f"Dataloop project {name_or_id!r} not found (or not visible to this token)",
                                     backend=BACKEND, status=exc.status) from None
             raise
