@@ -136,3 +136,19 @@ def test_multi_label_answers(backend, vcr, fake) -> None:
     assert len(df) == 3 and (df["field"] == "tags").all()
     assert sorted(map(tuple, df["label"])) == [("cat", "dog"), ("dog",), ("dog",)]
     assert replayed_all(vcr)
+
+
+@pytest.mark.fake_gate(folders=("/my/folder/directory",))
+def test_partial_review_takes_a_share_of_the_items(backend, vcr, fake) -> None:
+    spec = example("qa_task", review={"fraction": 0.5, "reviewers": ["reviewer1@dataloop.ai"], "on_reject": "discard"})
+    job = Client(backend).create_job(spec)
+    qa = all_of(vcr, "POST /annotationtasks")[1].body
+    assert qa["limit"] == 3  # ceil(0.5 x the 6 items of the annotation task)
+    job_ref = JobRef.parse(job.id)
+    if fake is not None:
+        fake.work(job_ref.task, lambda item, who: "cat")
+        fake.review(job_ref.qa, lambda item: "approved")
+    df = job.answers()
+    assert df["status"].value_counts().to_dict() == {"accepted": 3, "submitted": 3}
+    assert job.progress().details["qa_tasks"][0]["total_items"] == 3
+    assert replayed_all(vcr)

@@ -161,7 +161,7 @@ class DataloopBackend(Backend):
                 backoff_factor=float(o.get("backoff_factor", 0.5)),
                 sleep=o.get("sleep", time.sleep),
                 clock=o.get("clock", time.time),
-                timeout=o.get("timeout", (10.0, 120.0)),
+                timeout=_timeout(o.get("timeout", (10.0, 120.0))),
             )
         return self._gate
 
@@ -509,6 +509,15 @@ class _Where:
     def __init__(self, ids: payloads.Ids, recipe_title: str) -> None:
         self.ids = ids
         self.recipe_title = recipe_title
+
+
+def _timeout(value: Any) -> float | tuple[float, float]:
+    """``timeout`` as requests wants it: seconds, or (connect, read) — a TOML list becomes a tuple."""
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return (float(value[0]), float(value[1]))
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    raise ConfigError(f"option 'timeout' of backend 'dataloop': expected seconds or [connect, read], got {value!r}")
 
 
 def _in_task(item: Mapping[str, Any], task_id: str) -> bool:
