@@ -225,7 +225,9 @@ class HttpClient:
     # ---- requests -----------------------------------------------------------------------------
 
     def url(self, path: str) -> str:
-        return path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
+        if path.startswith(("http://", "https://")):
+            return path
+        return f"{self.base_url}/{path.lstrip('/')}" if path else self.base_url
 
     def request(
         self,
