@@ -148,20 +148,32 @@ def validate_item(spec: JobSpec, item: Item, index: int | None = None) -> list[I
     return errors
 
 
-def validate_items(spec: JobSpec, items: Iterable[Item]) -> tuple[list[Item], list[ItemError]]:
-    """Split items into the valid ones and per-item errors; duplicate keys are errors too."""
-    good: list[Item] = []
-    errors: list[ItemError] = []
+def iter_valid_items(
+    spec: JobSpec, items: Iterable[Item], errors: list[ItemError], *, golden_refused: str | None = None
+) -> Iterator[Item]:
+    """Yield the items that fit the spec, appending every problem of the others to ``errors``.
+
+    Streams, so a 100k-row upload is never held in memory; duplicate keys within the stream are
+    errors. ``golden_refused`` is the message for golden items when the backend cannot take them.
+    """
     seen: set[str] = set()
     for i, item in enumerate(items):
         problems = validate_item(spec, item, i)
+        if item.is_golden and golden_refused:
+            problems.append(ItemError(item.key, "golden", golden_refused, i))
         if item.key in seen:
             problems.append(ItemError(item.key, "key", "duplicate key in this upload", i))
         seen.add(item.key)
         if problems:
             errors.extend(problems)
         else:
-            good.append(item)
+            yield item
+
+
+def validate_items(spec: JobSpec, items: Iterable[Item]) -> tuple[list[Item], list[ItemError]]:
+    """Split items into the valid ones and per-item errors; duplicate keys are errors too."""
+    errors: list[ItemError] = []
+    good = list(iter_valid_items(spec, items, errors))
     return good, errors
 
 

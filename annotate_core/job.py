@@ -14,7 +14,7 @@ from annotate_core.answers import answers_frame
 from annotate_core.backend import Backend, JobState, Progress
 from annotate_core.capabilities import Capability
 from annotate_core.errors import ItemsRejectedError, SpecError, UnsupportedFeatureError
-from annotate_core.items import Item, ItemError, UploadReport, coerce_items, validate_item
+from annotate_core.items import Item, ItemError, UploadReport, coerce_items, iter_valid_items
 from annotate_core.model.spec import JobSpec
 
 if TYPE_CHECKING:
@@ -72,28 +72,15 @@ class Job:
             raise ValueError("on_error: expected 'raise' or 'report'")
         spec = self.spec
         errors: list[ItemError] = []
-        seen: set[str] = set()
-        golden_ok = Capability.GOLDEN in self.backend.capabilities
-
-        def valid() -> Iterator[Item]:
-            for i, item in enumerate(coerce_items(items, spec)):
-                problems = validate_item(spec, item, i)
-                if item.is_golden and not golden_ok:
-                    problems.append(
-                        ItemError(item.key, "golden", f"backend {self.backend.name!r} has no golden items", i)
-                    )
-                if item.key in seen:
-                    problems.append(ItemError(item.key, "key", "duplicate key in this upload", i))
-                seen.add(item.key)
-                if problems:
-                    errors.extend(problems)
-                else:
-                    yield item
+        golden_refused = None
+        if Capability.GOLDEN not in self.backend.capabilities:
+            golden_refused = f"backend {self.backend.name!r} has no golden items"
+        valid = iter_valid_items(spec, coerce_items(items, spec), errors, golden_refused=golden_refused)
 
         total = len(items) if hasattr(items, "__len__") and not isinstance(items, str) else None
         bar = tqdm(total=total, desc=f"upload {spec.name}", unit="item", disable=not progress, leave=False)
         try:
-            report = self.backend.add_items(self.id, spec, valid(), on_progress=bar.update)
+            report = self.backend.add_items(self.id, spec, valid, on_progress=bar.update)
         finally:
             bar.close()
         report.errors = errors + report.errors
