@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from annotate_core.compare.agreement import alpha_from_counts, krippendorff_alpha
-from annotate_core.compare.build import DEFAULT_METHODS, Comparison, build_comparison
+from annotate_core.compare.build import DEFAULT_METHODS, Comparison, Methods, build_comparison
 from annotate_core.compare.collect import JobData, collect
 from annotate_core.compare.truth import load_truth
 
@@ -50,7 +50,7 @@ def _truth(truth: TruthLike) -> pd.Series | None:
 def comparison(
     jobs: Sequence[Job | JobData],
     truth: TruthLike = None,
-    methods: Sequence[str] = DEFAULT_METHODS,
+    methods: Methods = DEFAULT_METHODS,
     *,
     names: Sequence[str] | None = None,
     field: str | None = None,
@@ -58,8 +58,10 @@ def comparison(
     """Fetch each job once and compute the comparison (metrics plus plot detail).
 
     ``truth`` is a task -> label mapping or a CSV path (see ``load_truth``); golden items are always
-    used. ``names`` label the jobs (default ``backend:job_id``). ``field`` picks the output field to
-    compare (default: the spec's first output).
+    used. ``methods`` are aggregation method names ("mv", "ds", "wawa", ...) or a mapping of a column
+    name to a method name or a callable (a crowd-kit ``fit_predict``, say). ``names`` label the jobs
+    (default ``backend:job_id``). ``field`` picks the output field to compare (default: the spec's
+    first output).
     """
     if names is not None and len(names) != len(jobs):
         raise ValueError(f"names: expected {len(jobs)} names, one per job, got {len(names)}")
@@ -72,13 +74,13 @@ def comparison(
             data.append(job)
         else:
             data.append(collect(job, name=name))
-    return build_comparison(data, truth=_truth(truth), methods=tuple(methods), field_name=field)
+    return build_comparison(data, truth=_truth(truth), methods=methods, field_name=field)
 
 
 def compare(
     jobs: Sequence[Job | JobData],
     truth: TruthLike = None,
-    methods: Sequence[str] = DEFAULT_METHODS,
+    methods: Methods = DEFAULT_METHODS,
     *,
     names: Sequence[str] | None = None,
     field: str | None = None,

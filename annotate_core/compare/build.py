@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,18 @@ from annotate_core.compare.collect import JobData
 from annotate_core.plan import estimate_cost, expected_answers
 
 DEFAULT_METHODS = ("mv", "ds")
+
+# method names for ``annotate_core.aggregation``, or name -> name/callable (see metrics.aggregated_labels)
+Methods = Sequence[str] | Mapping[str, "str | m.Aggregator"]
+
+
+def method_table(methods: Methods) -> dict[str, str | m.Aggregator]:
+    """``{column name: method}``; names must be usable in column names (``acc_golden_<name>``)."""
+    table = dict(methods) if isinstance(methods, Mapping) else {str(x): str(x) for x in methods}
+    for name in table:
+        if not name or not name.replace("-", "_").isidentifier():
+            raise ValueError(f"methods: {name!r} is not a usable method name (letters, digits, _ or -)")
+    return table
 
 
 @dataclass
@@ -90,7 +102,7 @@ def _output_field(data: JobData, field_name: str | None) -> str | None:
     return str(fields[0]) if len(fields) else None
 
 
-def job_metrics(data: JobData, *, truth: pd.Series | None = None, methods: Sequence[str] = DEFAULT_METHODS,
+def job_metrics(data: JobData, *, truth: pd.Series | None = None, methods: Methods = DEFAULT_METHODS,
                 field_name: str | None = None) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """The metrics row of one job, its per-worker accuracy, and its completion curve."""
     out_field = _output_field(data, field_name)
@@ -117,14 +129,15 @@ def job_metrics(data: JobData, *, truth: pd.Series | None = None, methods: Seque
         "answer_acc_golden": m.answer_accuracy(ok, golden).value,
         "answer_acc_truth": m.answer_accuracy(ok, known).value if truth is not None else float("nan"),
     }
-    for method in methods:
-        predicted = m.aggregated_labels(ok, method)
+    table = method_table(methods)
+    for method, how in table.items():
+        predicted = m.aggregated_labels(ok, how)
         row[f"acc_golden_{method}"] = m.label_accuracy(predicted, golden).value
         row[f"acc_truth_{method}"] = (m.label_accuracy(predicted, known).value if truth is not None
                                       else float("nan"))
-    if methods:
+    if table:
         basis = "truth" if truth is not None else "golden"
-        row["accuracy"] = row[f"acc_{basis}_{methods[0]}"]
+        row["accuracy"] = row[f"acc_{basis}_{next(iter(table))}"]
         row["accuracy_basis"] = basis
     else:
         row["accuracy"], row["accuracy_basis"] = float("nan"), None
@@ -166,7 +179,7 @@ def _cost(data: JobData, real_keys: list[str]) -> tuple[float | None, str | None
 
 
 def build_comparison(jobs: Sequence[JobData], *, truth: pd.Series | dict[Any, Any] | None = None,
-                     methods: Sequence[str] = DEFAULT_METHODS, field_name: str | None = None) -> Comparison:
+                     methods: Methods = DEFAULT_METHODS, field_name: str | None = None) -> Comparison:
     """Metrics of every job, plus worker and completion detail, as a ``Comparison``."""
     if not jobs:
         raise ValueError("jobs: expected at least one job to compare")
@@ -183,7 +196,7 @@ def build_comparison(jobs: Sequence[JobData], *, truth: pd.Series | dict[Any, An
         curves.append(c)
     return Comparison(
         metrics=pd.DataFrame(rows),
-        methods=tuple(methods),
+        methods=tuple(method_table(methods)),
         workers=pd.concat(workers, ignore_index=True) if workers else pd.DataFrame(),
         completion=pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(),
         truth_given=truth is not None,

@@ -15,7 +15,7 @@ Conventions (they are the ones a vendor comparison needs; each is a choice worth
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,20 +96,33 @@ def answer_accuracy(answers: pd.DataFrame, truth: pd.Series) -> Accuracy:
     return Accuracy(int((given == expected).sum()), int(known.sum()))
 
 
-def aggregated_labels(answers: pd.DataFrame, method: str) -> pd.Series:
-    """task -> aggregated label (``label_key``) by ``annotate_core.aggregation.aggregate``."""
-    from annotate_core.aggregation import aggregate
+Aggregator = Callable[[pd.DataFrame], "pd.Series | pd.DataFrame"]
 
+
+def aggregated_labels(answers: pd.DataFrame, method: str | Aggregator) -> pd.Series:
+    """task -> aggregated label (``label_key``).
+
+    ``method`` is a name for ``annotate_core.aggregation.aggregate`` ("mv", "ds", ...) or any callable
+    taking a ``task, worker, label`` frame and returning crowd-kit's Series (task -> label) or a frame
+    with ``task`` and ``label`` columns, e.g. ``crowdkit.aggregation.GLAD().fit_predict``.
+    """
     df = answers[["task", "worker", "label"]].copy()
     df["task"] = df["task"].astype(str)
     df["worker"] = df["worker"].astype(str)
     df["label"] = [label_key(v) for v in df["label"]]
-    df = df[df["label"].notna()]
+    df = df[df["label"].notna()].reset_index(drop=True)
     if df.empty:
         return pd.Series(dtype="object")
-    agg = aggregate(df, method=method, true_labels=None)
-    return pd.Series([label_key(v) for v in agg["label"]], index=agg["task"].astype(str).to_numpy(),
-                     dtype="object")
+    if callable(method):
+        out = method(df)
+        if isinstance(out, pd.DataFrame):
+            out = pd.Series(out["label"].to_numpy(), index=out["task"].to_numpy())
+    else:
+        from annotate_core.aggregation import aggregate
+
+        agg = aggregate(df, method=method, true_labels=None)
+        out = pd.Series(agg["label"].to_numpy(), index=agg["task"].to_numpy())
+    return pd.Series([label_key(v) for v in out.to_numpy()], index=out.index.astype(str), dtype="object")
 
 
 def worker_accuracy(answers: pd.DataFrame, truth: pd.Series) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from annotate_core.compare.labels import label_key
 from annotate_core.compare.truth import load_truth
 
 from .conftest import GOLDEN, TRUTH, hand_records, make_spec
+from .synth import first_answer, majority_vote
 
 
 def known() -> pd.Series:
@@ -183,3 +184,23 @@ def test_load_truth(tmp_path) -> None:
     p.write_text("key,label\na,1\na,2\n", encoding="utf-8")
     with pytest.raises(ValueError, match="repeated key"):
         load_truth(p)
+
+
+def test_aggregated_accuracy_with_a_callable_method() -> None:
+    # majority vote on usable answers: g1 cat (right), g2 dog (right), i1 cat (right), i2 dog (truth: cat,
+    # wrong), i3 dog (right). Golden: 2 of 2; all known: 4 of 5. The first answer per item:
+    # g1 cat, g2 dog, i1 cat, i2 dog, i3 dog -> the same labels here.
+    row, _, _ = job_metrics(hand_job(), truth=m.as_truth(TRUTH),
+                            methods={"mv": majority_vote, "first": first_answer})
+    assert row["acc_golden_mv"] == 1.0
+    assert row["acc_truth_mv"] == pytest.approx(0.8)
+    assert row["acc_truth_first"] == pytest.approx(0.8)
+    assert (row["accuracy"], row["accuracy_basis"]) == (pytest.approx(0.8), "truth")
+    row, _, _ = job_metrics(hand_job(), methods={"mv": majority_vote})
+    assert (row["accuracy"], row["accuracy_basis"]) == (1.0, "golden")
+    assert math.isnan(row["acc_truth_mv"])
+
+
+def test_method_names_must_fit_column_names() -> None:
+    with pytest.raises(ValueError, match="not a usable method name"):
+        job_metrics(hand_job(), methods={"m v": majority_vote})

@@ -1,0 +1,364 @@
+"""The comparison report: one self-contained HTML page with the verdict, four plots and the table.
+
+Self-contained means it opens from a mail attachment on an offline laptop: no scripts, no external
+CSS, fonts or images. Plots are matplotlib figures written as inline SVG with text drawn as paths
+(``svg.fonttype = "path"``), so they look the same without any font installed. Each SVG's ids are
+prefixed per figure, so the clip paths and glyphs of one plot never resolve to another's.
+
+Plots: accuracy vs cost per backend (the vendor decision in one picture), accuracy by aggregation
+method (is a smarter method worth it on this crowd?), per-worker accuracy (is the crowd uniformly
+mediocre or a few spammers?), and completion over time (turnaround, and whether a job stalled).
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import math
+import re
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from annotate_core.compare.build import Comparison
+
+MIN_WORKER_ANSWERS = 3  # workers with fewer answers on known items are too noisy to plot
+PLOT_IDS = ("plot-accuracy-cost", "plot-methods", "plot-workers", "plot-completion")
+METHOD_NAMES = {"mv": "majority vote", "ds": "Dawid-Skene", "wawa": "WAWA", "glad": "GLAD", "zbs": "ZBS",
+                "mmsr": "M-MSR", "gold": "golden-weighted"}
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:24px;color:#1f2328;
+background:#ffffff;max-width:1280px}
+h1{font-size:1.5em;margin:0 0 4px}h2{font-size:1.15em;margin:28px 0 8px}
+.meta{color:#57606a;font-size:.9em}
+.verdict{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:10px 16px}
+.verdict li{margin:3px 0}
+.plots{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:16px}
+figure.plot{margin:0;border:1px solid #d0d7de;border-radius:6px;padding:8px}
+figure.plot svg{display:block;width:100%;height:auto}
+figcaption{font-size:.85em;color:#57606a;margin-top:4px}
+table{border-collapse:collapse;font-size:.85em}
+th,td{border:1px solid #d0d7de;padding:3px 8px;text-align:right}
+th{background:#f6f8fa}td.name,th.name{text-align:left}
+.notes{font-size:.85em;color:#57606a}
+"""
+
+
+def _mpl() -> Any:
+    try:
+        import matplotlib
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise ImportError(
+            "the comparison report draws its plots with matplotlib: pip install 'annotate-core[report]'"
+        ) from exc
+    matplotlib.rcParams.update({"svg.fonttype": "path", "svg.hashsalt": "annotate-compare"})
+    return matplotlib
+
+
+def _colors(names: list[str]) -> dict[str, Any]:
+    mpl = _mpl()
+    cmap = mpl.colormaps["tab10"]
+    return {n: cmap(i % 10) for i, n in enumerate(names)}
+
+
+def figure_svg(draw: Callable[[Axes], None], prefix: str, size: tuple[float, float] = (6.0, 4.0)) -> str:
+    """Draw on a fresh figure and return its inline SVG, ids prefixed with ``prefix``."""
+    _mpl()
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, layout="constrained")
+    ax = fig.subplots()
+    draw(ax)
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None})
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg"):]
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+    svg = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}-\1"', svg)
+    svg = re.sub(r'href="#([^"]+)"', rf'href="#{prefix}-\1"', svg)
+    svg = re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}-\1)", svg)
+    return svg
+
+
+def _no_data(ax: Axes, message: str) -> None:
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="#57606a")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def accuracy_label(c: Comparison) -> str:
+    basis = "all items with known truth" if c.truth_given else "golden items"
+    method = METHOD_NAMES.get(c.methods[0], c.methods[0]) if c.methods else "?"
+    return f"accuracy ({method}, {basis})"
+
+
+def draw_accuracy_cost(c: Comparison, colors: dict[str, Any]) -> Callable[[Axes], None]:
+    def draw(ax: Axes) -> None:
+        df = c.metrics
+        pts = [(r["job"], r["cost"], r["accuracy"], r["currency"]) for _, r in df.iterrows()
+               if _finite(r["cost"]) and _finite(r["accuracy"])]
+        if not pts:
+            _no_data(ax, "no job has both a cost and an accuracy")
+            return
+        for name, cost, acc, _ in pts:
+            ax.scatter([cost], [acc], s=90, color=colors[name], edgecolor="black", linewidth=0.6, zorder=3,
+                       label=name)
+            ax.annotate(name, (cost, acc), textcoords="offset points", xytext=(7, 6), fontsize=9)
+        currencies = sorted({str(p[3]) for p in pts if p[3]})
+        ax.set_xlabel("cost" + (f" ({', '.join(currencies)})" if currencies else ""))
+        ax.set_ylabel(accuracy_label(c))
+        costs = [p[1] for p in pts]
+        accs = [p[2] for p in pts]
+        span = max(costs) - min(costs) or max(abs(max(costs)), 1.0) * 0.5
+        ax.set_xlim(min(costs) - 0.25 * span, max(costs) + 0.45 * span)
+        low = min(accs)
+        ax.set_ylim(max(0.0, low - 0.1), 1.02)
+        ax.grid(alpha=0.3)
+        ax.set_title("Accuracy vs cost (up and left is better)")
+    return draw
+
+
+def draw_methods(c: Comparison, colors: dict[str, Any]) -> Callable[[Axes], None]:
+    def draw(ax: Axes) -> None:
+        df = c.metrics
+        basis = "truth" if c.truth_given else "golden"
+        groups = [("single answer", f"answer_acc_{basis}")] + [
+            (METHOD_NAMES.get(mth, mth), f"acc_{basis}_{mth}") for mth in c.methods]
+        groups = [(label, col) for label, col in groups if col in df.columns]
+        values = np.array([[r[col] if _finite(r[col]) else np.nan for _, col in groups] for _, r in df.iterrows()])
+        if values.size == 0 or np.isnan(values).all():
+            _no_data(ax, "no golden items or truth to measure accuracy")
+            return
+        n = len(df)
+        width = 0.8 / n
+        x = np.arange(len(groups))
+        for i, (_, r) in enumerate(df.iterrows()):
+            heights = np.nan_to_num(values[i], nan=0.0)
+            bars = ax.bar(x - 0.4 + width * (i + 0.5), heights, width, color=colors[r["job"]], label=r["job"],
+                          edgecolor="black", linewidth=0.4)
+            for bar, v in zip(bars, values[i], strict=True):
+                if not np.isnan(v):
+                    ax.text(bar.get_x() + bar.get_width() / 2, v + 0.01, f"{v:.2f}", ha="center", va="bottom",
+                            fontsize=7)
+        ax.set_xticks(x, [g[0] for g in groups])
+        ax.set_ylim(0, 1.12)
+        ax.set_ylabel(f"accuracy ({'all items with known truth' if c.truth_given else 'golden items'})")
+        ax.legend(fontsize=8, loc="lower right")
+        ax.grid(axis="y", alpha=0.3)
+        ax.set_title("Accuracy by aggregation method")
+    return draw
+
+
+def draw_workers(c: Comparison, colors: dict[str, Any]) -> Callable[[Axes], None]:
+    def draw(ax: Axes) -> None:
+        w = c.workers
+        names = list(c.metrics["job"])
+        data = []
+        if not w.empty:
+            w = w[w["answers"] >= MIN_WORKER_ANSWERS]
+            data = [w.loc[w["job"] == n, "accuracy"].to_numpy(dtype=float) for n in names]
+        if not any(len(d) for d in data):
+            _no_data(ax, f"no worker has {MIN_WORKER_ANSWERS}+ answers on items with known truth")
+            return
+        rng = np.random.default_rng(0)
+        positions = np.arange(1, len(names) + 1)
+        ax.boxplot([d if len(d) else [np.nan] for d in data], positions=positions, widths=0.5, showfliers=False)
+        for pos, name, d in zip(positions, names, data, strict=True):
+            if len(d):
+                ax.scatter(pos + rng.uniform(-0.18, 0.18, len(d)), d, s=14, alpha=0.7, color=colors[name],
+                           edgecolor="none", zorder=3)
+        ax.set_xticks(positions, [f"{n}\n({len(d)} workers)" for n, d in zip(names, data, strict=True)],
+                      fontsize=8)
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_ylabel("worker accuracy")
+        ax.grid(axis="y", alpha=0.3)
+        ax.set_title(f"Per-worker accuracy (workers with {MIN_WORKER_ANSWERS}+ known answers)")
+    return draw
+
+
+def draw_completion(c: Comparison, colors: dict[str, Any]) -> Callable[[Axes], None]:
+    def draw(ax: Axes) -> None:
+        curve = c.completion
+        drawn = False
+        for name in c.metrics["job"]:
+            part = curve[curve["job"] == name] if not curve.empty else curve
+            if part.empty:
+                continue
+            ax.step(part["hours"], part["fraction"] * 100, where="post", color=colors[name], label=name, lw=2)
+            drawn = True
+        if not drawn:
+            _no_data(ax, "no timed answers")
+            return
+        ax.set_xlabel("hours since the first answer started")
+        ax.set_ylabel("% of expected answers received")
+        ax.set_ylim(0, 105)
+        ax.set_xlim(left=0)
+        ax.legend(fontsize=8, loc="lower right")
+        ax.grid(alpha=0.3)
+        ax.set_title("Completion over time")
+    return draw
+
+
+def _fmt(v: Any, col: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    if isinstance(v, (float, np.floating)):
+        if col.endswith("_share"):
+            return f"{v:.1%}"
+        if col.startswith(("acc", "answer_acc")) or col in ("alpha",):
+            return f"{v:.3f}"
+        if col.startswith("cost"):
+            return f"{v:.4g}"
+        return f"{v:.2f}"
+    return str(v)
+
+
+def verdict(c: Comparison) -> list[str]:
+    """Plain sentences naming the best job on accuracy, cost, speed and agreement."""
+    df = c.metrics
+    lines: list[str] = []
+
+    def best(col: str, lowest: bool = False) -> pd.Series | None:
+        vals = df[col] if col in df.columns else pd.Series(dtype=float)
+        vals = pd.to_numeric(vals, errors="coerce")
+        if vals.notna().sum() == 0:
+            return None
+        return df.loc[vals.idxmin() if lowest else vals.idxmax()]
+
+    if (r := best("accuracy")) is not None:
+        lines.append(f"Most accurate: <b>{html.escape(str(r['job']))}</b> — {r['accuracy']:.3f} "
+                     f"{html.escape(accuracy_label(c))}.")
+    currencies = {str(x) for x in df["currency"].dropna()} if "currency" in df.columns else set()
+    if len(currencies) <= 1 and (r := best("cost", lowest=True)) is not None:
+        lines.append(f"Cheapest: <b>{html.escape(str(r['job']))}</b> — {r['cost']:.4g} "
+                     f"{html.escape(str(r['currency'] or ''))} ({html.escape(str(r['cost_source']))}).")
+    elif len(currencies) > 1:
+        lines.append("Costs are in different currencies (" + html.escape(", ".join(sorted(currencies)))
+                     + "): compare them by hand.")
+    if (r := best("turnaround_h", lowest=True)) is not None:
+        lines.append(f"Fastest: <b>{html.escape(str(r['job']))}</b> — {r['turnaround_h']:.2f} h from first to "
+                     f"last answer ({r['answers_per_hour']:.0f} answers/hour).")
+    if (r := best("alpha")) is not None:
+        lines.append(f"Most consistent crowd: <b>{html.escape(str(r['job']))}</b> — Krippendorff's alpha "
+                     f"{r['alpha']:.3f}.")
+    if "accuracy" in df.columns and "cost" in df.columns:
+        acc = pd.to_numeric(df["accuracy"], errors="coerce")
+        cost = pd.to_numeric(df["cost"], errors="coerce")
+        if acc.notna().all() and cost.notna().all() and len(df) > 1 and len(currencies) <= 1:
+            dominant = [str(df.loc[i, "job"]) for i in df.index
+                        if all(acc[i] >= acc[j] and cost[i] <= cost[j] for j in df.index if j != i)]
+            if dominant:
+                lines.append(f"<b>{html.escape(dominant[0])}</b> is at least as accurate and as cheap as every "
+                             "other job: on this evidence, it is the one to pick.")
+            else:
+                lines.append(tradeoff(df, acc, cost))
+    return lines
+
+
+def tradeoff(df: pd.DataFrame, acc: pd.Series, cost: pd.Series) -> str:
+    """What the extra accuracy of the most accurate job costs over the cheapest one, per item gained."""
+    top, cheap = acc.idxmax(), cost.idxmin()
+    gain, extra = acc[top] - acc[cheap], cost[top] - cost[cheap]
+    items = pd.to_numeric(df.loc[top, "cost"], errors="coerce") / pd.to_numeric(df.loc[top, "cost_per_item"],
+                                                                                 errors="coerce")
+    sentence = (f"Trade-off: <b>{html.escape(str(df.loc[top, 'job']))}</b> is {gain:.3f} more accurate than "
+                f"<b>{html.escape(str(df.loc[cheap, 'job']))}</b> for {extra:.4g} "
+                f"{html.escape(str(df.loc[top, 'currency'] or ''))} more")
+    if _finite(items) and items > 0 and gain > 0:
+        sentence += f", that is {extra / (gain * items):.4g} per extra correctly labelled item"
+    return sentence + "."
+
+
+TABLE_ROWS: list[tuple[str, str]] = [
+    ("backend", "backend"), ("profile", "profile"), ("job_id", "job id"), ("state", "state"),
+    ("items", "items"), ("golden_items", "golden items"), ("truth_items", "items with known truth"),
+    ("answers", "usable answers"), ("answers_per_item", "answers per item"), ("workers", "workers"),
+    ("alpha", "Krippendorff's alpha"), ("answer_acc_golden", "single-answer accuracy, golden"),
+    ("answer_acc_truth", "single-answer accuracy, all known"),
+]
+
+
+def metrics_table(c: Comparison) -> str:
+    df = c.metrics
+    rows = list(TABLE_ROWS)
+    for mth in c.methods:
+        name = METHOD_NAMES.get(mth, mth)
+        rows += [(f"acc_golden_{mth}", f"{name} accuracy, golden"), (f"acc_truth_{mth}", f"{name} accuracy, all known")]
+    rows += [("cost", "cost"), ("currency", "currency"), ("cost_source", "cost source"),
+             ("cost_per_item", "cost per item"), ("turnaround_h", "turnaround (h)"),
+             ("answers_per_hour", "answers per hour"), ("rejected_answers_share", "answers rejected"),
+             ("rejected_workers_share", "workers with a rejection"), ("banned_workers_share", "workers banned"),
+             ("banned_source", "bans reported by")]
+    head = "".join(f"<th>{html.escape(str(j))}</th>" for j in df["job"])
+    body = []
+    for col, label in rows:
+        if col not in df.columns:
+            continue
+        cells = "".join(f"<td>{html.escape(_fmt(v, col))}</td>" for v in df[col])
+        body.append(f'<tr><th class="name">{html.escape(label)}</th>{cells}</tr>')
+    return f'<table id="metrics"><tr><th class="name">metric</th>{head}</tr>{"".join(body)}</table>'
+
+
+NOTES = """
+<ul>
+<li>Accuracy is computed on items whose label is known: golden items always, and every item of the truth file
+when one is given. Aggregation runs without the golden labels, so golden accuracy measures the crowd.</li>
+<li>Only submitted and accepted answers are aggregated; rejected, skipped and expired ones are not.</li>
+<li>Cost is the vendor's own figure when it reports one (“reported”), else the workers' reward estimated
+from the spec's pricing for the items that got answers (“estimated”, vendor fees excluded).</li>
+<li>Turnaround runs from the start of the first answer (its submit time minus its duration) to the last
+answer; throughput is answers handed in per hour over that span.</li>
+<li>Banned workers are counted where the backend reports bans (progress details or its event stream);
+“n/a” means the backend does not say.</li>
+</ul>
+"""
+
+
+def render_html(c: Comparison, *, title: str = "Vendor comparison") -> str:
+    """The whole report as one HTML string."""
+    names = [str(n) for n in c.metrics["job"]]
+    colors = _colors(names)
+    figures = [
+        ("plot-accuracy-cost", draw_accuracy_cost,
+         "Each point is a job: higher is more accurate, further left is cheaper."),
+        ("plot-methods", draw_methods,
+         "How much each aggregation method gains over taking single answers at face value."),
+        ("plot-workers", draw_workers, "Each dot is a worker; the box spans the middle half of the crowd."),
+        ("plot-completion", draw_completion, "Share of the expected answers received over time."),
+    ]
+    parts = []
+    for i, (pid, factory, caption) in enumerate(figures):
+        svg = figure_svg(factory(c, colors), f"f{i}")
+        parts.append(f'<figure class="plot" id="{pid}">{svg}<figcaption>{html.escape(caption)}</figcaption></figure>')
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    jobs = ", ".join(html.escape(n) for n in names)
+    lines = "".join(f"<li>{line}</li>" for line in verdict(c)) or "<li>Not enough data for a verdict.</li>"
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p class=\"meta\">{len(names)} jobs: {jobs} · generated {when}</p>"
+        f"<h2>Verdict</h2><ul class=\"verdict\" id=\"verdict\">{lines}</ul>"
+        f"<h2>Plots</h2><div class=\"plots\">{''.join(parts)}</div>"
+        f"<h2>Metrics</h2>{metrics_table(c)}"
+        f"<h2>How these numbers are made</h2><div class=\"notes\">{NOTES}</div>"
+        "</body></html>\n"
+    )
+
+
+def write_report(c: Comparison, path: str | Path, *, title: str = "Vendor comparison") -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(render_html(c, title=title), encoding="utf-8")
+    return p
