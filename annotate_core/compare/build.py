@@ -36,6 +36,16 @@ from annotate_core.compare.collect import JobData
 from annotate_core.plan import estimate_cost, expected_answers
 
 DEFAULT_METHODS = ("mv", "ds")
+WAWA = "wawa"
+
+
+def default_methods() -> tuple[str, ...]:
+    """mv and ds, and wawa when the installed ``annotate_core.aggregation`` has it (the CLI default)."""
+    try:
+        from annotate_core.aggregation import available_methods
+    except ImportError:
+        return DEFAULT_METHODS
+    return (*DEFAULT_METHODS, WAWA) if WAWA in available_methods() else DEFAULT_METHODS
 
 # method names for ``annotate_core.aggregation``, or name -> name/callable (see metrics.aggregated_labels)
 Methods = Sequence[str] | Mapping[str, "str | m.Aggregator"]
@@ -76,10 +86,14 @@ class Comparison:
         self.metrics.to_csv(paths["csv"], index=False)
         paths["json"].write_text(self.to_json(), encoding="utf-8")
         if report:
-            from annotate_core.compare.report import write_report
-
-            paths["html"] = write_report(self, out / "report.html")
+            paths["html"] = self.write_report(out / "report.html")
         return paths
+
+    def write_report(self, path: str | Path, *, title: str = "Vendor comparison") -> Path:
+        """The self-contained HTML report (needs matplotlib: the ``report`` extra)."""
+        from annotate_core.compare.report import write_report
+
+        return write_report(self, path, title=title)
 
 
 def _plain(v: Any) -> Any:

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from annotate_core.compare.table import cells, method_name
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -31,8 +33,6 @@ if TYPE_CHECKING:
 
 MIN_WORKER_ANSWERS = 3  # workers with fewer answers on known items are too noisy to plot
 PLOT_IDS = ("plot-accuracy-cost", "plot-methods", "plot-workers", "plot-completion")
-METHOD_NAMES = {"mv": "majority vote", "ds": "Dawid-Skene", "wawa": "WAWA", "glad": "GLAD", "zbs": "ZBS",
-                "mmsr": "M-MSR", "gold": "golden-weighted"}
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:24px;color:#1f2328;
@@ -100,7 +100,7 @@ def _finite(v: Any) -> bool:
 
 def accuracy_label(c: Comparison) -> str:
     basis = "all items with known truth" if c.truth_given else "golden items"
-    method = METHOD_NAMES.get(c.methods[0], c.methods[0]) if c.methods else "?"
+    method = method_name(c.methods[0]) if c.methods else "?"
     return f"accuracy ({method}, {basis})"
 
 
@@ -135,7 +135,7 @@ def draw_methods(c: Comparison, colors: dict[str, Any]) -> Callable[[Axes], None
         df = c.metrics
         basis = "truth" if c.truth_given else "golden"
         groups = [("single answer", f"answer_acc_{basis}")] + [
-            (METHOD_NAMES.get(mth, mth), f"acc_{basis}_{mth}") for mth in c.methods]
+            (method_name(mth), f"acc_{basis}_{mth}") for mth in c.methods]
         groups = [(label, col) for label, col in groups if col in df.columns]
         values = np.array([[r[col] if _finite(r[col]) else np.nan for _, col in groups] for _, r in df.iterrows()])
         if values.size == 0 or np.isnan(values).all():
@@ -211,20 +211,6 @@ def draw_completion(c: Comparison, colors: dict[str, Any]) -> Callable[[Axes], N
     return draw
 
 
-def _fmt(v: Any, col: str) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "n/a"
-    if isinstance(v, (float, np.floating)):
-        if col.endswith("_share"):
-            return f"{v:.1%}"
-        if col.startswith(("acc", "answer_acc")) or col in ("alpha",):
-            return f"{v:.3f}"
-        if col.startswith("cost"):
-            return f"{v:.4g}"
-        return f"{v:.2f}"
-    return str(v)
-
-
 def verdict(c: Comparison) -> list[str]:
     """Plain sentences naming the best job on accuracy, cost, speed and agreement."""
     df = c.metrics
@@ -281,34 +267,12 @@ def tradeoff(df: pd.DataFrame, acc: pd.Series, cost: pd.Series) -> str:
     return sentence + "."
 
 
-TABLE_ROWS: list[tuple[str, str]] = [
-    ("backend", "backend"), ("profile", "profile"), ("job_id", "job id"), ("state", "state"),
-    ("items", "items"), ("golden_items", "golden items"), ("truth_items", "items with known truth"),
-    ("answers", "usable answers"), ("answers_per_item", "answers per item"), ("workers", "workers"),
-    ("alpha", "Krippendorff's alpha"), ("answer_acc_golden", "single-answer accuracy, golden"),
-    ("answer_acc_truth", "single-answer accuracy, all known"),
-]
-
-
 def metrics_table(c: Comparison) -> str:
-    df = c.metrics
-    rows = list(TABLE_ROWS)
-    for mth in c.methods:
-        name = METHOD_NAMES.get(mth, mth)
-        rows += [(f"acc_golden_{mth}", f"{name} accuracy, golden"), (f"acc_truth_{mth}", f"{name} accuracy, all known")]
-    rows += [("cost", "cost"), ("currency", "currency"), ("cost_source", "cost source"),
-             ("cost_per_item", "cost per item"), ("turnaround_h", "turnaround (h)"),
-             ("answers_per_hour", "answers per hour"), ("rejected_answers_share", "answers rejected"),
-             ("rejected_workers_share", "workers with a rejection"), ("banned_workers_share", "workers banned"),
-             ("banned_source", "bans reported by")]
-    head = "".join(f"<th>{html.escape(str(j))}</th>" for j in df["job"])
-    body = []
-    for col, label in rows:
-        if col not in df.columns:
-            continue
-        cells = "".join(f"<td>{html.escape(_fmt(v, col))}</td>" for v in df[col])
-        body.append(f'<tr><th class="name">{html.escape(label)}</th>{cells}</tr>')
-    return f'<table id="metrics"><tr><th class="name">metric</th>{head}</tr>{"".join(body)}</table>'
+    head, *body = cells(c)
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in head[1:])
+    trs = "".join(f'<tr><th class="name">{html.escape(r[0])}</th>'
+                  + "".join(f"<td>{html.escape(v)}</td>" for v in r[1:]) + "</tr>" for r in body)
+    return f'<table id="metrics"><tr><th class="name">metric</th>{th}</tr>{trs}</table>'
 
 
 NOTES = """

@@ -1,0 +1,84 @@
+"""The metrics as a table for people: which rows, in what words, and how each number is written.
+
+Shared by the terminal output of ``annotate compare`` and the HTML report, so both read the same.
+Jobs are columns and metrics are rows: a comparison has few jobs and many metrics.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from annotate_core.compare.build import Comparison
+
+METHOD_NAMES = {"mv": "majority vote", "ds": "Dawid-Skene", "wawa": "WAWA", "glad": "GLAD", "zbs": "ZBS",
+                "mmsr": "M-MSR", "gold": "golden-weighted"}
+
+HEAD_ROWS: list[tuple[str, str]] = [
+    ("backend", "backend"), ("profile", "profile"), ("job_id", "job id"), ("state", "state"),
+    ("items", "items"), ("golden_items", "golden items"), ("truth_items", "items with known truth"),
+    ("answers", "usable answers"), ("answers_per_item", "answers per item"), ("workers", "workers"),
+    ("alpha", "Krippendorff's alpha"), ("answer_acc_golden", "single-answer accuracy, golden"),
+    ("answer_acc_truth", "single-answer accuracy, all known"),
+]
+TAIL_ROWS: list[tuple[str, str]] = [
+    ("cost", "cost"), ("currency", "currency"), ("cost_source", "cost source"),
+    ("cost_per_item", "cost per item"), ("turnaround_h", "turnaround (h)"),
+    ("answers_per_hour", "answers per hour"), ("rejected_answers_share", "answers rejected"),
+    ("rejected_workers_share", "workers with a rejection"), ("banned_workers_share", "workers banned"),
+    ("banned_source", "bans reported by"),
+]
+
+
+def method_name(method: str) -> str:
+    return METHOD_NAMES.get(method, method)
+
+
+def display_rows(c: Comparison) -> list[tuple[str, str]]:
+    """(column, label) of every metric shown, in order; columns absent from the metrics are left out."""
+    rows = list(HEAD_ROWS)
+    for mth in c.methods:
+        name = method_name(mth)
+        rows += [(f"acc_golden_{mth}", f"{name} accuracy, golden"),
+                 (f"acc_truth_{mth}", f"{name} accuracy, all known")]
+    rows += TAIL_ROWS
+    return [(col, label) for col, label in rows if col in c.metrics.columns]
+
+
+def fmt(v: Any, col: str) -> str:
+    """A cell: shares as percentages, accuracies to 3 places, costs to 4 significant digits."""
+    if v is None or (isinstance(v, (float, np.floating)) and math.isnan(v)):
+        return "n/a"
+    if isinstance(v, (float, np.floating)):
+        if col.endswith("_share"):
+            return f"{v:.1%}"
+        if col.startswith(("acc", "answer_acc")) or col == "alpha":
+            return f"{v:.3f}"
+        if col.startswith("cost"):
+            return f"{v:.4g}"
+        return f"{v:.2f}"
+    return str(v)
+
+
+def cells(c: Comparison) -> list[list[str]]:
+    """Header row then one row per metric, every cell formatted."""
+    df = c.metrics
+    out = [["metric", *(str(j) for j in df["job"])]]
+    for col, label in display_rows(c):
+        out.append([label, *(fmt(v, col) for v in df[col])])
+    return out
+
+
+def text_table(c: Comparison) -> str:
+    """The table for a terminal: aligned columns, metric names left, values right."""
+    rows = cells(c)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, r in enumerate(rows):
+        lines.append("  ".join([r[0].ljust(widths[0])] + [v.rjust(w) for v, w in zip(r[1:], widths[1:], strict=True)]))
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
