@@ -44,8 +44,8 @@ class ReportingMemory(MemoryBackend):
 
 def fill(client: ac.Client, rows=HAND_ANSWERS) -> ac.Job:
     job = client.create_job(memory_spec())
-    items = [{"key": k, "image": f"https://img.example/{k}.jpg", **({"golden:result": GOLDEN[k]} if k in GOLDEN else {})}
-             for k in ["g1", "g2", "i1", "i2", "i3"]]
+    items = [{"key": k, "image": f"https://img.example/{k}.jpg",
+              **({"golden:result": GOLDEN[k]} if k in GOLDEN else {})} for k in ["g1", "g2", "i1", "i2", "i3"]]
     job.add_items(items, progress=False)
     job.start()
     for task, worker, label, status in rows:
