@@ -1,0 +1,458 @@
+"""``LocalBackend``: the embedded default, and the reference implementation of the neutral model.
+
+Jobs live in a SQLAlchemy store: a SQLite file (``annotate.db`` in the working directory, or the
+profile's ``path`` / ``url``) or PostgreSQL (``url = "postgresql+psycopg://..."``). In-house
+annotators take work through ``job.pull`` / ``job.submit``; a seeded simulated workforce drives the
+same API for rehearsals (``job.simulate``). Everything a crowd platform does server-side (golden
+mixing, training, quality rules, review, deadlines) happens here as answers arrive.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime, timezone
+from typing import Any, ClassVar, TypeVar
+
+from sqlalchemy import Connection, case, func, select, update
+
+from annotate_core.backend import Backend, JobState, PlannedOperation, Progress, ProgressCallback
+from annotate_core.capabilities import Capability
+from annotate_core.errors import ConfigError, JobStateError
+from annotate_core.items import Item, ItemError, UploadReport
+from annotate_core.model.spec import JobSpec
+from annotate_local import review as review_mod
+from annotate_local import schema as t
+from annotate_local import work, workforce
+from annotate_local.context import JobCtx, SpecCache, mixes_golden
+from annotate_local.events import EventCallback, EventLog, Subscribers, iter_events
+from annotate_local.store import Store, store_url
+from annotate_local.types import Batch, ReviewBatch, SubmitResult
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Clock = Callable[[], float]
+
+A = t.assignments.c
+I = t.items.c  # noqa: E741
+W = t.answers.c
+
+UPLOAD_CHUNK = 500
+
+
+def _utc(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+class LocalBackend(Backend):
+    """Options: ``url`` (SQLAlchemy URL) or ``path`` (SQLite file, default ``./annotate.db``),
+    ``echo`` (log SQL), ``clock`` (a callable returning epoch seconds; the simulator swaps in its own).
+    """
+
+    name = "local"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability) - {
+        Capability.VENDOR_DATASET,
+        Capability.WEBHOOKS,
+    }
+    hints: ClassVar[Mapping[Capability, str]] = {
+        Capability.VENDOR_DATASET: "the local store has no vendor datasets: use source kind 'items' and upload them",
+        Capability.WEBHOOKS: "subscribe in-process with backend.subscribe(callback) or iterate job.events()",
+    }
+
+    def __init__(self, **options: Any) -> None:
+        known = {"url", "path", "echo", "clock"}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ConfigError(f"local backend: unknown option(s) {unknown}; expected some of {sorted(known)}")
+        super().__init__(**options)
+        self.clock: Clock = options.get("clock") or time.time
+        self._url = store_url(options.get("url"), options.get("path"))
+        self._store: Store | None = None
+        self._specs = SpecCache()
+        self.subscribers = Subscribers()
+
+    def __repr__(self) -> str:
+        shown = {k: v for k, v in self.options.items() if k != "clock"}
+        return f"LocalBackend({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
+    # ---- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self._url, echo=bool(self.options.get("echo")))
+        return self._store
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    def _ctx(self, conn: Connection, job_id: str) -> JobCtx:
+        return self._specs.load(conn, job_id)
+
+    def _write(self, job_id: str, fn: Callable[[Connection, JobCtx, float, EventLog], T]) -> T:
+        """Run ``fn`` in one write transaction on the job, then deliver its events to subscribers."""
+        events = EventLog()
+
+        def tx(conn: Connection) -> T:
+            events.pending.clear()
+            ctx = self._ctx(conn, job_id)
+            return fn(conn, ctx, self.clock(), events)
+
+        out = self.store.write(tx)
+        self.subscribers.deliver(events)
+        return out
+
+    # ---- planning ---------------------------------------------------------------------------
+
+    def plan(self, spec: JobSpec, n_items: int | None = None) -> list[PlannedOperation]:
+        where = self.store_description()
+        ops = [PlannedOperation("insert job", f"job {spec.name!r} in {where}",
+                                {"name": spec.name, "state": "draft", "mixing": mixes_golden(spec)})]
+        if spec.training is not None:
+            ops.append(PlannedOperation("insert training items",
+                                        f"{len(spec.training.items)} training item(s), pass at "
+                                        f"{spec.training.passing_score:g}%"))
+        if n_items is not None:
+            ops.append(PlannedOperation("insert items", f"{n_items} item(s), idempotent by key"))
+        if spec.workforce.assignees:
+            ops.append(PlannedOperation("assign items", f"split among {len(spec.workforce.assignees)} assignee(s)"))
+        ops.append(PlannedOperation("open job", "workers pull batches with job.pull() (or job.simulate())"))
+        return ops
+
+    def store_description(self) -> str:
+        if self._url.startswith("sqlite"):
+            return f"SQLite {self._url.removeprefix('sqlite:///') or 'in memory'}"
+        from sqlalchemy.engine import make_url
+
+        return f"PostgreSQL {make_url(self._url).render_as_string(hide_password=True)}"
+
+    # ---- lifecycle --------------------------------------------------------------------------
+
+    def create_job(self, spec: JobSpec) -> str:
+        job_id = uuid.uuid4().hex[:12]
+        now = self.clock()
+        project = str((spec.options.get("local") or {}).get("project") or spec.name)
+        deadline = spec.deadline_at(_utc(now))
+
+        def tx(conn: Connection) -> None:
+            conn.execute(t.jobs.insert().values(
+                id=job_id, name=spec.name, project=project, spec=spec.model_dump(mode="json", by_alias=True),
+                state=JobState.DRAFT.value, created_at=now, deadline_at=deadline.timestamp() if deadline else None,
+                mixing=mixes_golden(spec)))
+            if spec.training is not None:
+                conn.execute(t.items.insert(), [
+                    {"job_id": job_id, "key": f"training:{it.key}", "kind": "training", "inputs": it.inputs,
+                     "golden": it.golden, "hint": it.hint, "needed": 0, "done": 0, "open": 0, "free": 0,
+                     "created_at": now} for it in spec.training.items])
+
+        self.store.write(tx)
+        log.info("local job %s created (%s)", job_id, spec.name)
+        return job_id
+
+    def get_spec(self, job_id: str) -> JobSpec | None:
+        with self.store.read() as conn:
+            return self._ctx(conn, job_id).spec
+
+    def add_items(self, job_id: str, spec: JobSpec, items: Iterable[Item], *,
+                  on_progress: ProgressCallback | None = None) -> UploadReport:
+        report = UploadReport()
+        chunk: list[Item] = []
+        for item in items:
+            chunk.append(item)
+            if len(chunk) >= UPLOAD_CHUNK:
+                report.merge(self._add_chunk(job_id, chunk))
+                if on_progress:
+                    on_progress(len(chunk))
+                chunk = []
+        if chunk:
+            report.merge(self._add_chunk(job_id, chunk))
+            if on_progress:
+                on_progress(len(chunk))
+        return report
+
+    def _add_chunk(self, job_id: str, chunk: list[Item]) -> UploadReport:
+        def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> UploadReport:
+            if ctx.state in (JobState.CLOSED.value, JobState.ARCHIVED.value):
+                raise JobStateError(f"job {job_id} is {ctx.state}; items cannot be added")
+            rep = UploadReport(keys=[i.key for i in chunk])
+            present = set(conn.execute(select(I.key).where(I.job_id == job_id,
+                                                           I.key.in_([i.key for i in chunk]))).scalars())
+            new = [i for i in chunk if i.key not in present]
+            rep.existing = len(chunk) - len(new)
+            rows = []
+            for it in new:
+                mixed = it.is_golden and ctx.mixing
+                needed = it.overlap or ctx.spec.overlap.for_key(it.key)
+                if ctx.fixed:
+                    n_people = len(ctx.annotators)
+                    if needed > n_people:
+                        rep.errors.append(ItemError(it.key, "overlap", f"needs {needed} different assignees, "
+                                                                       f"the job has {n_people}"))
+                        continue
+                rows.append({"job_id": job_id, "key": it.key, "kind": "golden" if it.is_golden else "real",
+                             "inputs": it.inputs, "golden": it.golden, "hint": it.hint,
+                             "needed": 0 if mixed else needed, "done": 0, "open": 0,
+                             "free": 0 if mixed else needed, "created_at": now})
+            if rows:
+                conn.execute(t.items.insert(), rows)
+                if ctx.fixed:
+                    self._allocate(conn, ctx, [r["key"] for r in rows])
+                if ctx.state == JobState.COMPLETED.value:  # new work reopens a finished job
+                    conn.execute(update(t.jobs).where(t.jobs.c.id == job_id).values(state="open", closed_at=None))
+            rep.created = len(rows)
+            return rep
+
+        return self._write(job_id, tx)
+
+    def _allocate(self, conn: Connection, ctx: JobCtx, keys: list[str]) -> None:
+        """Fixed workload: each item goes to ``needed`` different assignees, least loaded by weight first."""
+        weights = {a.id: a.weight for a in ctx.spec.workforce.assignees if a.id in ctx.annotators}
+        ia = t.item_assignees.c
+        load = {w: 0 for w in weights}
+        for worker, n in conn.execute(select(ia.worker, func.count()).where(ia.job_id == ctx.id).group_by(ia.worker)):
+            if worker in load:
+                load[worker] = n
+        order = list(weights)
+        rows = []
+        for item_id, needed in conn.execute(select(I.id, I.needed).where(I.job_id == ctx.id, I.key.in_(keys))
+                                            .order_by(I.id)):
+            chosen = sorted(order, key=lambda w: ((load[w] + 1) / weights[w], order.index(w)))[:needed]
+            for w in chosen:
+                load[w] += 1
+                rows.append({"job_id": ctx.id, "item_id": item_id, "worker": w})
+        if rows:
+            conn.execute(t.item_assignees.insert(), rows)
+
+    def set_truth(self, job_id: str, truth: Mapping[str, Any]) -> int:
+        """Store hidden true answers (item key -> ``{output: value}`` or a value for one-output jobs).
+
+        Only the simulator reads them; workers never see them. Returns how many items were updated.
+        """
+        def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> int:
+            single = ctx.spec.outputs[0].name
+            n = 0
+            for key, value in truth.items():
+                v = value if isinstance(value, Mapping) else {single: value}
+                n += conn.execute(update(t.items).where(I.job_id == job_id, I.key == str(key))
+                                  .values(truth=dict(v))).rowcount
+            return n
+
+        return self._write(job_id, tx)
+
+    def start(self, job_id: str) -> None:
+        def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> None:
+            if ctx.state in (JobState.CLOSED.value, JobState.ARCHIVED.value):
+                raise JobStateError(f"job {job_id} is {ctx.state}; a closed job cannot be reopened")
+            if ctx.state in (JobState.DRAFT.value, JobState.PAUSED.value):
+                conn.execute(update(t.jobs).where(t.jobs.c.id == job_id).values(
+                    state=JobState.OPEN.value, started_at=func.coalesce(t.jobs.c.started_at, now)))
+                ctx.state = JobState.OPEN.value
+                work.sweep(conn, ctx, now, events)
+                work.check_completion(conn, ctx, now, events)
+
+        self._write(job_id, tx)
+
+    def pause(self, job_id: str) -> None:
+        def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> None:
+            if ctx.state != JobState.OPEN.value:
+                raise JobStateError(f"job {job_id} is {ctx.state}; only an open job can be paused")
+            conn.execute(update(t.jobs).where(t.jobs.c.id == job_id).values(state=JobState.PAUSED.value))
+
+        self._write(job_id, tx)
+
+    def close(self, job_id: str) -> None:
+        def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> None:
+            if ctx.state in (JobState.CLOSED.value, JobState.COMPLETED.value, JobState.ARCHIVED.value):
+                return
+            work.close_job(conn, ctx, now, events)
+
+        self._write(job_id, tx)
+
+    def progress(self, job_id: str) -> Progress:
+        def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> JobCtx:
+            if ctx.state in ("open", "paused", "draft"):
+                work.sweep(conn, ctx, now, events)
+                work.check_completion(conn, ctx, now, events)
+            return ctx
+
+        ctx = self._write(job_id, tx)
+        with self.store.read() as conn:
+            return self._progress(conn, ctx)
+
+    def _progress(self, conn: Connection, ctx: JobCtx) -> Progress:
+        kind = I.kind == "real" if ctx.mixing else I.kind != "training"
+        total, completed, expected, done = conn.execute(select(
+            func.count(), func.coalesce(func.sum(case((I.done >= I.needed, 1), else_=0)), 0),
+            func.coalesce(func.sum(I.needed), 0), func.coalesce(func.sum(I.done), 0),
+        ).where(I.job_id == ctx.id, kind)).one()
+        by_status = dict(conn.execute(select(A.status, func.count()).where(A.job_id == ctx.id, A.kind == "work")
+                                      .group_by(A.status)).all())
+        cost = conn.execute(select(func.coalesce(func.sum(A.reward), 0.0)).where(
+            A.job_id == ctx.id, A.status.in_(("submitted", "accepted")))).scalar_one()
+        bans = conn.execute(select(func.count()).select_from(t.bans).where(t.bans.c.job_id == ctx.id)).scalar_one()
+        pending = review_mod.pending(conn, ctx)
+        golden = conn.execute(select(func.count()).select_from(t.items).where(
+            I.job_id == ctx.id, I.kind == "golden")).scalar_one()
+        stage = "done"
+        if ctx.state in ("open", "paused", "draft"):
+            stage = "annotate" if work.has_outstanding(conn, ctx) else ("review" if pending else "done")
+        details = {
+            "assignments": by_status, "pending_reviews": pending, "bans": bans, "golden_items": golden,
+            "cost": round(float(cost), 6), "currency": ctx.spec.pricing.currency if ctx.spec.pricing else None,
+            "stage": stage, "deadline": _utc(ctx.deadline_at).isoformat() if ctx.deadline_at else None,
+        }
+        percent = 100.0 * done / expected if expected else (100.0 if JobState(ctx.state).finished else 0.0)
+        return Progress(JobState(ctx.state), int(total), int(completed), int(done), int(expected),
+                        round(min(percent, 100.0), 2), details)
+
+    # ---- answers ----------------------------------------------------------------------------
+
+    def iter_answers(self, job_id: str, spec: JobSpec | None, *, page: int = 2000) -> Iterator[Mapping[str, Any]]:
+        with self.store.read() as conn:
+            ctx = self._ctx(conn, job_id)
+        outputs = [f.name for f in ctx.spec.outputs]
+        last = 0
+        while True:
+            with self.store.read() as conn:
+                rows = conn.execute(
+                    select(W.id, W.value, W.status, W.worker, W.assignment_id, W.submitted_at, I.key, I.inputs,
+                           I.golden, A.duration_s, A.reviewer, A.review_comment)
+                    .join(t.items, I.id == W.item_id).join(t.assignments, A.id == W.assignment_id)
+                    .where(W.job_id == job_id, W.kind != "training", W.id > last).order_by(W.id).limit(page)
+                ).all()
+            for r in rows:
+                value = r.value or {}
+                golden = r.golden or None
+                for name in outputs:
+                    yield {
+                        "task": r.key, "item_key": r.key, "worker": r.worker, "label": value.get(name),
+                        "field": name, "assignment": r.assignment_id, "status": r.status,
+                        "submitted_at": _utc(r.submitted_at) if r.status not in ("active",) else None,
+                        "duration_s": r.duration_s, "golden": golden is not None,
+                        "golden_label": golden.get(name) if golden else None, "reviewer": r.reviewer,
+                        "review_comment": r.review_comment, "inputs": r.inputs,
+                    }
+            if len(rows) < page:
+                return
+            last = rows[-1].id
+
+    def review(self, job_id: str, assignment: str, *, accept: bool, comment: str | None = None,
+               reviewer: str | None = None) -> None:
+        def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> None:
+            review_mod.decide(conn, ctx, assignment, now, events, accept=accept, comment=comment, reviewer=reviewer)
+            work.check_completion(conn, ctx, now, events)
+
+        self._write(job_id, tx)
+
+    # ---- the work API (in-house annotators, the simulator, a UI) -------------------------------
+
+    def pull(self, job_id: str, assignee: str, *, role: str = "work", limit: int | None = None
+             ) -> Batch | ReviewBatch | None:
+        """The next batch for ``assignee`` (``role="review"``: the next assignment to review), or None."""
+        if role not in ("work", "review"):
+            raise ValueError(f"role: expected 'work' or 'review', got {role!r}")
+        if limit is not None and limit <= 0:
+            raise ValueError(f"limit: expected a positive number of items, got {limit}")
+
+        def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> Batch | ReviewBatch | None:
+            if role == "review":
+                if ctx.state == JobState.DRAFT.value:
+                    raise JobStateError(f"job {job_id} has not been started")
+                work.sweep(conn, ctx, now, events)
+                return review_mod.pull(conn, ctx, assignee, now)
+            batch = work.pull(conn, ctx, assignee, now, events, limit=limit)
+            if batch is None:
+                work.check_completion(conn, ctx, now, events)
+            return batch
+
+        return self._write(job_id, tx)
+
+    def submit(self, job_id: str, assignment: str, answers: Any, *, captcha: str | None = None,
+               worker: str | None = None) -> SubmitResult:
+        """Answers for every item of an assignment (mapping key -> answer, or a list in batch order)."""
+        def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> SubmitResult | str:
+            out = work.submit(conn, ctx, assignment, answers, now, events, captcha=captcha, worker=worker)
+            work.check_completion(conn, ctx, now, events)
+            return out
+
+        out = self._write(job_id, tx)
+        if out == "expired":
+            raise JobStateError(f"assignment {assignment} expired before it was submitted; its items went "
+                                "back to the queue")
+        assert isinstance(out, SubmitResult)
+        return out
+
+    def skip(self, job_id: str, assignment: str, *, worker: str | None = None) -> list[str]:
+        """Give an assignment back unanswered; returns quality actions it triggered."""
+        return self._write(job_id, lambda conn, ctx, now, ev: work.skip(conn, ctx, assignment, now, ev, worker=worker))
+
+    # ---- workers ----------------------------------------------------------------------------
+
+    def register_worker(self, worker: str, **attributes: Any) -> None:
+        """Record a worker's attributes (languages, region_by_ip, client_type, age, ...) for crowd filters."""
+        skills = attributes.pop("skills", None) or {}
+        now = self.clock()
+
+        def tx(conn: Connection) -> None:
+            workforce.register_worker(conn, worker, attributes, now)
+            for name, value in skills.items():
+                workforce.set_skill(conn, worker, name, float(value), now)
+
+        self.store.write(tx)
+
+    def set_skill(self, worker: str, skill: str, value: float) -> None:
+        now = self.clock()
+        self.store.write(lambda conn: workforce.set_skill(conn, worker, skill, value, now))
+
+    def get_skills(self, worker: str) -> dict[str, float]:
+        with self.store.read() as conn:
+            return workforce.get_skills(conn, worker)
+
+    def bans(self, job_id: str | None = None) -> list[dict[str, Any]]:
+        q = select(t.bans).order_by(t.bans.c.id)
+        if job_id is not None:
+            q = q.where(t.bans.c.job_id == job_id)
+        with self.store.read() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
+
+    def training_status(self, job_id: str, worker: str) -> dict[str, Any] | None:
+        jw = t.job_workers.c
+        with self.store.read() as conn:
+            row = conn.execute(select(jw.training, jw.training_score, jw.training_at)
+                               .where(jw.job_id == job_id, jw.worker == worker)).mappings().first()
+        return dict(row) if row else None
+
+    # ---- events, simulation, listing --------------------------------------------------------
+
+    def iter_events(self, job_id: str, *, since: int = 0) -> Iterator[Mapping[str, Any]]:
+        with self.store.read() as conn:
+            self._ctx(conn, job_id)  # unknown job: NotFoundError now, not an empty stream
+        return iter_events(self.store.read, job_id, since)
+
+    def subscribe(self, callback: EventCallback, job_id: str | None = None,
+                  types: Iterable[str] | None = None) -> Callable[[], None]:
+        """Call ``callback(event)`` after each change this process commits; returns an unsubscribe function."""
+        return self.subscribers.add(callback, job_id, frozenset(types) if types is not None else None)
+
+    def simulate(self, job_id: str, spec: JobSpec, **workforce_options: Any) -> Mapping[str, Any]:
+        from annotate_local.simulator import Simulation
+
+        return Simulation(self, job_id, spec, **workforce_options).run()
+
+    def list_jobs(self) -> list[Mapping[str, Any]]:
+        j = t.jobs.c
+        n_items = select(func.count()).where(I.job_id == j.id, I.kind != "training").scalar_subquery()
+        with self.store.read() as conn:
+            rows = conn.execute(select(j.id, j.name, j.state, j.created_at, n_items.label("items"))
+                                .order_by(j.created_at)).all()
+        return [{"id": r.id, "name": r.name, "state": r.state, "created_at": _utc(r.created_at).isoformat(),
+                 "items": r.items} for r in rows]
+
+    def close_backend(self) -> None:
+        if self._store is not None:
+            self._store.dispose()
+            self._store = None

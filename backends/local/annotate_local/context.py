@@ -1,0 +1,118 @@
+"""A job as the work modules see it: its stored row, its parsed spec, and settings derived from both."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from annotate_core.errors import NotFoundError
+from annotate_core.model.spec import JobSpec
+from annotate_core.model.workflow import Fixed, OnReject, Pulling, StageKind
+from annotate_local import schema as t
+
+CAPTCHA_PERIOD = {"low": 10, "medium": 5, "high": 2}  # a captcha on every n-th assignment of a worker
+
+
+@dataclass(frozen=True)
+class ReviewPlan:
+    """Review settings from ``spec.review`` or a pipeline review stage (which then waits for annotation)."""
+
+    fraction: float
+    reviewers: tuple[str, ...]
+    on_reject: OnReject
+    auto_accept_after_days: int | None
+    after_annotation: bool
+
+
+@dataclass
+class JobCtx:
+    id: str
+    spec: JobSpec
+    state: str
+    project: str
+    created_at: float
+    deadline_at: float | None
+    mixing: bool
+
+    @property
+    def pulling(self) -> bool:
+        return isinstance(self.spec.distribution, Pulling)
+
+    @property
+    def fixed(self) -> bool:
+        return isinstance(self.spec.distribution, Fixed)
+
+    @property
+    def review(self) -> ReviewPlan | None:
+        return review_plan(self.spec)
+
+    @property
+    def aggregate_method(self) -> str | None:
+        if self.spec.pipeline is None:
+            return None
+        for stage in self.spec.pipeline.stages:
+            if stage.kind is StageKind.AGGREGATE:
+                return stage.method or "mv"
+        return None
+
+    @property
+    def annotators(self) -> tuple[str, ...]:
+        """Who may annotate: named assignees, narrowed by the annotate stage's assignees if any."""
+        names = tuple(a.id for a in self.spec.workforce.assignees)
+        if self.spec.pipeline is not None:
+            stage = self.spec.pipeline.stages[0]
+            if stage.assignees:
+                names = tuple(n for n in names if n in stage.assignees) if names else stage.assignees
+        return names
+
+
+def review_plan(spec: JobSpec) -> ReviewPlan | None:
+    stage = None
+    if spec.pipeline is not None:
+        stage = next((s for s in spec.pipeline.stages if s.kind is StageKind.REVIEW), None)
+    base = spec.review
+    if stage is None and base is None:
+        return None
+    if stage is None:
+        assert base is not None
+        return ReviewPlan(base.fraction, base.reviewers, base.on_reject, base.auto_accept_after_days, False)
+    return ReviewPlan(
+        fraction=stage.fraction or (base.fraction if base else 1.0),
+        reviewers=stage.assignees or (base.reviewers if base else ()),
+        on_reject=base.on_reject if base else OnReject.REQUEUE,
+        auto_accept_after_days=base.auto_accept_after_days if base else None,
+        after_annotation=True,
+    )
+
+
+def mixes_golden(spec: JobSpec) -> bool:
+    """Golden items are a separate control pool mixed into batches (else they queue like any item)."""
+    return isinstance(spec.distribution, Pulling) and spec.distribution.golden_per_batch > 0
+
+
+def stable_fraction(*parts: Any) -> float:
+    """A number in [0, 1) fixed by ``parts``: the same sample in every process and every run."""
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+class SpecCache:
+    """Specs are immutable once stored: parse each job's spec once per process."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, JobSpec] = {}
+
+    def load(self, conn: Connection, job_id: str, *, backend: str = "local") -> JobCtx:
+        j = t.jobs.c
+        row = conn.execute(
+            select(j.id, j.spec, j.state, j.project, j.created_at, j.deadline_at, j.mixing).where(j.id == job_id)
+        ).first()
+        if row is None:
+            raise NotFoundError(f"job {job_id!r} not found in the local store", backend=backend)
+        spec = self._specs.get(job_id)
+        if spec is None:
+            spec = self._specs[job_id] = JobSpec.model_validate(row.spec)
+        return JobCtx(row.id, spec, row.state, row.project, row.created_at, row.deadline_at, bool(row.mixing))

@@ -1,0 +1,73 @@
+"""Job events: written in the same transaction as the change they report, then handed to callbacks.
+
+Because an event row commits with its change, ``iter_events`` never shows an event for work that was
+rolled back, and never misses one. Callbacks run in the process that made the change, after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from annotate_core.model.commercial import Event
+from annotate_local import schema as t
+
+log = logging.getLogger(__name__)
+
+EventCallback = Callable[[Mapping[str, Any]], None]
+
+
+class EventLog:
+    """Collects the events of one transaction; ``flush`` delivers them once it has committed."""
+
+    def __init__(self) -> None:
+        self.pending: list[dict[str, Any]] = []
+
+    def add(self, conn: Connection, job_id: str, kind: Event, now: float, *, worker: str | None = None,
+            assignment: str | None = None, **data: Any) -> None:
+        row = {"job_id": job_id, "type": kind.value, "worker": worker, "assignment": assignment,
+               "data": data or None, "at": now}
+        seq = conn.execute(t.events.insert().values(**row)).inserted_primary_key[0]
+        self.pending.append({"seq": seq, **row})
+
+
+class Subscribers:
+    def __init__(self) -> None:
+        self._callbacks: list[tuple[str | None, frozenset[str] | None, EventCallback]] = []
+
+    def add(self, callback: EventCallback, job_id: str | None = None,
+            types: frozenset[str] | None = None) -> Callable[[], None]:
+        entry = (job_id, types, callback)
+        self._callbacks.append(entry)
+        return lambda: self._callbacks.remove(entry) if entry in self._callbacks else None
+
+    def deliver(self, log_: EventLog) -> None:
+        events, log_.pending = log_.pending, []
+        for ev in events:
+            for job_id, types, cb in list(self._callbacks):
+                if (job_id is None or job_id == ev["job_id"]) and (types is None or ev["type"] in types):
+                    try:
+                        cb(dict(ev))
+                    except Exception:  # a subscriber's bug must not undo committed work
+                        log.exception("event callback %r failed on %s", cb, ev["type"])
+
+
+def iter_events(conn_factory: Callable[[], Any], job_id: str, since: int, page: int = 1000) -> Iterator[dict]:
+    """Events after sequence number ``since``, oldest first, read page by page."""
+    last = since
+    while True:
+        with conn_factory() as conn:
+            rows = conn.execute(
+                select(t.events).where(t.events.c.job_id == job_id, t.events.c.seq > last)
+                .order_by(t.events.c.seq).limit(page)
+            ).mappings().all()
+        for r in rows:
+            out = dict(r)
+            out["data"] = out["data"] or {}
+            yield out
+        if len(rows) < page:
+            return
+        last = rows[-1]["seq"]

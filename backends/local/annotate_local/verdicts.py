@@ -1,0 +1,48 @@
+"""Accepting and rejecting submitted assignments, whoever decides (a reviewer, a rule, the API).
+
+A rejection that requeues takes the answers' slots back (``done`` - 1, ``free`` + 1), so the items
+go to another worker; a discarding one keeps the slots used, so the items are not redone.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, select, update
+
+from annotate_core.backend import JobState
+from annotate_core.model.commercial import Event
+from annotate_local import schema as t
+from annotate_local.context import JobCtx
+from annotate_local.events import EventLog
+
+A = t.assignments.c
+I = t.items.c  # noqa: E741
+W = t.answers.c
+
+
+def accept(conn: Connection, ctx: JobCtx, assignment: str, worker: str, now: float, events: EventLog, *,
+           reviewer: str | None, comment: str | None) -> None:
+    conn.execute(update(t.assignments).where(A.id == assignment).values(
+        status="accepted", review="done", reviewer=reviewer, review_comment=comment, reviewed_at=now))
+    conn.execute(update(t.answers).where(W.assignment_id == assignment).values(status="accepted"))
+    events.add(conn, ctx.id, Event.ACCEPTED, now, worker=worker, assignment=assignment, reviewer=reviewer)
+
+
+def reject(conn: Connection, ctx: JobCtx, assignment: str, worker: str, now: float, events: EventLog, *,
+           reviewer: str | None, comment: str | None, requeue: bool) -> None:
+    rows = conn.execute(select(W.kind, W.item_id).where(W.assignment_id == assignment)).all()
+    conn.execute(update(t.assignments).where(A.id == assignment).values(
+        status="rejected", review="done", reviewer=reviewer, review_comment=comment, reviewed_at=now))
+    conn.execute(update(t.answers).where(W.assignment_id == assignment).values(status="rejected"))
+    if requeue:
+        queued = sorted(r.item_id for r in rows if r.kind != "training" and not (r.kind == "golden" and ctx.mixing))
+        mixed = sorted(r.item_id for r in rows if r.kind == "golden" and ctx.mixing)
+        if queued:
+            conn.execute(update(t.items).where(I.id.in_(queued)).values(done=I.done - 1, free=I.free + 1))
+        if mixed:
+            conn.execute(update(t.items).where(I.id.in_(mixed)).values(done=I.done - 1))
+        if queued and ctx.state == JobState.COMPLETED.value:
+            conn.execute(update(t.jobs).where(t.jobs.c.id == ctx.id).values(state=JobState.OPEN.value,
+                                                                          closed_at=None))
+            ctx.state = JobState.OPEN.value
+    events.add(conn, ctx.id, Event.REJECTED, now, worker=worker, assignment=assignment, reviewer=reviewer,
+               comment=comment, requeued=requeue)
