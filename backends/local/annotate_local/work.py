@@ -9,6 +9,7 @@ answers come from different workers, whatever the number of concurrent annotator
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import random
@@ -260,11 +261,10 @@ def captcha_text(assignment: str) -> str:
 
 def _hand_out(conn: Connection, ctx: JobCtx, worker: str, jw: Any, kind: str, picked: list[Any],
               extra: list[Any], now: float) -> Batch:
-    import uuid
-
     spec = ctx.spec
-    aid = uuid.uuid4().hex[:20]
     n = jw.n_assignments + 1
+    # deterministic: (job, worker, n) is unique, and a seeded simulation then replays exactly
+    aid = hashlib.sha256(f"{ctx.id}\x1f{worker}\x1f{n}".encode()).hexdigest()[:20]
     captcha = None
     if kind == "work" and spec.quality.captcha_frequency:
         if (n - 1) % CAPTCHA_PERIOD[spec.quality.captcha_frequency] == 0:
@@ -400,8 +400,9 @@ def submit(conn: Connection, ctx: JobCtx, assignment: str, answers: Any, now: fl
     if a.kind == "training":
         result_extra = _grade_training(conn, ctx, a.worker, golden_correct, golden_total, now)
     plan = ctx.review
+    # the sample depends on who and which of their assignments, not on random ids: seeded runs replay
     under_review = (a.kind == "work" and plan is not None
-                    and stable_fraction(ctx.id, assignment, "review") < plan.fraction)
+                    and stable_fraction(ctx.project, a.worker, a.n, "review") < plan.fraction)
     conn.execute(update(t.assignments).where(A.id == assignment).values(
         status="submitted", submitted_at=now, duration_s=max(0.0, now - a.created_at), captcha_ok=captcha_ok,
         review="pending" if under_review else "none",
