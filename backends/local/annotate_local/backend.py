@@ -300,8 +300,10 @@ class LocalBackend(Backend):
         stage = "done"
         if ctx.state in ("open", "paused", "draft"):
             stage = "annotate" if work.has_outstanding(conn, ctx) else ("review" if pending else "done")
+        banned = sorted(conn.execute(select(t.bans.c.worker).where(t.bans.c.job_id == ctx.id).distinct()).scalars())
         details = {
-            "assignments": by_status, "pending_reviews": pending, "bans": bans, "golden_items": golden,
+            "assignments": by_status, "pending_reviews": pending, "bans": bans, "banned_workers": banned,
+            "golden_items": golden,
             "cost": round(float(cost), 6), "currency": ctx.spec.pricing.currency if ctx.spec.pricing else None,
             "stage": stage, "deadline": _utc(ctx.deadline_at).isoformat() if ctx.deadline_at else None,
         }
@@ -347,6 +349,14 @@ class LocalBackend(Backend):
             work.check_completion(conn, ctx, now, events)
 
         self._write(job_id, tx)
+
+    def stage_results(self, job_id: str) -> list[dict[str, Any]]:
+        """What a pipeline's aggregate stage stored: one row per item and output field."""
+        r = t.results.c
+        with self.store.read() as conn:
+            self._ctx(conn, job_id)
+            rows = conn.execute(select(t.results).where(r.job_id == job_id).order_by(r.field, r.item_key))
+            return [dict(row) for row in rows.mappings()]
 
     # ---- the work API (in-house annotators, the simulator, a UI) -------------------------------
 

@@ -134,6 +134,11 @@ def check_completion(conn: Connection, ctx: JobCtx, now: float, events: EventLog
                         .values(state=JobState.COMPLETED.value, closed_at=now)).rowcount
     if done:
         ctx.state = JobState.COMPLETED.value
+        method = ctx.aggregate_method
+        if method is not None:
+            from annotate_local.pipeline import aggregate_stage
+
+            aggregate_stage(conn, ctx, method)
         events.add(conn, ctx.id, Event.COMPLETED, now, items=total)
         log.info("job %s completed: %d item(s) have all their answers", ctx.id, total)
     return bool(done)
