@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 
 import click
+import pandas as pd
 
-from annotate_core.client import Client, connect
+from annotate_core.client import Client
 from annotate_core.compare.build import Comparison, build_comparison, default_methods
 from annotate_core.compare.collect import JobData, collect
 from annotate_core.compare.table import text_table
@@ -27,17 +28,24 @@ def parse_ref(ref: str) -> tuple[str, str]:
 
 
 def collect_refs(ctx: click.Context, refs: list[str], spec_path: str | None) -> list[JobData]:
-    """Each finished job by reference, one client per profile (jobs of a profile share its backend)."""
+    """Each finished job by reference, one client per profile (jobs of a profile share its backend).
+
+    Profiles are resolved as for profile runs, so their ``simulate`` and ``spec_overrides`` tables
+    (read by the comparison, not the backend) are left out of the backend's options.
+    """
+    from annotate_core.compare.run import resolve_profiles
+
     spec = load_spec(spec_path) if spec_path else None
+    parsed = [parse_ref(ref) for ref in refs]
+    targets = resolve_profiles(list(dict.fromkeys(p for p, _ in parsed)),
+                               config=ctx.obj.get("config") if ctx.obj else None)
     clients: dict[str, Client] = {}
     out: list[JobData] = []
     try:
-        for ref in refs:
-            profile, job_id = parse_ref(ref)
-            if profile not in clients:
-                clients[profile] = connect(profile, config=ctx.obj.get("config") if ctx.obj else None)
-            client = clients[profile]
-            job = client.job(job_id)
+        for target in targets:
+            clients[target.name] = target.connect()
+        for ref, (profile, job_id) in zip(refs, parsed, strict=True):
+            job = clients[profile].job(job_id)
             try:
                 stored = job.spec  # the backend's own copy wins over --spec
             except SpecError:
@@ -73,7 +81,8 @@ def echo_comparison(c: Comparison) -> None:
 @click.option("--simulate", is_flag=True,
               help="Drive each profile's job with the simulated workforce of its `simulate` table (local backend).")
 @click.option("--items", "items_path", type=click.Path(dir_okay=False, exists=True),
-              help="Items for the profile runs (default: the spec's source.path).")
+              help="Items for the profile runs (default: the spec's source.path). `truth:<output>` columns are "
+                   "hidden true answers: never uploaded, given to simulators, and used as --truth.")
 @click.option("--seed", type=int, default=None, help="Seed for simulated workforces that have none.")
 @click.option("--timeout", type=float, default=None, help="Seconds to wait for each profile's job.")
 @click.option("--poll", "poll_interval", type=float, default=30.0, show_default=True,
@@ -106,16 +115,22 @@ def compare_cmd(ctx: click.Context, jobs: tuple[str, ...], job_opts: tuple[str, 
         raise click.UsageError("--simulate drives the jobs of --profile runs: give --spec and --profile")
     if len(refs) + len(profiles) < 1:
         raise click.UsageError("nothing to compare: give jobs as PROFILE:ID, or --spec with --profile")
-    truth = load_truth(truth_path) if truth_path else None
+    truth: pd.Series | None = load_truth(truth_path) if truth_path else None
     chosen = tuple(methods) or default_methods()
 
     data = collect_refs(ctx, refs, spec_path)
     if profiles:
-        from annotate_core.compare.run import run_profiles
+        from annotate_core.compare.run import items_for, resolve_profiles, run_profile
 
-        data += run_profiles(load_spec(spec_path), profiles, items=items_path, simulate=simulate,
-                             config=ctx.obj.get("config") if ctx.obj else None, seed=seed, timeout=timeout,
-                             poll_interval=poll_interval, progress=not as_json)
+        spec = load_spec(spec_path)
+        targets = resolve_profiles(profiles, config=ctx.obj.get("config") if ctx.obj else None, simulate=simulate,
+                                   spec=spec)
+        items = items_for(spec, items_path)
+        data += [run_profile(t, spec, items, simulate=simulate, seed=seed, timeout=timeout,
+                             poll_interval=poll_interval, progress=not as_json) for t in targets]
+        hidden = items.labels(field_name or spec.outputs[0].name)
+        if truth is None and hidden:  # the items' truth:<output> columns, never shown to workers
+            truth = pd.Series(hidden, dtype="object")
     c = build_comparison(data, truth=truth, methods=chosen, field_name=field_name)
     if as_json:
         click.echo(c.to_json())

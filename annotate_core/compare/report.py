@@ -191,17 +191,20 @@ def draw_workers(c: Comparison, colors: dict[str, Any]) -> Callable[[Axes], None
 def draw_completion(c: Comparison, colors: dict[str, Any]) -> Callable[[Axes], None]:
     def draw(ax: Axes) -> None:
         curve = c.completion
+        longest = float(curve["hours"].max()) if not curve.empty and curve["hours"].notna().any() else 0.0
+        unit, scale = ("minutes", 60.0) if longest < 2 else ("hours", 1.0)
         drawn = False
         for name in c.metrics["job"]:
             part = curve[curve["job"] == name] if not curve.empty else curve
             if part.empty:
                 continue
-            ax.step(part["hours"], part["fraction"] * 100, where="post", color=colors[name], label=name, lw=2)
+            ax.step(part["hours"] * scale, part["fraction"] * 100, where="post", color=colors[name], label=name,
+                    lw=2)
             drawn = True
         if not drawn:
             _no_data(ax, "no timed answers")
             return
-        ax.set_xlabel("hours since the first answer started")
+        ax.set_xlabel(f"{unit} since the first answer started")
         ax.set_ylabel("% of expected answers received")
         ax.set_ylim(0, 105)
         ax.set_xlim(left=0)
@@ -308,6 +311,9 @@ def render_html(c: Comparison, *, title: str = "Vendor comparison") -> str:
         parts.append(f'<figure class="plot" id="{pid}">{svg}<figcaption>{html.escape(caption)}</figcaption></figure>')
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     jobs = ", ".join(html.escape(n) for n in names)
+    specs = sorted({str(s) for s in c.metrics.get("spec", pd.Series(dtype=object)).dropna()})
+    if specs:
+        title = f"{title}: {', '.join(specs)}"
     lines = "".join(f"<li>{line}</li>" for line in verdict(c)) or "<li>Not enough data for a verdict.</li>"
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -27,6 +27,18 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("true", "1", "yes")
 
 
+def need(module: str, hint: str) -> None:
+    """Import ``module`` or fail (CI) / skip (a developer machine without it) with ``hint``."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        if in_ci():
+            pytest.fail(f"CI: {module} is not installed: {hint}")
+        pytest.skip(f"{module} is not installed: {hint}", allow_module_level=True)
+
+
 def find_chromium() -> str:
     """Path of a Chromium binary; fails in CI and skips locally when there is none."""
     explicit = os.environ.get("ANNOTATE_CHROMIUM")

@@ -12,13 +12,15 @@ from click.testing import CliRunner
 
 import annotate_core as ac
 from annotate_core import JobSpec, Progress
-from annotate_core.cli import compare as compare_cli
 from annotate_core.cli.main import cli
 from annotate_core.compare import comparison
+from annotate_core.compare import run as compare_run
 
+from . import browser
 from .conftest import GOLDEN, HAND_ANSWERS, TRUTH
 
-MemoryBackend = pytest.importorskip("annotate_memory").MemoryBackend
+browser.need("annotate_memory", "pip install -e tests/plugins/annotate-memory")
+from annotate_memory import MemoryBackend  # noqa: E402
 
 
 def memory_spec() -> JobSpec:
@@ -139,13 +141,14 @@ def shared_memory(monkeypatch: pytest.MonkeyPatch) -> dict[str, ac.Client]:
     clients = {"mem": ac.connect(driver="memory"), "vendor": ac.Client(ReportingMemory(), "vendor")}
     seen: list[Any] = []
 
-    def fake_connect(profile: str | None = None, **kw: Any) -> ac.Client:
-        seen.append(profile)
-        if profile not in clients:
-            raise ac.ConfigError(f"profile {profile!r} not found")
-        return clients[profile]
+    def fake_connect(profile: str | None = None, *, driver: str | None = None, **kw: Any) -> ac.Client:
+        name = profile or driver
+        seen.append(name)
+        if name not in clients:
+            raise ac.ConfigError(f"profile {name!r} not found")
+        return clients[name]
 
-    monkeypatch.setattr(compare_cli, "connect", fake_connect)
+    monkeypatch.setattr(compare_run, "connect", fake_connect)
     for c in clients.values():  # closing a memory client must not drop its jobs between refs
         monkeypatch.setattr(c, "close", lambda: None)
     clients["_seen"] = seen  # type: ignore[assignment]

@@ -20,7 +20,10 @@ from annotate_core.compare.run import resolve_profiles, run_profiles
 from annotate_core.errors import ConfigError
 from annotate_core.registry import register_backend, unregister_backend
 
-MemoryBackend = pytest.importorskip("annotate_memory").MemoryBackend
+from . import browser
+
+browser.need("annotate_memory", "pip install -e tests/plugins/annotate-memory")
+from annotate_memory import MemoryBackend  # noqa: E402
 
 SPEC = """
 name: cats

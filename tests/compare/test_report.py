@@ -16,12 +16,7 @@ from annotate_core.compare.report import PLOT_IDS, render_html, verdict, write_r
 from . import browser
 from .synth import crowd_job, crowd_truth, first_answer, majority_vote
 
-try:
-    import matplotlib  # noqa: F401
-except ImportError:  # pragma: no cover - CI installs the extra; a developer may not have it yet
-    if browser.in_ci():
-        raise
-    pytest.skip("the report needs the 'report' extra: pip install -e '.[report]'", allow_module_level=True)
+browser.need("matplotlib", "the report needs the 'report' extra: pip install -e '.[report]'")
 
 WIDTH = 1280
 NAMESPACES = {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
