@@ -210,3 +210,15 @@ def test_cli_unknown_job_is_a_one_line_error(shared_memory) -> None:
     res = CliRunner().invoke(cli, ["compare", "mem:nope", "-m", "mv"])
     assert res.exit_code == 1
     assert "error:" in res.output and "nope" in res.output
+
+
+def test_cli_without_matplotlib_writes_the_metrics_and_says_what_to_install(shared_memory, tmp_path,
+                                                                              monkeypatch) -> None:
+    import sys
+
+    a = fill(shared_memory["mem"])
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if the 'report' extra were not installed
+    res = CliRunner().invoke(cli, ["compare", f"mem:{a.id}", "-m", "mv", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1
+    assert "pip install 'annotate-core[report]'" in res.output
+    assert {p.name for p in (tmp_path / "o").iterdir()} == {"metrics.csv", "metrics.json"}
