@@ -1,0 +1,82 @@
+"""Many annotators at once, from several processes: used by the concurrency tests and the benchmark.
+
+``hammer`` is what one process does: its annotators pull and submit (and now and then skip) until
+the job is complete. Several processes run it against the same store at the same time; afterwards
+``check_consistency`` verifies from the database alone that no answer was lost or double-counted.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+from sqlalchemy import func, select
+
+from annotate_local import schema as t
+from annotate_local.backend import LocalBackend
+
+
+def hammer(url: str, job_id: str, workers: list[str], *, seed: int = 0, skip_rate: float = 0.05,
+           timeout: float = 120.0) -> dict[str, Any]:
+    """Pull and submit for ``workers`` until the job completes; returns what this process did."""
+    backend = LocalBackend(url=url)
+    rng = random.Random(seed)
+    out = {"answers": 0, "batches": 0, "skips": 0, "empty_pulls": 0}
+    deadline = time.monotonic() + timeout
+    spec = backend.get_spec(job_id)
+    assert spec is not None
+    options = list(spec.outputs[0].option_values)
+    try:
+        while time.monotonic() < deadline:
+            got_work = False
+            for w in workers:
+                batch = backend.pull(job_id, w)
+                if batch is None:
+                    out["empty_pulls"] += 1
+                    continue
+                got_work = True
+                if rng.random() < skip_rate:
+                    backend.skip(job_id, batch.assignment)
+                    out["skips"] += 1
+                    continue
+                backend.submit(job_id, batch.assignment, [rng.choice(options) for _ in batch.items])
+                out["answers"] += len(batch.items)
+                out["batches"] += 1
+            if not got_work:
+                if backend.progress(job_id).state.finished:
+                    return out
+                time.sleep(0.005)
+        raise TimeoutError(f"job {job_id} not complete after {timeout}s: {out}")
+    finally:
+        backend.close_backend()
+
+
+def check_consistency(backend: LocalBackend, job_id: str) -> list[str]:
+    """Every way the store could disagree with itself after concurrent work; empty when consistent."""
+    problems: list[str] = []
+    i, a = t.items.c, t.answers.c
+    with backend.store.read() as conn:
+        counted = (select(a.item_id, func.count().label("n"), func.count(a.worker.distinct()).label("workers"))
+                   .where(a.job_id == job_id, a.status.in_(("submitted", "accepted"))).group_by(a.item_id)
+                   .subquery())
+        active = (select(a.item_id, func.count().label("n")).where(a.job_id == job_id, a.status == "active")
+                  .group_by(a.item_id).subquery())
+        rows = conn.execute(
+            select(i.key, i.kind, i.needed, i.done, i.open, i.free, func.coalesce(counted.c.n, 0),
+                   func.coalesce(counted.c.workers, 0), func.coalesce(active.c.n, 0))
+            .outerjoin(counted, counted.c.item_id == i.id).outerjoin(active, active.c.item_id == i.id)
+            .where(i.job_id == job_id, i.kind != "training")).all()
+    for key, kind, needed, done, open_, free, n, workers, n_active in rows:
+        if done != n:
+            problems.append(f"{key}: done counter {done} but {n} counted answers")
+        if open_ != n_active:
+            problems.append(f"{key}: open counter {open_} but {n_active} active answers")
+        if workers != n:
+            problems.append(f"{key}: {n} answers from only {workers} different workers")
+        if kind == "real" or (kind == "golden" and needed):
+            if n > needed:
+                problems.append(f"{key}: {n} answers, overlap is {needed}")
+            if free != needed - done - open_:
+                problems.append(f"{key}: free {free} != needed {needed} - done {done} - open {open_}")
+    return problems

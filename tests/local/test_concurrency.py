@@ -1,0 +1,129 @@
+"""Several processes pulling and submitting at once, on SQLite and on a real PostgreSQL server.
+
+The PostgreSQL tests read ANNOTATE_TEST_POSTGRES_URL (``.ci/postgres.sh`` starts a server and sets
+it). Without it they skip locally, and fail in CI (``CI=true``), where the server must be there.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import uuid
+
+import pytest
+from annotate_local import LocalBackend
+from annotate_local.stress import check_consistency, hammer
+from sqlalchemy import create_engine, text
+
+from annotate_core.backend import JobState
+from annotate_core.client import Client
+
+from .conftest import make_items, make_spec
+
+PROCESSES = 4
+WORKERS_PER_PROCESS = 4
+
+
+@pytest.fixture(scope="module")
+def pg_url():
+    """A fresh schema on the test server, dropped afterwards, so runs never see each other's data."""
+    url = os.environ.get("ANNOTATE_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("ANNOTATE_TEST_POSTGRES_URL is not set in CI: .ci/postgres.sh must start PostgreSQL")
+        pytest.skip("ANNOTATE_TEST_POSTGRES_URL is not set (run `. .ci/postgres.sh` to start a local server)")
+    schema = f"annotate_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in url else "?"
+    yield f"{url}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'concurrent.db'}"
+
+
+def run_processes(url: str, job_id: str) -> list[dict]:
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(PROCESSES) as pool:
+        jobs = [pool.apply_async(hammer, (url, job_id, [f"p{p}-w{w}" for w in range(WORKERS_PER_PROCESS)]),
+                                 {"seed": p, "skip_rate": 0.1}) for p in range(PROCESSES)]
+        return [j.get(timeout=300) for j in jobs]
+
+
+def concurrent_job(url: str, **spec_overrides):
+    backend = LocalBackend(url=url)
+    client = Client(backend)
+    spec = make_spec(name=f"concurrency-{uuid.uuid4().hex[:6]}", **spec_overrides)
+    job = client.create_job(spec)
+    job.add_items(make_items(120, golden=12), progress=False)
+    job.start()
+    return backend, job
+
+
+def check_outcome(backend, job, reports):
+    assert check_consistency(backend, job.id) == []
+    p = job.progress()
+    assert p.state is JobState.COMPLETED, p
+    df = job.answers()
+    counted = df[df["status"].isin(["submitted", "accepted"])]
+    # every answer a process says it submitted is stored once, and nothing else is
+    assert len(df[df["status"] == "submitted"]) == sum(r["answers"] for r in reports)
+    per_item = counted[~counted["golden"]].groupby("task")["worker"]
+    assert (per_item.size() == 3).all() and (per_item.nunique() == 3).all()
+    assert per_item.ngroups == 108
+    assert sum(r["skips"] for r in reports) > 0  # skipped batches went back to the queue and were redone
+    assert [e["type"] for e in job.events()].count("completed") == 1
+    assert all(r["batches"] > 0 for r in reports)  # the processes really worked side by side
+
+
+SPEC = {"overlap": {"count": 3}, "distribution": {"kind": "pulling", "batch_size": 5, "golden_per_batch": 1}}
+
+
+def test_concurrent_pulls_and_submits_on_sqlite(sqlite_url):
+    backend, job = concurrent_job(sqlite_url, **SPEC)
+    reports = run_processes(sqlite_url, job.id)
+    check_outcome(backend, job, reports)
+    backend.close_backend()
+
+
+@pytest.mark.postgres
+def test_concurrent_pulls_and_submits_on_postgres(pg_url):
+    backend, job = concurrent_job(pg_url, **SPEC)
+    assert backend.store.is_postgres
+    reports = run_processes(pg_url, job.id)
+    check_outcome(backend, job, reports)
+    backend.close_backend()
+
+
+@pytest.mark.postgres
+def test_postgres_runs_the_demo_job_like_sqlite(pg_url, examples_dir):
+    from annotate_local.datasets import cats_vs_dogs, split_truth
+
+    from annotate_core.specfile import load_spec
+
+    client = Client(LocalBackend(url=pg_url))
+    job = client.create_job(load_spec(examples_dir / "cats_vs_dogs.yaml"))
+    rows, truth = split_truth(cats_vs_dogs(60, seed=0))
+    job.add_items(rows, progress=False)
+    client.backend.set_truth(job.id, truth)
+    job.start()
+    summary = job.simulate(workers=15, seed=3, progress=False)
+    assert summary["completed"] and summary["bans"] > 0
+    assert check_consistency(client.backend, job.id) == []
+    assert len(job.results(method="ds")) >= 54
+    client.close()
+
+
+@pytest.mark.postgres
+def test_postgres_url_without_driver_name_uses_psycopg(pg_url):
+    plain = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    backend = LocalBackend(url=plain)
+    assert backend.url.startswith("postgresql+psycopg://")
+    assert backend.list_jobs() is not None
+    backend.close_backend()
