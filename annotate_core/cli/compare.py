@@ -57,6 +57,23 @@ def collect_refs(ctx: click.Context, refs: list[str], spec_path: str | None) -> 
     return out
 
 
+NEEDS_TRUTH = {"gold_mv", "goldmajorityvote", "gold_majority_vote"}
+
+
+def check_methods(methods: tuple[str, ...]) -> None:
+    """Refuse unknown methods before any job runs (profile runs can take a while)."""
+    from annotate_core.aggregation import get_aggregator
+
+    for name in methods:
+        if name.strip().lower() in NEEDS_TRUTH:
+            raise click.BadParameter(f"{name!r} needs the golden labels as input, and the comparison keeps them "
+                                     "out of aggregation to measure accuracy on them", param_hint="--method")
+        try:
+            get_aggregator(name)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--method") from None
+
+
 def _plain(line: str) -> str:
     return re.sub(r"</?b>", "", line).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
 
@@ -117,6 +134,7 @@ def compare_cmd(ctx: click.Context, jobs: tuple[str, ...], job_opts: tuple[str, 
         raise click.UsageError("nothing to compare: give jobs as PROFILE:ID, or --spec with --profile")
     truth: pd.Series | None = load_truth(truth_path) if truth_path else None
     chosen = tuple(methods) or default_methods()
+    check_methods(chosen)
 
     data = collect_refs(ctx, refs, spec_path)
     if profiles:

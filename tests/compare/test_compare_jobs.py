@@ -199,6 +199,8 @@ def test_cli_default_methods_include_wawa_when_available(shared_memory) -> None:
     (["compare"], "nothing to compare"),
     (["compare", "no-colon"], "expected PROFILE:JOB_ID"),
     (["compare", "--profile", "x"], "give --spec SPEC"),
+    (["compare", "local:1", "-m", "nope"], "unknown aggregation method 'nope'"),
+    (["compare", "local:1", "-m", "gold_mv"], "needs the golden labels"),
 ])
 def test_cli_usage_errors(args: list[str], message: str) -> None:
     res = CliRunner().invoke(cli, args)
