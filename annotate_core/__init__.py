@@ -14,7 +14,7 @@ from annotate_core.answers import ANSWER_COLUMNS, AnswerStatus, answers_frame
 from annotate_core.backend import Backend, JobState, PlannedOperation, Progress
 from annotate_core.capabilities import Capability, Unsupported, check, required_capabilities
 from annotate_core.client import Client, connect
-from annotate_core.compare import compare
+from annotate_core.comparison import compare
 from annotate_core.config import Profile, load_config
 from annotate_core.errors import (
     AnnotateError,

@@ -27,6 +27,8 @@ CONFIG_ENV = "ANNOTATE_CONFIG"
 PROFILE_ENV = "ANNOTATE_PROFILE"
 FILE_NAME = "annotate.toml"
 ENV_SUFFIX = "_env"
+#: profile keys read by the core itself (comparison runs), never passed to the backend
+CORE_PROFILE_KEYS = frozenset({"simulate", "spec_overrides"})
 
 
 def user_config_path() -> Path:
@@ -66,7 +68,7 @@ class Profile:
     def resolve(self, environ: dict[str, str] | None = None) -> dict[str, Any]:
         """Options for the backend, with secrets read from the environment as ``SecretStr``."""
         env = os.environ if environ is None else environ
-        out = dict(self.options)
+        out = {k: v for k, v in self.options.items() if k not in CORE_PROFILE_KEYS}
         for option, var in self.secret_env.items():
             value = env.get(var)
             if not value:

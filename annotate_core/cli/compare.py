@@ -10,10 +10,10 @@ import click
 import pandas as pd
 
 from annotate_core.client import Client
-from annotate_core.compare.build import Comparison, build_comparison, default_methods
-from annotate_core.compare.collect import JobData, collect
-from annotate_core.compare.table import text_table
-from annotate_core.compare.truth import load_truth
+from annotate_core.comparison.build import Comparison, build_comparison, default_methods
+from annotate_core.comparison.collect import JobData, collect
+from annotate_core.comparison.table import text_table
+from annotate_core.comparison.truth import load_truth
 from annotate_core.errors import SpecError
 from annotate_core.specfile import load_spec
 
@@ -33,7 +33,7 @@ def collect_refs(ctx: click.Context, refs: list[str], spec_path: str | None) -> 
     Profiles are resolved as for profile runs, so their ``simulate`` and ``spec_overrides`` tables
     (read by the comparison, not the backend) are left out of the backend's options.
     """
-    from annotate_core.compare.run import resolve_profiles
+    from annotate_core.comparison.run import resolve_profiles
 
     spec = load_spec(spec_path) if spec_path else None
     parsed = [parse_ref(ref) for ref in refs]
@@ -79,7 +79,7 @@ def _plain(line: str) -> str:
 
 
 def echo_comparison(c: Comparison) -> None:
-    from annotate_core.compare.report import verdict
+    from annotate_core.comparison.report import verdict
 
     click.echo(text_table(c))
     lines = verdict(c)
@@ -138,7 +138,7 @@ def compare_cmd(ctx: click.Context, jobs: tuple[str, ...], job_opts: tuple[str, 
 
     data = collect_refs(ctx, refs, spec_path)
     if profiles:
-        from annotate_core.compare.run import items_for, resolve_profiles, run_profile
+        from annotate_core.comparison.run import items_for, resolve_profiles, run_profile
 
         spec = load_spec(spec_path)
         targets = resolve_profiles(profiles, config=ctx.obj.get("config") if ctx.obj else None, simulate=simulate,

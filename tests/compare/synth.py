@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from annotate_core import JobState, Progress, answers_frame
-from annotate_core.compare.collect import JobData
+from annotate_core.comparison.collect import JobData
 
 from .conftest import make_spec
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from annotate_core.compare.agreement import alpha_from_counts, krippendorff_alpha, value_counts_matrix
+from annotate_core.comparison.agreement import alpha_from_counts, krippendorff_alpha, value_counts_matrix
 
 
 def frame(rows: list[tuple[str, str, object]]) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""``annotate_core.compare`` and ``annotate compare`` over Job handles of the third-party memory plugin."""
+"""``annotate_core.comparison`` and ``annotate compare`` over Job handles of the third-party memory plugin."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from click.testing import CliRunner
 import annotate_core as ac
 from annotate_core import JobSpec, Progress
 from annotate_core.cli.main import cli
-from annotate_core.compare import comparison
-from annotate_core.compare import run as compare_run
+from annotate_core.comparison import comparison
+from annotate_core.comparison import run as compare_run
 
 from . import browser
 from .conftest import GOLDEN, HAND_ANSWERS, TRUTH

@@ -64,7 +64,7 @@ def test_rehearsal_gives_a_meaningful_comparison(rehearsal) -> None:
 def test_profile_spec_overrides_reached_the_jobs(rehearsal, monkeypatch: pytest.MonkeyPatch) -> None:
     where, jobs = rehearsal
     monkeypatch.chdir(where)
-    from annotate_core.compare.run import resolve_profiles
+    from annotate_core.comparison.run import resolve_profiles
 
     for target in resolve_profiles(["cheap", "careful"], config=CONFIG):
         with target.connect() as client:

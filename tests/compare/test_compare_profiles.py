@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from annotate_core import Capability, JobSpec
 from annotate_core.cli.main import cli
-from annotate_core.compare.run import resolve_profiles, run_profiles
+from annotate_core.comparison.run import resolve_profiles, run_profiles
 from annotate_core.errors import ConfigError
 from annotate_core.registry import register_backend, unregister_backend
 
@@ -144,7 +144,7 @@ def test_unknown_simulate_setting_names_the_profile(simmem, tmp_path: Path, proj
 
 
 def test_python_runner_returns_job_data(simmem, project: Path) -> None:
-    from annotate_core.compare import compare
+    from annotate_core.comparison import compare
     from annotate_core.specfile import load_spec
 
     data = run_profiles(load_spec(project / "job.yaml"), ["careful"], items=project / "items.csv",

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 from annotate_core import JobState, Progress, answers_frame
-from annotate_core.compare import metrics as m
-from annotate_core.compare.build import build_comparison, job_metrics
-from annotate_core.compare.collect import JobData, banned_from_details, banned_from_events, reported_cost
-from annotate_core.compare.labels import label_key
-from annotate_core.compare.truth import load_truth
+from annotate_core.comparison import metrics as m
+from annotate_core.comparison.build import build_comparison, job_metrics
+from annotate_core.comparison.collect import JobData, banned_from_details, banned_from_events, reported_cost
+from annotate_core.comparison.labels import label_key
+from annotate_core.comparison.truth import load_truth
 
 from .conftest import GOLDEN, TRUTH, hand_records, make_spec
 from .synth import first_answer, majority_vote

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from annotate_core.compare.build import Comparison, build_comparison
-from annotate_core.compare.report import PLOT_IDS, render_html, verdict, write_report
+from annotate_core.comparison.build import Comparison, build_comparison
+from annotate_core.comparison.report import PLOT_IDS, render_html, verdict, write_report
 
 from . import browser
 from .synth import crowd_job, crowd_truth, first_answer, majority_vote

@@ -116,3 +116,12 @@ def test_connect_by_driver_name_without_config(tmp_path: Path, monkeypatch: pyte
     assert connect(driver="memory", region="us").backend.options == {"region": "us"}
     with pytest.raises(ConfigError, match="not both"):
         connect("memory", driver="memory")
+
+
+def test_core_profile_keys_are_not_passed_to_the_backend(tmp_path: Path) -> None:
+    p = tmp_path / "a.toml"
+    p.write_text('[profiles.cheap]\ndriver = "memory"\nregion = "eu"\nsimulate = {workers = 40}\n'
+                 'spec_overrides = {pricing = {reward_per_batch = 0.01}}\n')
+    prof = load_config(p).profile("cheap")
+    assert prof.options["simulate"] == {"workers": 40}  # still readable by the core (annotate compare)
+    assert connect("cheap", config=p).backend.options == {"region": "eu"}

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from annotate_core.compare.labels import label_key
+from annotate_core.comparison.labels import label_key
 
 USABLE_STATUSES = ("submitted", "accepted")
 GIVEN_STATUSES = ("submitted", "accepted", "rejected")  # answers a worker actually handed in

@@ -30,9 +30,9 @@ from typing import Any
 
 import pandas as pd
 
-from annotate_core.compare import metrics as m
-from annotate_core.compare.agreement import krippendorff_alpha
-from annotate_core.compare.collect import JobData
+from annotate_core.comparison import metrics as m
+from annotate_core.comparison.agreement import krippendorff_alpha
+from annotate_core.comparison.collect import JobData
 from annotate_core.plan import estimate_cost, expected_answers
 
 DEFAULT_METHODS = ("mv", "ds")
@@ -91,7 +91,7 @@ class Comparison:
 
     def write_report(self, path: str | Path, *, title: str = "Vendor comparison") -> Path:
         """The self-contained HTML report (needs matplotlib: the ``report`` extra)."""
-        from annotate_core.compare.report import write_report
+        from annotate_core.comparison.report import write_report
 
         return write_report(self, path, title=title)
 

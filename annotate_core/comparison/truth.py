@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from annotate_core.compare.labels import label_key
+from annotate_core.comparison.labels import label_key
 
 KEY_COLUMNS = ("key", "item_key", "task", "id")
 LABEL_COLUMNS = ("label", "truth", "true_label", "golden", "answer", "result")

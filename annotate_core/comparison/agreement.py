@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from annotate_core.compare.labels import label_key
+from annotate_core.comparison.labels import label_key
 
 
 def value_counts_matrix(answers: pd.DataFrame, *, task: str = "task", worker: str = "worker",

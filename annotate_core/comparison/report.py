@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from annotate_core.compare.table import cells, method_name
+from annotate_core.comparison.table import cells, method_name
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from annotate_core.compare.build import Comparison
+    from annotate_core.comparison.build import Comparison
 
 MIN_WORKER_ANSWERS = 3  # workers with fewer answers on known items are too noisy to plot
 PLOT_IDS = ("plot-accuracy-cost", "plot-methods", "plot-workers", "plot-completion")

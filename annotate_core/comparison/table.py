@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from annotate_core.compare.build import Comparison
+    from annotate_core.comparison.build import Comparison
 
 METHOD_NAMES = {"mv": "majority vote", "ds": "Dawid-Skene", "wawa": "WAWA", "glad": "GLAD", "zbs": "ZBS",
                 "mmsr": "M-MSR", "gold": "golden-weighted"}

@@ -27,7 +27,7 @@ import pandas as pd
 
 from annotate_core.capabilities import Capability, check
 from annotate_core.client import Client, connect
-from annotate_core.compare.collect import JobData, collect
+from annotate_core.comparison.collect import JobData, collect
 from annotate_core.config import Profile, load_config
 from annotate_core.errors import ConfigError, UnsupportedFeatureError
 from annotate_core.model.spec import JobSpec

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from annotate_core.compare.agreement import alpha_from_counts, krippendorff_alpha
-from annotate_core.compare.build import DEFAULT_METHODS, Comparison, Methods, build_comparison
-from annotate_core.compare.collect import JobData, collect
-from annotate_core.compare.truth import load_truth
+from annotate_core.comparison.agreement import alpha_from_counts, krippendorff_alpha
+from annotate_core.comparison.build import DEFAULT_METHODS, Comparison, Methods, build_comparison
+from annotate_core.comparison.collect import JobData, collect
+from annotate_core.comparison.truth import load_truth
 
 if TYPE_CHECKING:
     from annotate_core.job import Job
@@ -85,12 +85,12 @@ def compare(
     names: Sequence[str] | None = None,
     field: str | None = None,
 ) -> pd.DataFrame:
-    """One row of metrics per job; see ``annotate_core.compare.build`` for the columns."""
+    """One row of metrics per job; see ``annotate_core.comparison.build`` for the columns."""
     return comparison(jobs, truth, methods, names=names, field=field).metrics
 
 
 def write_report(result: Comparison, path: str | Path) -> Path:
     """Write the self-contained HTML report (plots as inline SVG); needs matplotlib."""
-    from annotate_core.compare.report import write_report as _write
+    from annotate_core.comparison.report import write_report as _write
 
     return _write(result, path)
