@@ -1,0 +1,227 @@
+"""Validate an answers frame once and turn it into integer codes every method computes on.
+
+Every aggregation method works on three code arrays (task, worker, label) and the sorted unique
+values behind them. Doing the checks and the hashing here, once, keeps the methods free of pandas
+group-bys and gives every bad input the same clear ``ValueError`` instead of a numpy traceback
+deep inside an EM loop.
+
+Order: tasks, workers and labels are sorted when their values can be compared, else kept in the
+order they first appear. Tie-breaking ("the label that sorts first") follows from this order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_COLUMNS: tuple[str, str, str] = ("task", "worker", "label")
+
+
+@dataclass(frozen=True)
+class EncodedAnswers:
+    """The answers as codes: ``tasks[task[i]]`` is the task of answer ``i``, and so on.
+
+    ``task``, ``worker`` and ``label`` are ``intp`` arrays of one entry per answer; ``tasks``,
+    ``workers`` and ``labels`` are the unique values (named ``task`` / ``worker`` / ``label``).
+    """
+
+    task: np.ndarray
+    worker: np.ndarray
+    label: np.ndarray
+    tasks: pd.Index
+    workers: pd.Index
+    labels: pd.Index
+
+    @property
+    def n_answers(self) -> int:
+        return int(self.task.size)
+
+    @property
+    def n_tasks(self) -> int:
+        return len(self.tasks)
+
+    @property
+    def n_workers(self) -> int:
+        return len(self.workers)
+
+    @property
+    def n_labels(self) -> int:
+        return len(self.labels)
+
+    def answers_per_task(self) -> np.ndarray:
+        """How many answers (rows) each task has, in ``tasks`` order."""
+        return np.bincount(self.task, minlength=self.n_tasks)
+
+    def with_labels(self, extra: pd.Index) -> EncodedAnswers:
+        """The same answers over a label set widened by ``extra`` (e.g. a golden label nobody gave).
+
+        Codes are remapped so that the widened ``labels`` stay in the same (sorted) order rule.
+        """
+        missing = extra[~extra.isin(self.labels)].unique()
+        if len(missing) == 0:
+            return self
+        widened = _ordered_unique(self.labels.append(missing))
+        remap = widened.get_indexer(self.labels)
+        return EncodedAnswers(
+            task=self.task,
+            worker=self.worker,
+            label=remap[self.label],
+            tasks=self.tasks,
+            workers=self.workers,
+            labels=widened.rename("label"),
+        )
+
+
+def _ordered_unique(values: pd.Index) -> pd.Index:
+    """Unique values, sorted when they can be compared, else in order of first appearance."""
+    uniques = values.unique()
+    try:
+        return uniques.sort_values()
+    except TypeError:
+        return uniques
+
+
+def _dense_int_codes(column: pd.Series, name: str) -> tuple[np.ndarray, pd.Index] | None:
+    """Sorted codes of a plain integer column whose values span a small range, without hashing.
+
+    Integer ids (tasks 0..n, workers, 0/1 labels) are the common case; a bincount over the
+    value range finds the uniques already sorted, several times faster than a hash table.
+    """
+    if not isinstance(column.dtype, np.dtype) or column.dtype.kind not in "iu" or column.empty:
+        return None
+    values = column.to_numpy()
+    lo, hi = int(values.min()), int(values.max())
+    span = hi - lo + 1
+    if span > 4 * values.size + 65536:
+        return None
+    shifted = (values - lo).astype(np.intp) if lo else values.astype(np.intp, copy=False)
+    present = np.bincount(shifted, minlength=span) > 0
+    uniques = (np.flatnonzero(present) + lo).astype(column.dtype)
+    codes = (np.cumsum(present) - 1).take(shifted)
+    return codes, pd.Index(uniques, name=name)
+
+
+def _factorize(column: pd.Series, name: str) -> tuple[np.ndarray, pd.Index]:
+    """Codes and uniques of one column; missing values raise, naming the column and the count."""
+    dense = _dense_int_codes(column, name)
+    if dense is not None:
+        return dense
+    try:
+        try:
+            codes, uniques = pd.factorize(column, sort=True)
+        except TypeError as exc:
+            if "unhashable" in str(exc):
+                raise
+            # Values of types that cannot be compared (e.g. 1 and "a" with a tuple): keep the
+            # order of first appearance, which is still deterministic for a given frame.
+            codes, uniques = pd.factorize(column, sort=False)
+    except TypeError as exc:
+        kinds = sorted({type(v).__name__ for v in column.head(1000) if not isinstance(v, Hashable)})
+        raise ValueError(
+            f"column {name!r} holds unhashable values ({', '.join(kinds) or exc}); labels must be "
+            f"hashable scalars such as str, int or tuple (convert lists with .map(tuple))"
+        ) from None
+    n_missing = int(np.count_nonzero(codes < 0))
+    if n_missing:
+        raise ValueError(
+            f"column {name!r}: {n_missing} of {len(column)} rows have no value (NaN/None); "
+            f"drop them first, e.g. df.dropna(subset=[{name!r}])"
+        )
+    return codes.astype(np.intp, copy=False), pd.Index(uniques, name=name)
+
+
+def check_frame(data: Any) -> pd.DataFrame:
+    """``data`` if it is a DataFrame with columns task, worker, label; else an error naming why."""
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(
+            f"data: expected a pandas DataFrame with columns task, worker, label; "
+            f"got {type(data).__name__}"
+        )
+    missing = [c for c in REQUIRED_COLUMNS if c not in data.columns]
+    if missing:
+        raise ValueError(
+            f"data: missing column(s) {', '.join(repr(c) for c in missing)}; the answers frame "
+            f"needs columns 'task', 'worker', 'label' (got {list(data.columns)})"
+        )
+    return data
+
+
+def encode_answers(data: pd.DataFrame) -> EncodedAnswers:
+    """Check ``data`` and encode its ``task``, ``worker`` and ``label`` columns.
+
+    Extra columns are ignored. An empty frame encodes to zero answers (methods return empty
+    results for it). Rows with a missing task, worker or label raise a ``ValueError`` naming the
+    column and the number of such rows: silently dropping them would change vote shares.
+    """
+    frame = check_frame(data)
+    task, tasks = _factorize(frame["task"], "task")
+    worker, workers = _factorize(frame["worker"], "worker")
+    label, labels = _factorize(frame["label"], "label")
+    return EncodedAnswers(task, worker, label, tasks, workers, labels)
+
+
+@dataclass(frozen=True)
+class Golden:
+    """Known true labels of tasks present in the answers, as codes of an ``EncodedAnswers``."""
+
+    task: np.ndarray
+    label: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.task.size)
+
+
+def encode_golden(
+    enc: EncodedAnswers, true_labels: pd.Series | Mapping[Any, Any] | None
+) -> tuple[EncodedAnswers, Golden]:
+    """Match ``true_labels`` (task -> label) to the encoded answers.
+
+    Tasks without answers and missing (NaN/None) labels are left out: they cannot inform the
+    answers. A golden label that no worker gave widens the label set (logged), so the known answer
+    can still win. A task listed twice with two different labels raises ``ValueError``.
+    """
+    empty = Golden(np.empty(0, np.intp), np.empty(0, np.intp))
+    if true_labels is None:
+        return enc, empty
+    if isinstance(true_labels, Mapping):
+        true_labels = pd.Series(true_labels, dtype=object)
+    if not isinstance(true_labels, pd.Series):
+        raise TypeError(
+            "true_labels: expected a pandas Series indexed by task, "
+            f"got {type(true_labels).__name__}"
+        )
+    truth = true_labels[true_labels.notna()]
+    dup = truth.index.duplicated(keep=False)
+    if dup.any():
+        conflicting = truth[dup].groupby(level=0).nunique()
+        conflicting = conflicting[conflicting > 1]
+        if len(conflicting):
+            raise ValueError(
+                f"true_labels: {len(conflicting)} task(s) have two different true labels, e.g. "
+                f"task {conflicting.index[0]!r}"
+            )
+        truth = truth[~truth.index.duplicated()]
+    if len(truth) == 0 or enc.n_answers == 0:
+        return enc, empty
+    task_codes = enc.tasks.get_indexer(truth.index)
+    present = task_codes >= 0
+    truth = truth[present]
+    values = pd.Index(truth.to_numpy())
+    unseen = values[~values.isin(enc.labels)].unique()
+    if len(unseen):
+        logger.warning(
+            "true_labels: %d golden label value(s) never given by a worker (e.g. %r); "
+            "adding them to the label set",
+            len(unseen),
+            unseen[0],
+        )
+        enc = enc.with_labels(unseen)
+    return enc, Golden(task_codes[present].astype(np.intp), enc.labels.get_indexer(values))
+

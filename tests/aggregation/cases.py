@@ -1,0 +1,71 @@
+"""The crowds the aggregation tests compare on, and where their recorded crowd-kit results live.
+
+``bluebirds`` is real data (shared/data/bluebirds, beside the repository); ``multiclass`` is a
+small synthetic crowd with string labels stored as CSV here, so the recorded crowd-kit results
+never depend on a random generator's stream. ``make_reference.py`` rewrites the recordings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+REFERENCE = HERE / "reference"
+BLUEBIRDS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "bluebirds"
+
+# method -> fit arguments beyond the answers ("golden" = every third true label)
+METHODS = ("mv", "ds", "ocds", "wawa", "ds_golden", "gold_mv")
+CASES = ("bluebirds", "multiclass")
+
+
+def bluebirds() -> tuple[pd.DataFrame, pd.Series]:
+    answers = pd.read_csv(BLUEBIRDS / "answers.csv")
+    truth = pd.read_csv(BLUEBIRDS / "truth.csv").set_index("task")["label"]
+    return answers, truth
+
+
+def multiclass() -> tuple[pd.DataFrame, pd.Series]:
+    answers = pd.read_csv(REFERENCE / "multiclass_answers.csv", dtype={"label": object})
+    truth = pd.read_csv(REFERENCE / "multiclass_truth.csv", dtype={"label": object})
+    return answers, truth.set_index("task")["label"]
+
+
+def load_case(name: str) -> tuple[pd.DataFrame, pd.Series]:
+    return {"bluebirds": bluebirds, "multiclass": multiclass}[name]()
+
+
+def golden(truth: pd.Series) -> pd.Series:
+    """The known labels the golden-aware methods get: every third task of the truth."""
+    return truth.iloc[::3]
+
+
+def run_method(lib: object, method: str, answers: pd.DataFrame, truth: pd.Series) -> object:
+    """Fit ``method`` from ``lib`` (crowd-kit's aggregation module or ours); return the model."""
+    if method == "mv":
+        return lib.MajorityVote().fit(answers)
+    if method == "ds":
+        return lib.DawidSkene(n_iter=100, tol=1e-5).fit(answers)
+    if method == "ds_golden":
+        return lib.DawidSkene(n_iter=100, tol=1e-5).fit(answers, golden(truth))
+    if method == "ocds":
+        return lib.OneCoinDawidSkene(n_iter=100, tol=1e-5).fit(answers)
+    if method == "wawa":
+        model = lib.Wawa()
+        model.fit_predict(answers)
+        return model
+    if method == "gold_mv":
+        model = lib.GoldMajorityVote()
+        model.fit_predict(answers, golden(truth))
+        return model
+    raise ValueError(method)
+
+
+def recorded(case: str, method: str) -> tuple[pd.DataFrame, pd.Series]:
+    """crowd-kit 1.4.2's probas_ and labels_ for a case and method, as recorded."""
+    frame = pd.read_csv(REFERENCE / f"{case}_crowdkit.csv", dtype={"task": object, "label": object})
+    frame = frame[frame["method"] == method]
+    probas = frame.pivot(index="task", columns="label", values="proba")
+    labels = frame[frame["chosen"]].set_index("task")["label"]
+    return probas, labels

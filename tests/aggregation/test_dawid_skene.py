@@ -1,0 +1,122 @@
+"""Dawid-Skene and one-coin: the naive EM, golden clamping, fitted attributes, numerical safety."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import annotate_core.aggregation as agg
+
+from . import naive
+from .cases import golden, load_case
+
+
+def posteriors(probas: dict) -> pd.DataFrame:
+    return pd.DataFrame(probas).T
+
+
+@pytest.mark.parametrize("case", ["bluebirds", "multiclass"])
+@pytest.mark.parametrize("one_coin", [False, True])
+@pytest.mark.parametrize("with_golden", [False, True])
+def test_matches_naive_em(case: str, one_coin: bool, with_golden: bool) -> None:
+    answers, truth = load_case(case)
+    known = golden(truth) if with_golden else None
+    cls = agg.OneCoinDawidSkene if one_coin else agg.DawidSkene
+    model = cls().fit(answers, known)
+    probas, winners, n_done = naive.dawid_skene(
+        answers, golden=None if known is None else known.to_dict(), one_coin=one_coin
+    )
+    expected = posteriors(probas).reindex(index=model.probas_.index, columns=model.probas_.columns)
+    np.testing.assert_allclose(model.probas_.to_numpy(), expected.to_numpy(), atol=1e-12)
+    assert model.labels_.to_dict() == winners
+    assert len(model.loss_history_) == n_done
+
+
+def test_synthetic_crowd_with_int_labels_matches_naive() -> None:
+    answers, truth = agg.simulate_crowd(500, overlap=4, n_workers=25, labels=(0, 1, 2), seed=2)
+    model = agg.DawidSkene(n_iter=15, tol=0).fit(answers)
+    probas, winners, n_done = naive.dawid_skene(answers, n_iter=15, tol=0)
+    expected = posteriors(probas).reindex(index=model.probas_.index, columns=model.probas_.columns)
+    np.testing.assert_allclose(model.probas_.to_numpy(), expected.to_numpy(), atol=1e-12)
+    assert model.labels_.to_dict() == winners and len(model.loss_history_) == n_done
+    assert (model.labels_ == truth).mean() > 0.85
+
+
+def test_golden_tasks_are_clamped_and_guide_the_rest() -> None:
+    answers, truth = agg.simulate_crowd(300, overlap=3, n_workers=20, accuracy=(0.3, 0.95), seed=4)
+    known = truth.iloc[:100]
+    model = agg.DawidSkene().fit(answers, known)
+    assert (model.labels_[known.index] == known).all()
+    assert (model.probas_.loc[known.index].max(axis=1) == 1.0).all()
+    plain = agg.DawidSkene().fit_predict(answers)
+    rest = truth.index[100:]
+    assert (model.labels_[rest] == truth[rest]).mean() >= (plain[rest] == truth[rest]).mean()
+
+
+def test_golden_as_dict_missing_tasks_and_nan_are_tolerated() -> None:
+    answers, truth = agg.simulate_crowd(50, overlap=3, n_workers=10, seed=6)
+    known = {0: int(truth[0]), 1: np.nan, 999: 1}  # 999 has no answers; NaN is "unknown"
+    model = agg.DawidSkene().fit(answers, known)
+    assert model.labels_[0] == truth[0] and model.probas_.loc[0].max() == 1.0
+    assert model.probas_.loc[1].max() < 1.0
+
+
+def test_golden_label_nobody_gave_widens_the_label_set() -> None:
+    df = pd.DataFrame({"task": ["a", "a", "b", "b"], "worker": ["w1", "w2", "w1", "w2"],
+                       "label": ["x", "x", "x", "x"]})
+    model = agg.DawidSkene().fit(df, pd.Series({"b": "y"}))
+    assert list(model.probas_.columns) == ["x", "y"]
+    assert model.labels_["b"] == "y" and model.probas_.loc["b", "y"] == 1.0
+    assert np.isfinite(model.probas_.to_numpy()).all()
+    table = agg.aggregate(df, "mv", true_labels=pd.Series({"b": "y"}))
+    assert table["label"].tolist() == ["x", "y"] and table["confidence"].tolist() == [1.0, 1.0]
+
+
+def test_conflicting_golden_labels_raise() -> None:
+    answers, _ = agg.simulate_crowd(10, seed=1)
+    known = pd.Series([0, 1], index=[3, 3])
+    with pytest.raises(ValueError, match=r"1 task\(s\) have two different true labels"):
+        agg.DawidSkene().fit(answers, known)
+
+
+def test_zero_iterations_is_majority_vote() -> None:
+    answers, _ = agg.simulate_crowd(200, overlap=5, n_workers=20, labels=("a", "b", "c"), seed=8)
+    ds = agg.DawidSkene(n_iter=0).fit(answers)
+    mv = agg.MajorityVote().fit(answers)
+    pd.testing.assert_frame_equal(ds.probas_, mv.probas_)
+    assert ds.loss_history_ == []
+
+
+def test_fitted_attributes() -> None:
+    answers, _ = agg.simulate_crowd(400, overlap=3, n_workers=30, labels=("n", "y"), seed=9)
+    ds = agg.DawidSkene().fit(answers)
+    assert ds.priors_.sum() == pytest.approx(1.0) and ds.priors_.name == "prior"
+    assert list(ds.priors_.index) == ["n", "y"]
+    assert ds.errors_.index.names == ["worker", "label"] and list(ds.errors_.columns) == ["n", "y"]
+    observed = answers[["worker", "label"]].drop_duplicates()
+    assert len(ds.errors_) == len(observed)
+    # each worker's confusion column sums to 1 over the labels they gave
+    np.testing.assert_allclose(ds.errors_.groupby(level="worker").sum().to_numpy(), 1.0)
+    np.testing.assert_allclose(ds.probas_.sum(axis=1), 1.0)
+    oc = agg.OneCoinDawidSkene().fit(answers)
+    assert oc.skills_.between(0, 1).all() and oc.skills_.index.name == "worker"
+    worker = oc.skills_.index[0]
+    rows = oc.errors_.loc[worker]
+    for label, row in rows.iterrows():
+        assert row[label] == pytest.approx(min(oc.skills_[worker], 1 - 1e-10))
+
+
+def test_many_answers_per_task_do_not_underflow() -> None:
+    """2,000 confident answers on one task: products of probabilities would underflow to 0/0;
+    log space keeps the posterior finite and certain."""
+    n = 2000
+    df = pd.DataFrame({
+        "task": ["big"] * n + [f"t{i}" for i in range(n)],
+        "worker": [f"w{i}" for i in range(n)] * 2,
+        "label": ["y"] * n + ["n" if i % 10 else "y" for i in range(n)],
+    })
+    for cls in (agg.DawidSkene, agg.OneCoinDawidSkene):
+        model = cls().fit(df)
+        assert np.isfinite(model.probas_.to_numpy()).all()
+        assert model.labels_["big"] == "y" and model.probas_.loc["big", "y"] == pytest.approx(1.0)
