@@ -273,7 +273,7 @@ class HttpClient:
                 raise self._error(resp, method, shown, retry_after=wait)
             if attempt == self.max_rate_limit_retries:
                 raise self._error(resp, method, shown, retry_after=wait)
-            wait = max(wait if wait is not None else 0.0, self.min_rate_limit_wait)
+            wait = self.min_rate_limit_wait if wait is None else wait
             log.info("%s %s: rate limited, waiting %.1fs (attempt %d)", method, shown, wait, attempt + 1)
             self.sleep(wait)
         if resp.status_code >= 400 and resp.status_code not in expect:

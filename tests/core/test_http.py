@@ -222,3 +222,12 @@ def test_retry_after_parsing_and_url_masking() -> None:
     assert parse_retry_after(None) is None and parse_retry_after("soon") is None
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a past date means now
     assert safe_url("https://a.io/x?api_key=SECRET&page=2") == "https://a.io/x?api_key=%2A%2A%2A&page=2"
+
+
+def test_a_short_retry_after_is_honoured_as_given(server) -> None:
+    base, script = server
+    script.add("GET", "/v1/x", 429, {}, {"Retry-After": "0.2"})
+    script.add("GET", "/v1/x", 200, {"ok": 1})
+    sleeps: list[float] = []
+    client(base, sleeps, min_rate_limit_wait=60).get("/v1/x")
+    assert sleeps == [0.2]  # the minimum applies only when the vendor gives no wait
