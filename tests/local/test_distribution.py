@@ -151,3 +151,35 @@ def test_a_worker_cannot_submit_someone_elses_batch(started):
     b = job.pull("a")
     with pytest.raises(NotAllowedError, match="another worker"):
         job.submit(b.assignment, ["cat"] * len(b), worker="mallory")
+
+
+def test_number_json_and_bool_outputs(client):
+    spec = make_spec(outputs=[{"name": "count", "type": "number"}, {"name": "box", "type": "json"},
+                              {"name": "ok", "type": "bool"}])
+    job = client.create_job(spec)
+    job.add_items(make_items(1), progress=False)
+    job.start()
+    b = job.pull("a")
+    with pytest.raises(InvalidAnswerError, match="count: expected a number"):
+        job.submit(b.assignment, [{"count": "three", "box": {}, "ok": True}])
+    job.submit(b.assignment, [{"count": 3, "box": {"x": 1, "y": [2, 3]}, "ok": False}])
+    got = job.answers().set_index("field")["label"]
+    assert got["count"] == 3 and got["box"] == {"x": 1, "y": [2, 3]} and got["ok"] is False
+
+
+def test_training_items_mixed_into_work_batches(client):
+    training = {"passing_score": 0, "items_per_batch": 1, "items": [
+        {"inputs": {"image": f"https://e.com/t{i}.jpg"}, "golden": {"result": "cat"}, "hint": "cats purr"}
+        for i in range(3)]}
+    job = client.create_job(make_spec(training=training,
+                                      distribution={"kind": "pulling", "batch_size": 4, "training_per_batch": 1}))
+    job.add_items(make_items(8), progress=False)
+    job.start()
+    first = job.pull("a")
+    assert first.kind == "training"
+    job.submit(first.assignment, ["dog"])  # passing score 0: admitted anyway
+    b = job.pull("a")
+    assert b.kind == "work" and len(b) == 5 and sum(i.training for i in b.items) == 1
+    res = job.submit(b.assignment, {i.key: "dog" for i in b.items})
+    assert [m.hint for m in res.mistakes] == ["cats purr"]
+    assert not job.answers()["task"].str.startswith("training:").any()

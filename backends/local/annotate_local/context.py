@@ -6,12 +6,11 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from annotate_core.errors import NotFoundError
 from annotate_core.model.spec import JobSpec
 from annotate_core.model.workflow import Fixed, OnReject, Pulling, StageKind
-from annotate_local import schema as t
 
 CAPTCHA_PERIOD = {"low": 10, "medium": 5, "high": 2}  # a captcha on every n-th assignment of a worker
 
@@ -36,6 +35,7 @@ class JobCtx:
     created_at: float
     deadline_at: float | None
     mixing: bool
+    interface: dict[str, Any]  # the spec's effective interface as JSON, what a batch carries
 
     @property
     def pulling(self) -> bool:
@@ -100,19 +100,21 @@ def stable_fraction(*parts: Any) -> float:
 
 
 class SpecCache:
-    """Specs are immutable once stored: parse each job's spec once per process."""
+    """Specs are immutable once stored: read and parse each job's spec once per process."""
 
     def __init__(self) -> None:
-        self._specs: dict[str, JobSpec] = {}
+        self._specs: dict[str, tuple[JobSpec, dict[str, Any]]] = {}
 
     def load(self, conn: Connection, job_id: str, *, backend: str = "local") -> JobCtx:
-        j = t.jobs.c
-        row = conn.execute(
-            select(j.id, j.spec, j.state, j.project, j.created_at, j.deadline_at, j.mixing).where(j.id == job_id)
-        ).first()
+        from annotate_local.statements import JOB_SPEC, JOB_STATE
+
+        row = conn.execute(JOB_STATE, {"job": job_id}).first()
         if row is None:
             raise NotFoundError(f"job {job_id!r} not found in the local store", backend=backend)
-        spec = self._specs.get(job_id)
-        if spec is None:
-            spec = self._specs[job_id] = JobSpec.model_validate(row.spec)
-        return JobCtx(row.id, spec, row.state, row.project, row.created_at, row.deadline_at, bool(row.mixing))
+        cached = self._specs.get(job_id)
+        if cached is None:
+            spec = JobSpec.model_validate(conn.execute(JOB_SPEC, {"job": job_id}).scalar_one())
+            cached = self._specs[job_id] = (spec, spec.effective_interface().model_dump(mode="json"))
+        spec, interface = cached
+        return JobCtx(job_id, spec, row.state, row.project, row.created_at, row.deadline_at, bool(row.mixing),
+                      interface)

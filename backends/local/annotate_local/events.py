@@ -17,6 +17,8 @@ from annotate_local import schema as t
 
 log = logging.getLogger(__name__)
 
+_INSERT = t.events.insert()
+
 EventCallback = Callable[[Mapping[str, Any]], None]
 
 
@@ -30,7 +32,7 @@ class EventLog:
             assignment: str | None = None, **data: Any) -> None:
         row = {"job_id": job_id, "type": kind.value, "worker": worker, "assignment": assignment,
                "data": data or None, "at": now}
-        seq = conn.execute(t.events.insert().values(**row)).inserted_primary_key[0]
+        seq = conn.execute(_INSERT, row).inserted_primary_key[0]
         self.pending.append({"seq": seq, **row})
 
 

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     inspect,
+    literal_column,
     select,
     text,
 )
@@ -86,9 +87,12 @@ items = Table(
     UniqueConstraint("job_id", "key", name="uq_items_job_key"),
 )
 # The queue: only items that still need answers are in this index, so pulling stays fast at any size.
-Index("ix_items_queue", items.c.job_id, items.c.id,
-      sqlite_where=items.c.free > 0, postgresql_where=items.c.free > 0)
-Index("ix_items_kind", items.c.job_id, items.c.kind)
+# Queries must say ``QUEUED`` (a literal 0, not a bound parameter) for the planners to use it.
+QUEUED = items.c.free > literal_column("0")
+Index("ix_items_queue", items.c.job_id, items.c.id, sqlite_where=QUEUED, postgresql_where=QUEUED)
+# Control items (mixed-in golden, training) have needed = 0: a small index of their own; say ``CONTROL``.
+CONTROL = items.c.needed == literal_column("0")
+Index("ix_items_control", items.c.job_id, items.c.kind, items.c.id, sqlite_where=CONTROL, postgresql_where=CONTROL)
 
 item_assignees = Table(
     "annotate_item_assignees",
@@ -145,6 +149,7 @@ answers = Table(
 # item for the same worker. Training items are exempt: a worker who failed may retry them.
 Index("uq_answers_item_worker", answers.c.item_id, answers.c.worker, unique=True,
       sqlite_where=answers.c.kind != "training", postgresql_where=answers.c.kind != "training")
+Index("ix_answers_item", answers.c.item_id, answers.c.worker)  # "has this worker seen the item?"
 Index("ix_answers_assignment", answers.c.assignment_id)
 Index("ix_answers_worker", answers.c.job_id, answers.c.worker, answers.c.kind)
 

@@ -18,8 +18,12 @@ from annotate_local.backend import LocalBackend
 
 
 def hammer(url: str, job_id: str, workers: list[str], *, seed: int = 0, skip_rate: float = 0.05,
-           timeout: float = 120.0) -> dict[str, Any]:
-    """Pull and submit for ``workers`` until the job completes; returns what this process did."""
+           timeout: float = 120.0, barrier: Any = None, pause: float = 0.0) -> dict[str, Any]:
+    """Pull and submit for ``workers`` until the job completes; returns what this process did.
+
+    ``barrier`` (a multiprocessing barrier) makes every process start pulling at the same moment;
+    ``pause`` seconds between batches stand for the annotator's work (and let other processes in).
+    """
     backend = LocalBackend(url=url)
     rng = random.Random(seed)
     out = {"answers": 0, "batches": 0, "skips": 0, "empty_pulls": 0}
@@ -27,6 +31,9 @@ def hammer(url: str, job_id: str, workers: list[str], *, seed: int = 0, skip_rat
     spec = backend.get_spec(job_id)
     assert spec is not None
     options = list(spec.outputs[0].option_values)
+    if barrier is not None:
+        barrier.wait(timeout=timeout)
+    start = time.perf_counter()
     try:
         while time.monotonic() < deadline:
             got_work = False
@@ -40,16 +47,51 @@ def hammer(url: str, job_id: str, workers: list[str], *, seed: int = 0, skip_rat
                     backend.skip(job_id, batch.assignment)
                     out["skips"] += 1
                     continue
+                if pause:
+                    time.sleep(pause)
                 backend.submit(job_id, batch.assignment, [rng.choice(options) for _ in batch.items])
                 out["answers"] += len(batch.items)
                 out["batches"] += 1
             if not got_work:
                 if backend.progress(job_id).state.finished:
+                    out["seconds"] = time.perf_counter() - start
                     return out
                 time.sleep(0.005)
         raise TimeoutError(f"job {job_id} not complete after {timeout}s: {out}")
     finally:
         backend.close_backend()
+
+
+def hammer_into(queue: Any, *args: Any, **kwargs: Any) -> None:
+    """``hammer`` for a ``multiprocessing.Process``: puts its report (or its error, as text) on ``queue``."""
+    try:
+        queue.put(hammer(*args, **kwargs))
+    except Exception as exc:  # the parent reports it; a traceback in a child would be lost
+        queue.put({"error": f"{type(exc).__name__}: {exc}"})
+
+
+def run_processes(url: str, job_id: str, processes: int, workers_per_process: int, *, skip_rate: float = 0.05,
+                  timeout: float = 300.0, pause: float = 0.0) -> list[dict[str, Any]]:
+    """``processes`` processes hammer the job together (started at one barrier); their reports."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(processes)
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=hammer_into, args=(queue, url, job_id,
+                                                   [f"p{p}-w{w}" for w in range(workers_per_process)]),
+                         kwargs={"seed": p, "skip_rate": skip_rate, "barrier": barrier, "timeout": timeout,
+                                 "pause": pause})
+             for p in range(processes)]
+    for proc in procs:
+        proc.start()
+    reports = [queue.get(timeout=timeout) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=30)
+    errors = [r["error"] for r in reports if "error" in r]
+    if errors:
+        raise RuntimeError(f"{len(errors)} process(es) failed: {errors}")
+    return reports
 
 
 def check_consistency(backend: LocalBackend, job_id: str) -> list[str]:

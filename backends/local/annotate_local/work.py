@@ -17,7 +17,7 @@ import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, func, select, update
 
 from annotate_core.answers import AnswerStatus
 from annotate_core.backend import JobState
@@ -29,6 +29,7 @@ from annotate_core.model.workflow import Pulling
 from annotate_core.model.workforce import iter_conditions
 from annotate_local import quality, review, workforce
 from annotate_local import schema as t
+from annotate_local import statements as S
 from annotate_local.context import CAPTCHA_PERIOD, JobCtx, stable_fraction
 from annotate_local.errors import BannedError, InvalidAnswerError, NotAllowedError
 from annotate_local.events import EventLog
@@ -43,13 +44,6 @@ W = t.answers.c
 #: statuses of an answer that count toward an item's overlap
 COUNTED = (AnswerStatus.SUBMITTED.value, AnswerStatus.ACCEPTED.value)
 FIXED_BATCH = 10  # items per pull for a fixed workload when the caller gives no limit
-
-
-def lock(q: Any, conn: Connection, *, skip: bool = True) -> Any:
-    """``FOR UPDATE [SKIP LOCKED]`` on PostgreSQL; SQLite already holds the write lock."""
-    if conn.dialect.name == "postgresql":
-        return q.with_for_update(skip_locked=skip)
-    return q
 
 
 # ---- answers going back to the queue -----------------------------------------------------------
@@ -71,9 +65,9 @@ def release(conn: Connection, ctx: JobCtx, assignment: str, status: AnswerStatus
     rows = conn.execute(select(W.kind, W.item_id).where(W.assignment_id == assignment)).all()
     queued, mixed = _counters(ctx, [(r.kind, r.item_id) for r in rows])
     if queued:
-        conn.execute(update(t.items).where(I.id.in_(queued)).values(open=I.open - 1, free=I.free + 1))
+        conn.execute(S.FREE_QUEUED, {"ids": queued})
     if mixed:
-        conn.execute(update(t.items).where(I.id.in_(mixed)).values(open=I.open - 1))
+        conn.execute(S.FREE_MIXED, {"ids": mixed})
     conn.execute(update(t.answers).where(W.assignment_id == assignment).values(status=status.value))
     conn.execute(update(t.assignments).where(A.id == assignment).values(status=status.value, submitted_at=now))
     events.add(conn, ctx.id, Event(status.value), now, worker=worker, assignment=assignment)
@@ -81,9 +75,9 @@ def release(conn: Connection, ctx: JobCtx, assignment: str, status: AnswerStatus
 
 def sweep(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> None:
     """Lazy timers: expire overdue assignments, end the job at its deadline, auto-accept old reviews."""
-    overdue = conn.execute(lock(
-        select(A.id, A.worker).where(A.job_id == ctx.id, A.status == "active", A.expires_at < now), conn)
-    ).all()
+    overdue = []
+    if ctx.spec.limits.assignment_max_seconds:  # only then do assignments have an expiry time
+        overdue = conn.execute(S.locked(S.OVERDUE, conn.dialect.name), {"job": ctx.id, "now": now}).all()
     for aid, worker in overdue:
         release(conn, ctx, aid, AnswerStatus.EXPIRED, now, events, worker=worker)
     if overdue:
@@ -110,12 +104,9 @@ def has_outstanding(conn: Connection, ctx: JobCtx) -> bool:
     An item short of answers either has free slots (the queue index) or open ones, and an open slot
     belongs to an active work assignment; an active work assignment always holds a queued item.
     """
-    free = conn.execute(select(I.id).where(I.job_id == ctx.id, I.free > 0).limit(1)).first()
-    if free is not None:
+    if conn.execute(S.ANY_QUEUED, {"job": ctx.id}).first() is not None:
         return True
-    active = conn.execute(select(A.id).where(A.job_id == ctx.id, A.status == "active", A.kind == "work")
-                          .limit(1)).first()
-    return active is not None
+    return conn.execute(S.ANY_ACTIVE_WORK, {"job": ctx.id}).first() is not None
 
 
 def check_completion(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> bool:
@@ -166,17 +157,12 @@ def check_allowed(conn: Connection, ctx: JobCtx, worker: str, now: float) -> Non
 
 
 def _job_worker(conn: Connection, ctx: JobCtx, worker: str) -> Any:
-    jw = t.job_workers.c
-    row = conn.execute(lock(select(t.job_workers).where(jw.job_id == ctx.id, jw.worker == worker), conn,
-                            skip=False)).first()
+    params = {"job": ctx.id, "worker": worker}
+    row = conn.execute(S.locked(S.JOB_WORKER, conn.dialect.name), params).first()
     if row is None:
-        conn.execute(t.job_workers.insert().values(job_id=ctx.id, worker=worker, n_assignments=0))
-        row = conn.execute(select(t.job_workers).where(jw.job_id == ctx.id, jw.worker == worker)).first()
+        conn.execute(t.job_workers.insert(), {"job_id": ctx.id, "worker": worker, "n_assignments": 0})
+        row = conn.execute(S.JOB_WORKER, params).first()
     return row
-
-
-def _not_seen(worker: str) -> Any:
-    return ~select(W.id).where(W.item_id == I.id, W.worker == worker).exists()
 
 
 def pull(conn: Connection, ctx: JobCtx, worker: str, now: float, events: EventLog, *,
@@ -194,18 +180,19 @@ def pull(conn: Connection, ctx: JobCtx, worker: str, now: float, events: EventLo
         return None  # paused or completed: nothing to do right now
     check_allowed(conn, ctx, worker, now)
     spec = ctx.spec
-    jw = _job_worker(conn, ctx, worker)
-
     training = spec.training
-    if training is not None and jw.training != "passed":
-        return _pull_training(conn, ctx, worker, jw, now)
+    if training is not None:
+        jw = _job_worker(conn, ctx, worker)
+        if jw.training != "passed":
+            return _pull_training(conn, ctx, worker, jw, now)
 
     lim = spec.limits
-    mine = conn.execute(select(func.count()).select_from(t.assignments).where(
-        A.job_id == ctx.id, A.worker == worker, A.kind == "work",
-        A.status.in_(("active", "submitted", "accepted", "rejected")))).scalar_one()
-    if lim.max_batches_per_worker and mine >= lim.max_batches_per_worker:
-        return None
+    if lim.max_batches_per_worker:
+        mine = conn.execute(select(func.count()).select_from(t.assignments).where(
+            A.job_id == ctx.id, A.worker == worker, A.kind == "work",
+            A.status.in_(("active", "submitted", "accepted", "rejected")))).scalar_one()
+        if mine >= lim.max_batches_per_worker:
+            return None
     dist = spec.distribution
     n = limit or (dist.batch_size if isinstance(dist, Pulling) else FIXED_BATCH)
     if lim.max_items_per_worker:
@@ -220,23 +207,18 @@ def pull(conn: Connection, ctx: JobCtx, worker: str, now: float, events: EventLo
     if n <= 0:
         return None
 
-    q = select(I.id, I.key, I.inputs, I.kind).where(I.job_id == ctx.id, I.free > 0, _not_seen(worker))
-    if ctx.fixed:
-        q = q.where(select(t.item_assignees.c.item_id).where(
-            t.item_assignees.c.item_id == I.id, t.item_assignees.c.worker == worker).exists())
-    picked = conn.execute(lock(q.order_by(I.id).limit(n), conn)).all()
+    dialect = conn.dialect.name
+    query = S.CANDIDATES_FIXED if ctx.fixed else S.CANDIDATES
+    picked = conn.execute(S.locked(query, dialect), {"job": ctx.id, "worker": worker, "n": n}).all()
     if not picked:
         return None
     extra: list[Any] = []
     if isinstance(dist, Pulling) and dist.golden_per_batch:
-        extra += conn.execute(lock(
-            select(I.id, I.key, I.inputs, I.kind).where(I.job_id == ctx.id, I.kind == "golden", _not_seen(worker))
-            .order_by(I.done + I.open, I.id).limit(dist.golden_per_batch), conn)).all()
+        extra += conn.execute(S.locked(S.GOLDEN, dialect),
+                              {"job": ctx.id, "worker": worker, "n": dist.golden_per_batch}).all()
     if isinstance(dist, Pulling) and dist.training_per_batch:
-        extra += conn.execute(
-            select(I.id, I.key, I.inputs, I.kind).where(I.job_id == ctx.id, I.kind == "training", _not_seen(worker))
-            .order_by(I.id).limit(dist.training_per_batch)).all()
-    return _hand_out(conn, ctx, worker, jw, "work", list(picked), extra, now)
+        extra += conn.execute(S.TRAINING_MIX, {"job": ctx.id, "worker": worker, "n": dist.training_per_batch}).all()
+    return _hand_out(conn, ctx, worker, "work", list(picked), extra, now)
 
 
 def _pull_training(conn: Connection, ctx: JobCtx, worker: str, jw: Any, now: float) -> Batch | None:
@@ -252,11 +234,11 @@ def _pull_training(conn: Connection, ctx: JobCtx, worker: str, jw: Any, now: flo
                                            A.status == "active")).first()
     if busy is not None:
         return None  # finish (or skip) the training batch you hold first
-    rows = conn.execute(select(I.id, I.key, I.inputs, I.kind).where(I.job_id == ctx.id, I.kind == "training")
-                        .order_by(I.id).limit(training.items_per_batch)).all()
+    rows = conn.execute(select(I.id, I.key, I.inputs, I.kind).where(
+        I.job_id == ctx.id, t.CONTROL, I.kind == "training").order_by(I.id).limit(training.items_per_batch)).all()
     if not rows:
         raise NotAllowedError(worker, "the job requires training but has no training items")
-    return _hand_out(conn, ctx, worker, jw, "training", list(rows), [], now)
+    return _hand_out(conn, ctx, worker, "training", list(rows), [], now)
 
 
 def captcha_text(assignment: str) -> str:
@@ -264,10 +246,19 @@ def captcha_text(assignment: str) -> str:
     return "".join(rng.choice(string.ascii_uppercase + string.digits) for _ in range(5))
 
 
-def _hand_out(conn: Connection, ctx: JobCtx, worker: str, jw: Any, kind: str, picked: list[Any],
+def _next_assignment_number(conn: Connection, ctx: JobCtx, worker: str) -> int:
+    """The worker's next assignment number in this job, counted under the row lock of the update."""
+    n = conn.execute(S.BUMP_JOB_WORKER, {"job": ctx.id, "b_worker": worker}).scalar()
+    if n is None:  # the worker's first assignment in this job
+        conn.execute(t.job_workers.insert(), {"job_id": ctx.id, "worker": worker, "n_assignments": 1})
+        n = 1
+    return int(n)
+
+
+def _hand_out(conn: Connection, ctx: JobCtx, worker: str, kind: str, picked: list[Any],
               extra: list[Any], now: float) -> Batch:
     spec = ctx.spec
-    n = jw.n_assignments + 1
+    n = _next_assignment_number(conn, ctx, worker)
     # deterministic: (job, worker, n) is unique, and a seeded simulation then replays exactly
     aid = hashlib.sha256(f"{ctx.id}\x1f{worker}\x1f{n}".encode()).hexdigest()[:20]
     captcha = None
@@ -279,24 +270,22 @@ def _hand_out(conn: Connection, ctx: JobCtx, worker: str, jw: Any, kind: str, pi
     for row in extra:  # golden and training items anywhere in the batch, not always last
         rows.insert(rng.randint(0, len(rows)), row)
     expires = now + spec.limits.assignment_max_seconds if spec.limits.assignment_max_seconds else None
-    conn.execute(t.assignments.insert().values(
-        id=aid, job_id=ctx.id, worker=worker, kind=kind, status="active", n=n, created_at=now,
-        expires_at=expires, captcha=captcha, review="none"))
-    conn.execute(t.answers.insert(), [
+    conn.execute(S.INSERT_ASSIGNMENT, {
+        "id": aid, "job_id": ctx.id, "worker": worker, "kind": kind, "status": "active", "n": n, "created_at": now,
+        "expires_at": expires, "captcha": captcha, "review": "none"})
+    conn.execute(S.INSERT_ANSWERS, [
         {"job_id": ctx.id, "assignment_id": aid, "item_id": r.id, "worker": worker, "kind": r.kind,
          "position": pos, "status": "active"} for pos, r in enumerate(rows)])
     queued, mixed = _counters(ctx, [(r.kind, r.id) for r in rows])
     if queued:
-        conn.execute(update(t.items).where(I.id.in_(queued)).values(open=I.open + 1, free=I.free - 1))
+        conn.execute(S.TAKE_QUEUED, {"ids": queued})
     if mixed:
-        conn.execute(update(t.items).where(I.id.in_(mixed)).values(open=I.open + 1))
-    jwc = t.job_workers.c
-    conn.execute(update(t.job_workers).where(jwc.job_id == ctx.id, jwc.worker == worker).values(n_assignments=n))
+        conn.execute(S.TAKE_MIXED, {"ids": mixed})
     return Batch(
         assignment=aid, job_id=ctx.id, worker=worker, kind=kind,
         items=tuple(BatchItem(r.key, dict(r.inputs), r.kind == "training") for r in rows),
         expires_at=expires, captcha=captcha, instructions=spec.instructions,
-        interface=spec.effective_interface().model_dump(mode="json"), adult_content=spec.adult_content,
+        interface=ctx.interface, adult_content=spec.adult_content,
     )
 
 
@@ -363,7 +352,9 @@ def reward_for(conn: Connection, ctx: JobCtx, worker: str) -> float | None:
 def submit(conn: Connection, ctx: JobCtx, assignment: str, answers: Any, now: float, events: EventLog, *,
            captcha: str | None = None, worker: str | None = None) -> SubmitResult | str:
     """Record a worker's answers. Returns a ``SubmitResult``, or "expired" when the time ran out."""
-    a = conn.execute(lock(select(t.assignments).where(A.id == assignment), conn, skip=False)).first()
+    # the assignment (locked) and its items in one query: one row per item
+    rows = conn.execute(S.locked(S.ASSIGNMENT_ROWS, conn.dialect.name), {"aid": assignment}).all()
+    a = rows[0] if rows else None
     if a is None or a.job_id != ctx.id:
         raise NotFoundError(f"assignment {assignment!r} not found in job {ctx.id}", backend="local")
     if worker is not None and worker != a.worker:
@@ -373,48 +364,45 @@ def submit(conn: Connection, ctx: JobCtx, assignment: str, answers: Any, now: fl
     if a.expires_at is not None and now > a.expires_at:
         release(conn, ctx, assignment, AnswerStatus.EXPIRED, now, events, worker=a.worker)
         return "expired"
-    rows = conn.execute(
-        select(W.id, W.item_id, W.kind, I.key, I.golden, I.hint).join(t.items, I.id == W.item_id)
-        .where(W.assignment_id == assignment).order_by(W.position)).all()
     values = normalize_answers(ctx, [r.key for r in rows], answers)
     types = {f.name: f.type for f in ctx.spec.outputs}
     updates, mistakes = [], []
     golden_total = golden_correct = 0
     for r, v in zip(rows, values, strict=True):
-        correct = None
+        correct = None  # (r.id is the answer row's id; the assignment's columns repeat on each row)
         if r.golden:
             correct = all(_same(types[k], v.get(k), exp) for k, exp in r.golden.items())
             golden_total += 1
             golden_correct += int(correct)
             if not correct:
                 mistakes.append(GoldenFeedback(r.key, dict(r.golden), v, r.hint))
-        updates.append({"b_id": r.id, "b_value": v, "b_correct": correct})
-    conn.execute(update(t.answers).where(W.id == bindparam("b_id"))
-                 .values(value=bindparam("b_value"), correct=bindparam("b_correct"), status="submitted",
-                         submitted_at=now), updates)
+        updates.append({"b_id": r.id, "b_value": v, "b_correct": correct, "b_now": now})
+    conn.execute(S.STORE_ANSWERS, updates)
     queued, mixed = _counters(ctx, [(r.kind, r.item_id) for r in rows])
     if queued:
-        conn.execute(update(t.items).where(I.id.in_(queued)).values(open=I.open - 1, done=I.done + 1))
+        conn.execute(S.DONE_QUEUED, {"ids": queued})
     if mixed:
-        conn.execute(update(t.items).where(I.id.in_(mixed)).values(open=I.open - 1, done=I.done + 1))
+        conn.execute(S.DONE_MIXED, {"ids": mixed})
 
     captcha_ok = None
     if a.captcha is not None:
         captcha_ok = captcha is not None and captcha.strip().upper() == a.captcha
     result_extra: dict[str, Any] = {}
-    if a.kind == "training":
+    if a.a_kind == "training":
         result_extra = _grade_training(conn, ctx, a.worker, golden_correct, golden_total, now)
     plan = ctx.review
     # the sample depends on who and which of their assignments, not on random ids: seeded runs replay
-    under_review = (a.kind == "work" and plan is not None
+    under_review = (a.a_kind == "work" and plan is not None
                     and stable_fraction(ctx.project, a.worker, a.n, "review") < plan.fraction)
-    conn.execute(update(t.assignments).where(A.id == assignment).values(
-        status="submitted", submitted_at=now, duration_s=max(0.0, now - a.created_at), captcha_ok=captcha_ok,
-        review="pending" if under_review else "none",
-        reward=reward_for(conn, ctx, a.worker) if a.kind == "work" else None))
+    conn.execute(S.SUBMIT_ASSIGNMENT, {
+        "aid": assignment, "now": now, "duration": max(0.0, now - a.created_at), "captcha_ok": captcha_ok,
+        "review": "pending" if under_review else "none",
+        "reward": reward_for(conn, ctx, a.worker) if a.a_kind == "work" else None})
     events.add(conn, ctx.id, Event.SUBMITTED, now, worker=a.worker, assignment=assignment, answers=len(rows))
-    actions = quality.evaluate(conn, ctx, a.worker, now, events)
-    status = conn.execute(select(A.status).where(A.id == assignment)).scalar_one()
+    actions = quality.evaluate(conn, ctx, a.worker, now, events) if ctx.spec.quality.rules else []
+    status = "submitted"
+    if actions:  # a rule may have rejected this very assignment
+        status = conn.execute(select(A.status).where(A.id == assignment)).scalar_one()
     return SubmitResult(
         assignment=assignment, status=status, answers=len(rows), golden_total=golden_total,
         golden_correct=golden_correct, mistakes=tuple(mistakes), captcha_ok=captcha_ok,
@@ -437,7 +425,7 @@ def _grade_training(conn: Connection, ctx: JobCtx, worker: str, correct: int, to
 def skip(conn: Connection, ctx: JobCtx, assignment: str, now: float, events: EventLog,
          *, worker: str | None = None) -> list[str]:
     """The worker gives the batch back unanswered; its items return to the queue."""
-    a = conn.execute(lock(select(A.worker, A.status, A.job_id).where(A.id == assignment), conn, skip=False)).first()
+    a = conn.execute(S.locked(S.ASSIGNMENT, conn.dialect.name), {"aid": assignment}).first()
     if a is None or a.job_id != ctx.id:
         raise NotFoundError(f"assignment {assignment!r} not found in job {ctx.id}", backend="local")
     if worker is not None and worker != a.worker:

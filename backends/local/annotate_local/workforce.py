@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, bindparam, func, or_, select
 
 from annotate_core.model.workforce import AllOf, AnyOf, Attribute, Condition, Op
 from annotate_local import schema as t
@@ -117,17 +117,19 @@ def set_skill(conn: Connection, worker: str, skill: str, value: float, now: floa
         conn.execute(t.skills.insert().values(worker=worker, skill=skill, value=float(value), updated_at=now))
 
 
+_B = t.bans.c
+_ACTIVE_BAN = select(_B.until, _B.reason, _B.scope, _B.rule).where(
+    _B.worker == bindparam("worker"),
+    or_(_B.until.is_(None), _B.until > bindparam("now")),
+    or_(_B.scope == "all", and_(_B.scope == "project", _B.project == bindparam("project")),
+        and_(_B.scope == "job", _B.job_id == bindparam("job"))),
+).order_by(_B.until.is_(None).desc(), _B.until.desc()).limit(1)
+
+
 def active_ban(conn: Connection, worker: str, job_id: str, project: str, now: float) -> dict[str, Any] | None:
     """The ban that currently keeps ``worker`` out of this job, if any (longest first)."""
-    b = t.bans.c
-    row = conn.execute(
-        select(b.until, b.reason, b.scope, b.rule).where(
-            b.worker == worker,
-            or_(b.until.is_(None), b.until > now),
-            or_(b.scope == "all", and_(b.scope == "project", b.project == project),
-                and_(b.scope == "job", b.job_id == job_id)),
-        ).order_by(b.until.is_(None).desc(), b.until.desc()).limit(1)
-    ).mappings().first()
+    row = conn.execute(_ACTIVE_BAN, {"worker": worker, "now": now, "project": project, "job": job_id}
+                       ).mappings().first()
     return dict(row) if row else None
 
 
