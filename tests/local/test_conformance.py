@@ -48,5 +48,5 @@ def test_simulated_workforce_answers_the_suites_job(tmp_path):
 
 
 def test_only_what_is_not_possible_locally_is_left_out():
-    assert set(Capability) - LocalBackend.capabilities == {Capability.VENDOR_DATASET, Capability.WEBHOOKS}
-    assert set(LocalBackend.hints) == {Capability.VENDOR_DATASET, Capability.WEBHOOKS}
+    assert set(Capability) - LocalBackend.capabilities == {Capability.VENDOR_DATASET}
+    assert set(LocalBackend.hints) == {Capability.VENDOR_DATASET}

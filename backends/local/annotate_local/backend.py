@@ -49,21 +49,18 @@ def _utc(ts: float | None) -> datetime | None:
 
 class LocalBackend(Backend):
     """Options: ``url`` (SQLAlchemy URL) or ``path`` (SQLite file, default ``./annotate.db``),
-    ``echo`` (log SQL), ``clock`` (a callable returning epoch seconds; the simulator swaps in its own).
+    ``echo`` (log SQL), ``clock`` (a callable returning epoch seconds; the simulator swaps in its own),
+    ``webhook_timeout`` (seconds per webhook POST, default 10).
     """
 
     name = "local"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability) - {
-        Capability.VENDOR_DATASET,
-        Capability.WEBHOOKS,
-    }
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability) - {Capability.VENDOR_DATASET}
     hints: ClassVar[Mapping[Capability, str]] = {
         Capability.VENDOR_DATASET: "the local store has no vendor datasets: use source kind 'items' and upload them",
-        Capability.WEBHOOKS: "subscribe in-process with backend.subscribe(callback) or iterate job.events()",
     }
 
     def __init__(self, **options: Any) -> None:
-        known = {"url", "path", "echo", "clock"}
+        known = {"url", "path", "echo", "clock", "webhook_timeout"}
         unknown = sorted(set(options) - known)
         if unknown:
             raise ConfigError(f"local backend: unknown option(s) {unknown}; expected some of {sorted(known)}")
@@ -73,6 +70,8 @@ class LocalBackend(Backend):
         self._store: Store | None = None
         self._specs = SpecCache()
         self.subscribers = Subscribers()
+        self._http: Any = None
+        self._webhook_backlog = False
 
     def __repr__(self) -> str:
         shown = {k: v for k, v in self.options.items() if k != "clock"}
@@ -99,12 +98,38 @@ class LocalBackend(Backend):
 
         def tx(conn: Connection) -> T:
             events.pending.clear()
+            events.deliveries = 0
             ctx = self._ctx(conn, job_id)
+            events.webhooks = ctx.spec.webhooks
             return fn(conn, ctx, self.clock(), events)
 
         out = self.store.write(tx)
         self.subscribers.deliver(events)
+        if events.deliveries or self._webhook_backlog:
+            self.deliver_webhooks()
         return out
+
+    def deliver_webhooks(self, job_id: str | None = None) -> dict[str, int]:
+        """POST pending webhook deliveries now (done after every change that queues one)."""
+        from annotate_local import webhooks
+
+        if self._http is None:
+            from annotate_core.http import HttpClient
+
+            timeout = float(self.options.get("webhook_timeout") or 10.0)
+            self._http = HttpClient("", backend=self.name, retries=0, max_rate_limit_retries=0,
+                                    timeout=(min(5.0, timeout), timeout))
+        counts = webhooks.deliver(self.store, self._http, job_id=job_id)
+        self._webhook_backlog = webhooks.backlog(self.store) if counts["retry"] else False
+        return counts
+
+    def webhook_deliveries(self, job_id: str) -> list[dict[str, Any]]:
+        """Every webhook delivery of a job, with its event, status, attempts and last error."""
+        d, e = t.webhook_deliveries.c, t.events.c
+        with self.store.read() as conn:
+            rows = conn.execute(select(d.id, d.url, d.status, d.attempts, d.last_error, e.seq, e.type)
+                                .join(t.events, e.seq == d.event_seq).where(d.job_id == job_id).order_by(d.id))
+            return [dict(r) for r in rows.mappings()]
 
     # ---- planning ---------------------------------------------------------------------------
 
@@ -463,6 +488,9 @@ class LocalBackend(Backend):
                  "items": r.items} for r in rows]
 
     def close_backend(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
         if self._store is not None:
             self._store.dispose()
             self._store = None

@@ -18,6 +18,7 @@ from annotate_local import schema as t
 log = logging.getLogger(__name__)
 
 _INSERT = t.events.insert()
+_QUEUE = t.webhook_deliveries.insert()
 
 EventCallback = Callable[[Mapping[str, Any]], None]
 
@@ -27,6 +28,9 @@ class EventLog:
 
     def __init__(self) -> None:
         self.pending: list[dict[str, Any]] = []
+        #: the job's webhooks (``Webhook`` specs); events they subscribe to are queued for delivery
+        self.webhooks: tuple[Any, ...] = ()
+        self.deliveries = 0
 
     def add(self, conn: Connection, job_id: str, kind: Event, now: float, *, worker: str | None = None,
             assignment: str | None = None, **data: Any) -> None:
@@ -34,6 +38,11 @@ class EventLog:
                "data": data or None, "at": now}
         seq = conn.execute(_INSERT, row).inserted_primary_key[0]
         self.pending.append({"seq": seq, **row})
+        for hook in self.webhooks:
+            if kind in hook.events:  # queued in the same transaction: no event is lost, none is invented
+                conn.execute(_QUEUE, {"job_id": job_id, "event_seq": seq, "url": str(hook.url), "status": "pending",
+                                      "attempts": 0})
+                self.deliveries += 1
 
 
 class Subscribers:
