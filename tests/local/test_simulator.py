@@ -105,3 +105,15 @@ def test_simulation_options_are_checked(demo_job):
         job.simulate(accuracy=(0.9, 0.5))
     with pytest.raises(TypeError):
         job.simulate(wrokers=3)
+
+
+def test_confusion_matrix_drives_honest_answers(client):
+    from .conftest import make_items, make_spec
+
+    job = client.create_job(make_spec(overlap={"count": 2}))
+    job.add_items(make_items(20), progress=False)
+    job.start()
+    truth = {f"it-{i:04d}": ("cat" if i % 2 else "dog") for i in range(20)}
+    confusion = {"cat": {"cat": 1.0, "dog": 0.0}, "dog": {"cat": 1.0, "dog": 0.0}}  # dogs always taken for cats
+    job.simulate(workers=4, seed=1, spammers=0, fast_clickers=0, truth=truth, confusion=confusion, progress=False)
+    assert set(job.answers()["label"]) == {"cat"}
