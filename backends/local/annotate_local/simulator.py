@@ -30,8 +30,8 @@ from tqdm.auto import tqdm
 from annotate_core.errors import JobStateError
 from annotate_core.model.fields import DataField, FieldType
 from annotate_core.model.spec import JobSpec
-from annotate_core.model.workflow import Fixed
 from annotate_local import schema as t
+from annotate_local.context import review_plan
 from annotate_local.errors import BannedError, NotAllowedError
 from annotate_local.types import Batch, ReviewBatch
 
@@ -198,7 +198,7 @@ class Simulation:
         return attrs
 
     def _make_reviewers(self, n: int | None) -> list[str]:
-        plan = self.backend_review_plan()
+        plan = review_plan(self.spec)
         if plan is None:
             return []
         if plan.reviewers:
@@ -487,7 +487,3 @@ def _latent(key: str, f: DataField) -> Any:
     if f.type in (FieldType.URL, FieldType.IMAGE):
         return f"https://example.com/latent/{int(u * 1e6)}"
     return f"answer-{int(u * 1e6)}"
-
-
-def is_fixed(spec: JobSpec) -> bool:
-    return isinstance(spec.distribution, Fixed)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import random
 import string
 from collections.abc import Mapping, Sequence
@@ -434,7 +433,3 @@ def skip(conn: Connection, ctx: JobCtx, assignment: str, now: float, events: Eve
         raise JobStateError(f"assignment {assignment} is {a.status}; only active assignments can be skipped")
     release(conn, ctx, assignment, AnswerStatus.SKIPPED, now, events, worker=a.worker)
     return quality.evaluate(conn, ctx, a.worker, now, events)
-
-
-def ceil_div(a: int, b: int) -> int:
-    return math.ceil(a / b) if b else 0
