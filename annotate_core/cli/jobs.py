@@ -296,7 +296,10 @@ def results_cmd(ctx: click.Context, job_id: str, backend: str | None, profile: s
     with open_client(ctx, backend, profile, db) as client:
         job = client.job(job_id)
         answers = job.answers()
-        table = results_table(job, method, answers)
+        try:
+            table = results_table(job, method, answers)
+        except ValueError as exc:  # no usable answers yet, unknown method, ...
+            raise click.ClickException(str(exc)) from None
     if output == "-":
         table.to_csv(sys.stdout, index=False)
     else:

@@ -85,6 +85,16 @@ def test_run_without_simulation_starts_the_job(tmp_path, examples_dir):
     assert "open" in st.output and "0/4" in st.output
 
 
+def test_results_of_a_job_without_answers_is_a_clear_error(tmp_path, examples_dir):
+    items = tmp_path / "items.jsonl"
+    items.write_text(json.dumps({"key": "a", "image": "https://e.com/a.png"}))
+    db = tmp_path / "r.db"
+    job_id = invoke("run", str(examples_dir / "cats_vs_dogs.yaml"), "--db", str(db), "--items", str(items),
+                    "--no-progress").output.split()[1]
+    r = CliRunner().invoke(cli, ["results", job_id, "--db", str(db)])
+    assert r.exit_code == 1 and "no usable answers" in r.output
+
+
 def test_unknown_job_is_an_error(tmp_path):
     r = CliRunner().invoke(cli, ["status", "nope", "--db", str(tmp_path / "x.db")])
     assert r.exit_code == 1 and "not found" in r.output
