@@ -114,7 +114,8 @@ class MajorityVote(BaseAggregator):
         """Each worker's share of answers equal to the aggregated label (Series ``skill``).
 
         Measured on first access, not in ``fit``: it costs more than the vote itself (repeated
-        answers must be found), and most callers only want the labels.
+        answers must be found), and most callers only want the labels. Until then the fitted
+        object keeps the answers' integer codes.
         """
         if self._skills_from is not None:
             enc, codes = self._skills_from

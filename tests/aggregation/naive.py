@@ -40,8 +40,8 @@ def dawid_skene(
     tol: float = 1e-5,
     golden: dict[Hashable, Hashable] | None = None,
     one_coin: bool = False,
-) -> tuple[Probas, dict[Hashable, Hashable], int]:
-    """EM for (one-coin) Dawid-Skene. Returns posteriors, winners and the number of iterations."""
+) -> tuple[Probas, dict[Hashable, Hashable], list[float]]:
+    """EM for (one-coin) Dawid-Skene. Returns posteriors, winners and the bound's history."""
     rows = _rows(df)
     labels = sorted(set(df["label"]))
     tasks = sorted(set(df["task"]))
@@ -109,18 +109,18 @@ def dawid_skene(
     priors = {c: sum(p[c] for p in probas.values()) / len(tasks) for c in labels}
     errors = m_step(probas)
     loss = -math.inf
-    done = 0
+    history: list[float] = []
     for _ in range(n_iter):
         probas = clamp(e_step(priors, errors))
         priors = {c: sum(p[c] for p in probas.values()) / len(tasks) for c in labels}
         errors = m_step(probas)
         new_loss = bound(probas, priors, errors)
-        done += 1
+        history.append(new_loss)
         if new_loss - loss < tol:
             break
         loss = new_loss
     winners = {t: min(c for c in labels if p[c] == max(p.values())) for t, p in probas.items()}
-    return probas, winners, done
+    return probas, winners, history
 
 
 def accuracy_skills(df: pd.DataFrame, reference: dict[Hashable, Hashable]) -> dict[Hashable, float]:

@@ -94,3 +94,14 @@ def test_skills_are_measured_lazily_but_exactly_once() -> None:
 def test_repr_shows_parameters() -> None:
     assert repr(agg.MajorityVote()) == "MajorityVote(on_missing_skill='error', default_skill=None)"
     assert repr(agg.DawidSkene(n_iter=7)) == "DawidSkene(n_iter=7, tol=1e-05)"
+
+
+def test_repeats_found_when_rows_are_grouped_but_not_sorted() -> None:
+    """Grouped rows in an order that is not the tasks' sorted order ("t10" before "t2")."""
+    df = frame([
+        ("t10", "a", 1), ("t10", "b", 1), ("t10", "a", 1),
+        ("t2", "a", 0), ("t2", "b", 1), ("t2", "c", 1),
+    ])
+    mv = agg.MajorityVote().fit(df)
+    assert mv.skills_.to_dict() == pytest.approx({"a": 0.5, "b": 1.0, "c": 1.0})
+    assert mv.skills_.to_dict() == pytest.approx(naive.accuracy_skills(df, mv.labels_.to_dict()))

@@ -1,0 +1,233 @@
+"""The vectorised EM engine behind Dawid-Skene and one-coin Dawid-Skene.
+
+Notation: T tasks, W workers, K labels, P observed (worker, label) pairs, N answers. Arrays are
+label-major, ``(K, T)`` and ``(K, P)``, so every per-label pass reads contiguous memory and
+reductions over labels are K element-wise operations rather than T tiny ones.
+``counts[c, p]`` is the expected number of answers of pair ``p`` whose task's true label is
+``c`` (the M-step's sufficient statistic); ``errors[c, p]`` = P(worker answers label(p) | true c).
+Each iteration is two passes over the answers (a gather and an ``np.bincount``) plus a few
+passes over the tasks; the models plug in their M-step as ``errors_from_counts``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from annotate_core.aggregation._base import EPS, vote_shares
+from annotate_core.aggregation._encode import EncodedAnswers, Golden
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Each answer's (worker, label) pair as a code into the P observed pairs (sorted)."""
+
+    code: np.ndarray  # (N,) pair of each answer
+    worker: np.ndarray  # (P,) worker code of each pair
+    label: np.ndarray  # (P,) label code of each pair
+    n_workers: int
+    answers_per_worker: np.ndarray  # (W,)
+    answers_per_pair: np.ndarray  # (P,)
+
+    @classmethod
+    def of(cls, enc: EncodedAnswers) -> Pairs:
+        k = max(enc.n_labels, 1)
+        key = enc.worker.astype(np.int64) * k + enc.label
+        if enc.n_workers * k <= 4 * key.size + 65536:
+            # Dense key space: a bincount finds the observed pairs, already sorted, no hashing.
+            present = np.bincount(key, minlength=enc.n_workers * k) > 0
+            uniques = np.flatnonzero(present)
+            code = (np.cumsum(present) - 1).take(key)
+        else:
+            code, uniques = pd.factorize(key, sort=True)
+            uniques = np.asarray(uniques, dtype=np.int64)
+        return cls(
+            code.astype(np.intp, copy=False),
+            (uniques // k).astype(np.intp),
+            (uniques % k).astype(np.intp),
+            enc.n_workers,
+            np.bincount(enc.worker, minlength=enc.n_workers),
+            np.bincount(code, minlength=uniques.size).astype(np.float64),
+        )
+
+    @property
+    def n(self) -> int:
+        return int(self.worker.size)
+
+    def per_worker_sum(self, values: np.ndarray) -> np.ndarray:
+        """(K, W) sums of (K, P) ``values`` over each worker's pairs."""
+        return np.stack(
+            [np.bincount(self.worker, weights=row, minlength=self.n_workers) for row in values]
+        )
+
+
+@dataclass(frozen=True)
+class EMResult:
+    """Where EM ended: posteriors (K, T), priors (K,), counts and errors (K, P), bound history."""
+
+    post: np.ndarray
+    priors: np.ndarray
+    counts: np.ndarray
+    errors: np.ndarray
+    history: list[float]
+
+
+class EM:
+    """The shared EM loop; the two models differ only in ``errors_from_counts`` (the M-step).
+
+    Per-iteration arrays live in buffers allocated once: a fresh array of a few hundred KB per
+    operation costs page faults that, on 100k tasks, take longer than the arithmetic itself.
+    """
+
+    def __init__(self, enc: EncodedAnswers, golden: Golden) -> None:
+        self.enc = enc
+        self.golden = golden
+        self.pairs = Pairs.of(enc)
+        self.task = enc.task
+        self.pair = self.pairs.code
+        k, t = enc.n_labels, enc.n_tasks
+        self._weights = np.empty(enc.n_answers)
+        self._post = np.empty((k, t))
+        self._log_post = np.empty((k, t)) if k != 2 else np.empty((0, t))
+        self._tmp = np.empty((max(k, 2), t))
+
+    def clamp(self, post: np.ndarray) -> np.ndarray:
+        """Golden tasks get probability 1 for their known label (crowd-kit's golden correction)."""
+        if len(self.golden):
+            post[:, self.golden.task] = 0.0
+            post[self.golden.label, self.golden.task] = 1.0
+        return post
+
+    def counts(self, post: np.ndarray) -> np.ndarray:
+        """(K, P): sum over each pair's answers of the task's label probabilities.
+
+        Each task's probabilities sum to 1, so a pair's row sums to its number of answers and the
+        last label's row is that minus the others: one pass over the answers fewer (half the work
+        for yes/no labels), exact up to rounding in the last bits.
+        """
+        p = self.pairs.n
+        k = post.shape[0]
+        counts = np.empty((k, p))
+        for c in range(k - 1):
+            post[c].take(self.task, out=self._weights)
+            counts[c] = np.bincount(self.pair, weights=self._weights, minlength=p)
+        last = self.pairs.answers_per_pair - counts[: k - 1].sum(axis=0)
+        counts[k - 1] = np.maximum(last, 0.0)
+        return counts
+
+    def e_step(self, log_errors: np.ndarray, priors: np.ndarray) -> tuple[np.ndarray, float]:
+        """(K, T) posterior label probabilities given errors and priors (golden tasks clamped),
+        and their entropy as crowd-kit's bound takes it: ``-sum q log q``, ``q = max(p, 1e-10)``.
+
+        Computed in log space relative to label 0 (the posterior is invariant to a per-task
+        shift), which saves one pass over the answers and keeps long products from
+        underflowing. ``exp`` and ``log`` dominate the step's cost, so yes/no labels take a
+        logistic form with one of each per task.
+        """
+        t = self.enc.n_tasks
+        k = log_errors.shape[0]
+        log_priors = np.log(np.maximum(priors, EPS))
+        if k == 2:
+            (log_errors[1] - log_errors[0]).take(self.pair, out=self._weights)
+            d = np.bincount(self.task, weights=self._weights, minlength=t)
+            d += log_priors[1] - log_priors[0]
+            return self._post, self._logistic(d)
+        post, rel = self._post, self._log_post
+        rel[0] = 0.0
+        for c in range(1, k):
+            (log_errors[c] - log_errors[0]).take(self.pair, out=self._weights)
+            rel[c] = np.bincount(self.task, weights=self._weights, minlength=t)
+            rel[c] += log_priors[c] - log_priors[0]
+        rel -= rel.max(axis=0)
+        np.exp(rel, out=post)
+        total = post.sum(axis=0)
+        post /= total
+        rel -= np.log(total)
+        self.clamp(post)
+        if len(self.golden):
+            rel[:, self.golden.task] = -np.inf
+            rel[self.golden.label, self.golden.task] = 0.0
+        q = np.maximum(post, EPS, out=self._tmp[:k])
+        np.maximum(rel, np.log(EPS), out=rel)
+        return post, -float(np.multiply(q, rel, out=q).sum())
+
+    def _logistic(self, d: np.ndarray) -> float:
+        """Yes/no posterior (into ``_post``, golden tasks clamped) from ``d``, the log-odds of
+        label 1 over 0 (overwritten); returns its clipped entropy (see ``e_step``).
+
+        One ``exp`` and one ``log`` per task, few passes: ``p1 = 1/(1+e)``, ``p0 = e*p1`` with
+        ``e = exp(-d)``, precise for tiny probabilities on either side; ``d`` is clipped to +-700
+        so ``e`` stays finite (beyond, both sides are below 1e-300 anyway). With
+        ``L = log(1+e)`` the entropy of a task is ``L + p0*d``; tasks where a probability falls
+        below the 1e-10 clip (|d| > 20 covers them) and golden tasks are then corrected exactly.
+        """
+        post = self._post
+        x = np.clip(d, -700.0, 700.0, out=d)
+        e, log_total = self._tmp[:2]
+        np.negative(x, out=e)
+        np.exp(e, out=e)
+        np.add(e, 1.0, out=log_total)
+        np.divide(1.0, log_total, out=post[1])
+        np.log(log_total, out=log_total)
+        np.multiply(e, post[1], out=post[0])
+        entropy = float(log_total.sum()) + float(np.multiply(post[0], x, out=e).sum())
+        np.abs(x, out=e)
+        special = np.flatnonzero(e > 20.0)
+        if len(self.golden):
+            known = self.golden.task
+            special = np.setdiff1d(special, known, assume_unique=True)
+            entropy -= float(np.sum(log_total[known] + post[0, known] * x[known]))
+            # Clamped to one-hot: only the zero side's clipped 1e-10 * log(1e-10) is left.
+            entropy -= len(self.golden) * EPS * np.log(EPS)
+            self.clamp(post)
+        if special.size:
+            p0, p1, lt, xs = post[0, special], post[1, special], log_total[special], x[special]
+            entropy -= float(np.sum(lt + p0 * xs))  # replace what the sums above counted
+            floor = np.log(EPS)
+            entropy -= float(
+                np.sum(np.maximum(p0, EPS) * np.maximum(-lt - xs, floor))
+                + np.sum(np.maximum(p1, EPS) * np.maximum(-lt, floor))
+            )
+        return entropy
+
+    def lower_bound(
+        self, counts: np.ndarray, errors: np.ndarray, priors: np.ndarray, entropy: float
+    ) -> float:
+        """crowd-kit's evidence lower bound, per answer, used for its stopping rule.
+
+        ``sum_answers sum_c q[c,t] * (log errors[c,pair] + log prior[c]) + entropy(q)``. The
+        answer sum is ``sum_c,p counts[c,p] * (...)``, so it costs nothing per answer; the prior
+        term is counted once per answer (not per task) exactly as crowd-kit does, so both stop
+        after the same number of iterations.
+        """
+        log_priors = np.log(np.maximum(priors, EPS))[:, None]
+        joint = float(np.sum(counts * (np.log(errors) + log_priors)))
+        return (joint + entropy) / self.enc.n_answers
+
+    def run(
+        self, errors_from_counts: Callable[[np.ndarray], np.ndarray], n_iter: int, tol: float
+    ) -> EMResult:
+        post = self.clamp(np.ascontiguousarray(vote_shares(self.enc).T))
+        priors = post.mean(axis=1)
+        counts = self.counts(post)
+        errors = errors_from_counts(counts)
+        loss = -np.inf
+        history: list[float] = []
+        for _ in range(n_iter):
+            post, entropy = self.e_step(np.log(errors), priors)
+            priors = post.mean(axis=1)
+            counts = self.counts(post)
+            errors = errors_from_counts(counts)
+            new_loss = self.lower_bound(counts, errors, priors, entropy)
+            history.append(new_loss)
+            if new_loss - loss < tol:
+                break
+            loss = new_loss
+        logger.debug("EM stopped after %d iteration(s)", len(history))
+        return EMResult(post, priors, counts, errors, history)
