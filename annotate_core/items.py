@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from annotate_core.model.spec import JobSpec
 
 GOLDEN_PREFIX = "golden:"
+TRUTH_PREFIX = "truth:"  # hidden true answers: for simulators and accuracy, never uploaded
 HINT_COLUMN = "hint"
 KEY_COLUMN = "key"
 
@@ -186,8 +187,8 @@ def _row_to_item(row: Mapping[str, Any], spec: JobSpec | None) -> Item:
     golden: dict[str, Any] = {}
     hint = row.get(HINT_COLUMN) or None
     for col, value in row.items():
-        if col in (KEY_COLUMN, HINT_COLUMN):
-            continue
+        if col in (KEY_COLUMN, HINT_COLUMN) or col.startswith(TRUTH_PREFIX):
+            continue  # hidden truth is never uploaded
         if isinstance(value, float) and math.isnan(value):
             value = None
         if col.startswith(GOLDEN_PREFIX):
@@ -264,26 +265,50 @@ def coerce_items(data: Any, spec: JobSpec | None = None) -> Iterator[Item]:
             raise TypeError(f"cannot make an item from {type(entry).__name__}; pass Item, dict or DataFrame")
 
 
+def iter_rows(path: str | Path) -> Iterator[dict[str, Any]]:
+    """Rows of a CSV/TSV/JSONL items file as dicts (CSV cells as text), streamed."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in (".jsonl", ".ndjson", ".csv", ".tsv"):
+        raise ValueError(f"{p}: expected a .csv, .tsv or .jsonl file of items")
+    if not p.is_file():
+        raise ValueError(f"{p}: no such items file")
+    with p.open(encoding="utf-8", newline="" if suffix in (".csv", ".tsv") else None) as fh:
+        if suffix in (".csv", ".tsv"):
+            yield from csv.DictReader(fh, delimiter="\t" if suffix == ".tsv" else ",")
+            return
+        for lineno, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    yield json.loads(line)
+                except ValueError as exc:
+                    raise ValueError(f"{p}:{lineno}: not valid JSON ({exc})") from None
+
+
+def split_truth(rows: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Rows without their ``truth:<output>`` columns, and the truth as ``{key: {output: value}}``.
+
+    True answers are for a simulator and for measuring accuracy; they must never reach a vendor's
+    workers, so they are taken out before upload. Rows carrying truth need a ``key`` to attach it to.
+    """
+    clean: list[dict[str, Any]] = []
+    truth: dict[str, dict[str, Any]] = {}
+    for n, row in enumerate(rows):
+        known = {str(k)[len(TRUTH_PREFIX):]: v for k, v in row.items()
+                 if str(k).startswith(TRUTH_PREFIX) and v not in (None, "")}
+        if known:
+            if not row.get(KEY_COLUMN):
+                raise ValueError(f"row {n + 1} has truth:* columns but no `key` column to attach them to")
+            truth[str(row[KEY_COLUMN])] = known
+        clean.append({k: v for k, v in row.items() if not str(k).startswith(TRUTH_PREFIX)})
+    return clean, truth
+
+
 def read_items_file(path: Path, spec: JobSpec | None = None) -> Iterator[Item]:
     """Stream items from CSV/TSV or JSONL without loading the whole file."""
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        with path.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except ValueError as exc:
-                    raise ValueError(f"{path}:{lineno}: not valid JSON ({exc})") from None
-                yield from coerce_items([row], spec)
-    elif suffix in (".csv", ".tsv"):
-        with path.open(encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh, delimiter="\t" if suffix == ".tsv" else ",")
-            for row in reader:
-                yield _row_to_item(row, spec)
-    else:
-        raise ValueError(f"{path}: expected a .csv, .tsv or .jsonl file of items")
+    is_jsonl = Path(path).suffix.lower() in (".jsonl", ".ndjson")
+    for row in iter_rows(path):
+        yield from coerce_items([row], spec) if is_jsonl else [_row_to_item(row, spec)]
 
 
 def items_frame(items: Iterable[Item]) -> pd.DataFrame:

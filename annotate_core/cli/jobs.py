@@ -9,7 +9,6 @@ the accuracy figures) use them.
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import Iterable, Mapping
@@ -22,13 +21,11 @@ import pandas as pd
 from annotate_core.capabilities import Capability
 from annotate_core.client import Client, connect
 from annotate_core.errors import ConfigError, SpecError
-from annotate_core.items import KEY_COLUMN
+from annotate_core.items import iter_rows
+from annotate_core.items import split_truth as items_split_truth
 from annotate_core.job import Job
 from annotate_core.model.spec import JobSpec
 from annotate_core.specfile import load_spec
-
-TRUTH_PREFIX = "truth:"
-
 
 # ---- shared helpers (the demo uses them too) ------------------------------------------------------
 
@@ -56,33 +53,18 @@ def open_client(ctx: click.Context, backend: str | None, profile: str | None, db
 
 def read_rows(path: str | Path) -> list[dict[str, Any]]:
     """Rows of a CSV/TSV/JSONL items file as dicts, cells as written in the file."""
-    p = Path(path)
-    if not p.is_file():
-        raise click.BadParameter(f"{p} does not exist", param_hint="--items")
-    suffix = p.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        with p.open(encoding="utf-8") as fh:
-            return [json.loads(line) for line in fh if line.strip()]
-    if suffix in (".csv", ".tsv"):
-        with p.open(encoding="utf-8", newline="") as fh:
-            return list(csv.DictReader(fh, delimiter="\t" if suffix == ".tsv" else ","))
-    raise click.BadParameter(f"{p}: expected a .csv, .tsv or .jsonl file of items", param_hint="--items")
+    try:
+        return list(iter_rows(path))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--items") from None
 
 
 def split_truth(rows: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
-    """Rows without ``truth:<output>`` columns, and ``{key: {output: true value}}`` from them."""
-    clean: list[dict[str, Any]] = []
-    truth: dict[str, dict[str, Any]] = {}
-    for n, row in enumerate(rows):
-        known = {str(k)[len(TRUTH_PREFIX):]: v for k, v in row.items()
-                 if str(k).startswith(TRUTH_PREFIX) and v not in (None, "")}
-        if known:
-            if not row.get(KEY_COLUMN):
-                raise click.BadParameter(f"row #{n + 1} has truth:* columns but no `key` to attach them to",
-                                         param_hint="--items")
-            truth[str(row[KEY_COLUMN])] = known
-        clean.append({k: v for k, v in row.items() if not str(k).startswith(TRUTH_PREFIX)})
-    return clean, truth
+    """``annotate_core.items.split_truth``, with errors reported against ``--items``."""
+    try:
+        return items_split_truth(rows)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--items") from None
 
 
 def accuracy(results: pd.DataFrame, truth: Mapping[str, Mapping[str, Any]], field: str) -> tuple[float, int] | None:

@@ -15,7 +15,6 @@ start a paid job on a real vendor by accident.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -23,13 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from annotate_core.capabilities import Capability, check
 from annotate_core.client import Client, connect
 from annotate_core.comparison.collect import JobData, collect
 from annotate_core.config import Profile, load_config
 from annotate_core.errors import ConfigError, UnsupportedFeatureError
+from annotate_core.items import iter_rows, split_truth
 from annotate_core.model.spec import JobSpec
 from annotate_core.registry import get_backend_class
 from annotate_core.specfile import spec_from_dict
@@ -105,9 +103,6 @@ def resolve_profiles(names: Sequence[str], *, config: str | os.PathLike[str] | N
     return out
 
 
-TRUTH_PREFIX = "truth:"
-
-
 @dataclass
 class ItemsWithTruth:
     """Items to upload, and the hidden true answers taken out of their ``truth:<output>`` columns.
@@ -125,28 +120,10 @@ class ItemsWithTruth:
 
 def read_items(path: str | Path) -> ItemsWithTruth:
     """Rows of a CSV/TSV/JSONL items file (cells as text), with ``truth:*`` columns split off."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"items: {p} does not exist")
-    suffix = p.suffix.lower()
-    if suffix in (".csv", ".tsv"):
-        df = pd.read_csv(p, dtype=str, keep_default_na=False, sep="\t" if suffix == ".tsv" else ",")
-        records = df.to_dict(orient="records")
-    elif suffix in (".jsonl", ".ndjson"):
-        with p.open(encoding="utf-8") as fh:
-            records = [json.loads(line) for line in fh if line.strip()]
-    else:
-        raise ConfigError(f"items: {p}: expected a .csv, .tsv or .jsonl file")
-    rows: list[dict[str, Any]] = []
-    truth: dict[str, dict[str, Any]] = {}
-    for n, rec in enumerate(records):
-        known = {str(k)[len(TRUTH_PREFIX):]: v for k, v in rec.items()
-                 if str(k).startswith(TRUTH_PREFIX) and v not in (None, "")}
-        if known:
-            if not rec.get("key"):
-                raise ConfigError(f"items: {p}: row {n + 1} has truth:* columns but no `key` to attach them to")
-            truth[str(rec["key"])] = known
-        rows.append({k: v for k, v in rec.items() if not str(k).startswith(TRUTH_PREFIX)})
+    try:
+        rows, truth = split_truth(iter_rows(path))
+    except ValueError as exc:
+        raise ConfigError(f"items: {exc}") from None
     return ItemsWithTruth(rows, truth)
 
 

@@ -76,3 +76,18 @@ def test_unsupported_inputs_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="cannot make an item from int"):
         list(coerce_items([1]))
     assert isinstance(pd.DataFrame(), pd.DataFrame)
+
+
+def test_hidden_truth_is_split_off_and_never_uploaded(tmp_path: Path) -> None:
+    from annotate_core.items import iter_rows, split_truth
+
+    p = tmp_path / "items.csv"
+    p.write_text("key,image,truth:result\na,https://x.io/a.jpg,cat\nb,https://x.io/b.jpg,\n")
+    rows, truth = split_truth(iter_rows(p))
+    assert truth == {"a": {"result": "cat"}}
+    assert rows == [{"key": "a", "image": "https://x.io/a.jpg"}, {"key": "b", "image": "https://x.io/b.jpg"}]
+    # read directly as items, the truth column is dropped rather than sent as an input
+    assert [i.inputs for i in read_items_file(p, make_spec())] == [{"image": "https://x.io/a.jpg"},
+                                                                  {"image": "https://x.io/b.jpg"}]
+    with pytest.raises(ValueError, match="row 1 has truth:\\* columns but no `key`"):
+        split_truth([{"image": "https://x.io/a.jpg", "truth:result": "cat"}])

@@ -9,12 +9,11 @@ takes out before upload so that only the simulator ever sees it.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping
 from typing import Any
 
-from annotate_core.items import GOLDEN_PREFIX, KEY_COLUMN
+from annotate_core.items import GOLDEN_PREFIX, KEY_COLUMN, TRUTH_PREFIX, split_truth
 
-TRUTH_PREFIX = "truth:"
+__all__ = ["cats_vs_dogs", "split_truth"]
 CATS_VS_DOGS_SIZE = 202  # the toy dataset of seed 001 has 202 rows
 IMAGE_BASE = "https://images.example.org/cats-vs-dogs"
 
@@ -38,25 +37,4 @@ def cats_vs_dogs(n: int = CATS_VS_DOGS_SIZE, *, golden_fraction: float = 0.1, se
             row[TRUTH_PREFIX + "result"] = label
         rows.append(row)
     return rows
-
-
-def split_truth(rows: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
-    """Rows without their ``truth:<output>`` columns, and the truth as ``{key: {output: value}}``.
-
-    Rows without a ``key`` get none in the truth map (their key is derived from inputs at upload),
-    so give keys to rows that carry truth.
-    """
-    clean: list[dict[str, Any]] = []
-    truth: dict[str, dict[str, Any]] = {}
-    for n, row in enumerate(rows):
-        kept = {k: v for k, v in row.items() if not str(k).startswith(TRUTH_PREFIX)}
-        known = {str(k)[len(TRUTH_PREFIX):]: v for k, v in row.items()
-                 if str(k).startswith(TRUTH_PREFIX) and v not in (None, "")}
-        if known:
-            key = row.get(KEY_COLUMN)
-            if not key:
-                raise ValueError(f"row #{n}: has truth:* columns but no `key` column to attach them to")
-            truth[str(key)] = known
-        clean.append(kept)
-    return clean, truth
 
