@@ -48,9 +48,11 @@ class Client:
         """Every feature of ``spec`` this backend lacks (empty when it can run it)."""
         return check(spec, self.backend.name, self.backend.capabilities, self.backend.hints)
 
-    def plan(self, spec: JobSpec | str | Path | dict[str, Any], n_items: int | None = None) -> Plan:
+    def plan(
+        self, spec: JobSpec | str | Path | dict[str, Any], n_items: int | None = None, n_golden: int = 0
+    ) -> Plan:
         """A dry run: operations, refusals and cost. Sends nothing."""
-        return make_plan(self.backend, _as_spec(spec), n_items)
+        return make_plan(self.backend, _as_spec(spec), n_items, n_golden)
 
     def create_job(self, spec: JobSpec | str | Path | dict[str, Any]) -> Job:
         """Create a job; refuses with ``UnsupportedFeatureError`` before any remote call."""

@@ -10,6 +10,7 @@ from annotate_core.backend import Backend, PlannedOperation
 from annotate_core.capabilities import Unsupported, check
 from annotate_core.errors import UnsupportedFeatureError
 from annotate_core.model.spec import JobSpec
+from annotate_core.model.workflow import Pulling
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,12 @@ class Plan:
         return "\n".join(lines)
 
 
-def make_plan(backend: Backend, spec: JobSpec, n_items: int | None = None) -> Plan:
-    """Check capabilities, then ask the backend for its operations. Sends nothing anywhere."""
+def make_plan(backend: Backend, spec: JobSpec, n_items: int | None = None, n_golden: int = 0) -> Plan:
+    """Check capabilities, then ask the backend for its operations. Sends nothing anywhere.
+
+    ``n_items`` counts every item; ``n_golden`` of them are golden. Golden items mixed into batches
+    (``golden_per_batch``) ride along with real work and add no batches of their own.
+    """
     unsupported = check(spec, backend.name, backend.capabilities, backend.hints)
     plan = Plan(backend.name, spec.name, unsupported=unsupported)
     if unsupported:
@@ -101,5 +106,6 @@ def make_plan(backend: Backend, spec: JobSpec, n_items: int | None = None) -> Pl
         plan.unsupported = list(exc.unsupported)
         return plan
     if n_items is not None:
-        plan.cost = estimate_cost(spec, n_items)
+        mixed = isinstance(spec.distribution, Pulling) and spec.distribution.golden_per_batch > 0
+        plan.cost = estimate_cost(spec, n_items - n_golden if mixed else n_items)
     return plan

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -54,10 +55,14 @@ def plan_cmd(ctx: click.Context, spec: str, backend: str | None, profile: str | 
     """
     s = load_spec(spec)
     items_path = items_path or getattr(s.source, "path", None)
+    n_golden = 0
     if n_items is None and items_path:
-        n_items = sum(1 for _ in read_items_file(__import__("pathlib").Path(items_path), s))
+        n_items = 0
+        for item in read_items_file(Path(items_path), s):
+            n_items += 1
+            n_golden += item.is_golden
     client = client_for(ctx, backend, profile)
-    plan = client.plan(s, n_items)
+    plan = client.plan(s, n_items, n_golden)
     if as_json:
         click.echo(json.dumps(plan.to_dict(), indent=2, default=str))
     else:

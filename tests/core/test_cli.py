@@ -70,3 +70,21 @@ def test_unknown_backend_is_a_one_line_error() -> None:
     result = run("plan", str(EXAMPLES / "cats_vs_dogs.yaml"), "--backend", "acme")
     assert result.exit_code == 1
     assert result.output.startswith("error: backend 'acme' is not installed")
+
+
+def test_plan_cost_counts_mixed_golden_items_as_riding_along() -> None:
+    from annotate_memory import MemoryBackend
+
+    from annotate_core import Capability, spec_from_dict
+    from annotate_core.plan import make_plan
+
+    class Paying(MemoryBackend):
+        capabilities = MemoryBackend.capabilities | {Capability.REWARD, Capability.GOLDEN_MIXING}
+
+    spec = spec_from_dict({"name": "s", "inputs": [{"name": "image", "type": "image"}],
+                           "outputs": [{"name": "r", "type": "label", "options": ["a", "b"]}],
+                           "overlap": {"count": 3}, "pricing": {"reward_per_batch": 0.005},
+                           "distribution": {"kind": "pulling", "batch_size": 10, "golden_per_batch": 1}})
+    cost = make_plan(Paying(), spec, n_items=202, n_golden=20).cost
+    assert cost is not None
+    assert (cost.answers, cost.batches) == (546, 55)  # 182 real items x 3; golden items add no batches
