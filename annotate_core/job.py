@@ -220,5 +220,10 @@ class Job:
         _refuse(self.backend, Capability.PULL_API, "pull/submit")
         return self.backend.submit(self.id, assignment, answers, **kw)  # type: ignore[attr-defined]
 
+    def skip(self, assignment: str, **kw: Any) -> Any:
+        """Give a pulled batch back untouched (it returns to the queue for someone else)."""
+        _refuse(self.backend, Capability.PULL_API, "pull/submit")
+        return self.backend.skip(self.id, assignment, **kw)  # type: ignore[attr-defined]
+
     def state(self) -> JobState:
         return self.progress().state

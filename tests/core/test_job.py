@@ -89,3 +89,8 @@ def test_reattaching_by_id_uses_the_stored_spec(job) -> None:
         again.progress()  # a new client has a new in-memory store
     same = type(job)(job.backend, job.id, None)
     assert same.spec.name == "cats"
+
+
+def test_skip_needs_the_pull_api(job) -> None:
+    with pytest.raises(UnsupportedFeatureError, match="pull/submit"):
+        job.skip("a1")

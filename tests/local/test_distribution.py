@@ -43,7 +43,7 @@ def test_an_item_is_never_handed_out_beyond_its_overlap(started):
     a, b = job.pull("a"), job.pull("b")
     assert a.keys == b.keys == ["it-0000", "it-0001"]
     assert job.pull("c") is None  # both slots of both items are open: nothing left for a third worker
-    job.backend.skip(job.id, b.assignment)
+    job.skip(b.assignment)
     c = job.pull("c")  # a skipped batch goes back to the queue
     assert c.keys == ["it-0000", "it-0001"]
     assert job.pull("a") is None  # and never to a worker who already has the item
