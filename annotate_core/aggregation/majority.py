@@ -157,7 +157,34 @@ class MajorityVote(BaseAggregator):
         return self
 
 
-class GoldMajorityVote(BaseAggregator):
+class SkillWeightedPredictor(BaseAggregator):
+    """Methods that measure worker skills in ``fit``, then predict by a skill-weighted vote."""
+
+    skills_: pd.Series | None
+
+    def _majority(self) -> MajorityVote:
+        return MajorityVote()
+
+    def predict(self, data: pd.DataFrame) -> pd.Series:
+        """Skill-weighted majority vote on ``data`` with the skills measured by ``fit``."""
+        self._predict_encoded(encoded(data))
+        assert self.labels_ is not None
+        return self.labels_
+
+    def predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:
+        self._predict_encoded(encoded(data))
+        assert self.probas_ is not None
+        return self.probas_
+
+    def _predict_encoded(self, enc: EncodedAnswers) -> SkillWeightedPredictor:
+        if self.skills_ is None:
+            raise ValueError(f"{type(self).__name__}: call fit(...) before predict")
+        mv = self._majority()._fit_encoded(enc, self.skills_, measure_skills=False)
+        self.probas_, self.labels_ = mv.probas_, mv.labels_
+        return self
+
+
+class GoldMajorityVote(SkillWeightedPredictor):
     """Majority vote weighted by each worker's accuracy on golden tasks (known true labels).
 
     ``fit(data, true_labels)`` measures ``skills_``: the share of a worker's answers on golden
@@ -199,24 +226,8 @@ class GoldMajorityVote(BaseAggregator):
         self.skills_ = worker_accuracy(enc, reference)
         return self
 
-    def predict(self, data: pd.DataFrame) -> pd.Series:
-        """Skill-weighted majority vote on ``data`` with the skills measured by ``fit``."""
-        self._predict_encoded(encoded(data))
-        assert self.labels_ is not None
-        return self.labels_
-
-    def predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:
-        self._predict_encoded(encoded(data))
-        assert self.probas_ is not None
-        return self.probas_
-
-    def _predict_encoded(self, enc: EncodedAnswers) -> GoldMajorityVote:
-        if self.skills_ is None:
-            raise ValueError("GoldMajorityVote: call fit(data, true_labels) before predict")
-        mv = MajorityVote(self.on_missing_skill, self.default_skill)
-        mv._fit_encoded(enc, self.skills_, measure_skills=False)
-        self.probas_, self.labels_ = mv.probas_, mv.labels_
-        return self
+    def _majority(self) -> MajorityVote:
+        return MajorityVote(self.on_missing_skill, self.default_skill)
 
     def fit_predict(  # type: ignore[override]
         self, data: pd.DataFrame, true_labels: pd.Series | Mapping[Any, Any]

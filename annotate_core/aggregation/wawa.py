@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from annotate_core.aggregation._base import BaseAggregator, choose, encoded, vote_shares
+from annotate_core.aggregation._base import choose, encoded, vote_shares
 from annotate_core.aggregation._base import worker_accuracy as _worker_accuracy
 from annotate_core.aggregation._encode import EncodedAnswers
-from annotate_core.aggregation.majority import MajorityVote
+from annotate_core.aggregation.majority import SkillWeightedPredictor
 
 __all__ = ["Wawa"]
 
 
-class Wawa(BaseAggregator):
+class Wawa(SkillWeightedPredictor):
     """Three steps: majority vote; each worker's skill = share of their answers equal to it;
     majority vote weighted by those skills.
 
@@ -37,23 +37,6 @@ class Wawa(BaseAggregator):
             self.skills_ = pd.Series([], index=enc.workers, name="skill", dtype=float)
             return self
         self.skills_ = _worker_accuracy(enc, choose(vote_shares(enc)))
-        return self
-
-    def predict(self, data: pd.DataFrame) -> pd.Series:
-        self._predict_encoded(encoded(data))
-        assert self.labels_ is not None
-        return self.labels_
-
-    def predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:
-        self._predict_encoded(encoded(data))
-        assert self.probas_ is not None
-        return self.probas_
-
-    def _predict_encoded(self, enc: EncodedAnswers) -> Wawa:
-        if self.skills_ is None:
-            raise ValueError("Wawa: call fit(data) before predict")
-        mv = MajorityVote()._fit_encoded(enc, self.skills_, measure_skills=False)
-        self.probas_, self.labels_ = mv.probas_, mv.labels_
         return self
 
     def fit_predict(self, data: pd.DataFrame) -> pd.Series:  # type: ignore[override]
