@@ -144,6 +144,27 @@ def check_if_exist(create_id: str) -> dict[str, Any]:
                       "page": 0, "pageSize": 500, "resource": "tasks"}}
 
 
+def _task_head(
+    name: str, query: Mapping[str, Any], task_spec: dict[str, Any], ids: Ids, due: float | None, priority: Any
+) -> dict[str, Any]:
+    """The fields every ``POST /annotationtasks`` body starts with, annotation or QA, as dtlpy orders them."""
+    body: dict[str, Any] = {
+        "name": name,
+        "query": encode_query(query),
+        "taskOwner": ids.owner,
+        "spec": task_spec,
+        "datasetId": ids.dataset,
+        "projectId": ids.project,
+        "assignmentIds": [],
+        "recipeId": ids.recipe,
+    }
+    if due is not None:
+        body["dueDate"] = due
+    body["asynced"] = True
+    body["priority"] = priority
+    return body
+
+
 def annotation_task_body(
     spec: JobSpec,
     *,
@@ -163,20 +184,7 @@ def annotation_task_body(
     people = spec.workforce.assignees
     pulling = pulling_settings(spec)
     consensus = consensus_settings(spec)
-    body: dict[str, Any] = {
-        "name": task_name(spec),
-        "query": encode_query(query),
-        "taskOwner": ids.owner,
-        "spec": {"type": "annotation"},
-        "datasetId": ids.dataset,
-        "projectId": ids.project,
-        "assignmentIds": [],
-        "recipeId": ids.recipe,
-    }
-    if due is not None:
-        body["dueDate"] = due
-    body["asynced"] = True
-    body["priority"] = opts.priority
+    body = _task_head(task_name(spec), query, {"type": "annotation"}, ids, due, opts.priority)
     system: dict[str, Any] = {}
     if pulling is not None:
         if people:
@@ -226,20 +234,14 @@ def qa_task_body(
     """
     assert spec.review is not None
     opts = dataloop_options(spec)
-    body: dict[str, Any] = {
-        "name": opts.qa_task_name or f"{parent_name}_qa",
-        "query": encode_query(qa_query(parent_query, parent_id)),
-        "taskOwner": ids.owner,
-        "spec": {"type": "qa", "parentTaskId": parent_id},
-        "datasetId": ids.dataset,
-        "projectId": ids.project,
-        "assignmentIds": [],
-        "recipeId": ids.recipe,
-    }
-    if due is not None:
-        body["dueDate"] = due
-    body["asynced"] = True
-    body["priority"] = opts.priority
+    body = _task_head(
+        opts.qa_task_name or f"{parent_name}_qa",
+        qa_query(parent_query, parent_id),
+        {"type": "qa", "parentTaskId": parent_id},
+        ids,
+        due,
+        opts.priority,
+    )
     if spec.review.reviewers:
         body["workload"] = workload(list(spec.review.reviewers))
     if limit is not None:
