@@ -9,6 +9,7 @@ spec it said it cannot run. Optional operations (events, simulation, pull/submit
 from __future__ import annotations
 
 import abc
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from enum import Enum
@@ -72,6 +73,19 @@ class PlannedOperation:
 ProgressCallback = Callable[[int], None]
 
 
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^/:@\s]+:)[^@\s]+@", re.IGNORECASE)
+
+
+def shown_option(value: Any) -> Any:
+    """An option as a repr may show it: secrets masked, and the password of a URL
+    (``postgresql://user:pw@host/db``) too, since database URLs are plain options."""
+    if isinstance(value, SecretStr):
+        return SecretStr("x")
+    if isinstance(value, str):
+        return _URL_PASSWORD.sub(r"\g<head>***@", value)
+    return value
+
+
 class Backend(abc.ABC):
     """Base class of every backend. Subclasses set ``name`` and ``capabilities`` and implement
     the abstract methods; ``options`` come from the profile, with secrets as ``SecretStr``.
@@ -83,12 +97,15 @@ class Backend(abc.ABC):
     hints: ClassVar[Mapping[Capability, str]] = {}
     #: option names that carry credentials; they must come from ``<name>_env`` variables
     secret_options: ClassVar[frozenset[str]] = frozenset()
+    #: True when the backend talks to a vendor service over the network: it then meets rate limits
+    #: and the vendor's own validation errors, and must map both (the conformance suite checks it)
+    remote: ClassVar[bool] = False
 
     def __init__(self, **options: Any) -> None:
         self.options = options
 
     def __repr__(self) -> str:
-        shown = {k: (v if not isinstance(v, SecretStr) else SecretStr("x")) for k, v in self.options.items()}
+        shown = {k: shown_option(v) for k, v in self.options.items()}
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
     # ---- planning (never touches the network) -----------------------------------------------

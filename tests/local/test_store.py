@@ -145,3 +145,11 @@ def test_active_answers_are_listed_without_labels(started):
     job.pull("a")
     df = job.answers()
     assert set(df["status"]) == {"active"} and df["label"].isna().all()
+
+
+def test_repr_masks_the_password_of_a_database_url() -> None:
+    from annotate_local import LocalBackend
+
+    shown = repr(LocalBackend(url="postgresql+psycopg://annotate:hunter2-secret@db.internal:5432/annotate"))
+    assert "hunter2-secret" not in shown
+    assert "postgresql+psycopg://annotate:***@db.internal:5432/annotate" in shown

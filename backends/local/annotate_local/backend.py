@@ -18,7 +18,7 @@ from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import Connection, case, func, select, update
 
-from annotate_core.backend import Backend, JobState, PlannedOperation, Progress, ProgressCallback
+from annotate_core.backend import Backend, JobState, PlannedOperation, Progress, ProgressCallback, shown_option
 from annotate_core.capabilities import Capability
 from annotate_core.errors import ConfigError, JobStateError
 from annotate_core.items import Item, ItemError, UploadReport
@@ -74,7 +74,7 @@ class LocalBackend(Backend):
         self._webhook_backlog = False
 
     def __repr__(self) -> str:
-        shown = {k: v for k, v in self.options.items() if k != "clock"}
+        shown = {k: shown_option(v) for k, v in self.options.items() if k != "clock"}
         return f"LocalBackend({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
     # ---- plumbing ---------------------------------------------------------------------------
