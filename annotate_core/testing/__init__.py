@@ -17,6 +17,23 @@ Usage in a backend's tests::
 """
 
 from annotate_core.testing.specs import base_spec, spec_data_needing, spec_needing
-from annotate_core.testing.suite import BackendConformance, conformance_items, requires
+from annotate_core.testing.suite import (
+    FAULT_ERRORS,
+    BackendConformance,
+    applies_when,
+    conformance_items,
+    requires,
+    vendor_faults,
+)
 
-__all__ = ["BackendConformance", "base_spec", "conformance_items", "requires", "spec_data_needing", "spec_needing"]
+__all__ = [
+    "FAULT_ERRORS",
+    "BackendConformance",
+    "applies_when",
+    "base_spec",
+    "conformance_items",
+    "requires",
+    "spec_data_needing",
+    "spec_needing",
+    "vendor_faults",
+]

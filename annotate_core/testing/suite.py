@@ -1,19 +1,27 @@
 """The conformance suite: one set of tests every backend runs, selected by declared capability.
 
 A backend's test module subclasses ``BackendConformance``, names its class in ``backend_class``,
-and provides two fixtures:
+and provides fixtures:
 
 * ``backend`` — a ready instance (for vendor backends: one whose HTTP replays cassettes);
-* ``make_answers`` — a callable ``(job, items) -> None`` that makes answers exist for the items
-  of a started job (the local backend simulates workers; a vendor backend's cassette already
-  holds the workers' answers, so its callable does nothing).
+* ``make_answers`` — a callable ``(job, items) -> None`` that makes answers exist for every item
+  of a started job (the local backend has people pull work; a vendor backend's cassette already
+  holds the workers' answers, so its callable does nothing);
+* ``paged_backend`` (optional) — a backend whose listings return at most ``page_size`` objects a
+  page, for the pagination test (the default, ``backend``, suits a store with no paging);
+* ``fault_backend`` — for a backend with credentials or a remote service: a backend that meets
+  the vendor failure named by the ``fault`` parameter (see ``vendor_faults``).
 
-Tests are generated from ``backend_class.capabilities``: a declared capability must work, an
-undeclared one must be refused at plan time and by ``create_job`` before any network access.
+Tests are selected from what ``backend_class`` declares, never from its name: a declared
+capability must work, an undeclared one must be refused at plan time and by ``create_job``
+before any network access; credentials (``secret_options``) bring the auth and secret-hygiene
+tests, ``remote = True`` the rate-limit and validation ones. Tests that do not apply are removed
+from the subclass, not skipped.
 """
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
@@ -26,7 +34,14 @@ from annotate_core.answers import ANSWER_COLUMNS, INPUT_PREFIX
 from annotate_core.backend import Backend, JobState
 from annotate_core.capabilities import Capability
 from annotate_core.client import Client
-from annotate_core.errors import AnnotateError, UnsupportedFeatureError
+from annotate_core.errors import (
+    AuthenticationError,
+    NotFoundError,
+    RateLimitError,
+    UnsupportedFeatureError,
+    VendorError,
+    VendorValidationError,
+)
 from annotate_core.items import Item
 from annotate_core.testing.specs import FRAGMENTS, base_spec, spec_data_needing
 
@@ -49,6 +64,26 @@ class NetworkUsed(AssertionError):
     """Raised when code under a no-network guard opens a socket."""
 
 
+#: the vendor failures every backend that can meet them must map onto the core's error types
+FAULT_ERRORS: dict[str, type[VendorError]] = {
+    "auth": AuthenticationError,
+    "rate_limit": RateLimitError,
+    "validation": VendorValidationError,
+}
+
+
+def vendor_faults(backend_class: type[Backend]) -> list[str]:
+    """The faults of ``FAULT_ERRORS`` a backend meets, from what it declares.
+
+    Credentials (``secret_options``) can be refused; a ``remote`` service throttles and validates
+    request bodies itself. A store in the same process meets none of them.
+    """
+    faults = ["auth"] if backend_class.secret_options else []
+    if backend_class.remote:
+        faults += ["rate_limit", "validation"]
+    return faults
+
+
 def requires(*caps: Capability) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Mark a suite test as meaningful only for backends that declare every one of ``caps``."""
 
@@ -59,24 +94,55 @@ def requires(*caps: Capability) -> Callable[[Callable[..., Any]], Callable[..., 
     return mark
 
 
+def applies_when(predicate: Callable[[type[Backend]], bool]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a suite test as meaningful only for backend classes ``predicate`` accepts."""
+
+    def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn.__annotate_applies__ = predicate  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def _secret_values(backend: Backend) -> list[str]:
+    return [v.get_secret_value() for v in backend.options.values() if isinstance(v, SecretStr) and v.get_secret_value()]
+
+
+def _leaks(secrets: list[str], *texts: str) -> list[str]:
+    """The secrets (shown by length only) found in any of ``texts``."""
+    return [f"<secret of {len(s)} chars>" for s in secrets if any(s in t for t in texts)]
+
+
 class BackendConformance:
     """Subclass as ``TestMyBackend(BackendConformance)`` and provide the fixtures above."""
 
     backend_class: ClassVar[type[Backend]]
     #: items per lifecycle test; vendor cassettes are recorded for this many
     n_items: ClassVar[int] = 6
+    #: most objects a page of the ``paged_backend`` fixture's listings holds; None: not paged
+    page_size: ClassVar[int | None] = None
+    #: a job id in the backend's own format that names no job
+    unknown_job_id: ClassVar[str] = "conformance-no-such-job"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Drop the tests whose capabilities the backend does not declare: selected, not skipped."""
+        """Drop the tests that do not apply to what the backend declares: selected, not skipped."""
         super().__init_subclass__(**kwargs)
-        caps = getattr(cls, "backend_class", None)
-        if caps is None:
+        backend_class = getattr(cls, "backend_class", None)
+        if backend_class is None:
             return
         for name in dir(cls):
             fn = getattr(cls, name, None)
-            needed = getattr(fn, "__annotate_requires__", None)
-            if name.startswith("test_") and needed and not needed <= cls.backend_class.capabilities:
+            if not name.startswith("test_") or fn is None:
+                continue
+            needed = getattr(fn, "__annotate_requires__", frozenset())
+            applies = getattr(fn, "__annotate_applies__", None)
+            if not needed <= backend_class.capabilities or (applies is not None and not applies(backend_class)):
                 setattr(cls, name, None)
+
+    @classmethod
+    def paged_items(cls) -> int:
+        """Items of the pagination test: enough for four pages, or twice a lifecycle job if not paged."""
+        return 3 * cls.page_size + 1 if cls.page_size else 2 * cls.n_items
 
     @pytest.fixture
     def no_network(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
@@ -102,6 +168,8 @@ class BackendConformance:
         if "declared_capability" in metafunc.fixturenames:
             declared = [c for c in FRAGMENTS if c in caps]
             metafunc.parametrize("declared_capability", declared, ids=[c.value for c in declared])
+        if "fault" in metafunc.fixturenames:
+            metafunc.parametrize("fault", vendor_faults(metafunc.cls.backend_class))
 
     @pytest.fixture
     def backend(self) -> Backend:  # pragma: no cover - the subclass provides it
@@ -112,8 +180,29 @@ class BackendConformance:
         raise NotImplementedError("provide a `make_answers` fixture")
 
     @pytest.fixture
+    def paged_backend(self, backend: Backend) -> Backend:
+        """A backend whose listings hold at most ``page_size`` objects a page (default: ``backend``)."""
+        return backend
+
+    @pytest.fixture
+    def fault_backend(self, fault: str) -> Backend:  # pragma: no cover - the subclass provides it
+        raise NotImplementedError(
+            f"provide a `fault_backend` fixture: for fault={fault!r}, a backend whose next create_job meets "
+            f"it ({FAULT_ERRORS[fault].__name__} expected); vendor backends replay a cassette with the "
+            "vendor's answer"
+        )
+
+    @pytest.fixture
     def client(self, backend: Backend) -> Client:
         return Client(backend, profile="conformance")
+
+    @pytest.fixture
+    def debug_logs(self, caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+        """Every record of every logger at DEBUG, as a user who turns logging all the way up sees it."""
+        caplog.set_level(logging.DEBUG)
+        for name in ("urllib3", "requests", "annotate_core", self.backend_class.__module__.split(".")[0]):
+            caplog.set_level(logging.DEBUG, logger=name)
+        return caplog
 
     def spec(self, **overrides: Any):
         return base_spec(self.backend_class.capabilities, **overrides)
@@ -126,10 +215,12 @@ class BackendConformance:
         assert all(isinstance(c, Capability) for c in cls.capabilities)
         assert set(cls.hints) <= set(Capability)
 
+    @applies_when(lambda cls: bool(cls.secret_options))
     def test_repr_hides_secrets(self, backend: Backend) -> None:
-        secrets = [v.get_secret_value() for v in backend.options.values() if isinstance(v, SecretStr)]
-        text = repr(backend) + repr(Client(backend))
-        assert not [s for s in secrets if s and s in text]
+        secrets = _secret_values(backend)
+        assert secrets, "the backend fixture should hold its credentials as SecretStr options"
+        leaks = _leaks(secrets, repr(backend), repr(Client(backend)), str(backend.options))
+        assert not leaks, f"a credential appears in a repr: {leaks}"
 
     # ---- refusals: nothing is sent for what the backend cannot do -----------------------------
 
@@ -233,6 +324,61 @@ class BackendConformance:
         status = job.answers().groupby("assignment")["status"].first()
         assert status[submitted[0]] == "accepted" and status[submitted[1]] == "rejected"
 
-    def test_unknown_job_is_a_typed_error(self, client: Client) -> None:
-        with pytest.raises(AnnotateError):
-            client.job("conformance-no-such-job").progress()
+    # ---- pagination ---------------------------------------------------------------------------
+
+    @requires(Capability.UPLOAD_ITEMS)
+    def test_listings_read_every_page(self, paged_backend: Backend, make_answers: MakeAnswers) -> None:
+        """Items, existing keys and answers listed over many pages: nothing past page one is lost."""
+        client = Client(paged_backend, profile="conformance")
+        job = client.create_job(self.spec())
+        items = conformance_items(self.paged_items(), prefix="page")
+        first = job.add_items(items, progress=False)
+        assert (first.created, first.errors) == (len(items), [])
+        again = job.add_items(items, progress=False)
+        assert (again.created, again.existing) == (0, len(items)), "existing keys past the first page were missed"
+        job.start()
+        make_answers(job, items)
+        assert job.progress().total_items == len(items)
+        df = job.answers()
+        missing = sorted({i.key for i in items} - set(df["task"]))
+        assert not missing, f"answers of {len(missing)} item(s) missing, e.g. {missing[:3]}"
+        assert not df.duplicated(["assignment", "task", "field"]).any(), "a page was read twice"
+
+    # ---- errors: the vendor's failures, as the core's types -----------------------------------
+
+    def test_unknown_job_is_not_found(self, client: Client) -> None:
+        with pytest.raises(NotFoundError) as err:
+            client.job(self.unknown_job_id).progress()
+        assert err.value.backend == self.backend_class.name
+
+    @applies_when(lambda cls: bool(vendor_faults(cls)))
+    def test_vendor_fault_is_mapped(self, fault_backend: Backend, fault: str, debug_logs: pytest.LogCaptureFixture
+                                    ) -> None:
+        expected = FAULT_ERRORS[fault]
+        with pytest.raises(VendorError) as err:
+            Client(fault_backend, profile="conformance").create_job(self.spec())
+        error = err.value
+        got = type(error).__name__
+        assert isinstance(error, expected), f"{fault}: expected {expected.__name__}, got {got}: {error}"
+        assert error.backend == self.backend_class.name
+        if isinstance(error, RateLimitError):
+            assert error.retry_after is None or error.retry_after > 0
+        if isinstance(error, VendorValidationError):
+            assert error.details or error.status in (400, 422), "say what the vendor refused"
+        leaks = _leaks(_secret_values(fault_backend), str(error), repr(error.payload), debug_logs.text)
+        assert not leaks, f"{fault}: a credential appears in the error or the logs: {leaks}"
+
+    # ---- secrets --------------------------------------------------------------------------------
+
+    @applies_when(lambda cls: bool(cls.secret_options))
+    @requires(Capability.UPLOAD_ITEMS)
+    def test_secrets_absent_from_logs(self, client: Client, make_answers: MakeAnswers,
+                                      debug_logs: pytest.LogCaptureFixture) -> None:
+        secrets = _secret_values(client.backend)
+        assert secrets, "the backend fixture should hold its credentials as SecretStr options"
+        job, _ = self._started_job(client, make_answers)
+        frame = job.answers()
+        records = "\n".join(f"{r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in debug_logs.records)
+        assert debug_logs.records, "nothing was logged at DEBUG: the test would prove nothing"
+        leaks = _leaks(secrets, debug_logs.text, records, repr(job), repr(client), frame.to_csv())
+        assert not leaks, f"a credential appears in the logs, a repr or the answers: {leaks}"

@@ -6,7 +6,7 @@ from annotate_memory import MemoryBackend
 
 from annotate_core import Capability
 from annotate_core.capabilities import required_capabilities
-from annotate_core.testing import BackendConformance
+from annotate_core.testing import BackendConformance, vendor_faults
 from annotate_core.testing.specs import FRAGMENTS, spec_needing
 
 
@@ -28,3 +28,35 @@ def test_tests_for_undeclared_capabilities_are_not_collected() -> None:
 def test_every_fragment_needs_its_capability() -> None:
     for cap in FRAGMENTS:
         assert cap in {r.capability for r in required_capabilities(spec_needing(cap))}, cap
+
+
+class _Remote(MemoryBackend):
+    name = "memory-remote"
+    secret_options = frozenset({"token"})
+    remote = True
+
+
+def test_fault_and_secret_tests_follow_the_declared_credentials_and_remoteness() -> None:
+    class Local(BackendConformance):
+        backend_class = MemoryBackend
+
+    class Vendor(BackendConformance):
+        backend_class = _Remote
+
+    assert vendor_faults(MemoryBackend) == [] and vendor_faults(_Remote) == ["auth", "rate_limit", "validation"]
+    for name in ("test_vendor_fault_is_mapped", "test_secrets_absent_from_logs", "test_repr_hides_secrets"):
+        assert getattr(Local, name) is None, name
+        assert callable(getattr(Vendor, name)), name
+    assert callable(Local.test_unknown_job_is_not_found) and callable(Local.test_listings_read_every_page)
+
+
+def test_paged_items_span_four_pages() -> None:
+    class Paged(BackendConformance):
+        backend_class = MemoryBackend
+        page_size = 3
+
+    class Unpaged(BackendConformance):
+        backend_class = MemoryBackend
+
+    assert Paged.paged_items() == 10 and -(-Paged.paged_items() // 3) == 4
+    assert Unpaged.paged_items() == 2 * Unpaged.n_items

@@ -1,5 +1,10 @@
 """The core's conformance suite on the Dataloop backend: declared capabilities work on cassettes,
-undeclared ones are refused before any request."""
+undeclared ones are refused before any request, and the gate's failures map onto the core's errors.
+
+The cassettes under ``cassettes/dataloop/conformance/`` are authored against the fake gate
+(``python tests/dataloop/generate_cassettes.py -k conformance``), which clamps DQL pages to
+``FAKE_PAGE_SIZE`` objects: the pagination test's items span four pages of every item query.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,24 @@ import hashlib
 import pytest
 from annotate_dataloop import DataloopBackend
 from annotate_dataloop.jobref import JobRef
+from pydantic import SecretStr
 
 from annotate_core.testing import BackendConformance
+
+from .helpers import fake_jwt
+from .recorded import replayed_all
+
+#: the fake gate's default ``max_page_size``, which the cassettes were recorded with
+FAKE_PAGE_SIZE = 4
+
+#: the gate's answers to create_job's first request, per fault; bodies are ``{"status", "message"}``
+#: as the gate sends them (reference §4.1: dtlpy reads ``message``); 400's text is the OpenAPI one
+FAULTS = {
+    "auth": ("GET", r"/projects/[^/]+/name$", 401, "Unauthorized", {}),
+    # no documented limit or header (reference §4.2): an hour's Retry-After is beyond any sensible wait
+    "rate_limit": ("GET", r"/projects/[^/]+/name$", 429, "Too Many Requests", {"Retry-After": "3600"}),
+    "validation": ("POST", r"/annotationtasks$", 400, "Missing or Invalid id", {}),
+}
 
 
 def _label(item: dict, who: str) -> str:
@@ -20,9 +41,26 @@ def _label(item: dict, who: str) -> str:
 @pytest.mark.vcr
 class TestDataloopConformance(BackendConformance):
     backend_class = DataloopBackend
+    page_size = FAKE_PAGE_SIZE
+    unknown_job_id = "task:6700000000000000000fffff"
+
+    @pytest.fixture(autouse=True)
+    def every_recorded_request_is_made(self, vcr):
+        """Replay uses the whole cassette: a page, retry or upload the backend skipped fails the test."""
+        yield
+        assert replayed_all(vcr), "a recorded request was never made"
 
     @pytest.fixture
     def backend(self, make_backend):
+        return make_backend()
+
+    @pytest.fixture
+    def fault_backend(self, make_backend, fake, fault: str):
+        if fake is not None:
+            method, path, status, message, headers = FAULTS[fault]
+            fake.fail(method, path, status, {"status": status, "message": message}, headers=headers)
+        if fault == "auth":  # a well-formed, unexpired JWT the gate no longer accepts
+            return make_backend(token=SecretStr(fake_jwt(4102444800, email="revoked@example.com")))
         return make_backend()
 
     @pytest.fixture

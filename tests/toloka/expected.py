@@ -226,6 +226,12 @@ def medium_webhooks(pool_id: str) -> list[dict[str, Any]]:
 CONFORMANCE_EXTRAS: dict[str, Any] = {"pricing": {"reward_per_batch": 0.01},
                                       "review": {"fraction": 1.0, "on_reject": "discard"}}
 
+#: TestTolokaConformance's page size for assignment listings, and the items its pagination test uploads
+CONFORMANCE_PAGE_SIZE = 2
+CONFORMANCE_PAGED_ITEMS = 3 * CONFORMANCE_PAGE_SIZE + 1
+#: a pool id no pool has
+CONFORMANCE_UNKNOWN_POOL = "987654321"
+
 CONFORMANCE_CONFIG = {
     "view": {"type": "view.list", "items": [
         {"type": "view.image", "url": {"type": "data.input", "path": "image"}},

@@ -659,9 +659,57 @@ def conf_manual_review_changes_status(t: Tape) -> None:
     pages(t, POOL, after, 1000)
 
 
-def conf_unknown_job_is_a_typed_error(t: Tape) -> None:
-    t.add("GET", "/v1/pools/conformance-no-such-job", status=404, response={
+def conf_unknown_job_is_not_found(t: Tape) -> None:
+    t.add("GET", f"/v1/pools/{e.CONFORMANCE_UNKNOWN_POOL}", status=404, response={
         "request_id": "404c", "code": "DOES_NOT_EXIST", "message": "Object does not exist"})
+
+
+def conf_listings_read_every_page(t: Tape) -> None:
+    """Seven items, answered one task per assignment, listed two assignments a page (four pages)."""
+    from annotate_core.testing import conformance_items
+
+    spec = conf_spec()
+    t.add("POST", "/v1/projects", body=e.CONFORMANCE_PROJECT, status=201,
+          response=created(e.CONFORMANCE_PROJECT, PROJECT, status="ACTIVE"))
+    pool = e.conformance_pool(PROJECT, spec)
+    t.add("POST", "/v1/pools", body=pool, status=201, response=pool_state(pool, POOL, "CLOSED"))
+    items = conformance_items(e.CONFORMANCE_PAGED_ITEMS, prefix="page")
+    bodies = [{"input_values": {**it.inputs, "_key": it.key}, "pool_id": POOL} for it in items]
+    t.list_tasks(POOL)
+    stored = t.upload(POOL, [it.key for it in items], bodies, first_task=0, overlap=1)
+    t.list_tasks(POOL, stored)  # the rerun finds every key and sends nothing
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, "CLOSED"))
+    t.action(f"/v1/pools/{POOL}/open", "POOL.OPEN", {"pool_id": POOL})
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, "OPEN", started=True))
+    analytics(t, POOL, 100, len(items), len(items))
+    answered = [assignment(n, f"w{n % 3}", "SUBMITTED", [task], ["cat" if n % 2 == 0 else "dog"])
+                for n, task in enumerate(stored)]
+    pages(t, POOL, answered, e.CONFORMANCE_PAGE_SIZE)
+
+
+def conf_secrets_absent_from_logs(t: Tape) -> None:
+    stored = conf_started(t)
+    pages(t, POOL, [assignment(0, "w0", "SUBMITTED", stored, _labels(stored))], 1000)
+
+
+def _conf_create_refused(status: int, response: Json, headers: Json | None = None) -> Callable[[Tape], None]:
+    """create_job's first request, POST /v1/projects, answered with a fault (and nothing sent after it)."""
+    def tape(t: Tape) -> None:
+        t.add("POST", "/v1/projects", body=e.CONFORMANCE_PROJECT, status=status, response=response, headers=headers)
+    return tape
+
+
+CONF_FAULTS: dict[str, Callable[[Tape], None]] = {
+    # a revoked API key (reference §1: 401 with code AUTHENTICATION_ERROR)
+    "auth": _conf_create_refused(401, {"request_id": "401c", "code": "AUTHENTICATION_ERROR",
+                                       "message": "Invalid token"}),
+    # the daily quota: waiting it out is not sensible, so the backend raises instead of sleeping
+    "rate_limit": _conf_create_refused(429, {**TOO_MANY, "payload": {"interval": "DAY", "limit": 100}}),
+    # a field-level refusal (reference §1: VALIDATION_ERROR with the field path in the payload)
+    "validation": _conf_create_refused(400, {
+        "request_id": "400c", "code": "VALIDATION_ERROR", "message": "Validation failed",
+        "payload": {"public_instructions": {"code": "VALUE_TOO_LONG", "message": "Value is too long"}}}),
+}
 
 
 TAPES: dict[str, Callable[[Tape], None]] = {
@@ -670,6 +718,7 @@ TAPES: dict[str, Callable[[Tape], None]] = {
 TAPES.update({f"TestTolokaConformance.test_{name[5:]}": fn
               for name, fn in dict(globals()).items() if name.startswith("conf_") and name != "conf_spec"
               and name != "conf_started" and callable(fn)})
+TAPES.update({f"TestTolokaConformance.test_vendor_fault_is_mapped[{fault}]": fn for fault, fn in CONF_FAULTS.items()})
 
 
 def main(names: list[str]) -> None:

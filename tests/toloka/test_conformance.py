@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from annotate_toloka import TolokaBackend
+from pydantic import SecretStr
 
 from annotate_core.testing import BackendConformance, base_spec
 
@@ -23,10 +24,33 @@ pytestmark = [pytest.mark.vcr, pytest.mark.synthetic]
 
 class TestTolokaConformance(BackendConformance):
     backend_class = TolokaBackend
+    page_size = e.CONFORMANCE_PAGE_SIZE
+    unknown_job_id = e.CONFORMANCE_UNKNOWN_POOL
+
+    @pytest.fixture(autouse=True)
+    def every_recorded_request_is_made(self, vcr, recording: bool):
+        """Replay uses the whole cassette: a page, retry or upload the backend skipped fails the test."""
+        yield
+        if not recording:
+            assert vcr.all_played, f"{len(vcr) - vcr.play_count} recorded request(s) never made"
 
     @pytest.fixture
     def backend(self, make_backend):  # type: ignore[override]
         b = make_backend()
+        yield b
+        b.close_backend()
+
+    @pytest.fixture
+    def paged_backend(self, make_backend):  # type: ignore[override]
+        b = make_backend(page_size=e.CONFORMANCE_PAGE_SIZE)
+        yield b
+        b.close_backend()
+
+    @pytest.fixture
+    def fault_backend(self, make_backend, fault: str, recording: bool):  # type: ignore[override]
+        if recording:
+            pytest.fail("the fault cassettes are synthetic: regenerate them with make_cassettes.py")
+        b = make_backend(token=SecretStr("revoked-toloka-api-key-0001")) if fault == "auth" else make_backend()
         yield b
         b.close_backend()
 

@@ -129,6 +129,7 @@ class DataloopBackend(Backend):
         Capability.SKILLS: "Dataloop has no worker skills",
     }
     secret_options: ClassVar[frozenset[str]] = frozenset({"token", "refresh_token"})
+    remote: ClassVar[bool] = True
 
     def __init__(self, **options: Any) -> None:
         unknown = sorted(set(options) - _OPTIONS)

@@ -114,6 +114,7 @@ class TolokaBackend(SkillsMixin, Backend):
         Capability.PULL_API: "Tolokers work in Toloka's own UI: use the 'local' backend for in-house pull/submit",
     }
     secret_options: ClassVar[frozenset[str]] = frozenset({"token"})
+    remote: ClassVar[bool] = True
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
