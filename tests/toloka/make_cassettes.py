@@ -162,14 +162,15 @@ def pool_state(body: Json, pool_id: str, status: str, *, started: bool = False, 
     return p
 
 
-def analytics(tape: Tape, pool_id: str, percent: float, real: int, submitted: int) -> None:
-    names = ("completion_percentage", "real_tasks_count", "submitted_assignments_count")
+def analytics(tape: Tape, pool_id: str, percent: float, real: int, submitted: int, spent: float = 0.0) -> None:
+    names = ("completion_percentage", "real_tasks_count", "submitted_assignments_count", "spent_budget")
     requests = [{"subject": "POOL", "subject_id": pool_id, "name": n} for n in names]
     oid = str(uuid.uuid5(NAMESPACE, f"analytics-{len(tape.interactions)}"))
     pending = {"id": oid, "type": "ANALYTICS", "status": "PENDING", "progress": 0, "submitted": T0,
                "parameters": {"value": requests}}
     tape.add("POST", "/staging/analytics-2", body=requests, status=202, response=pending)
-    results = [{"value": percent}, {"value": real}, submitted]  # the last as a bare number, as in toloka-kit's tests
+    # submitted as a bare number, as in toloka-kit's tests; the rest as {"value": ...} as in the docs
+    results = [{"value": percent}, {"value": real}, submitted, {"value": spent}]
     tape.operation({**pending, "status": "SUCCESS", "progress": 100, "finished": "2026-01-15T12:19:03.99999",
                     "details": {"value": [{"request": r, "result": v, "finished": "2026-01-15T12:19:01.923461"}
                                           for r, v in zip(requests, results, strict=True)]}})
@@ -246,7 +247,7 @@ def test_open_close_archive(t: Tape) -> None:
 
 def test_progress_from_pool_analytics(t: Tape) -> None:
     t.add("GET", f"/v1/pools/{POOL}", response=pool_state(e.cats_pool(PROJECT), POOL, "OPEN", started=True))
-    analytics(t, POOL, 74, 202, 45)
+    analytics(t, POOL, 74, 202, 45, spent=0.54)
 
 
 def _status_tasks(n: int) -> list[Json]:
@@ -324,10 +325,11 @@ def test_seed_001_recipe_end_to_end(t: Tape) -> None:
     by_key = {task["input_values"]["_key"]: task for task in stored}
     t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, "CLOSED"))
     t.action(f"/v1/pools/{POOL}/open", "POOL.OPEN", {"pool_id": POOL})
+    # spent: 0.01 USD per suite plus Toloka's fee (illustrative: the fee rate is not part of the reference)
     for status, percent, submitted, reason in (("OPEN", 0, 0, None), ("OPEN", 74, 45, None),
                                                ("CLOSED", 100, 63, "COMPLETED")):
         t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, status, started=True, reason=reason))
-        analytics(t, POOL, percent, recipe.N_REAL, submitted)
+        analytics(t, POOL, percent, recipe.N_REAL, submitted, spent=round(submitted * 0.012, 3))
     pages(t, POOL, recipe_assignments(by_key), 10)
 
 

@@ -7,6 +7,7 @@ from annotate_toloka import TolokaBackend
 
 from annotate_core.backend import JobState
 from annotate_core.client import Client
+from annotate_core.comparison.collect import reported_cost
 from annotate_core.items import Item
 
 from . import expected as e
@@ -66,6 +67,7 @@ def test_progress_from_pool_analytics(backend: TolokaBackend) -> None:
     assert p.percent == 74 and p.fraction == pytest.approx(0.74)
     assert (p.total_items, p.completed_items) == (202, 149)
     assert p.details["submitted_assignments"] == 45  # Toloka's bare-number result shape
+    assert reported_cost(p.details) == (0.54, "USD")  # spent_budget: what a comparison reports as the cost
 
 
 @synthetic

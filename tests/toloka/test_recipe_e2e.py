@@ -32,6 +32,7 @@ def test_seed_001_recipe_end_to_end(make_backend, sleeps: list[float], vcr) -> N
     final = job.wait(poll_interval=60, sleep=waits.append, progress=False)
     assert final.state is JobState.COMPLETED and final.percent == 100
     assert waits == [60, 60]  # 0% -> 74% -> 100% and closed
+    assert final.details["cost"] == {"amount": 0.756, "currency": "USD"}  # the pool's spent_budget
 
     df = job.answers()
     assert vcr.all_played  # every page of assignments was read, up to has_more false

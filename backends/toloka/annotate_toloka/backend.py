@@ -37,7 +37,8 @@ from annotate_toloka.wire import ACT_UNDER_HEADER, BACKEND, parse_error, quota_w
 log = logging.getLogger(__name__)
 
 UPLOAD_QUERY = "async_mode=true&allow_defaults=true&skip_invalid_items=true"
-ANALYTICS = ("completion_percentage", "real_tasks_count", "submitted_assignments_count")
+#: one analytics call per progress(): completion, size, work done and the money spent (USD, fees included)
+ANALYTICS = ("completion_percentage", "real_tasks_count", "submitted_assignments_count", "spent_budget")
 PLATFORM_URL = "https://platform.toloka.ai/requester/project/{project}/pool/{pool}"
 
 
@@ -287,11 +288,13 @@ class TolokaBackend(SkillsMixin, Backend):
             raise MalformedResponseError(f"pool {job_id}: analytics returned no completion_percentage",
                                          backend=BACKEND)
         total = int(values.get("real_tasks_count") or 0)
-        return Progress(
-            state=state, total_items=total, completed_items=round(total * percent / 100), percent=percent,
-            details={"pool_status": pool.get("status"), "last_close_reason": pool.get("last_close_reason"),
-                     "submitted_assignments": values.get("submitted_assignments_count")},
-        )
+        details: dict[str, Any] = {"pool_status": pool.get("status"),
+                                   "last_close_reason": pool.get("last_close_reason"),
+                                   "submitted_assignments": values.get("submitted_assignments_count")}
+        if values.get("spent_budget") is not None:  # what comparisons report as the vendor's own cost
+            details["cost"] = {"amount": values["spent_budget"], "currency": "USD"}
+        return Progress(state=state, total_items=total, completed_items=round(total * percent / 100), percent=percent,
+                        details=details)
 
     # ---- items --------------------------------------------------------------------------------
 
