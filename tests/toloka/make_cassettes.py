@@ -206,6 +206,18 @@ def pages(tape: Tape, pool_id: str, items: list[Json], limit: int) -> None:
             query = {**query, "id_gt": page[-1]["id"]}
 
 
+def restrictions(tape: Tape, pool_id: str, project_id: str, banned: list[str] = (), limit: int = 500) -> None:
+    """The bans a finished pool's progress reads: POOL scope (the rules' bans), then PROJECT scope."""
+    pool_bans = [{"id": str(54 + i), "scope": "POOL", "user_id": user, "pool_id": pool_id,
+                  "private_comment": "Control tasks failed", "created": "2026-01-15T12:40:07"}
+                 for i, user in enumerate(banned)]
+    tape.add("GET", "/v1/user-restrictions", query={"scope": "POOL", "pool_id": pool_id, "sort": "id", "limit": limit},
+             response={"items": pool_bans, "has_more": False})
+    tape.add("GET", "/v1/user-restrictions",
+             query={"scope": "PROJECT", "project_id": project_id, "sort": "id", "limit": limit},
+             response={"items": [], "has_more": False})
+
+
 def cats_items(n: int, prefix: str = "cat") -> list[tuple[str, str]]:
     return [(f"{prefix}-{i}", f"https://tlk.s3.yandex.net/dataset/cats_vs_dogs/{recipe.truth(i)}s/{prefix}{i}.jpg")
             for i in range(n)]
@@ -284,6 +296,13 @@ def test_answers_of_a_pool_made_elsewhere(t: Tape) -> None:
 
 # ---- step 3: the seed 001 recipe end to end -------------------------------------------------------
 
+def recipe_careless_workers() -> list[str]:
+    """The two Tolokers of ``recipe_assignments`` who answer at 55%: the ones the rules ban."""
+    rng = random.Random(1)
+    workers = [f"{rng.getrandbits(128):032x}" for _ in range(30)]
+    return [workers[3], workers[17]]
+
+
 def recipe_assignments(stored: dict[str, Json]) -> list[Json]:
     """Each real task answered by 3 different Tolokers in suites of 10 real + 1 golden task."""
     rng = random.Random(1)
@@ -330,6 +349,7 @@ def test_seed_001_recipe_end_to_end(t: Tape) -> None:
                                                ("CLOSED", 100, 63, "COMPLETED")):
         t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, status, started=True, reason=reason))
         analytics(t, POOL, percent, recipe.N_REAL, submitted, spent=round(submitted * 0.012, 3))
+    restrictions(t, POOL, PROJECT, recipe_careless_workers(), limit=10)
     pages(t, POOL, recipe_assignments(by_key), 10)
 
 
@@ -634,6 +654,7 @@ def conf_lifecycle_to_closed(t: Tape) -> None:
     t.action(f"/v1/pools/{POOL}/close", "POOL.CLOSE", {"pool_id": POOL})
     t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, "CLOSED", started=True, reason="MANUAL"))
     analytics(t, POOL, 0, 6, 0)
+    restrictions(t, POOL, PROJECT)
 
 
 def conf_overlap_never_exceeded(t: Tape) -> None:

@@ -33,6 +33,8 @@ def test_seed_001_recipe_end_to_end(make_backend, sleeps: list[float], vcr) -> N
     assert final.state is JobState.COMPLETED and final.percent == 100
     assert waits == [60, 60]  # 0% -> 74% -> 100% and closed
     assert final.details["cost"] == {"amount": 0.756, "currency": "USD"}  # the pool's spent_budget
+    banned = final.details["banned_workers"]  # the pool's restrictions, read once it is finished
+    assert len(banned) == 2
 
     df = job.answers()
     assert vcr.all_played  # every page of assignments was read, up to has_more false
@@ -42,6 +44,7 @@ def test_seed_001_recipe_end_to_end(make_backend, sleeps: list[float], vcr) -> N
     per_task = real.groupby("task")["worker"]
     assert (per_task.nunique() == 3).all(), "every image answered by 3 different Tolokers"
     assert len(df[df["golden"]]) == 63  # one control image per task suite
+    assert set(banned) <= set(df["worker"])
     assert (df[df["golden"]]["golden_label"].notna()).all()
     assert set(df["status"]) == {"submitted", "accepted"}
 

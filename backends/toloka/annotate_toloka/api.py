@@ -152,6 +152,10 @@ class TolokaApi:
     def patch_assignment(self, assignment_id: str, body: Json) -> Json:
         return expect_dict(self._send("PATCH", f"/v1/assignments/{assignment_id}", body) or {}, "assignment")
 
+    def iter_restrictions(self, scope: str, **where: str) -> Iterator[Json]:
+        """Bans (user restrictions) of one scope, e.g. ``scope="POOL", pool_id=...``; at most 500 a page."""
+        return self.iter_pages("/v1/user-restrictions", {"scope": scope, **where}, limit=min(self.page_size, 500))
+
     # ---- analytics ----------------------------------------------------------------------------
 
     def analytics(self, requests: list[Json]) -> list[Json]:

@@ -293,8 +293,17 @@ class TolokaBackend(SkillsMixin, Backend):
                                    "submitted_assignments": values.get("submitted_assignments_count")}
         if values.get("spent_budget") is not None:  # what comparisons report as the vendor's own cost
             details["cost"] = {"amount": values["spent_budget"], "currency": "USD"}
+        if state.finished:  # read once the crowd is done, not on every poll of a running pool
+            details["banned_workers"] = self._banned_workers(pool)
         return Progress(state=state, total_items=total, completed_items=round(total * percent / 100), percent=percent,
                         details=details)
+
+    def _banned_workers(self, pool: Mapping[str, Any]) -> list[str]:
+        """Tolokers the pool's rules banned: restrictions scoped to this pool or to its project."""
+        found = list(self.api.iter_restrictions("POOL", pool_id=str(pool["id"])))
+        if pool.get("project_id"):
+            found += self.api.iter_restrictions("PROJECT", project_id=str(pool["project_id"]))
+        return sorted({str(r["user_id"]) for r in found if r.get("user_id")})
 
     # ---- items --------------------------------------------------------------------------------
 
