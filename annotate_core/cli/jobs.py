@@ -295,13 +295,18 @@ def results_cmd(ctx: click.Context, job_id: str, backend: str | None, profile: s
 @backend_options
 @click.pass_context
 def jobs_cmd(ctx: click.Context, backend: str | None, profile: str | None, db: str | None) -> None:
-    """List the jobs a backend knows (the local store's jobs)."""
+    """List the jobs a backend knows: the local store's, or those annotate created on a vendor account."""
     with open_client(ctx, backend, profile, db) as client:
-        rows = client.jobs()
+        try:
+            rows = client.jobs()
+        except NotImplementedError as exc:
+            raise click.ClickException(str(exc)) from None
     if not rows:
         click.echo("no jobs")
     for r in rows:
-        click.echo(f"{r.get('id')}  {r.get('state', ''):<10} {r.get('items', '')!s:>7} items  {r.get('name', '')}")
+        items = r.get("items")
+        count = f"{items:>7} items" if isinstance(items, int) else f"{'-':>7} items"
+        click.echo(f"{r.get('id')}  {r.get('state', ''):<10} {count}  {r.get('name', '')}")
 
 
 COMMANDS = [run_cmd, status_cmd, results_cmd, jobs_cmd]

@@ -88,3 +88,9 @@ def test_plan_cost_counts_mixed_golden_items_as_riding_along() -> None:
     cost = make_plan(Paying(), spec, n_items=202, n_golden=20).cost
     assert cost is not None
     assert (cost.answers, cost.batches) == (546, 55)  # 182 real items x 3; golden items add no batches
+
+
+def test_jobs_on_a_backend_that_cannot_list_them_is_a_one_line_error() -> None:
+    result = run("jobs", "--backend", "memory")
+    assert result.exit_code == 1
+    assert result.output.strip() == "Error: backend 'memory' cannot list jobs"
