@@ -294,6 +294,37 @@ def test_answers_of_a_pool_made_elsewhere(t: Tape) -> None:
     pages(t, POOL, [assignment(0, "w0", "ACCEPTED", tasks, ["cat", "dog"])], 1000)
 
 
+def pool_pages(tape: Tape, status: str, pools: list[Json], limit: int) -> None:
+    """GET /v1/pools?status=... keyset pages, as ``pages`` does for assignments."""
+    query: Json = {"status": status, "sort": "id", "limit": limit}
+    for start in range(0, max(len(pools), 1), limit):
+        page = pools[start:start + limit]
+        tape.add("GET", "/v1/pools", query=query, response={"items": page, "has_more": start + limit < len(pools)})
+        if page:
+            query = {**query, "id_gt": page[-1]["id"]}
+
+
+def test_jobs_are_the_pools_annotate_made(t: Tape) -> None:
+    """Three annotate pools among pools made elsewhere, listed per status two a page (ARCHIVED never asked for)."""
+    ours = e.cats_pool(PROJECT)
+    foreign = {k: v for k, v in ours.items() if k != "metadata"}
+    tagged = {**foreign, "private_name": "Tagged by another tool", "metadata": {"team": ["vision"]}}
+    open_pools = [
+        {**pool_state(ours, POOL, "OPEN", started=True), "created": "2026-01-12T09:30:00.12"},
+        {**pool_state(foreign, "36502090", "OPEN", started=True), "created": "2026-01-13T10:00:00"},
+        {**pool_state(tagged, "36502102", "OPEN", started=True), "created": "2026-01-14T08:00:00"},
+    ]
+    closed_pools = [
+        {**pool_state({**ours, "private_name": "Cat or Dog? (first run)"}, "36501990", "CLOSED", started=True,
+                      reason="COMPLETED"), "created": "2026-01-10T08:00:00"},
+        {**pool_state({**ours, "private_name": "Cat or Dog? (draft)"}, "36502110", "CLOSED"),
+         "created": "2026-01-15T12:00:01.123"},
+    ]
+    pool_pages(t, "OPEN", open_pools, 2)
+    pool_pages(t, "CLOSED", closed_pools, 2)
+    pool_pages(t, "LOCKED", [], 2)
+
+
 # ---- step 3: the seed 001 recipe end to end -------------------------------------------------------
 
 def recipe_careless_workers() -> list[str]:

@@ -97,6 +97,22 @@ def test_review_accept_and_reject(backend: TolokaBackend, vcr) -> None:
 
 
 @synthetic
+def test_jobs_are_the_pools_annotate_made(make_backend, vcr) -> None:
+    backend = make_backend(page_size=2)
+    rows = Client(backend).jobs()  # Backend.list_jobs, as `annotate jobs --profile <toloka>` prints it
+    assert vcr.all_played  # OPEN over two pages (id_gt), then CLOSED and LOCKED; never ARCHIVED
+    # the two pools without our stored spec (no metadata; someone else's metadata key) are left out
+    assert rows == [
+        {"id": "36501990", "name": "Cat or Dog? (first run)", "state": "completed",
+         "created_at": "2026-01-10T08:00:00+00:00", "items": None},
+        {"id": POOL, "name": "Cat or Dog?", "state": "open",
+         "created_at": "2026-01-12T09:30:00.120000+00:00", "items": None},
+        {"id": "36502110", "name": "Cat or Dog? (draft)", "state": "draft",
+         "created_at": "2026-01-15T12:00:01.123000+00:00", "items": None},
+    ]
+
+
+@synthetic
 def test_answers_of_a_pool_made_elsewhere(backend: TolokaBackend, vcr) -> None:
     job = Client(backend).job(POOL)  # no spec given, none stored on the pool
     df = job.answers()

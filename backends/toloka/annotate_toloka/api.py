@@ -21,6 +21,8 @@ Json = dict[str, Any]
 DONE = ("SUCCESS", "FAIL")
 JSON_HEADERS = {"Content-Type": "application/json"}
 TASK_PAGE = 10_000
+#: ``GET /v1/pools`` returns at most 300 pools a page (toloka-kit ``find_pools`` docstring)
+POOL_PAGE_MAX = 300
 
 
 class TolokaApi:
@@ -122,6 +124,10 @@ class TolokaApi:
 
     def get_pool(self, pool_id: str) -> Json:
         return expect_dict(self._send("GET", f"/v1/pools/{pool_id}"), "pool")
+
+    def iter_pools(self, status: str) -> Iterator[Json]:
+        """Every pool of the account in one ``status`` (the API filters on a single status per request)."""
+        return self.iter_pages("/v1/pools", {"status": status}, limit=min(self.page_size, POOL_PAGE_MAX))
 
     def pool_action(self, pool_id: str, action: str, *, training: bool = False) -> Json | None:
         kind = "trainings" if training else "pools"

@@ -32,7 +32,7 @@ from annotate_toloka.settings import Settings
 from annotate_toloka.skills import SkillsMixin, object_id
 from annotate_toloka.tasks import TaskBuilder
 from annotate_toloka.upload import chunk_size_for, existing_keys, upload
-from annotate_toloka.wire import ACT_UNDER_HEADER, BACKEND, parse_error, quota_wait
+from annotate_toloka.wire import ACT_UNDER_HEADER, BACKEND, parse_datetime, parse_error, quota_wait, require
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,13 @@ UPLOAD_QUERY = "async_mode=true&allow_defaults=true&skip_invalid_items=true"
 #: one analytics call per progress(): completion, size, work done and the money spent (USD, fees included)
 ANALYTICS = ("completion_percentage", "real_tasks_count", "submitted_assignments_count", "spent_budget")
 PLATFORM_URL = "https://platform.toloka.ai/requester/project/{project}/pool/{pool}"
+#: pool statuses ``list_jobs`` reads. ARCHIVED is left out: archiving is how a Toloka job is put away
+#: (``archive``, or the platform's own archiving of long-closed pools), so users expect ``annotate jobs``
+#: to show the live ones, as the platform's pool list does. ``status`` takes one value per request, so
+#: these are one listing each rather than one unfiltered listing filtered here: an old account's pools
+#: are mostly archived, and every listed pool carries its whole metadata (our stored spec), which would
+#: all be downloaded only to be dropped.
+LISTED_POOL_STATUSES = ("OPEN", "CLOSED", "LOCKED")
 
 
 def job_state(pool: Mapping[str, Any]) -> JobState:
@@ -304,6 +311,30 @@ class TolokaBackend(SkillsMixin, Backend):
         if pool.get("project_id"):
             found += self.api.iter_restrictions("PROJECT", project_id=str(pool["project_id"]))
         return sorted({str(r["user_id"]) for r in found if r.get("user_id")})
+
+    # ---- listing ------------------------------------------------------------------------------
+
+    def list_jobs(self) -> list[Mapping[str, Any]]:
+        """The pools annotate created on the account and has not archived, oldest first.
+
+        A pool is annotate's when its metadata holds the stored spec (``SPEC_METADATA_KEY``): pools
+        made elsewhere, and pools created with ``store_spec = false``, are not listed. Training pools
+        live under ``/v1/trainings`` and are no jobs. ``items`` is None: counting them would cost an
+        analytics request per pool (``progress`` has the count).
+        """
+        pools: dict[str, Mapping[str, Any]] = {}
+        for status in LISTED_POOL_STATUSES:
+            for pool in self.api.iter_pools(status):
+                metadata = pool.get("metadata")
+                if isinstance(metadata, dict) and metadata.get(SPEC_METADATA_KEY):
+                    # keyed by id: a pool whose status changes between two listings is seen twice
+                    pools[str(require(pool, "id", "GET /v1/pools item"))] = pool
+        rows = []
+        for pool_id, pool in pools.items():
+            created = parse_datetime(pool.get("created"), f"pool {pool_id}: created")
+            rows.append({"id": pool_id, "name": pool.get("private_name"), "state": job_state(pool).value,
+                         "created_at": created.isoformat() if created else None, "items": None})
+        return sorted(rows, key=lambda r: (r["created_at"] or "", len(r["id"]), r["id"]))
 
     # ---- items --------------------------------------------------------------------------------
 
