@@ -931,6 +931,13 @@ class FakeGate:
                     self._set_status(item, aid, status, a["annotator"])
                     self._set_status(item, qa_task_id, status, a["annotator"])
 
+    def studio_task(self, name: str) -> dict[str, Any]:
+        """A task someone made in the platform (no ``metadata.user``): not one of annotate's jobs."""
+        with self.lock:
+            body = {"name": name, "taskOwner": OWNER, "spec": {"type": "annotation"}, "datasetId": self.dataset_id,
+                    "recipeId": self.recipe_id, "projectId": PROJECT_ID}
+            return self.s.tasks[self._make_task(body, {"filter": {"$and": DEFAULT_ITEM_CLAUSES}})]
+
     def advance_pipeline(self, pid: str) -> None:
         """Items completed in a node's task move along the node's connection (move_to_task)."""
         with self.lock:

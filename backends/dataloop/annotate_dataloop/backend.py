@@ -31,6 +31,7 @@ from annotate_dataloop import pipeline as pl
 from annotate_dataloop.auth import token_email
 from annotate_dataloop.gate import Gate
 from annotate_dataloop.jobref import JobRef
+from annotate_dataloop.listing import combined_state, job_rows
 from annotate_dataloop.options import dataloop_options
 from annotate_dataloop.planning import Planner, source_query
 from annotate_dataloop.rules import check_spec, is_pulling
@@ -39,14 +40,6 @@ from annotate_dataloop.wire import BACKEND, DEFAULT_BASE_URL, get, is_object_id,
 
 log = logging.getLogger(__name__)
 
-#: task statuses [O TaskStatus] -> neutral states
-_TASK_STATES = {
-    "open": JobState.OPEN,
-    "in progress": JobState.OPEN,
-    "completed": JobState.COMPLETED,
-    "completed with issues": JobState.COMPLETED,
-    "dismissed": JobState.CLOSED,
-}
 _PIPELINE_STATES = {
     "Created": JobState.DRAFT, "Initializing": JobState.DRAFT, "Installed": JobState.OPEN,
     "Activated": JobState.OPEN, "Reconfiguring": JobState.OPEN, "Updating": JobState.OPEN,
@@ -458,13 +451,7 @@ class DataloopBackend(Backend):
                     "annotator": a.get("annotator"), "status": a.get("status"), "total_items": a.get("totalItems"),
                     "completed": get(a, "itemStatus.completed"), "progress": a.get("progress"),
                 })
-        states = [_TASK_STATES.get(str(t.get("status")), JobState.OPEN) for t in [*annotate, *review]]
-        if any(s is JobState.CLOSED for s in states):
-            state = JobState.CLOSED
-        elif all(s is JobState.COMPLETED for s in states):
-            state = JobState.COMPLETED
-        else:
-            state = JobState.OPEN
+        state = combined_state([*annotate, *review])
         percent = None
         progresses = [t.get("progress") for t in annotate]
         if all(isinstance(p, int | float) for p in progresses):
@@ -479,6 +466,39 @@ class DataloopBackend(Backend):
             details["pipeline"] = pipeline.get("status")
         return Progress(state=state, total_items=total, completed_items=completed, submitted_answers=submitted,
                         percent=percent, details=details)
+
+    # ---- listing --------------------------------------------------------------------------------
+
+    def list_jobs(self) -> list[Mapping[str, Any]]:
+        """The jobs annotate created in the profile's project, oldest first, from one paged task query.
+
+        Every task carrying ``metadata.user.annotate`` is read (``POST /annotationtasks/query``, every
+        page); ``listing.job_rows`` pairs each QA task with the task it reviews (``task:<id>,qa:<id>``)
+        and lists the other annotation tasks as ``task:<id>``, with state, ``createdAt`` and the
+        task's ``totalItems`` — no request per task. Pipeline jobs are *not* listed: their tasks are
+        made by the platform's task nodes without annotate's metadata, and the pipeline itself
+        carries none either; a pipeline would appear (as ``pipeline:<id>``) only if its tasks did.
+        The project is the profile's ``project`` option, else the project of its ``dataset`` id.
+        """
+        project_id = self._project_id()
+        tasks = [t for t in self.gate.iter_pages("POST", "/annotationtasks/query", dql.annotate_tasks(project_id))
+                 if isinstance(t, dict)]
+        log.debug("%d annotate task(s) in project %s", len(tasks), project_id)
+        return job_rows(tasks)
+
+    def _project_id(self) -> str:
+        """The profile's project id: ``project`` (name or id), else the first project of ``dataset`` (an id)."""
+        project_ref, dataset_ref = self.options.get("project"), self.options.get("dataset")
+        if project_ref:
+            return need(self.gate.project(str(project_ref)), "id", str, "GET /projects")
+        if dataset_ref and is_object_id(str(dataset_ref)):
+            dataset = self.gate.dataset(None, str(dataset_ref))
+            projects = get(dataset, "projects") or []
+            if projects and isinstance(projects[0], str):
+                return projects[0]
+            raise MalformedResponseError(f"GET /datasets/{dataset_ref}: response has no 'projects'", backend=BACKEND)
+        raise ConfigError("backend 'dataloop': listing jobs needs a project: set the profile option 'project' "
+                          "(a name or id), or 'dataset' as a dataset id")
 
     # ---- answers --------------------------------------------------------------------------------
 

@@ -166,6 +166,22 @@ def tasks_of_pipeline(pipeline_id: str, project_id: str) -> dict[str, Any]:
     }
 
 
+def annotate_tasks(project_id: str, *, page_size: int = 500) -> dict[str, Any]:
+    """Every task annotate created in a project: those carrying ``metadata.user.annotate``.
+
+    Annotation and QA tasks alike (both get the key from ``payloads``); tasks made in the platform, by
+    dtlpy or by a pipeline's nodes do not have it. Offset-paged like ``tasks_of_pipeline``; 500 is
+    dtlpy's page size for tasks (reference §5).
+    """
+    return {
+        "filter": {"$and": [{"metadata.user.annotate": {"$exists": True}}]},
+        "page": 0,
+        "pageSize": page_size,
+        "resource": "tasks",
+        "context": {"projectIds": [project_id]},
+    }
+
+
 def task_by_name(name: str, dataset_id: str) -> dict[str, Any]:
     """The ``checkIfExist`` query guarding a create against duplicates [K repositories/tasks.py:919]."""
     return {

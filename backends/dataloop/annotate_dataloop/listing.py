@@ -1,0 +1,137 @@
+"""Jobs from task JSON: task states, the state of a job made of several tasks, and ``list_jobs`` rows.
+
+Pure functions over the tasks one ``POST /annotationtasks/query`` returns, so listing every job of a
+project costs the query's pages and nothing per task. ``progress()`` uses the same state rule, so a
+job shows the same state in ``annotate jobs`` and in ``annotate status``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from annotate_core.backend import JobState
+from annotate_dataloop.jobref import JobRef
+from annotate_dataloop.payloads import META_KEY
+from annotate_dataloop.wire import get
+
+log = logging.getLogger(__name__)
+
+#: task statuses [O TaskStatus] -> neutral states
+TASK_STATES = {
+    "open": JobState.OPEN,
+    "in progress": JobState.OPEN,
+    "completed": JobState.COMPLETED,
+    "completed with issues": JobState.COMPLETED,
+    "dismissed": JobState.CLOSED,
+}
+
+
+def task_state(task: Mapping[str, Any]) -> JobState:
+    """One task's neutral state; an unknown status counts as open (work may still be going on)."""
+    return TASK_STATES.get(str(task.get("status")), JobState.OPEN)
+
+
+def combined_state(tasks: Iterable[Mapping[str, Any]]) -> JobState:
+    """A job's state from its tasks: closed if any is dismissed, completed if all are, else open."""
+    states = [task_state(t) for t in tasks]
+    if any(s is JobState.CLOSED for s in states):
+        return JobState.CLOSED
+    if states and all(s is JobState.COMPLETED for s in states):
+        return JobState.COMPLETED
+    return JobState.OPEN
+
+
+def created_at(task: Mapping[str, Any]) -> str | None:
+    """``createdAt`` as ISO-8601 in UTC (``...+00:00``, as the local backend lists it); epoch ms accepted."""
+    value = task.get("createdAt")
+    try:
+        if isinstance(value, str) and value:
+            # Python 3.10's fromisoformat does not read the gate's trailing "Z"
+            when = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+            when = when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            when = datetime.fromtimestamp(value / 1000, timezone.utc)
+        else:
+            return None
+    except (ValueError, OverflowError, OSError):
+        log.debug("task %s: unreadable createdAt %r", task.get("id"), value)
+        return None
+    return when.isoformat()
+
+
+def _items(task: Mapping[str, Any]) -> int | None:
+    n = task.get("totalItems")
+    return int(n) if isinstance(n, int | float) and not isinstance(n, bool) else None
+
+
+def _parent(task: Mapping[str, Any]) -> str | None:
+    """The task a QA task reviews: ``spec.parentTaskId``, or the id annotate stored in its metadata."""
+    parent = get(task, "spec.parentTaskId") or get(task, f"metadata.user.{META_KEY}.parentTaskId")
+    return parent if isinstance(parent, str) else None
+
+
+def _is_qa(task: Mapping[str, Any]) -> bool:
+    return get(task, "spec.type") == "qa" or _parent(task) is not None
+
+
+def _order(task: Mapping[str, Any]) -> tuple[str, str]:
+    return (str(task.get("createdAt") or ""), str(task.get("id") or ""))
+
+
+def job_rows(tasks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """``list_jobs`` rows (id, name, state, created_at, items) for annotate's tasks, oldest first.
+
+    * an annotation task with a QA task reviewing it is one job ``task:<id>,qa:<qaId>``: closed if
+      either task is dismissed, completed if both are, else open; its items are the annotation task's;
+    * an annotation task without one is ``task:<id>``;
+    * tasks a pipeline's nodes made (``metadata.system.pipelineId``) are one job ``pipeline:<id>``,
+      named after its first annotation task, with the items of its annotation tasks;
+    * a QA task whose annotation task is not among ``tasks`` names no job annotate can open, and is
+      left out (logged). When several QA tasks review one task, the oldest makes the job.
+
+    ``items`` is the task JSON's ``totalItems`` (None when the listing does not carry it).
+    """
+    pipelines: dict[str, list[Mapping[str, Any]]] = {}
+    annotation: list[Mapping[str, Any]] = []
+    reviews: dict[str, list[Mapping[str, Any]]] = {}
+    for task in sorted(tasks, key=_order):
+        if not isinstance(task.get("id"), str):
+            continue
+        pipeline_id = get(task, "metadata.system.pipelineId")
+        if isinstance(pipeline_id, str) and pipeline_id:
+            pipelines.setdefault(pipeline_id, []).append(task)
+        elif _is_qa(task):
+            reviews.setdefault(_parent(task) or "", []).append(task)
+        else:
+            annotation.append(task)
+
+    rows: list[tuple[tuple[str, str], dict[str, Any]]] = []
+    ids = {t["id"] for t in annotation}
+    for parent, qas in reviews.items():
+        if parent not in ids:
+            log.info("QA task(s) %s review task %r, which is not one of annotate's tasks here: not listed",
+                     [q["id"] for q in qas], parent or None)
+        elif len(qas) > 1:
+            log.info("task %s has %d QA tasks; the job pairs it with the oldest, %s", parent, len(qas), qas[0]["id"])
+    for task in annotation:
+        qa = (reviews.get(task["id"]) or [None])[0]
+        members = [task] if qa is None else [task, qa]
+        ref = JobRef(task=task["id"], qa=None if qa is None else qa["id"])
+        rows.append((_order(task), _row(str(ref), task.get("name"), members, _items(task), task)))
+    for pipeline_id, members in pipelines.items():
+        work = [t for t in members if not _is_qa(t)] or members
+        counts = [_items(t) for t in work]
+        items = None if any(c is None for c in counts) else sum(c for c in counts if c is not None)
+        rows.append((_order(members[0]), _row(str(JobRef(pipeline=pipeline_id)), work[0].get("name"), members,
+                                              items, members[0])))
+    rows.sort(key=lambda r: r[0])
+    return [row for _, row in rows]
+
+
+def _row(job_id: str, name: Any, members: Sequence[Mapping[str, Any]], items: int | None,
+         first: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": job_id, "name": str(name) if name is not None else None,
+            "state": combined_state(members).value, "created_at": created_at(first), "items": items}
