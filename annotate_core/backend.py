@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import SecretStr
 
 from annotate_core.capabilities import Capability
+from annotate_core.secrets import register_secret
 
 if TYPE_CHECKING:
     from annotate_core.items import Item, UploadReport
@@ -103,6 +104,9 @@ class Backend(abc.ABC):
 
     def __init__(self, **options: Any) -> None:
         self.options = options
+        for value in options.values():
+            if isinstance(value, SecretStr):  # however the backend was built, its secrets get scrubbed from logs
+                register_secret(value.get_secret_value())
 
     def __repr__(self) -> str:
         shown = {k: shown_option(v) for k, v in self.options.items()}

@@ -61,9 +61,32 @@ class _Retry(Retry):
     RETRY_AFTER_STATUS_CODES = frozenset({503})
     MAX_RETRY_AFTER = 60.0
 
+    def __init__(self, *args: Any, sleeper: Callable[[float], None] = time.sleep, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        # The client's injectable sleep, for 503 Retry-After and backoff waits too: a test that replays
+        # a 503 must not really sleep, and a caller's own sleep sees every wait.
+        self.sleeper = sleeper
+
+    def new(self, **kw: Any) -> _Retry:  # type: ignore[override]
+        fresh = super().new(**kw)
+        fresh.sleeper = self.sleeper
+        return fresh
+
     def get_retry_after(self, response):  # type: ignore[no-untyped-def]
         value = super().get_retry_after(response)
         return None if value is None else min(value, self.MAX_RETRY_AFTER)
+
+    def sleep_for_retry(self, response) -> bool:  # type: ignore[no-untyped-def]
+        retry_after = self.get_retry_after(response)
+        if retry_after:
+            self.sleeper(retry_after)
+            return True
+        return False
+
+    def _sleep_backoff(self) -> None:
+        backoff = self.get_backoff_time()
+        if backoff > 0:
+            self.sleeper(backoff)
 
 
 @dataclass(frozen=True)
@@ -74,6 +97,9 @@ class ErrorInfo:
     code: str | None = None
     details: tuple[FieldProblem, ...] = ()
     request_id: str | None = None
+    #: the error type to raise when the HTTP status alone would choose wrong (a vendor that answers
+    #: an expired token with 403, or a quota with 400 and a code); None: chosen by status
+    error: type[VendorError] | None = None
 
 
 def default_parse_error(response: requests.Response) -> ErrorInfo:
@@ -180,10 +206,16 @@ class HttpClient:
         base_headers = {"User-Agent": user_agent or f"annotate/{__version__}", "Accept": "application/json"}
         base_headers.update(headers or {})
         # Two sessions that differ only in which methods urllib3 may repeat on 5xx / connection errors.
-        self._strict = self._session(retries, backoff_factor, IDEMPOTENT_METHODS, auth, base_headers)
+        sleeper = self._sleep_for_retry
+        self._strict = self._session(retries, backoff_factor, IDEMPOTENT_METHODS, auth, base_headers, sleeper)
         self._keyed = self._session(
-            retries, backoff_factor, IDEMPOTENT_METHODS | {"POST", "PATCH"}, auth, base_headers
+            retries, backoff_factor, IDEMPOTENT_METHODS | {"POST", "PATCH"}, auth, base_headers, sleeper
         )
+
+    def _sleep_for_retry(self, seconds: float) -> None:
+        """urllib3's waits (5xx backoff, 503 Retry-After) go through ``self.sleep`` like 429 waits."""
+        log.debug("retrying after %.2fs", seconds)
+        self.sleep(seconds)
 
     @staticmethod
     def _session(
@@ -192,8 +224,10 @@ class HttpClient:
         methods: frozenset[str],
         auth: requests.auth.AuthBase | None,
         headers: Mapping[str, str],
+        sleeper: Callable[[float], None],
     ) -> requests.Session:
         retry = _Retry(
+            sleeper=sleeper,
             total=retries,
             connect=retries,
             read=retries,
@@ -325,6 +359,12 @@ class HttpClient:
         except ValueError:
             kw["payload"] = None
         status = resp.status_code
+        if info.error is not None:
+            if issubclass(info.error, RateLimitError):
+                return info.error(message, retry_after=retry_after, **kw)
+            if issubclass(info.error, VendorValidationError):
+                return info.error(message, details=info.details, **kw)
+            return info.error(message, **kw)
         if status == 429:
             return RateLimitError(message, retry_after=retry_after, **kw)
         if status == 401:

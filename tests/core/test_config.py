@@ -125,3 +125,14 @@ def test_core_profile_keys_are_not_passed_to_the_backend(tmp_path: Path) -> None
     prof = load_config(p).profile("cheap")
     assert prof.options["simulate"] == {"workers": 40}  # still readable by the core (annotate compare)
     assert connect("cheap", config=p).backend.options == {"region": "eu"}
+
+
+def test_secrets_handed_straight_to_a_backend_are_scrubbed_from_logs_too() -> None:
+    """Not only ``<name>_env`` values: a SecretStr option however it arrives is registered."""
+    from annotate_memory import MemoryBackend
+    from pydantic import SecretStr
+
+    from annotate_core.secrets import redact
+
+    MemoryBackend(token=SecretStr("handed-in-directly-4711"))
+    assert redact("sent handed-in-directly-4711 to the vendor") == "sent *** to the vendor"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import defaultdict, deque
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -231,3 +232,36 @@ def test_a_short_retry_after_is_honoured_as_given(server) -> None:
     sleeps: list[float] = []
     client(base, sleeps, min_rate_limit_wait=60).get("/v1/x")
     assert sleeps == [0.2]  # the minimum applies only when the vendor gives no wait
+
+
+def test_urllib3_waits_go_through_the_injectable_sleep(server) -> None:
+    """A 503's Retry-After and the 5xx backoff are slept by the client's ``sleep``, never for real."""
+    base, script = server
+    script.add("GET", "/v1/z", 503, {}, {"Retry-After": "30"})
+    script.add("GET", "/v1/z", 502, {})
+    script.add("GET", "/v1/z", 200, {"ok": 1})
+    sleeps: list[float] = []
+    started = time.monotonic()
+    assert client(base, sleeps, backoff_factor=4).get("/v1/z") == {"ok": 1}
+    assert time.monotonic() - started < 5
+    assert sleeps[0] == 30.0 and len(sleeps) == 2 and sleeps[1] > 0  # Retry-After, then the backoff
+
+
+def test_a_vendor_code_can_choose_the_error_type(server) -> None:
+    """A vendor answering an expired token with 403 (or a quota with 400) maps through ErrorInfo.error."""
+    base, script = server
+    script.add("GET", "/v1/a", 403, {"code": "TOKEN_EXPIRED", "message": "token expired"})
+    script.add("GET", "/v1/b", 400, {"code": "QUOTA", "message": "daily quota"})
+
+    def parse(resp) -> ErrorInfo:
+        body = resp.json()
+        kinds = {"TOKEN_EXPIRED": AuthenticationError, "QUOTA": RateLimitError}
+        return ErrorInfo(body["message"], body["code"], error=kinds.get(body["code"]))
+
+    http = client(base, parse_error=parse)
+    with pytest.raises(AuthenticationError) as auth:
+        http.get("/v1/a")
+    assert auth.value.status == 403 and auth.value.code == "TOKEN_EXPIRED"
+    with pytest.raises(RateLimitError) as quota:
+        http.get("/v1/b")
+    assert quota.value.status == 400 and quota.value.retry_after is None
