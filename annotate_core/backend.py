@@ -169,9 +169,14 @@ class Backend(abc.ABC):
     # ---- optional extras --------------------------------------------------------------------
 
     def iter_events(self, job_id: str, *, since: int = 0) -> Iterator[Mapping[str, Any]]:
+        """Events after sequence number ``since``, oldest first: mappings with at least ``seq`` (an
+        int that increases strictly) and ``type`` (a ``model.Event`` value), plus ``worker`` /
+        ``assignment`` when they apply. A caller resumes with the last ``seq`` it saw."""
         raise NotImplementedError(f"backend {self.name!r} has no event stream")
 
     def simulate(self, job_id: str, spec: JobSpec, **workforce: Any) -> Mapping[str, Any]:
+        """Answer a started job with a simulated crowd; ``workforce`` options are the backend's own
+        (with none, a default crowd that finishes the job). Returns a summary mapping."""
         raise NotImplementedError(f"backend {self.name!r} cannot simulate a workforce")
 
     def list_jobs(self) -> list[Mapping[str, Any]]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -69,6 +69,16 @@ FAULT_ERRORS: dict[str, type[VendorError]] = {
     "auth": AuthenticationError,
     "rate_limit": RateLimitError,
     "validation": VendorValidationError,
+}
+
+
+#: capabilities used through the Job API, and the call that needs each (refused when undeclared)
+API_CALLS: dict[Capability, Callable[[Any], Any]] = {
+    Capability.PAUSE: lambda job: job.pause(),
+    Capability.MANUAL_REVIEW: lambda job: job.review("conformance-assignment", accept=True),
+    Capability.EVENTS: lambda job: job.events(),
+    Capability.SIMULATION: lambda job: job.simulate(),
+    Capability.PULL_API: lambda job: job.pull("conformance-annotator"),
 }
 
 
@@ -170,6 +180,9 @@ class BackendConformance:
             metafunc.parametrize("declared_capability", declared, ids=[c.value for c in declared])
         if "fault" in metafunc.fixturenames:
             metafunc.parametrize("fault", vendor_faults(metafunc.cls.backend_class))
+        if "missing_api_capability" in metafunc.fixturenames:
+            missing = [c for c in API_CALLS if c not in caps]
+            metafunc.parametrize("missing_api_capability", missing, ids=[c.value for c in missing])
 
     @pytest.fixture
     def backend(self) -> Backend:  # pragma: no cover - the subclass provides it
@@ -222,8 +235,20 @@ class BackendConformance:
         leaks = _leaks(secrets, repr(backend), repr(Client(backend)), str(backend.options))
         assert not leaks, f"a credential appears in a repr: {leaks}"
 
+    @requires(Capability.UPLOAD_ITEMS)
+    def test_the_suites_base_spec_runs_here(self, client: Client) -> None:
+        """The lifecycle tests start from ``base_spec``: one image input, one cat/dog label, and
+        pulling if declared (else a fixed workload among named assignees). Say early what it lacks."""
+        missing = client.check(self.spec())
+        assert not missing, (
+            "the lifecycle tests' base spec needs capabilities this backend does not declare "
+            f"({', '.join(sorted(u.capability.value for u in missing))}); declare them, or override `spec()` "
+            "in your suite subclass with a spec your backend runs"
+        )
+
     # ---- refusals: nothing is sent for what the backend cannot do -----------------------------
 
+    @applies_when(lambda cls: any(c not in cls.capabilities for c in FRAGMENTS))
     def test_missing_capability_is_refused_before_any_network(
         self, client: Client, missing_capability: Capability, no_network: list[Any], monkeypatch: pytest.MonkeyPatch
     ) -> None:
@@ -241,6 +266,17 @@ class BackendConformance:
         assert called == [] and no_network == []
         assert err.value.backend == self.backend_class.name
 
+    @applies_when(lambda cls: any(c not in cls.capabilities for c in API_CALLS))
+    def test_missing_api_capability_is_refused_before_any_network(
+        self, client: Client, missing_api_capability: Capability, no_network: list[Any]
+    ) -> None:
+        job = client.job(self.unknown_job_id, spec=self.spec())
+        with pytest.raises(UnsupportedFeatureError) as err:
+            API_CALLS[missing_api_capability](job)
+        assert [u.capability for u in err.value.unsupported] == [missing_api_capability]
+        assert err.value.unsupported[0].hint and no_network == []
+
+    @applies_when(lambda cls: any(c in cls.capabilities for c in FRAGMENTS))
     def test_declared_capability_plans_offline(
         self, client: Client, declared_capability: Capability, no_network: list[Any]
     ) -> None:
@@ -323,6 +359,58 @@ class BackendConformance:
         job.review(submitted[1], accept=False, comment="wrong animal")
         status = job.answers().groupby("assignment")["status"].first()
         assert status[submitted[0]] == "accepted" and status[submitted[1]] == "rejected"
+
+    @requires(Capability.UPLOAD_ITEMS, Capability.PAUSE)
+    def test_pause_and_resume(self, client: Client) -> None:
+        job = client.create_job(self.spec())
+        job.add_items(conformance_items(self.n_items), progress=False)
+        job.start()
+        job.pause()
+        assert job.progress().state is JobState.PAUSED
+        job.resume()
+        assert job.progress().state is JobState.OPEN
+
+    @requires(Capability.UPLOAD_ITEMS, Capability.EVENTS)
+    def test_events_follow_the_work(self, client: Client, make_answers: MakeAnswers) -> None:
+        """Events are mappings with an increasing ``seq`` and a ``type`` from ``model.Event``;
+        ``events(since=seq)`` resumes after the last one seen."""
+        from annotate_core.model.commercial import Event
+
+        job, _ = self._started_job(client, make_answers)
+        events = list(job.events())
+        assert events, "answers were given but no event was recorded"
+        assert {e["type"] for e in events} <= {ev.value for ev in Event}
+        assert Event.SUBMITTED.value in {e["type"] for e in events}
+        seqs = [e["seq"] for e in events]
+        assert seqs == sorted(set(seqs)), "seq must increase strictly"
+        assert list(job.events(since=seqs[-1])) == []
+        assert [e["seq"] for e in job.events(since=seqs[0])] == seqs[1:]
+
+    @requires(Capability.UPLOAD_ITEMS, Capability.PULL_API)
+    def test_pull_and_submit(self, client: Client) -> None:
+        """An in-house annotator pulls a batch (``.assignment``, ``.items`` with ``.key``) and submits
+        one answer per item in batch order; the answers are theirs."""
+        job = client.create_job(self.spec())
+        items = conformance_items(self.n_items)
+        job.add_items(items, progress=False)
+        job.start()
+        batch = job.pull("conformance-annotator", limit=2)
+        assert batch is not None and 1 <= len(batch.items) <= 2
+        job.submit(batch.assignment, ["dog"] * len(batch.items))
+        df = job.answers()
+        mine = df[df["worker"] == "conformance-annotator"]
+        assert sorted(mine["task"]) == sorted(i.key for i in batch.items)
+        assert (mine["label"] == "dog").all() and (mine["status"] == "submitted").all()
+
+    @requires(Capability.UPLOAD_ITEMS, Capability.SIMULATION)
+    def test_simulated_workforce_answers_every_item(self, client: Client) -> None:
+        job = client.create_job(self.spec())
+        items = conformance_items(self.n_items)
+        job.add_items(items, progress=False)
+        job.start()
+        summary = job.simulate()
+        assert isinstance(summary, Mapping)
+        assert set(job.answers()["task"]) == {i.key for i in items}
 
     # ---- pagination ---------------------------------------------------------------------------
 
