@@ -60,8 +60,11 @@ def looks_secret(option_name: str) -> bool:
 class RedactingFilter(logging.Filter):
     """A logging filter that scrubs registered secrets from every record it sees."""
 
+    #: switched off by the conformance suite, which checks what a backend logs, not what this catches
+    active = True
+
     def filter(self, record: logging.LogRecord) -> bool:
-        if _pattern is None:
+        if _pattern is None or not RedactingFilter.active:
             return True
         try:
             message = record.getMessage()

@@ -43,6 +43,7 @@ from annotate_core.errors import (
     VendorValidationError,
 )
 from annotate_core.items import Item
+from annotate_core.secrets import RedactingFilter
 from annotate_core.testing.specs import FRAGMENTS, base_spec, spec_data_needing
 
 MakeAnswers = Callable[[Any, list[Item]], None]
@@ -210,8 +211,13 @@ class BackendConformance:
         return Client(backend, profile="conformance")
 
     @pytest.fixture
-    def debug_logs(self, caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-        """Every record of every logger at DEBUG, as a user who turns logging all the way up sees it."""
+    def debug_logs(self, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> pytest.LogCaptureFixture:
+        """Every record of every logger at DEBUG, as a user who turns logging all the way up sees it.
+
+        The core's log scrubber is switched off meanwhile: it is only installed by ``connect()`` and
+        the CLI, so a script with its own logging setup sees exactly what the backend logs.
+        """
+        monkeypatch.setattr(RedactingFilter, "active", False)
         caplog.set_level(logging.DEBUG)
         for name in ("urllib3", "requests", "annotate_core", self.backend_class.__module__.split(".")[0]):
             caplog.set_level(logging.DEBUG, logger=name)
