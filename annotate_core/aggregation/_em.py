@@ -133,11 +133,11 @@ class EM:
         t = self.enc.n_tasks
         k = log_errors.shape[0]
         log_priors = np.log(np.maximum(priors, EPS))
-        if k == 2:
-            (log_errors[1] - log_errors[0]).take(self.pair, out=self._weights)
-            d = np.bincount(self.task, weights=self._weights, minlength=t)
-            d += log_priors[1] - log_priors[0]
-            return self._post, self._logistic(d)
+        if k == 2:  # the log-odds of label 0 over 1: the negated table costs nothing, a pass over T would
+            (log_errors[0] - log_errors[1]).take(self.pair, out=self._weights)
+            nd = np.bincount(self.task, weights=self._weights, minlength=t)
+            nd += log_priors[0] - log_priors[1]
+            return self._post, self._logistic(nd)
         post, rel = self._post, self._log_post
         rel[0] = 0.0
         for c in range(1, k):
@@ -157,37 +157,40 @@ class EM:
         np.maximum(rel, np.log(EPS), out=rel)
         return post, -float(np.multiply(q, rel, out=q).sum())
 
-    def _logistic(self, d: np.ndarray) -> float:
-        """Yes/no posterior (into ``_post``, golden tasks clamped) from ``d``, the log-odds of
-        label 1 over 0 (overwritten); returns its clipped entropy (see ``e_step``).
+    def _logistic(self, nd: np.ndarray) -> float:
+        """Yes/no posterior (into ``_post``, golden tasks clamped) from ``nd``, the log-odds of
+        label 0 over 1 (``-d`` below; clipped in place); returns its clipped entropy (see ``e_step``).
 
         One ``exp`` and one ``log`` per task, few passes: ``p1 = 1/(1+e)``, ``p0 = e*p1`` with
         ``e = exp(-d)``, precise for tiny probabilities on either side; ``d`` is clipped to +-700
         so ``e`` stays finite (beyond, both sides are below 1e-300 anyway). With
         ``L = log(1+e)`` the entropy of a task is ``L + p0*d``; tasks where a probability falls
         below the 1e-10 clip (|d| > 20 covers them) and golden tasks are then corrected exactly.
+        The range is read once (min, max) so the clip and the search for such tasks are skipped
+        when no task needs them, as in most crowds.
         """
         post = self._post
-        x = np.clip(d, -700.0, 700.0, out=d)
+        lo, hi = float(nd.min()), float(nd.max())
+        if lo < -700.0 or hi > 700.0:
+            np.clip(nd, -700.0, 700.0, out=nd)
         e, log_total = self._tmp[:2]
-        np.negative(x, out=e)
-        np.exp(e, out=e)
+        np.exp(nd, out=e)
         np.add(e, 1.0, out=log_total)
         np.divide(1.0, log_total, out=post[1])
         np.log(log_total, out=log_total)
         np.multiply(e, post[1], out=post[0])
-        entropy = float(log_total.sum()) + float(np.multiply(post[0], x, out=e).sum())
-        np.abs(x, out=e)
-        special = np.flatnonzero(e > 20.0)
+        entropy = float(log_total.sum()) - float(np.dot(post[0], nd))
+        extreme = lo < -20.0 or hi > 20.0
+        special = np.flatnonzero(np.abs(nd, out=e) > 20.0) if extreme else np.empty(0, dtype=np.intp)
         if len(self.golden):
             known = self.golden.task
             special = np.setdiff1d(special, known, assume_unique=True)
-            entropy -= float(np.sum(log_total[known] + post[0, known] * x[known]))
+            entropy -= float(np.sum(log_total[known] - post[0, known] * nd[known]))
             # Clamped to one-hot: only the zero side's clipped 1e-10 * log(1e-10) is left.
             entropy -= len(self.golden) * EPS * np.log(EPS)
             self.clamp(post)
         if special.size:
-            p0, p1, lt, xs = post[0, special], post[1, special], log_total[special], x[special]
+            p0, p1, lt, xs = post[0, special], post[1, special], log_total[special], -nd[special]
             entropy -= float(np.sum(lt + p0 * xs))  # replace what the sums above counted
             floor = np.log(EPS)
             entropy -= float(
