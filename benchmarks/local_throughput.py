@@ -16,6 +16,7 @@ Ratios are floor time / backend time per answer: 1.0 would be "as fast as hand-w
 
 from __future__ import annotations
 
+import argparse
 import multiprocessing
 import os
 import sys
@@ -225,7 +226,9 @@ def line(label: str, answers: int, seconds: float) -> float:
 
 
 def main() -> int:
-    n_items = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("n_items", nargs="?", type=int, default=3000, help="items per run (default 3000)")
+    n_items = parser.parse_args().n_items
     print(f"local backend throughput: {n_items} items x overlap {OVERLAP}, batches of {BATCH}")
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
