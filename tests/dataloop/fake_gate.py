@@ -9,6 +9,9 @@ network blocked (see ``generate_cassettes.py``). The fake is only as good as its
 * refuses what the gate is documented to refuse (a ``query`` that is not a JSON *string*, workloads
   not summing to 100, consensus on a pulling task, missing required ``TaskPayload`` fields, nodes
   without ``condition`` strings, multipart forms whose ``file`` is not last);
+* keeps a task's ``availableActions`` as sent (Dataloop's completed/discard, or approved/discard for
+  QA, when none are sent) and refuses, with a 400, an item status that is not one of them, since
+  statuses are per task and come from its actions (reference §3.12);
 * runs creates as commands that are polled (``created`` -> ``in-progress`` -> ``success``);
 * clamps page sizes (``max_page_size``) so every listing really spans several pages.
 
@@ -504,6 +507,10 @@ class FakeGate:
             raise GateError(400, "dueDate must be a number (epoch ms)")
         self._check_workload(body.get("workload"))
         system = (body.get("metadata") or {}).get("system") or {}
+        actions = body.get("availableActions")
+        if actions is not None and (not isinstance(actions, list) or not all(
+                isinstance(a, dict) and isinstance(a.get("action"), str) and a["action"] for a in actions)):
+            raise GateError(400, "availableActions must be [{action, displayName, color}]")
         pulling = "batchSize" in system or "maxBatchWorkload" in system
         if pulling and ("consensusPercentage" in system or "consensusAssignees" in system):
             raise GateError(400, "Consensus can not work as a pulling task")
@@ -575,6 +582,7 @@ class FakeGate:
             "recipeId": body["recipeId"], "projectId": body["projectId"], "spec": copy.deepcopy(body["spec"]),
             "hasParent": body["spec"].get("type") == "qa", "query": json.dumps(stored_query, separators=(",", ":")),
             "assignmentIds": [], "status": "open", "metadata": metadata, "availableActions": (
+                copy.deepcopy(body["availableActions"]) if body.get("availableActions") else
                 [{"action": "approved", "displayName": "Approve", "color": "#4bb543"},
                  {"action": "discard", "displayName": "Discard", "color": "#ff5858"}]
                 if body["spec"].get("type") == "qa" else
@@ -868,8 +876,20 @@ class FakeGate:
             if r["id"] == ref_id:
                 r["metadata"] = {"status": status, "creator": who, "timestamp": self.now()}
 
-    def work(self, task_id: str, label_for: Callable[[dict[str, Any], str], str | list[str] | None]) -> None:
-        """Every assignee labels every item of their assignments (None = discard the item)."""
+    def _check_action(self, task: dict[str, Any], status: str) -> None:
+        """Item statuses are the task's actions; anything else is refused, as the gate would."""
+        actions = [a.get("action") for a in task.get("availableActions") or []]
+        if status not in actions:
+            raise GateError(400, f"Status {status!r} is not an available action of task {task['id']} "
+                                 f"({', '.join(map(str, actions))})")
+
+    def work(self, task_id: str, label_for: Callable[[dict[str, Any], str], str | list[str] | None],
+             status_for: Callable[[dict[str, Any], str], str | None] | None = None) -> None:
+        """Every assignee labels every item of their assignments (None = no label).
+
+        The item then gets ``status_for(item, annotator)`` — a custom status of the task — or, when
+        that is absent or None, ``completed`` (labelled) / ``discard`` (no label).
+        """
         with self.lock:
             task = self.s.tasks[task_id]
             system = task["metadata"]["system"]
@@ -893,7 +913,9 @@ class FakeGate:
                     original = self.s.items.get(item["spec"]["parentDatasetItemId"]) if isinstance(
                         item["spec"], dict) else None
                     label = label_for(original or item, a["annotator"])
-                    status = "discard" if label is None else "completed"
+                    chosen = status_for(original or item, a["annotator"]) if status_for is not None else None
+                    status = chosen or ("discard" if label is None else "completed")
+                    self._check_action(task, status)
                     for one in ([] if label is None else [label] if isinstance(label, str) else label):
                         self._annotate(item, one, a["annotator"], task_id, aid)
                         if original is not None:  # consensus: merged back onto the original
@@ -928,6 +950,7 @@ class FakeGate:
                 for item in [i for i in self.s.items.values()
                              if any(r["id"] == aid for r in i["metadata"]["system"].get("refs", []))]:
                     status = verdict(item)
+                    self._check_action(task, status)
                     self._set_status(item, aid, status, a["annotator"])
                     self._set_status(item, qa_task_id, status, a["annotator"])
 

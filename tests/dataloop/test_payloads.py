@@ -196,3 +196,56 @@ def test_pipeline_update_chains_nodes_in_order() -> None:
     # options.dataloop.position (2, 1) places the first node like the seed; the next one a column right
     assert first["metadata"]["position"] == {"x": 780.0, "y": 217.5, "z": 0}
     assert second["metadata"]["position"] == {"x": 1120.0, "y": 217.5, "z": 0}
+
+
+# ---- custom statuses (seed 004: "custom-statuses") ------------------------------------------------
+
+STATUSES = ["completed", "discard", {"action": "unclear", "display_name": "Can't tell", "color": "#ffaa00"}]
+
+
+def test_custom_statuses_become_available_actions() -> None:
+    body = task_body(example("task_from_items", options={"dataloop": {"statuses": STATUSES}}))
+    # dl.ItemAction(action, display_name=None, color='#FFFFFF').to_json(): a bare name is its own display name
+    assert body["availableActions"] == [
+        {"action": "completed", "displayName": "completed", "color": "#FFFFFF"},
+        {"action": "discard", "displayName": "discard", "color": "#FFFFFF"},
+        {"action": "unclear", "displayName": "Can't tell", "color": "#ffaa00"}]
+    keys = list(body)
+    assert keys.index("workload") < keys.index("availableActions") < keys.index("metadata")  # dtlpy's order
+    # the reference's example body (§3.5.3) comes out of the same option in its long form
+    seed = [{"action": "completed"}, {"action": "discard", "display_name": "Discard", "color": "#ff0000"}]
+    assert task_body(example("task_from_items", options={"dataloop": {"statuses": seed}}))["availableActions"] == [
+        {"action": "completed", "color": "#FFFFFF", "displayName": "completed"},
+        {"action": "discard", "color": "#ff0000", "displayName": "Discard"}]
+
+
+def test_no_statuses_send_no_available_actions() -> None:
+    for statuses in (None, []):
+        options = {"dataloop": {}} if statuses is None else {"dataloop": {"statuses": statuses}}
+        assert "availableActions" not in task_body(example("pulling_task", options=options))
+
+
+def test_qa_task_keeps_dataloops_qa_statuses() -> None:
+    spec = example("qa_task", options={"dataloop": {"statuses": STATUSES}})
+    body = payloads.qa_task_body(spec, parent_query=source_query(spec.source), parent_id=ref.PARENT_TASK,
+                                 parent_name="t", ids=IDS, create_id="c2", due=None)
+    assert "availableActions" not in body  # approved/discard stay the QA task's statuses
+
+
+@pytest.mark.parametrize(
+    ("statuses", "message"),
+    [([{"action": "unclear", "color": "orange"}], r"options\.dataloop\.statuses\.0\.color: expected a #RRGGBB "
+                                                  r"hex colour, got 'orange'"),
+     ([{"action": "x", "color": "#ffaa0"}], r"statuses\.0\.color: expected a #RRGGBB"),
+     (["completed", "unclear", {"action": "unclear"}], r"options\.dataloop\.statuses: action 'unclear' is listed "
+                                                       r"twice"),
+     (["completed", ""], r"options\.dataloop\.statuses\.1\.action: expected a non-empty action name"),
+     ([" unclear"], r"statuses\.0\.action: action ' unclear' has leading or trailing spaces"),
+     ([5], r"options\.dataloop\.statuses\.0: expected an action name or \{action, display_name\?, color\?\}"),
+     ([{"action": "x", "colour": "#ffffff"}], r"options\.dataloop\.statuses\.0\.colour: Extra inputs"),
+     ([{"display_name": "X"}], r"options\.dataloop\.statuses\.0\.action: Field required")],
+)
+def test_status_option_errors_name_the_field(statuses, message) -> None:
+    spec = example("task_from_items", options={"dataloop": {"statuses": statuses}})
+    with pytest.raises(SpecError, match=message):
+        task_body(spec)

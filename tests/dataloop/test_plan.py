@@ -222,3 +222,21 @@ def test_cli_plan_refuses_with_exit_2(tmp_path) -> None:
     path.write_text(spec)
     result = CliRunner().invoke(cli, ["plan", str(path), "--backend", "dataloop"])
     assert result.exit_code == 2 and "pricing" in result.output
+
+
+def test_plan_shows_custom_statuses(client) -> None:
+    statuses = ["completed", "discard", {"action": "unclear", "display_name": "Can't tell", "color": "#ffaa00"}]
+    plan = client.plan(example("task_from_items", options={"dataloop": {"statuses": statuses}}))
+    task = next(op for op in plan.operations if op.action == "POST /annotationtasks")
+    assert [a["action"] for a in task.payload["availableActions"]] == ["completed", "discard", "unclear"]
+    assert "item statuses completed, discard, unclear (\"Can't tell\")" in task.description
+
+
+def test_statuses_with_a_pipeline_are_refused_before_any_request(client, no_network) -> None:
+    spec = example("pipeline_task_node", options={"dataloop": {"statuses": ["completed", "unclear"]}})
+    with pytest.raises(SpecError, match=r"options\.dataloop\.statuses: .*pipeline task nodes take no "
+                                        r"availableActions"):
+        client.plan(spec)
+    with pytest.raises(SpecError, match=r"options\.dataloop\.statuses"):
+        client.create_job(spec)
+    assert no_network == []

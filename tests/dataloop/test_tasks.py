@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 from annotate_dataloop.jobref import JobRef
 
 from annotate_core import Client, JobState
 
 from . import reference as ref
+from .fake_gate import GateError
 from .helpers import example
 from .recorded import all_of, calls, first, lines, replayed_all
 from .test_payloads import without_annotate_extras
@@ -149,4 +151,53 @@ def test_task_creates_a_recipe_when_labels_are_missing(backend, vcr) -> None:
     recipe = first(vcr, "POST /recipes")
     assert recipe.body["ontologyIds"] == [first(vcr, "POST /ontologies").response["id"]]
     assert first(vcr, "POST /annotationtasks").body["recipeId"] == recipe.response["id"]
+    assert replayed_all(vcr)
+
+
+CUSTOM_STATUSES = ["completed", "discard", {"action": "unclear", "display_name": "Can't tell", "color": "#ffaa00"}]
+
+
+def unclear_or_label(item: dict, who: str) -> str | None:
+    """img_2 gets no label and img_4 a dog, both marked "unclear"; img_3 is discarded; the rest labelled."""
+    number = int(item["name"].split("_")[1].split(".")[0])
+    return None if number in (2, 3) else "cat" if number % 2 else "dog"
+
+
+def status_by_name(item: dict, who: str) -> str | None:
+    return "unclear" if item["name"] in ("img_2.jpg", "img_4.jpg") else None
+
+
+def test_task_with_custom_statuses(backend, vcr, fake) -> None:
+    spec = example("task_from_filter", options={"dataloop": {"statuses": CUSTOM_STATUSES}})
+    job = Client(backend).create_job(spec)
+    sent = first(vcr, "POST /annotationtasks").body
+    wire = [{"action": "completed", "displayName": "completed", "color": "#FFFFFF"},
+            {"action": "discard", "displayName": "discard", "color": "#FFFFFF"},
+            {"action": "unclear", "displayName": "Can't tell", "color": "#ffaa00"}]
+    assert sent["availableActions"] == wire
+    assert created_task(vcr)["availableActions"] == wire  # the task offers exactly these statuses
+    if fake is not None:  # annotators finish items, some with the custom status
+        task_id = JobRef.parse(job.id).task
+        with pytest.raises(GateError, match="not an available action"):  # the gate refuses other statuses
+            fake.work(task_id, unclear_or_label, lambda item, who: "approved")
+        fake.work(task_id, unclear_or_label, status_by_name)
+    df = job.answers()
+    assert len(df) == 6
+    # the seeded items' ids end in their image number (img_1 = ...a001)
+    rows = {f"img_{int(key[-3:])}": row for key, row in df.set_index("item_key").iterrows()}
+    seen = {name: tuple(None if pd.isna(r[c]) else r[c] for c in ("status", "label", "review_comment"))
+            for name, r in rows.items()}
+    assert seen == {
+        "img_1": ("submitted", "cat", None),
+        "img_2": ("submitted", None, "status 'unclear'"),  # finished as "Can't tell" without a label
+        "img_3": ("skipped", None, None),  # discard stays skipped
+        "img_4": ("submitted", "dog", "status 'unclear'"),
+        "img_5": ("submitted", "cat", None),
+        "img_6": ("submitted", "dog", None),
+    }
+    assert rows["img_2"]["worker"] in ("annotator1@dataloop.ai", "annotator2@dataloop.ai")  # who set the status
+    p = job.progress()
+    assert p.completed_items == 6
+    task = all_of(vcr, f"GET /annotationtasks/{JobRef.parse(job.id).task}")[-1].response
+    assert task["itemStatus"]["actions"] == {"completed": 3, "discard": 1, "unclear": 2}
     assert replayed_all(vcr)

@@ -7,7 +7,10 @@ on an item of the task. Its status comes from the item's status in the tasks, st
 * QA task: ``approved`` -> accepted, ``discard`` -> rejected (the reviewer is who set it);
 * else the annotation's own QA mark (``metadata.system.status``): ``approved`` / ``issue``;
 * else the annotation task: ``completed`` (or ``consensus_done``) -> submitted, ``discard`` ->
-  skipped (the annotator discarded the item), no status yet -> active.
+  skipped (the annotator discarded the item), no status yet -> active. Any other status is a custom
+  one (``options.dataloop.statuses``, the task's ``availableActions``): the annotator finished the
+  item with it, so the answer is submitted and ``review_comment`` names the status (``status 'x'``).
+  Items store the action name, never the display name, so that is what is reported.
 
 For consensus tasks every annotator's annotation is merged onto the original item, tagged with the
 annotator's ``taskId``/``assignmentId`` [T dtlpymetrics]; each is its own record, so aggregation

@@ -179,6 +179,8 @@ def annotation_task_body(
     Pulling: ``metadata.system.{allowedAssignees, batchSize, maxBatchWorkload, scoring: false}`` and
     no workload, as in the seed flow. Consensus: ``consensusPercentage``/``consensusAssignees``,
     ``allowedAssignees`` and the equal workload. Otherwise the assignees' weighted workload.
+    ``options.dataloop.statuses`` become ``availableActions`` (the task's item statuses); without
+    them nothing is sent and the task offers Dataloop's completed/discard.
     """
     opts = dataloop_options(spec)
     people = spec.workforce.assignees
@@ -201,6 +203,9 @@ def annotation_task_body(
             system["consensusPercentage"] = consensus.percentage
             system["consensusAssignees"] = consensus.assignees
             system["scoring"] = False
+    actions = opts.available_actions()
+    if actions is not None:
+        body["availableActions"] = actions  # custom statuses, after workload as dtlpy orders them [W §3.5.3]
     metadata: dict[str, Any] = {}
     if system:
         metadata["system"] = system

@@ -49,6 +49,11 @@ def describe_task(spec: JobSpec, where: str) -> str:
     c = consensus_settings(spec)
     if c is not None:
         parts.append(f"consensus on {c.percentage}% of the items, {c.assignees} annotators each")
+    statuses = dataloop_options(spec).statuses
+    if statuses:
+        parts.append("item statuses " + ", ".join(
+            s.action if (s.display_name or s.action) == s.action else f"{s.action} ({s.display_name!r})"
+            for s in statuses))
     due = spec.deadline_at()
     if due is not None:
         parts.append(f"due {due.isoformat()}")

@@ -93,11 +93,29 @@ def check_outputs(spec: JobSpec) -> None:
             )
 
 
+def check_statuses(spec: JobSpec) -> None:
+    """Custom statuses are a task-create setting; a pipeline's task nodes have no place for them.
+
+    ``dl.TaskNode`` carries only action *names* on its output port (``outputs[0].actions``), which
+    annotate uses to connect the nodes; display names and colours have no field in the node JSON and
+    whether the gate gives the node's task those names as statuses is unverified (reference §3.14).
+    """
+    from annotate_dataloop.options import dataloop_options
+
+    if spec.pipeline is not None and dataloop_options(spec).statuses:
+        raise SpecError(
+            "options.dataloop.statuses: custom statuses apply to the annotation task annotate creates, but this "
+            "spec has a pipeline; Dataloop pipeline task nodes take no availableActions (only action names on "
+            "the node's output port, used for its connections). Remove options.dataloop.statuses or the pipeline"
+        )
+
+
 def check_spec(spec: JobSpec) -> None:
     """Every Dataloop-specific limit, raised as one SpecError naming the field (no network)."""
     from annotate_dataloop.options import dataloop_options
 
     check_outputs(spec)
     dataloop_options(spec)
+    check_statuses(spec)
     pulling_settings(spec)
     consensus_settings(spec)
