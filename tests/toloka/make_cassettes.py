@@ -619,6 +619,15 @@ def conf_spec(**over: Any) -> Any:
     return base_spec(TolokaBackend.capabilities, **{**e.CONFORMANCE_EXTRAS, **over})
 
 
+def conf_created(t: Tape, spec: Any, overlap: int = 1, golden: int = 0) -> Json:
+    """create_job: the project, then its closed pool; returns the pool body."""
+    t.add("POST", "/v1/projects", body=e.CONFORMANCE_PROJECT, status=201,
+          response=created(e.CONFORMANCE_PROJECT, PROJECT, status="ACTIVE"))
+    pool = e.conformance_pool(PROJECT, spec, overlap, golden)
+    t.add("POST", "/v1/pools", body=pool, status=201, response=pool_state(pool, POOL, "CLOSED"))
+    return pool
+
+
 def conf_started(t: Tape, *, golden: int = 0, overlap: int = 1, start: bool = True, **over: Any) -> list[Json]:
     """create_job + add 6 items + start, as the suite's ``_started_job`` does; returns the stored tasks."""
     from annotate_core.testing import conformance_items
@@ -627,11 +636,7 @@ def conf_started(t: Tape, *, golden: int = 0, overlap: int = 1, start: bool = Tr
         over["distribution"] = {"kind": "pulling", "batch_size": 10, "golden_per_batch": 1}
     if overlap > 1:
         over["overlap"] = {"count": overlap}
-    spec = conf_spec(**over)
-    t.add("POST", "/v1/projects", body=e.CONFORMANCE_PROJECT, status=201,
-          response=created(e.CONFORMANCE_PROJECT, PROJECT, status="ACTIVE"))
-    pool = e.conformance_pool(PROJECT, spec, overlap, 1 if golden else 0)
-    t.add("POST", "/v1/pools", body=pool, status=201, response=pool_state(pool, POOL, "CLOSED"))
+    pool = conf_created(t, conf_spec(**over), overlap, 1 if golden else 0)
     items = conformance_items(6, golden=golden)
     bodies = []
     for it in items:
@@ -656,11 +661,7 @@ def _labels(tasks: list[Json]) -> list[str]:
 def conf_upload_is_idempotent_by_key(t: Tape) -> None:
     from annotate_core.testing import conformance_items
 
-    spec = conf_spec()
-    t.add("POST", "/v1/projects", body=e.CONFORMANCE_PROJECT, status=201,
-          response=created(e.CONFORMANCE_PROJECT, PROJECT, status="ACTIVE"))
-    pool = e.conformance_pool(PROJECT, spec)
-    t.add("POST", "/v1/pools", body=pool, status=201, response=pool_state(pool, POOL, "CLOSED"))
+    pool = conf_created(t, conf_spec())
     items = conformance_items(6)
     bodies = [{"input_values": {**it.inputs, "_key": it.key}, "pool_id": POOL} for it in items]
     t.list_tasks(POOL)
@@ -722,11 +723,7 @@ def conf_listings_read_every_page(t: Tape) -> None:
     """Seven items, answered one task per assignment, listed two assignments a page (four pages)."""
     from annotate_core.testing import conformance_items
 
-    spec = conf_spec()
-    t.add("POST", "/v1/projects", body=e.CONFORMANCE_PROJECT, status=201,
-          response=created(e.CONFORMANCE_PROJECT, PROJECT, status="ACTIVE"))
-    pool = e.conformance_pool(PROJECT, spec)
-    t.add("POST", "/v1/pools", body=pool, status=201, response=pool_state(pool, POOL, "CLOSED"))
+    pool = conf_created(t, conf_spec())
     items = conformance_items(e.CONFORMANCE_PAGED_ITEMS, prefix="page")
     bodies = [{"input_values": {**it.inputs, "_key": it.key}, "pool_id": POOL} for it in items]
     t.list_tasks(POOL)
@@ -769,9 +766,9 @@ CONF_FAULTS: dict[str, Callable[[Tape], None]] = {
 TAPES: dict[str, Callable[[Tape], None]] = {
     name: fn for name, fn in dict(globals()).items() if name.startswith("test_") and callable(fn)
 }
-TAPES.update({f"TestTolokaConformance.test_{name[5:]}": fn
-              for name, fn in dict(globals()).items() if name.startswith("conf_") and name != "conf_spec"
-              and name != "conf_started" and callable(fn)})
+CONF_HELPERS = ("conf_spec", "conf_started", "conf_created")
+TAPES.update({f"TestTolokaConformance.test_{name[5:]}": fn for name, fn in dict(globals()).items()
+              if name.startswith("conf_") and name not in CONF_HELPERS and callable(fn)})
 TAPES.update({f"TestTolokaConformance.test_vendor_fault_is_mapped[{fault}]": fn for fault, fn in CONF_FAULTS.items()})
 
 
