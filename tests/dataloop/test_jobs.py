@@ -111,12 +111,10 @@ def test_orphan_and_extra_qa_tasks_make_no_job_of_their_own() -> None:
     assert [r["id"] for r in rows] == [f"task:{T1},qa:{Q1}"]  # the oldest QA task pairs; T2 is not annotate's
 
 
-def test_pipeline_tasks_make_one_pipeline_job() -> None:
+def test_pipeline_node_tasks_are_left_out() -> None:
     node = {"system": {"pipelineId": PIPE, "nodeId": "n1"}, "user": {"annotate": {}}}
-    rows = job_rows([_task(T2, 4, metadata=node), _task(T1, 1), {**_qa(Q1, T2, 6, "completed"), "metadata": node},
-                     {**_task(P1, 5, "completed"), "metadata": node, "totalItems": None}])
-    assert [r["id"] for r in rows] == [f"task:{T1}", f"pipeline:{PIPE}"]
-    assert rows[1]["name"] == "task 02" and rows[1]["state"] == "open" and rows[1]["items"] is None
+    rows = job_rows([_task(T2, 4, metadata=node), _task(T1, 1), {**_qa(Q1, T2, 6, "completed"), "metadata": node}])
+    assert [r["id"] for r in rows] == [f"task:{T1}"]
 
 
 def test_states_and_dates() -> None:

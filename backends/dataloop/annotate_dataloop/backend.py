@@ -477,7 +477,7 @@ class DataloopBackend(Backend):
         and lists the other annotation tasks as ``task:<id>``, with state, ``createdAt`` and the
         task's ``totalItems`` — no request per task. Pipeline jobs are *not* listed: their tasks are
         made by the platform's task nodes without annotate's metadata, and the pipeline itself
-        carries none either; a pipeline would appear (as ``pipeline:<id>``) only if its tasks did.
+        carries none either (node tasks are left out should one ever carry it).
         The project is the profile's ``project`` option, else the project of its ``dataset`` id.
         """
         project_id = self._project_id()

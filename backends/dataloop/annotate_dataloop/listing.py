@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Any
 
 from annotate_core.backend import JobState
+from annotate_core.errors import MalformedResponseError
 from annotate_dataloop.jobref import JobRef
 from annotate_dataloop.payloads import META_KEY
-from annotate_dataloop.wire import get
+from annotate_dataloop.wire import get, parse_time
 
 log = logging.getLogger(__name__)
 
@@ -45,21 +46,13 @@ def combined_state(tasks: Iterable[Mapping[str, Any]]) -> JobState:
 
 
 def created_at(task: Mapping[str, Any]) -> str | None:
-    """``createdAt`` as ISO-8601 in UTC (``...+00:00``, as the local backend lists it); epoch ms accepted."""
-    value = task.get("createdAt")
+    """``createdAt`` as ISO-8601 in UTC (``...+00:00``, as the local backend lists it); None if unreadable."""
     try:
-        if isinstance(value, str) and value:
-            # Python 3.10's fromisoformat does not read the gate's trailing "Z"
-            when = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
-            when = when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            when = datetime.fromtimestamp(value / 1000, timezone.utc)
-        else:
-            return None
-    except (ValueError, OverflowError, OSError):
-        log.debug("task %s: unreadable createdAt %r", task.get("id"), value)
+        when = parse_time(task.get("createdAt"), f"task {task.get('id')}: createdAt")
+    except MalformedResponseError as exc:  # one odd date does not hide the whole listing
+        log.debug("%s", exc)
         return None
-    return when.isoformat()
+    return when.astimezone(timezone.utc).isoformat() if when else None
 
 
 def _items(task: Mapping[str, Any]) -> int | None:
@@ -87,28 +80,25 @@ def job_rows(tasks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     * an annotation task with a QA task reviewing it is one job ``task:<id>,qa:<qaId>``: closed if
       either task is dismissed, completed if both are, else open; its items are the annotation task's;
     * an annotation task without one is ``task:<id>``;
-    * tasks a pipeline's nodes made (``metadata.system.pipelineId``) are one job ``pipeline:<id>``,
-      named after its first annotation task, with the items of its annotation tasks;
+    * a task a pipeline's node made (``metadata.system.pipelineId``) belongs to a ``pipeline:<id>``
+      job, which no task listing can name reliably: left out (the platform does not copy annotate's
+      metadata onto node tasks anyway);
     * a QA task whose annotation task is not among ``tasks`` names no job annotate can open, and is
       left out (logged). When several QA tasks review one task, the oldest makes the job.
 
     ``items`` is the task JSON's ``totalItems`` (None when the listing does not carry it).
     """
-    pipelines: dict[str, list[Mapping[str, Any]]] = {}
     annotation: list[Mapping[str, Any]] = []
     reviews: dict[str, list[Mapping[str, Any]]] = {}
     for task in sorted(tasks, key=_order):
-        if not isinstance(task.get("id"), str):
+        if not isinstance(task.get("id"), str) or get(task, "metadata.system.pipelineId"):
             continue
-        pipeline_id = get(task, "metadata.system.pipelineId")
-        if isinstance(pipeline_id, str) and pipeline_id:
-            pipelines.setdefault(pipeline_id, []).append(task)
-        elif _is_qa(task):
+        if _is_qa(task):
             reviews.setdefault(_parent(task) or "", []).append(task)
         else:
             annotation.append(task)
 
-    rows: list[tuple[tuple[str, str], dict[str, Any]]] = []
+    rows: list[dict[str, Any]] = []
     ids = {t["id"] for t in annotation}
     for parent, qas in reviews.items():
         if parent not in ids:
@@ -120,18 +110,7 @@ def job_rows(tasks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         qa = (reviews.get(task["id"]) or [None])[0]
         members = [task] if qa is None else [task, qa]
         ref = JobRef(task=task["id"], qa=None if qa is None else qa["id"])
-        rows.append((_order(task), _row(str(ref), task.get("name"), members, _items(task), task)))
-    for pipeline_id, members in pipelines.items():
-        work = [t for t in members if not _is_qa(t)] or members
-        counts = [_items(t) for t in work]
-        items = None if any(c is None for c in counts) else sum(c for c in counts if c is not None)
-        rows.append((_order(members[0]), _row(str(JobRef(pipeline=pipeline_id)), work[0].get("name"), members,
-                                              items, members[0])))
-    rows.sort(key=lambda r: r[0])
-    return [row for _, row in rows]
-
-
-def _row(job_id: str, name: Any, members: Sequence[Mapping[str, Any]], items: int | None,
-         first: Mapping[str, Any]) -> dict[str, Any]:
-    return {"id": job_id, "name": str(name) if name is not None else None,
-            "state": combined_state(members).value, "created_at": created_at(first), "items": items}
+        name = task.get("name")
+        rows.append({"id": str(ref), "name": str(name) if name is not None else None,
+                     "state": combined_state(members).value, "created_at": created_at(task), "items": _items(task)})
+    return rows  # oldest first: ``annotation`` is in creation order
