@@ -22,6 +22,7 @@ from annotate_core.testing.suite import (
     BackendConformance,
     applies_when,
     conformance_items,
+    paged_item_count,
     requires,
     vendor_faults,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "applies_when",
     "base_spec",
     "conformance_items",
+    "paged_item_count",
     "requires",
     "spec_data_needing",
     "spec_needing",

@@ -95,6 +95,14 @@ def vendor_faults(backend_class: type[Backend]) -> list[str]:
     return faults
 
 
+def paged_item_count(page_size: int | None, n_items: int) -> int:
+    """Items of the pagination test: enough for four pages, or twice a lifecycle job if not paged.
+
+    Public so a cassette generator records exactly as many as the suite uploads.
+    """
+    return 3 * page_size + 1 if page_size else 2 * n_items
+
+
 def requires(*caps: Capability) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Mark a suite test as meaningful only for backends that declare every one of ``caps``."""
 
@@ -152,8 +160,7 @@ class BackendConformance:
 
     @classmethod
     def paged_items(cls) -> int:
-        """Items of the pagination test: enough for four pages, or twice a lifecycle job if not paged."""
-        return 3 * cls.page_size + 1 if cls.page_size else 2 * cls.n_items
+        return paged_item_count(cls.page_size, cls.n_items)
 
     @pytest.fixture
     def no_network(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from annotate_core.specfile import load_spec
+from annotate_core.testing import BackendConformance, paged_item_count
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CATS = load_spec(EXAMPLES / "cats_vs_dogs.yaml")
@@ -228,7 +229,7 @@ CONFORMANCE_EXTRAS: dict[str, Any] = {"pricing": {"reward_per_batch": 0.01},
 
 #: TestTolokaConformance's page size for assignment listings, and the items its pagination test uploads
 CONFORMANCE_PAGE_SIZE = 2
-CONFORMANCE_PAGED_ITEMS = 3 * CONFORMANCE_PAGE_SIZE + 1
+CONFORMANCE_PAGED_ITEMS = paged_item_count(CONFORMANCE_PAGE_SIZE, BackendConformance.n_items)
 #: a pool id no pool has
 CONFORMANCE_UNKNOWN_POOL = "987654321"
 
