@@ -37,6 +37,8 @@ PROJECT_ID = "3a7c5f1e-9b2d-4c8e-a1f0-6d5e4b3c2a10"
 ORG_ID = "c2b1a0f9-8e7d-4c6b-9a5f-4e3d2c1b0a99"
 OWNER = "owner@example.com"
 DEFAULT_ITEM_CLAUSES = [{"hidden": False}, {"type": "file"}]
+#: objects per page of a DQL query at most (the gate clamps larger pageSize values), by default
+MAX_PAGE_SIZE = 4
 
 
 def fake_jwt(exp: float, email: str = OWNER) -> str:
@@ -149,7 +151,7 @@ class State:
 class FakeGate:
     """The fake. ``handle()`` answers one request; ``serve()`` puts it on a loopback port."""
 
-    def __init__(self, *, n_items: int = 6, max_page_size: int = 4, max_list_page_size: int = 2,
+    def __init__(self, *, n_items: int = 6, max_page_size: int = MAX_PAGE_SIZE, max_list_page_size: int = 2,
                  polls_per_command: int = 2, labels: tuple[str, ...] = ("cat", "dog"),
                  folders: tuple[str, ...] = ("/batch1", "/batch2")) -> None:
         self.s = State()

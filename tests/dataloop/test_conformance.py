@@ -3,7 +3,7 @@ undeclared ones are refused before any request, and the gate's failures map onto
 
 The cassettes under ``cassettes/dataloop/conformance/`` are authored against the fake gate
 (``python tests/dataloop/generate_cassettes.py -k conformance``), which clamps DQL pages to
-``FAKE_PAGE_SIZE`` objects: the pagination test's items span four pages of every item query.
+``fake_gate.MAX_PAGE_SIZE`` objects: the pagination test's items span four pages of every item query.
 """
 
 from __future__ import annotations
@@ -17,11 +17,9 @@ from pydantic import SecretStr
 
 from annotate_core.testing import BackendConformance
 
+from .fake_gate import MAX_PAGE_SIZE
 from .helpers import fake_jwt
 from .recorded import replayed_all
-
-#: the fake gate's default ``max_page_size``, which the cassettes were recorded with
-FAKE_PAGE_SIZE = 4
 
 #: the gate's answers to create_job's first request, per fault; bodies are ``{"status", "message"}``
 #: as the gate sends them (reference §4.1: dtlpy reads ``message``); 400's text is the OpenAPI one
@@ -41,7 +39,7 @@ def _label(item: dict, who: str) -> str:
 @pytest.mark.vcr
 class TestDataloopConformance(BackendConformance):
     backend_class = DataloopBackend
-    page_size = FAKE_PAGE_SIZE
+    page_size = MAX_PAGE_SIZE  # the fake gate's clamp the cassettes were recorded with
     unknown_job_id = "task:6700000000000000000fffff"
 
     @pytest.fixture(autouse=True)
