@@ -1,6 +1,6 @@
 """The crowds the aggregation tests compare on, and where their recorded crowd-kit results live.
 
-``bluebirds`` is real data (shared/data/bluebirds, beside the repository); ``multiclass`` is a
+``bluebirds`` is real data (tests/data/bluebirds, BSD licence beside it); ``multiclass`` is a
 small synthetic crowd with string labels stored as CSV here, so the recorded crowd-kit results
 never depend on a random generator's stream. ``make_reference.py`` rewrites the recordings.
 """
@@ -13,7 +13,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = HERE / "reference"
-BLUEBIRDS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "bluebirds"
+BLUEBIRDS = HERE.parent / "data" / "bluebirds"
 
 # method -> fit arguments beyond the answers ("golden" = every third true label)
 METHODS = ("mv", "ds", "ocds", "wawa", "ds_golden", "gold_mv")
