@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import html
 import io
-import math
 import re
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -24,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from annotate_core.comparison.table import cells, method_name
+from annotate_core.comparison.table import cells, is_number, method_name
+from annotate_core.comparison.verdict import accuracy_label, verdict_html
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -94,21 +94,11 @@ def _no_data(ax: Axes, message: str) -> None:
     ax.set_yticks([])
 
 
-def _finite(v: Any) -> bool:
-    return isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def accuracy_label(c: Comparison) -> str:
-    basis = "all items with known truth" if c.truth_given else "golden items"
-    method = method_name(c.methods[0]) if c.methods else "?"
-    return f"accuracy ({method}, {basis})"
-
-
 def draw_accuracy_cost(c: Comparison, colors: dict[str, Any]) -> Callable[[Axes], None]:
     def draw(ax: Axes) -> None:
         df = c.metrics
         pts = [(r["job"], r["cost"], r["accuracy"], r["currency"]) for _, r in df.iterrows()
-               if _finite(r["cost"]) and _finite(r["accuracy"])]
+               if is_number(r["cost"]) and is_number(r["accuracy"])]
         if not pts:
             _no_data(ax, "no job has both a cost and an accuracy")
             return
@@ -137,7 +127,7 @@ def draw_methods(c: Comparison, colors: dict[str, Any]) -> Callable[[Axes], None
         groups = [("single answer", f"answer_acc_{basis}")] + [
             (method_name(mth), f"acc_{basis}_{mth}") for mth in c.methods]
         groups = [(label, col) for label, col in groups if col in df.columns]
-        values = np.array([[r[col] if _finite(r[col]) else np.nan for _, col in groups] for _, r in df.iterrows()])
+        values = np.array([[r[col] if is_number(r[col]) else np.nan for _, col in groups] for _, r in df.iterrows()])
         if values.size == 0 or np.isnan(values).all():
             _no_data(ax, "no golden items or truth to measure accuracy")
             return
@@ -214,62 +204,6 @@ def draw_completion(c: Comparison, colors: dict[str, Any]) -> Callable[[Axes], N
     return draw
 
 
-def verdict(c: Comparison) -> list[str]:
-    """Plain sentences naming the best job on accuracy, cost, speed and agreement."""
-    df = c.metrics
-    lines: list[str] = []
-
-    def best(col: str, lowest: bool = False) -> pd.Series | None:
-        vals = df[col] if col in df.columns else pd.Series(dtype=float)
-        vals = pd.to_numeric(vals, errors="coerce")
-        if vals.notna().sum() == 0:
-            return None
-        return df.loc[vals.idxmin() if lowest else vals.idxmax()]
-
-    if (r := best("accuracy")) is not None:
-        lines.append(f"Most accurate: <b>{html.escape(str(r['job']))}</b> — {r['accuracy']:.3f} "
-                     f"{html.escape(accuracy_label(c))}.")
-    currencies = {str(x) for x in df["currency"].dropna()} if "currency" in df.columns else set()
-    if len(currencies) <= 1 and (r := best("cost", lowest=True)) is not None:
-        lines.append(f"Cheapest: <b>{html.escape(str(r['job']))}</b> — {r['cost']:.4g} "
-                     f"{html.escape(str(r['currency'] or ''))} ({html.escape(str(r['cost_source']))}).")
-    elif len(currencies) > 1:
-        lines.append("Costs are in different currencies (" + html.escape(", ".join(sorted(currencies)))
-                     + "): compare them by hand.")
-    if (r := best("turnaround_h", lowest=True)) is not None:
-        lines.append(f"Fastest: <b>{html.escape(str(r['job']))}</b> — {r['turnaround_h']:.2f} h from first to "
-                     f"last answer ({r['answers_per_hour']:.0f} answers/hour).")
-    if (r := best("alpha")) is not None:
-        lines.append(f"Most consistent crowd: <b>{html.escape(str(r['job']))}</b> — Krippendorff's alpha "
-                     f"{r['alpha']:.3f}.")
-    if "accuracy" in df.columns and "cost" in df.columns:
-        acc = pd.to_numeric(df["accuracy"], errors="coerce")
-        cost = pd.to_numeric(df["cost"], errors="coerce")
-        if acc.notna().all() and cost.notna().all() and len(df) > 1 and len(currencies) <= 1:
-            dominant = [str(df.loc[i, "job"]) for i in df.index
-                        if all(acc[i] >= acc[j] and cost[i] <= cost[j] for j in df.index if j != i)]
-            if dominant:
-                lines.append(f"<b>{html.escape(dominant[0])}</b> is at least as accurate and as cheap as every "
-                             "other job: on this evidence, it is the one to pick.")
-            else:
-                lines.append(tradeoff(df, acc, cost))
-    return lines
-
-
-def tradeoff(df: pd.DataFrame, acc: pd.Series, cost: pd.Series) -> str:
-    """What the extra accuracy of the most accurate job costs over the cheapest one, per item gained."""
-    top, cheap = acc.idxmax(), cost.idxmin()
-    gain, extra = acc[top] - acc[cheap], cost[top] - cost[cheap]
-    items = pd.to_numeric(df.loc[top, "cost"], errors="coerce") / pd.to_numeric(df.loc[top, "cost_per_item"],
-                                                                                 errors="coerce")
-    sentence = (f"Trade-off: <b>{html.escape(str(df.loc[top, 'job']))}</b> is {gain:.3f} more accurate than "
-                f"<b>{html.escape(str(df.loc[cheap, 'job']))}</b> for {extra:.4g} "
-                f"{html.escape(str(df.loc[top, 'currency'] or ''))} more")
-    if _finite(items) and items > 0 and gain > 0:
-        sentence += f", that is {extra / (gain * items):.4g} per extra correctly labelled item"
-    return sentence + "."
-
-
 def metrics_table(c: Comparison) -> str:
     head, *body = cells(c)
     th = "".join(f"<th>{html.escape(h)}</th>" for h in head[1:])
@@ -314,7 +248,7 @@ def render_html(c: Comparison, *, title: str = "Vendor comparison") -> str:
     specs = sorted({str(s) for s in c.metrics.get("spec", pd.Series(dtype=object)).dropna()})
     if specs:
         title = f"{title}: {', '.join(specs)}"
-    lines = "".join(f"<li>{line}</li>" for line in verdict(c)) or "<li>Not enough data for a verdict.</li>"
+    lines = "".join(f"<li>{line}</li>" for line in verdict_html(c)) or "<li>Not enough data for a verdict.</li>"
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
