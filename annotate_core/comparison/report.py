@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import io
+import math
 import re
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -23,15 +24,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from annotate_core.comparison.table import cells, is_number, method_name
+from annotate_core.comparison.placement import fit_bar_labels, legend_below, multiline, place_labels, same_spot_groups
+from annotate_core.comparison.table import cells, currency_of, is_number, method_name
 from annotate_core.comparison.verdict import accuracy_label, verdict_html
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
     from annotate_core.comparison.build import Comparison
 
 MIN_WORKER_ANSWERS = 3  # workers with fewer answers on known items are too noisy to plot
+MARKER_AREA = 90.0  # points², a job's marker on the accuracy vs cost plot
+FIGURE_SIZE = (6.0, 4.0)  # inches; the page shows two plots per row
 PLOT_IDS = ("plot-accuracy-cost", "plot-methods", "plot-workers", "plot-completion")
 
 CSS = """
@@ -69,14 +74,19 @@ def _colors(names: list[str]) -> dict[str, Any]:
     return {n: cmap(i % 10) for i, n in enumerate(names)}
 
 
-def figure_svg(draw: Callable[[Axes], None], prefix: str, size: tuple[float, float] = (6.0, 4.0)) -> str:
-    """Draw on a fresh figure and return its inline SVG, ids prefixed with ``prefix``."""
+def make_figure(draw: Callable[[Axes], None], size: tuple[float, float] = FIGURE_SIZE) -> Figure:
+    """A fresh figure (constrained layout: room is reserved for legends and labels) drawn by ``draw``."""
     _mpl()
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=size, layout="constrained")
-    ax = fig.subplots()
-    draw(ax)
+    draw(fig.subplots())
+    return fig
+
+
+def figure_svg(draw: Callable[[Axes], None], prefix: str, size: tuple[float, float] = FIGURE_SIZE) -> str:
+    """Draw on a fresh figure and return its inline SVG, ids prefixed with ``prefix``."""
+    fig = make_figure(draw, size)
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None})
     svg = buf.getvalue()
@@ -102,21 +112,32 @@ def draw_accuracy_cost(c: Comparison, colors: dict[str, Any]) -> Callable[[Axes]
         if not pts:
             _no_data(ax, "no job has both a cost and an accuracy")
             return
-        for name, cost, acc, _ in pts:
-            ax.scatter([cost], [acc], s=90, color=colors[name], edgecolor="black", linewidth=0.6, zorder=3,
-                       label=name)
-            ax.annotate(name, (cost, acc), textcoords="offset points", xytext=(7, 6), fontsize=9)
-        currencies = sorted({str(p[3]) for p in pts if p[3]})
-        ax.set_xlabel("cost" + (f" ({', '.join(currencies)})" if currencies else ""))
-        ax.set_ylabel(accuracy_label(c))
         costs = [p[1] for p in pts]
         accs = [p[2] for p in pts]
         span = max(costs) - min(costs) or max(abs(max(costs)), 1.0) * 0.5
         ax.set_xlim(min(costs) - 0.25 * span, max(costs) + 0.45 * span)
-        low = min(accs)
-        ax.set_ylim(max(0.0, low - 0.1), 1.02)
+        ax.set_ylim(max(0.0, min(accs) - 0.1), 1.02)
+        labels, radii, markers = [], [], []
+        for group in same_spot_groups([(p[1], p[2]) for p in pts], ax.get_xlim(), ax.get_ylim()):
+            # points on one spot: concentric markers, the first job's the largest, so every colour shows
+            for rank, i in enumerate(group):
+                name, cost, acc, _ = pts[i]
+                size = MARKER_AREA * (1 + 0.9 * (len(group) - 1 - rank))
+                ax.scatter([cost], [acc], s=size, color=colors[name], edgecolor="black", linewidth=0.6,
+                           zorder=3 + rank, label=name)
+                markers.append((cost, acc, math.sqrt(size) / 2))
+            first = pts[group[0]]
+            labels.append(ax.annotate(multiline([str(pts[i][0]) for i in group]), (first[1], first[2]),
+                                      textcoords="offset points", xytext=(7, 6), fontsize=9,
+                                      arrowprops={"arrowstyle": "-", "color": "#57606a", "lw": 0.6,
+                                                  "shrinkA": 1, "shrinkB": 5}))
+            radii.append(max(r for *_, r in markers[-len(group):]))
+        currencies = sorted({cur for p in pts if (cur := currency_of(p[3]))})
+        ax.set_xlabel("cost" + (f" ({', '.join(currencies)})" if currencies else ""))
+        ax.set_ylabel(accuracy_label(c))
         ax.grid(alpha=0.3)
         ax.set_title("Accuracy vs cost (up and left is better)")
+        place_labels(ax, labels, radii, markers)
     return draw
 
 
@@ -134,20 +155,22 @@ def draw_methods(c: Comparison, colors: dict[str, Any]) -> Callable[[Axes], None
         n = len(df)
         width = 0.8 / n
         x = np.arange(len(groups))
+        value_labels = []
         for i, (_, r) in enumerate(df.iterrows()):
             heights = np.nan_to_num(values[i], nan=0.0)
             bars = ax.bar(x - 0.4 + width * (i + 0.5), heights, width, color=colors[r["job"]], label=r["job"],
                           edgecolor="black", linewidth=0.4)
             for bar, v in zip(bars, values[i], strict=True):
                 if not np.isnan(v):
-                    ax.text(bar.get_x() + bar.get_width() / 2, v + 0.01, f"{v:.2f}", ha="center", va="bottom",
-                            fontsize=7)
+                    value_labels.append(ax.text(bar.get_x() + bar.get_width() / 2, v + 0.01, f"{v:.2f}",
+                                                ha="center", va="bottom", fontsize=7))
         ax.set_xticks(x, [g[0] for g in groups])
         ax.set_ylim(0, 1.12)
         ax.set_ylabel(f"accuracy ({'all items with known truth' if c.truth_given else 'golden items'})")
-        ax.legend(fontsize=8, loc="lower right")
+        legend_below(ax)
         ax.grid(axis="y", alpha=0.3)
         ax.set_title("Accuracy by aggregation method")
+        fit_bar_labels(ax, value_labels)
     return draw
 
 
@@ -198,7 +221,7 @@ def draw_completion(c: Comparison, colors: dict[str, Any]) -> Callable[[Axes], N
         ax.set_ylabel("% of expected answers received")
         ax.set_ylim(0, 105)
         ax.set_xlim(left=0)
-        ax.legend(fontsize=8, loc="lower right")
+        legend_below(ax)
         ax.grid(alpha=0.3)
         ax.set_title("Completion over time")
     return draw
