@@ -90,6 +90,11 @@ def test_value_labels_turn_when_bars_are_narrow() -> None:
     many = _figure(draw_methods, _comparison(_high_accuracy_jobs(8)))[1]
     assert {t.get_rotation() for t in few.texts} == {0.0}
     assert {t.get_rotation() for t in many.texts} == {90.0} and len(many.texts) == 8 * 4
+    # bars narrower than a line of text: no value labels at all (the table has the numbers), bars intact
+    crowded_fig, crowded = _figure(draw_methods, _comparison(_high_accuracy_jobs(40)))
+    assert len(crowded.texts) == 0 and len(crowded.patches) == 40 * 4
+    (legend,) = _legends(crowded_fig, crowded)
+    assert not any(legend.get_window_extent().overlaps(p.get_window_extent()) for p in crowded.patches)
 
 
 def test_completion_legend_is_outside_the_plot() -> None:
