@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import click
@@ -14,6 +13,7 @@ from annotate_core.comparison.build import Comparison, build_comparison, default
 from annotate_core.comparison.collect import JobData, collect
 from annotate_core.comparison.table import text_table
 from annotate_core.comparison.truth import load_truth
+from annotate_core.comparison.verdict import verdict_text
 from annotate_core.errors import SpecError
 from annotate_core.specfile import load_spec
 
@@ -74,19 +74,13 @@ def check_methods(methods: tuple[str, ...]) -> None:
             raise click.BadParameter(str(exc), param_hint="--method") from None
 
 
-def _plain(line: str) -> str:
-    return re.sub(r"</?b>", "", line).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
-
-
 def echo_comparison(c: Comparison) -> None:
-    from annotate_core.comparison.report import verdict
-
     click.echo(text_table(c))
-    lines = verdict(c)
+    lines = verdict_text(c)
     if lines:
         click.echo("")
         for line in lines:
-            click.echo("* " + _plain(line))
+            click.echo("* " + line)
 
 
 @click.command("compare")

@@ -24,14 +24,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from annotate_core.comparison.table import cells, method_name
+from annotate_core.comparison.placement import fit_bar_labels, legend_below, multiline, place_labels, same_spot_groups
+from annotate_core.comparison.table import cells, currency_of, is_number, method_name
+from annotate_core.comparison.verdict import accuracy_label, verdict_html
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
     from annotate_core.comparison.build import Comparison
 
 MIN_WORKER_ANSWERS = 3  # workers with fewer answers on known items are too noisy to plot
+MARKER_AREA = 90.0  # points², a job's marker on the accuracy vs cost plot
+FIGURE_SIZE = (6.0, 4.0)  # inches; the page shows two plots per row
 PLOT_IDS = ("plot-accuracy-cost", "plot-methods", "plot-workers", "plot-completion")
 
 CSS = """
@@ -69,14 +74,19 @@ def _colors(names: list[str]) -> dict[str, Any]:
     return {n: cmap(i % 10) for i, n in enumerate(names)}
 
 
-def figure_svg(draw: Callable[[Axes], None], prefix: str, size: tuple[float, float] = (6.0, 4.0)) -> str:
-    """Draw on a fresh figure and return its inline SVG, ids prefixed with ``prefix``."""
+def make_figure(draw: Callable[[Axes], None], size: tuple[float, float] = FIGURE_SIZE) -> Figure:
+    """A fresh figure (constrained layout: room is reserved for legends and labels) drawn by ``draw``."""
     _mpl()
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=size, layout="constrained")
-    ax = fig.subplots()
-    draw(ax)
+    draw(fig.subplots())
+    return fig
+
+
+def figure_svg(draw: Callable[[Axes], None], prefix: str, size: tuple[float, float] = FIGURE_SIZE) -> str:
+    """Draw on a fresh figure and return its inline SVG, ids prefixed with ``prefix``."""
+    fig = make_figure(draw, size)
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None})
     svg = buf.getvalue()
@@ -94,39 +104,40 @@ def _no_data(ax: Axes, message: str) -> None:
     ax.set_yticks([])
 
 
-def _finite(v: Any) -> bool:
-    return isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def accuracy_label(c: Comparison) -> str:
-    basis = "all items with known truth" if c.truth_given else "golden items"
-    method = method_name(c.methods[0]) if c.methods else "?"
-    return f"accuracy ({method}, {basis})"
-
-
 def draw_accuracy_cost(c: Comparison, colors: dict[str, Any]) -> Callable[[Axes], None]:
     def draw(ax: Axes) -> None:
         df = c.metrics
         pts = [(r["job"], r["cost"], r["accuracy"], r["currency"]) for _, r in df.iterrows()
-               if _finite(r["cost"]) and _finite(r["accuracy"])]
+               if is_number(r["cost"]) and is_number(r["accuracy"])]
         if not pts:
             _no_data(ax, "no job has both a cost and an accuracy")
             return
-        for name, cost, acc, _ in pts:
-            ax.scatter([cost], [acc], s=90, color=colors[name], edgecolor="black", linewidth=0.6, zorder=3,
-                       label=name)
-            ax.annotate(name, (cost, acc), textcoords="offset points", xytext=(7, 6), fontsize=9)
-        currencies = sorted({str(p[3]) for p in pts if p[3]})
-        ax.set_xlabel("cost" + (f" ({', '.join(currencies)})" if currencies else ""))
-        ax.set_ylabel(accuracy_label(c))
         costs = [p[1] for p in pts]
         accs = [p[2] for p in pts]
         span = max(costs) - min(costs) or max(abs(max(costs)), 1.0) * 0.5
         ax.set_xlim(min(costs) - 0.25 * span, max(costs) + 0.45 * span)
-        low = min(accs)
-        ax.set_ylim(max(0.0, low - 0.1), 1.02)
+        ax.set_ylim(max(0.0, min(accs) - 0.1), 1.02)
+        labels, radii, markers = [], [], []
+        for group in same_spot_groups([(p[1], p[2]) for p in pts], ax.get_xlim(), ax.get_ylim()):
+            # points on one spot: concentric markers, the first job's the largest, so every colour shows
+            for rank, i in enumerate(group):
+                name, cost, acc, _ = pts[i]
+                size = MARKER_AREA * (1 + 0.9 * (len(group) - 1 - rank))
+                ax.scatter([cost], [acc], s=size, color=colors[name], edgecolor="black", linewidth=0.6,
+                           zorder=3 + rank, label=name)
+                markers.append((cost, acc, math.sqrt(size) / 2))
+            first = pts[group[0]]
+            labels.append(ax.annotate(multiline([str(pts[i][0]) for i in group]), (first[1], first[2]),
+                                      textcoords="offset points", xytext=(7, 6), fontsize=9,
+                                      arrowprops={"arrowstyle": "-", "color": "#57606a", "lw": 0.6,
+                                                  "shrinkA": 1, "shrinkB": 5}))
+            radii.append(max(r for *_, r in markers[-len(group):]))
+        currencies = sorted({cur for p in pts if (cur := currency_of(p[3]))})
+        ax.set_xlabel("cost" + (f" ({', '.join(currencies)})" if currencies else ""))
+        ax.set_ylabel(accuracy_label(c))
         ax.grid(alpha=0.3)
         ax.set_title("Accuracy vs cost (up and left is better)")
+        place_labels(ax, labels, radii, markers)
     return draw
 
 
@@ -137,27 +148,29 @@ def draw_methods(c: Comparison, colors: dict[str, Any]) -> Callable[[Axes], None
         groups = [("single answer", f"answer_acc_{basis}")] + [
             (method_name(mth), f"acc_{basis}_{mth}") for mth in c.methods]
         groups = [(label, col) for label, col in groups if col in df.columns]
-        values = np.array([[r[col] if _finite(r[col]) else np.nan for _, col in groups] for _, r in df.iterrows()])
+        values = np.array([[r[col] if is_number(r[col]) else np.nan for _, col in groups] for _, r in df.iterrows()])
         if values.size == 0 or np.isnan(values).all():
             _no_data(ax, "no golden items or truth to measure accuracy")
             return
         n = len(df)
         width = 0.8 / n
         x = np.arange(len(groups))
+        value_labels = []
         for i, (_, r) in enumerate(df.iterrows()):
             heights = np.nan_to_num(values[i], nan=0.0)
             bars = ax.bar(x - 0.4 + width * (i + 0.5), heights, width, color=colors[r["job"]], label=r["job"],
                           edgecolor="black", linewidth=0.4)
             for bar, v in zip(bars, values[i], strict=True):
                 if not np.isnan(v):
-                    ax.text(bar.get_x() + bar.get_width() / 2, v + 0.01, f"{v:.2f}", ha="center", va="bottom",
-                            fontsize=7)
+                    value_labels.append(ax.text(bar.get_x() + bar.get_width() / 2, v + 0.01, f"{v:.2f}",
+                                                ha="center", va="bottom", fontsize=7))
         ax.set_xticks(x, [g[0] for g in groups])
         ax.set_ylim(0, 1.12)
         ax.set_ylabel(f"accuracy ({'all items with known truth' if c.truth_given else 'golden items'})")
-        ax.legend(fontsize=8, loc="lower right")
+        legend_below(ax)
         ax.grid(axis="y", alpha=0.3)
         ax.set_title("Accuracy by aggregation method")
+        fit_bar_labels(ax, value_labels)
     return draw
 
 
@@ -208,66 +221,10 @@ def draw_completion(c: Comparison, colors: dict[str, Any]) -> Callable[[Axes], N
         ax.set_ylabel("% of expected answers received")
         ax.set_ylim(0, 105)
         ax.set_xlim(left=0)
-        ax.legend(fontsize=8, loc="lower right")
+        legend_below(ax)
         ax.grid(alpha=0.3)
         ax.set_title("Completion over time")
     return draw
-
-
-def verdict(c: Comparison) -> list[str]:
-    """Plain sentences naming the best job on accuracy, cost, speed and agreement."""
-    df = c.metrics
-    lines: list[str] = []
-
-    def best(col: str, lowest: bool = False) -> pd.Series | None:
-        vals = df[col] if col in df.columns else pd.Series(dtype=float)
-        vals = pd.to_numeric(vals, errors="coerce")
-        if vals.notna().sum() == 0:
-            return None
-        return df.loc[vals.idxmin() if lowest else vals.idxmax()]
-
-    if (r := best("accuracy")) is not None:
-        lines.append(f"Most accurate: <b>{html.escape(str(r['job']))}</b> — {r['accuracy']:.3f} "
-                     f"{html.escape(accuracy_label(c))}.")
-    currencies = {str(x) for x in df["currency"].dropna()} if "currency" in df.columns else set()
-    if len(currencies) <= 1 and (r := best("cost", lowest=True)) is not None:
-        lines.append(f"Cheapest: <b>{html.escape(str(r['job']))}</b> — {r['cost']:.4g} "
-                     f"{html.escape(str(r['currency'] or ''))} ({html.escape(str(r['cost_source']))}).")
-    elif len(currencies) > 1:
-        lines.append("Costs are in different currencies (" + html.escape(", ".join(sorted(currencies)))
-                     + "): compare them by hand.")
-    if (r := best("turnaround_h", lowest=True)) is not None:
-        lines.append(f"Fastest: <b>{html.escape(str(r['job']))}</b> — {r['turnaround_h']:.2f} h from first to "
-                     f"last answer ({r['answers_per_hour']:.0f} answers/hour).")
-    if (r := best("alpha")) is not None:
-        lines.append(f"Most consistent crowd: <b>{html.escape(str(r['job']))}</b> — Krippendorff's alpha "
-                     f"{r['alpha']:.3f}.")
-    if "accuracy" in df.columns and "cost" in df.columns:
-        acc = pd.to_numeric(df["accuracy"], errors="coerce")
-        cost = pd.to_numeric(df["cost"], errors="coerce")
-        if acc.notna().all() and cost.notna().all() and len(df) > 1 and len(currencies) <= 1:
-            dominant = [str(df.loc[i, "job"]) for i in df.index
-                        if all(acc[i] >= acc[j] and cost[i] <= cost[j] for j in df.index if j != i)]
-            if dominant:
-                lines.append(f"<b>{html.escape(dominant[0])}</b> is at least as accurate and as cheap as every "
-                             "other job: on this evidence, it is the one to pick.")
-            else:
-                lines.append(tradeoff(df, acc, cost))
-    return lines
-
-
-def tradeoff(df: pd.DataFrame, acc: pd.Series, cost: pd.Series) -> str:
-    """What the extra accuracy of the most accurate job costs over the cheapest one, per item gained."""
-    top, cheap = acc.idxmax(), cost.idxmin()
-    gain, extra = acc[top] - acc[cheap], cost[top] - cost[cheap]
-    items = pd.to_numeric(df.loc[top, "cost"], errors="coerce") / pd.to_numeric(df.loc[top, "cost_per_item"],
-                                                                                 errors="coerce")
-    sentence = (f"Trade-off: <b>{html.escape(str(df.loc[top, 'job']))}</b> is {gain:.3f} more accurate than "
-                f"<b>{html.escape(str(df.loc[cheap, 'job']))}</b> for {extra:.4g} "
-                f"{html.escape(str(df.loc[top, 'currency'] or ''))} more")
-    if _finite(items) and items > 0 and gain > 0:
-        sentence += f", that is {extra / (gain * items):.4g} per extra correctly labelled item"
-    return sentence + "."
 
 
 def metrics_table(c: Comparison) -> str:
@@ -314,7 +271,7 @@ def render_html(c: Comparison, *, title: str = "Vendor comparison") -> str:
     specs = sorted({str(s) for s in c.metrics.get("spec", pd.Series(dtype=object)).dropna()})
     if specs:
         title = f"{title}: {', '.join(specs)}"
-    lines = "".join(f"<li>{line}</li>" for line in verdict(c)) or "<li>Not enough data for a verdict.</li>"
+    lines = "".join(f"<li>{line}</li>" for line in verdict_html(c)) or "<li>Not enough data for a verdict.</li>"
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"

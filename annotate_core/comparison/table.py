@@ -25,12 +25,15 @@ HEAD_ROWS: list[tuple[str, str]] = [
     ("answer_acc_truth", "single-answer accuracy, all known"),
 ]
 TAIL_ROWS: list[tuple[str, str]] = [
-    ("cost", "cost"), ("currency", "currency"), ("cost_source", "cost source"),
+    ("cost", "cost"), ("cost_source", "cost source"),
     ("cost_per_item", "cost per item"), ("turnaround_h", "turnaround (h)"),
     ("answers_per_hour", "answers per hour"), ("rejected_answers_share", "answers rejected"),
     ("rejected_workers_share", "workers with a rejection"), ("banned_workers_share", "workers banned"),
     ("banned_source", "bans reported by"),
 ]
+
+
+MONEY_COLUMNS = ("cost", "cost_per_item")  # written with the job's currency
 
 
 def method_name(method: str) -> str:
@@ -46,6 +49,24 @@ def display_rows(c: Comparison) -> list[tuple[str, str]]:
                  (f"acc_truth_{mth}", f"{name} accuracy, all known")]
     rows += TAIL_ROWS
     return [(col, label) for col, label in rows if col in c.metrics.columns]
+
+
+def is_number(v: Any) -> bool:
+    """A finite real number (not a bool, None or NaN)."""
+    return (isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+            and math.isfinite(v))
+
+
+def currency_of(v: Any) -> str | None:
+    """The currency code of a metrics cell, or None when unknown (None, NaN or blank)."""
+    if v is None or (isinstance(v, (float, np.floating)) and math.isnan(v)):
+        return None
+    return str(v).strip() or None
+
+
+def money(amount: Any, currency: Any) -> str:
+    """An amount with its currency, to 4 significant digits: "0.285 USD"; never a bare number."""
+    return f"{amount:.4g} {currency_of(currency) or '(currency unknown)'}"
 
 
 def fmt(v: Any, col: str) -> str:
@@ -66,9 +87,14 @@ def fmt(v: Any, col: str) -> str:
 def cells(c: Comparison) -> list[list[str]]:
     """Header row then one row per metric, every cell formatted."""
     df = c.metrics
+    currencies = df["currency"] if "currency" in df.columns else [None] * len(df)
     out = [["metric", *(str(j) for j in df["job"])]]
     for col, label in display_rows(c):
-        out.append([label, *(fmt(v, col) for v in df[col])])
+        if col in MONEY_COLUMNS:
+            out.append([label, *(money(v, cur) if is_number(v) else fmt(v, col)
+                                 for v, cur in zip(df[col], currencies, strict=True))])
+        else:
+            out.append([label, *(fmt(v, col) for v in df[col])])
     return out
 
 

@@ -4,6 +4,9 @@ same two jobs compared again by id from their SQLite stores."""
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,7 +27,7 @@ SPEC = EXAMPLES / "cats_vs_dogs.yaml"
 
 
 @pytest.fixture(scope="module")
-def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, str]:
     """The README's command, run once in a scratch directory (the profiles' SQLite files land there)."""
     where = tmp_path_factory.mktemp("rehearsal")
     mp = pytest.MonkeyPatch()
@@ -36,11 +39,12 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     finally:
         mp.undo()
     assert res.exit_code == 0, res.output
-    return where, {j["job"]: j for j in json.loads((where / "report" / "metrics.json").read_text())["jobs"]}
+    jobs = {j["job"]: j for j in json.loads((where / "report" / "metrics.json").read_text())["jobs"]}
+    return where, jobs, res.output
 
 
 def test_rehearsal_gives_a_meaningful_comparison(rehearsal) -> None:
-    where, jobs = rehearsal
+    where, jobs, _ = rehearsal
     cheap, careful = jobs["cheap"], jobs["careful"]
     for j in (cheap, careful):
         assert j["backend"] == "local" and j["state"] == "completed"
@@ -61,8 +65,41 @@ def test_rehearsal_gives_a_meaningful_comparison(rehearsal) -> None:
     assert "Most accurate: <b>careful</b>" in html and "Cheapest: <b>cheap</b>" in html
 
 
+def test_rehearsal_prints_a_plain_verdict_with_currencies(rehearsal) -> None:
+    _, jobs, output = rehearsal
+    verdict = [line[2:] for line in output.splitlines() if line.startswith("* ")]
+    assert len(verdict) >= 4, output
+    for line in verdict:  # text for a terminal: no markup, no HTML entities
+        assert "<" not in line and ">" not in line and not re.search(r"&#?\w+;", line), line
+    cost = jobs["cheap"]["cost"]
+    assert f"Cheapest: cheap — {cost:.4g} USD (reported)." in verdict
+    (tradeoff,) = [line for line in verdict if line.startswith("Trade-off")]
+    # every amount of money in it is followed by its currency
+    amounts = re.findall(r"for (\S+) (\S+) more, that is (\S+) (\S+) per extra", tradeoff)
+    assert amounts and amounts[0][1] == amounts[0][3] == "USD", tradeoff
+    table = {line.split("  ")[0]: line for line in output.splitlines()}
+    assert table["cost"].split()[-4:] == [f"{cost:.4g}", "USD", f"{jobs['careful']['cost']:.4g}", "USD"]
+
+
+def test_the_report_directory_of_the_example_is_git_ignored(tmp_path: Path) -> None:
+    """The README's command writes examples/compare/report/: it must not show up in `git status`."""
+    git = shutil.which("git")
+    assert git, "git is needed to check the repository's .gitignore"
+    shutil.copy(EXAMPLES.parent / ".gitignore", tmp_path / ".gitignore")
+    subprocess.run([git, "init", "-q", str(tmp_path)], check=True)
+
+    def ignored(path: str) -> bool:
+        res = subprocess.run([git, "-C", str(tmp_path), "check-ignore", "-q", "--no-index", path], check=False)
+        assert res.returncode in (0, 1), res
+        return res.returncode == 0
+
+    assert ignored("examples/compare/report/report.html")
+    assert ignored("examples/compare/report/metrics.csv")
+    assert not ignored("examples/compare/items.csv") and not ignored("examples/compare/annotate.toml")
+
+
 def test_profile_spec_overrides_reached_the_jobs(rehearsal, monkeypatch: pytest.MonkeyPatch) -> None:
-    where, jobs = rehearsal
+    where, jobs, _ = rehearsal
     monkeypatch.chdir(where)
     from annotate_core.comparison.run import resolve_profiles
 
@@ -75,7 +112,7 @@ def test_profile_spec_overrides_reached_the_jobs(rehearsal, monkeypatch: pytest.
 
 
 def test_the_same_jobs_compared_again_by_id(rehearsal, monkeypatch: pytest.MonkeyPatch) -> None:
-    where, jobs = rehearsal
+    where, jobs, _ = rehearsal
     monkeypatch.chdir(where)
     refs = [f"cheap:{jobs['cheap']['job_id']}", f"careful:{jobs['careful']['job_id']}"]
     truth = where / "truth.csv"

@@ -11,7 +11,10 @@ import pandas as pd
 import pytest
 
 from annotate_core.comparison.build import Comparison, build_comparison
-from annotate_core.comparison.report import PLOT_IDS, render_html, verdict, write_report
+from annotate_core.comparison.report import PLOT_IDS, render_html, write_report
+from annotate_core.comparison.table import cells
+from annotate_core.comparison.verdict import verdict_html as verdict
+from annotate_core.comparison.verdict import verdict_text
 
 from . import browser
 from .synth import crowd_job, crowd_truth, first_answer, majority_vote
@@ -166,7 +169,7 @@ def test_verdict_prices_the_extra_accuracy() -> None:
                 {"job": "b", "accuracy": 0.9, "cost": 15.0, "cost_per_item": 0.15}])
     (line,) = [x for x in verdict(c) if x.startswith("Trade-off")]
     assert "<b>b</b> is 0.100 more accurate than <b>a</b> for 10 USD more" in line
-    assert "that is 1 per extra correctly labelled item" in line
+    assert "that is 1 USD per extra correctly labelled item" in line
 
 
 def test_verdict_does_not_rank_costs_in_different_currencies() -> None:
@@ -175,3 +178,54 @@ def test_verdict_does_not_rank_costs_in_different_currencies() -> None:
     lines = verdict(c)
     assert not any(x.startswith("Cheapest") or x.startswith("Trade-off") for x in lines)
     assert any("different currencies (EUR, USD)" in x for x in lines)
+
+
+NASTY = 'say "hi" & <b>bye</b>\'s'  # a job label with every character HTML escapes
+
+
+def test_terminal_verdict_is_plain_text_and_the_report_escapes_it() -> None:
+    c = _table([{"job": NASTY, "accuracy": 0.9, "cost": 5.0, "cost_per_item": 0.05},
+                {"job": "b", "accuracy": 0.8, "cost": 6.0, "cost_per_item": 0.06}])
+    text = verdict_text(c)
+    assert f"Most accurate: {NASTY} — 0.900 accuracy (majority vote, golden items)." in text
+    assert f"Cheapest: {NASTY} — 5 USD (estimated)." in text
+    assert not any(re.search(r"&(#x?[0-9a-f]+|[a-z]+);", line, flags=re.I) for line in text), text
+    html = verdict(c)
+    escaped = "say &quot;hi&quot; &amp; &lt;b&gt;bye&lt;/b&gt;&#x27;s"
+    assert f"Most accurate: <b>{escaped}</b>" in html[0]
+    assert NASTY not in "".join(html)
+
+
+def test_cli_verdict_is_plain_text(capsys: pytest.CaptureFixture[str]) -> None:
+    from annotate_core.cli.compare import echo_comparison
+
+    c = _table([{"job": NASTY, "accuracy": 0.9, "cost": 5.0, "cost_per_item": 0.05},
+                {"job": "b", "accuracy": 0.8, "cost": 6.0, "cost_per_item": 0.06}])
+    echo_comparison(c)
+    out = capsys.readouterr().out
+    assert f"* {NASTY} is at least as accurate and as cheap as every other job" in out
+    assert "&quot;" not in out and "&#x27;" not in out and "&amp;" not in out
+
+
+def test_money_always_has_its_currency() -> None:
+    c = _table([{"job": "a", "accuracy": 0.8, "cost": 5.0, "cost_per_item": 0.05, "currency": "EUR"},
+                {"job": "b", "accuracy": 0.9, "cost": 15.0, "cost_per_item": 0.15, "currency": "EUR"}])
+    lines = verdict_text(c)
+    assert "Cheapest: a — 5 EUR (estimated)." in lines
+    (line,) = [x for x in lines if x.startswith("Trade-off")]
+    assert line == ("Trade-off: b is 0.100 more accurate than a for 10 EUR more, "
+                    "that is 1 EUR per extra correctly labelled item.")
+    rows = {r[0]: r[1:] for r in cells(c)}
+    assert rows["cost"] == ["5 EUR", "15 EUR"] and rows["cost per item"] == ["0.05 EUR", "0.15 EUR"]
+    # no currency anywhere: the number still says so instead of standing alone
+    c = _table([{"job": "a", "accuracy": 0.8, "cost": 5.0, "cost_per_item": 0.05, "currency": None}])
+    assert "Cheapest: a — 5 (currency unknown) (estimated)." in verdict_text(c)
+    assert {r[0]: r[1:] for r in cells(c)}["cost"] == ["5 (currency unknown)"]
+
+
+def test_a_cost_of_unknown_currency_is_not_ranked_against_a_known_one() -> None:
+    c = _table([{"job": "a", "accuracy": 0.8, "cost": 5.0, "cost_per_item": 0.05, "currency": "USD"},
+                {"job": "b", "accuracy": 0.9, "cost": 1.0, "cost_per_item": 0.01, "currency": None}])
+    lines = verdict_text(c)
+    assert not any(x.startswith(("Cheapest", "Trade-off")) or "as cheap as" in x for x in lines), lines
+    assert "Costs are in different currencies (USD, unknown currency): compare them by hand." in lines
