@@ -182,5 +182,10 @@ class Backend(abc.ABC):
     def list_jobs(self) -> list[Mapping[str, Any]]:
         raise NotImplementedError(f"backend {self.name!r} cannot list jobs")
 
+    def store_description(self) -> str:
+        """Where this backend keeps its jobs, for the CLI's messages (the local backend: its database,
+        password hidden); "" when there is no store of its own worth naming (a vendor's account)."""
+        return ""
+
     def close_backend(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release sessions, connections and files."""

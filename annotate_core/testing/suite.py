@@ -245,8 +245,8 @@ class BackendConformance:
     def test_repr_hides_secrets(self, backend: Backend) -> None:
         secrets = _secret_values(backend)
         assert secrets, "the backend fixture should hold its credentials as SecretStr options"
-        leaks = _leaks(secrets, repr(backend), repr(Client(backend)), str(backend.options))
-        assert not leaks, f"a credential appears in a repr: {leaks}"
+        leaks = _leaks(secrets, repr(backend), repr(Client(backend)), str(backend.options), backend.store_description())
+        assert not leaks, f"a credential appears in a repr or the store description: {leaks}"
 
     @requires(Capability.UPLOAD_ITEMS)
     def test_the_suites_base_spec_runs_here(self, client: Client) -> None:
