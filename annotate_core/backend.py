@@ -71,7 +71,8 @@ class PlannedOperation:
         return asdict(self)
 
 
-ProgressCallback = Callable[[int], None]
+#: called with the number of items just uploaded; whatever it returns is ignored (tqdm's ``update`` fits)
+ProgressCallback = Callable[[int], object]
 
 
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^/:@\s]+:)[^@\s]+@", re.IGNORECASE)
