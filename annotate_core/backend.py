@@ -71,7 +71,8 @@ class PlannedOperation:
         return asdict(self)
 
 
-ProgressCallback = Callable[[int], None]
+#: called with the number of items just uploaded; whatever it returns is ignored (tqdm's ``update`` fits)
+ProgressCallback = Callable[[int], object]
 
 
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^/:@\s]+:)[^@\s]+@", re.IGNORECASE)
@@ -181,6 +182,11 @@ class Backend(abc.ABC):
 
     def list_jobs(self) -> list[Mapping[str, Any]]:
         raise NotImplementedError(f"backend {self.name!r} cannot list jobs")
+
+    def store_description(self) -> str:
+        """Where this backend keeps its jobs, for the CLI's messages (the local backend: its database,
+        password hidden); "" when there is no store of its own worth naming (a vendor's account)."""
+        return ""
 
     def close_backend(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release sessions, connections and files."""

@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 from pydantic import SecretStr
 from requests.adapters import HTTPAdapter
+from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 from annotate_core.errors import (
@@ -67,16 +68,16 @@ class _Retry(Retry):
         # a 503 must not really sleep, and a caller's own sleep sees every wait.
         self.sleeper = sleeper
 
-    def new(self, **kw: Any) -> _Retry:  # type: ignore[override]
+    def new(self, **kw: Any) -> _Retry:
         fresh = super().new(**kw)
         fresh.sleeper = self.sleeper
         return fresh
 
-    def get_retry_after(self, response):  # type: ignore[no-untyped-def]
+    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
         value = super().get_retry_after(response)
         return None if value is None else min(value, self.MAX_RETRY_AFTER)
 
-    def sleep_for_retry(self, response) -> bool:  # type: ignore[no-untyped-def]
+    def sleep_for_retry(self, response: BaseHTTPResponse) -> bool:
         retry_after = self.get_retry_after(response)
         if retry_after:
             self.sleeper(retry_after)

@@ -51,9 +51,8 @@ def answer_weights(
     raises if a task is left with none); ``value`` uses ``default_skill``. Returns the (possibly
     reduced) answers and their weights.
     """
-    if not isinstance(skills, pd.Series):
-        skills = pd.Series(skills, dtype=float)
-    per_worker = skills.reindex(enc.workers).to_numpy(dtype=np.float64, na_value=np.nan)
+    by_worker = skills if isinstance(skills, pd.Series) else pd.Series(skills, dtype=float)
+    per_worker = by_worker.reindex(enc.workers).to_numpy(dtype=np.float64, na_value=np.nan)
     weights = per_worker[enc.worker]
     missing = np.isnan(weights)
     if not missing.any():
@@ -229,7 +228,7 @@ class GoldMajorityVote(SkillWeightedPredictor):
     def _majority(self) -> MajorityVote:
         return MajorityVote(self.on_missing_skill, self.default_skill)
 
-    def fit_predict(  # type: ignore[override]
+    def fit_predict(
         self, data: pd.DataFrame, true_labels: pd.Series | Mapping[Any, Any]
     ) -> pd.Series:
         enc = encoded(data)
@@ -237,7 +236,7 @@ class GoldMajorityVote(SkillWeightedPredictor):
         assert self.labels_ is not None
         return self.labels_
 
-    def fit_predict_proba(  # type: ignore[override]
+    def fit_predict_proba(
         self, data: pd.DataFrame, true_labels: pd.Series | Mapping[Any, Any]
     ) -> pd.DataFrame:
         enc = encoded(data)

@@ -39,13 +39,13 @@ class Wawa(SkillWeightedPredictor):
         self.skills_ = _worker_accuracy(enc, choose(vote_shares(enc)))
         return self
 
-    def fit_predict(self, data: pd.DataFrame) -> pd.Series:  # type: ignore[override]
+    def fit_predict(self, data: pd.DataFrame) -> pd.Series:
         enc = encoded(data)
         self._fit_encoded(enc)._predict_encoded(enc)
         assert self.labels_ is not None
         return self.labels_
 
-    def fit_predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:  # type: ignore[override]
+    def fit_predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:
         enc = encoded(data)
         self._fit_encoded(enc)._predict_encoded(enc)
         assert self.probas_ is not None

@@ -153,7 +153,7 @@ class BackendConformance:
             fn = getattr(cls, name, None)
             if not name.startswith("test_") or fn is None:
                 continue
-            needed = getattr(fn, "__annotate_requires__", frozenset())
+            needed: frozenset[Capability] = getattr(fn, "__annotate_requires__", frozenset())
             applies = getattr(fn, "__annotate_applies__", None)
             if not needed <= backend_class.capabilities or (applies is not None and not applies(backend_class)):
                 setattr(cls, name, None)
@@ -245,8 +245,8 @@ class BackendConformance:
     def test_repr_hides_secrets(self, backend: Backend) -> None:
         secrets = _secret_values(backend)
         assert secrets, "the backend fixture should hold its credentials as SecretStr options"
-        leaks = _leaks(secrets, repr(backend), repr(Client(backend)), str(backend.options))
-        assert not leaks, f"a credential appears in a repr: {leaks}"
+        leaks = _leaks(secrets, repr(backend), repr(Client(backend)), str(backend.options), backend.store_description())
+        assert not leaks, f"a credential appears in a repr or the store description: {leaks}"
 
     @requires(Capability.UPLOAD_ITEMS)
     def test_the_suites_base_spec_runs_here(self, client: Client) -> None:
@@ -273,7 +273,12 @@ class BackendConformance:
         assert missing_capability in {u.capability for u in plan.unsupported}
         assert all(u.hint for u in plan.unsupported)
         called: list[str] = []
-        monkeypatch.setattr(client.backend, "create_job", lambda s: called.append("create") or "x")
+
+        def create_job(spec: JobSpec) -> str:
+            called.append("create")
+            return "x"
+
+        monkeypatch.setattr(client.backend, "create_job", create_job)
         with pytest.raises(UnsupportedFeatureError) as err:
             client.create_job(spec)
         assert called == [] and no_network == []

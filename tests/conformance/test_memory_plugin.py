@@ -23,3 +23,8 @@ class TestMemoryBackend(BackendConformance):
                     job.backend.record_answer(job.id, item.key, f"worker-{(n + w) % 5}", "cat" if w % 2 else "dog")
 
         return answer
+
+
+def test_a_plugin_need_not_describe_a_store() -> None:
+    """The CLI names the store of any backend; a plugin that keeps none inherits an empty description."""
+    assert MemoryBackend().store_description() == ""

@@ -138,10 +138,20 @@ def test_connect_refuses_a_literal_token_and_reads_token_env(monkeypatch: pytest
     ({"chunk": 5}, r"unknown option\(s\) \['chunk'\]"),
     ({"base_url": "toloka.dev"}, "base_url' must be an http"),
     ({"poll_interval": -1}, "poll_interval' must be a number"),
+    ({"timeout": [10]}, r"timeout' must be seconds > 0 or \[connect, read\] seconds, got \[10\]"),
+    ({"timeout": "60"}, "timeout' must be seconds"),
+    ({"timeout": [10, 0]}, "timeout' must be seconds"),
 ])
 def test_bad_options_name_the_option(options: dict, needle: str) -> None:
     with pytest.raises(ConfigError, match=needle):
         TolokaBackend(**options)
+
+
+def test_timeout_from_toml_becomes_what_requests_takes() -> None:
+    """TOML has no tuples: ``timeout = [5, 30]`` arrives as a list and is sent as (connect, read)."""
+    assert TolokaBackend(timeout=[5, 30]).settings.timeout == (5, 30)
+    assert TolokaBackend(timeout=12.5).settings.timeout == 12.5
+    assert TolokaBackend().settings.timeout == (10.0, 60.0)
 
 
 def test_gaps_finer_than_a_capability_make_the_plan_refuse(tmp_path: Path) -> None:

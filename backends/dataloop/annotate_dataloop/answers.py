@@ -19,7 +19,7 @@ sees every vote.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,7 +122,7 @@ def _belongs(annotation: Mapping[str, Any], ctx: TaskContext) -> bool:
     return task_id is None or task_id in ctx.task_ids
 
 
-def item_records(item: Mapping[str, Any], annotations: list[Mapping[str, Any]],
+def item_records(item: Mapping[str, Any], annotations: Sequence[Mapping[str, Any]],
                  ctx: TaskContext) -> Iterator[dict[str, Any]]:
     """The answer records of one item (one per annotator, or per annotation for single labels)."""
     key = item_key(item)

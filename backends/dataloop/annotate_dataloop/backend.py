@@ -211,6 +211,8 @@ class DataloopBackend(Backend):
     def _resolve(self, spec: JobSpec) -> _Where:
         src = spec.source
         opts = dataloop_options(spec)
+        project_ref: str | None
+        dataset_ref: str | None
         if isinstance(src, DatasetSource):
             project_ref, dataset_ref = src.project or self.options.get("project"), src.dataset
         else:
@@ -453,11 +455,11 @@ class DataloopBackend(Backend):
                 })
         state = combined_state([*annotate, *review])
         percent = None
-        progresses = [t.get("progress") for t in annotate]
-        if all(isinstance(p, int | float) for p in progresses):
+        progresses = [p for t in annotate if isinstance(p := t.get("progress"), int | float)]
+        if len(progresses) == len(annotate):  # a task without a progress makes the total unknown
             percent = float(sum(progresses)) / len(progresses)
         submitted = sum(int(a["completed"] or 0) for a in assignments)
-        details = {
+        details: dict[str, Any] = {
             "tasks": [_task_summary(t) for t in annotate],
             "qa_tasks": [_task_summary(t) for t in review],
             "assignments": assignments,

@@ -74,7 +74,7 @@ def _order(task: Mapping[str, Any]) -> tuple[str, str]:
     return (str(task.get("createdAt") or ""), str(task.get("id") or ""))
 
 
-def job_rows(tasks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def job_rows(tasks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """``list_jobs`` rows (id, name, state, created_at, items) for annotate's tasks, oldest first.
 
     * an annotation task with a QA task reviewing it is one job ``task:<id>,qa:<qaId>``: closed if
@@ -98,7 +98,7 @@ def job_rows(tasks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         else:
             annotation.append(task)
 
-    rows: list[dict[str, Any]] = []
+    rows: list[Mapping[str, Any]] = []
     ids = {t["id"] for t in annotation}
     for parent, qas in reviews.items():
         if parent not in ids:
@@ -107,7 +107,8 @@ def job_rows(tasks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         elif len(qas) > 1:
             log.info("task %s has %d QA tasks; the job pairs it with the oldest, %s", parent, len(qas), qas[0]["id"])
     for task in annotation:
-        qa = (reviews.get(task["id"]) or [None])[0]
+        reviewing = reviews.get(task["id"])
+        qa = reviewing[0] if reviewing else None
         members = [task] if qa is None else [task, qa]
         ref = JobRef(task=task["id"], qa=None if qa is None else qa["id"])
         name = task.get("name")

@@ -72,6 +72,8 @@ class Planner:
         ops: list[PlannedOperation] = []
         opts = dataloop_options(spec)
         src = spec.source
+        project: str | None
+        dataset: str | None
         if isinstance(src, DatasetSource):
             project, dataset = src.project or self.options.get("project"), src.dataset
         else:

@@ -83,7 +83,7 @@ def multipart(upload: ItemFile) -> tuple[bytes, str]:
     recording and its replay); the hash cannot collide with the JSON inside.
     """
     boundary = "annotate" + hashlib.sha256(upload.path.encode() + upload.content).hexdigest()[:32]
-    fields = [
+    fields: list[tuple[str, str | tuple[str, bytes, str]]] = [
         ("type", "file"),
         ("path", upload.path),
         ("metadata", json.dumps(upload.metadata)),

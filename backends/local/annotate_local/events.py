@@ -36,7 +36,9 @@ class EventLog:
             assignment: str | None = None, **data: Any) -> None:
         row = {"job_id": job_id, "type": kind.value, "worker": worker, "assignment": assignment,
                "data": data or None, "at": now}
-        seq = conn.execute(_INSERT, row).inserted_primary_key[0]
+        key = conn.execute(_INSERT, row).inserted_primary_key
+        assert key is not None  # a single-row INSERT always reports its primary key
+        seq = key[0]
         self.pending.append({"seq": seq, **row})
         for hook in self.webhooks:
             if kind in hook.events:  # queued in the same transaction: no event is lost, none is invented

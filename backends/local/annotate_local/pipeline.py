@@ -44,10 +44,10 @@ def aggregate_stage(conn: Connection, ctx: JobCtx, method: str) -> int:
         golden = {r.key: _hashable(r.golden[f.name]) for r in rows if r.golden and f.name in r.golden}
         table = aggregate(df, method=method, true_labels=pd.Series(golden, dtype=object) if golden else None)
         conn.execute(t.results.insert(), [
-            {"job_id": ctx.id, "field": f.name, "item_key": str(r.task),
-             "label": list(r.label) if isinstance(r.label, tuple) else r.label,
-             "confidence": float(r.confidence), "n_answers": int(r.n_answers), "method": method}
-            for r in table.itertuples(index=False)])
+            {"job_id": ctx.id, "field": f.name, "item_key": str(r["task"]),
+             "label": list(r["label"]) if isinstance(r["label"], tuple) else r["label"],
+             "confidence": float(r["confidence"]), "n_answers": int(r["n_answers"]), "method": method}
+            for r in table.to_dict("records")])
         stored += len(table)
     log.info("job %s: aggregate stage (%s) stored %d result(s)", ctx.id, method, stored)
     return stored

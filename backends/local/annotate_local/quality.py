@@ -9,6 +9,7 @@ again, only still-unreviewed work is rejected, a skill is only written when it c
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -41,7 +42,7 @@ _DONE = ("submitted", "accepted", "rejected")
 
 
 def _last_assignments(conn: Connection, ctx: JobCtx, worker: str, n: int, statuses: tuple[str, ...],
-                      *extra: Any) -> list[Any]:
+                      *extra: Any) -> Sequence[Any]:
     return conn.execute(
         select(A.id, A.status, A.duration_s, A.captcha_ok).where(
             A.job_id == ctx.id, A.worker == worker, A.kind == "work", A.status.in_(statuses), *extra)

@@ -161,7 +161,7 @@ class Simulation:
         kinds = ["spammer"] * round(n * spammers) + ["fast_clicker"] * round(n * fast)
         kinds += ["honest"] * (n - len(kinds))
         self.rng.shuffle(kinds)
-        options = [o.value for o in self.spec.outputs[0].options] or [None]
+        options: list[str | None] = [o.value for o in self.spec.outputs[0].options] or [None]
         out = []
         for i, (name, kind) in enumerate(zip(names, kinds, strict=True)):
             if kind == "honest":

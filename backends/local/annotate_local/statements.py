@@ -7,7 +7,7 @@ that lock rows come in two forms: plain (SQLite holds the write lock already) an
 
 from __future__ import annotations
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import BindParameter, Select, bindparam, select, update
 
 from annotate_local import schema as t
 
@@ -41,7 +41,7 @@ GOLDEN = (select(*_ITEM).where(I.job_id == bindparam("job"), t.CONTROL, I.kind =
 TRAINING_MIX = (select(*_ITEM).where(I.job_id == bindparam("job"), t.CONTROL, I.kind == "training", NOT_SEEN)
                 .order_by(I.id).limit(bindparam("n")))
 
-_IDS = bindparam("ids", expanding=True)
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
 TAKE_QUEUED = update(t.items).where(I.id.in_(_IDS)).values(open=I.open + 1, free=I.free - 1)
 TAKE_MIXED = update(t.items).where(I.id.in_(_IDS)).values(open=I.open + 1)
 DONE_QUEUED = update(t.items).where(I.id.in_(_IDS)).values(open=I.open - 1, done=I.done + 1)

@@ -26,7 +26,7 @@ def hammer(url: str, job_id: str, workers: list[str], *, seed: int = 0, skip_rat
     """
     backend = LocalBackend(url=url)
     rng = random.Random(seed)
-    out = {"answers": 0, "batches": 0, "skips": 0, "empty_pulls": 0}
+    out: dict[str, float] = {"answers": 0, "batches": 0, "skips": 0, "empty_pulls": 0}
     deadline = time.monotonic() + timeout
     spec = backend.get_spec(job_id)
     assert spec is not None

@@ -10,10 +10,11 @@ Each request carries an ``Idempotency-Key`` so a receiver can drop a repeat.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from annotate_core.errors import AnnotateError
 from annotate_core.http import HttpClient
@@ -35,6 +36,17 @@ def payload(event: Any) -> dict[str, Any]:
     }
 
 
+def _update_delivery(delivery_id: int, *, only_pending: bool = False, **values: Any) -> Callable[[Connection], int]:
+    """The write that moves one delivery on; ``only_pending`` makes it a claim another process can't win too."""
+    def run(conn: Connection) -> int:
+        q = update(t.webhook_deliveries).where(D.id == delivery_id)
+        if only_pending:
+            q = q.where(D.status == "pending")
+        return conn.execute(q.values(**values)).rowcount
+
+    return run
+
+
 def deliver(store: Store, http: HttpClient, *, job_id: str | None = None, limit: int = 200) -> dict[str, int]:
     """Send pending deliveries (oldest first); returns how many were sent, retried later, given up."""
     q = (select(D.id, D.url, D.attempts, E.seq, E.job_id, E.type, E.worker, E.assignment, E.data, E.at)
@@ -45,8 +57,7 @@ def deliver(store: Store, http: HttpClient, *, job_id: str | None = None, limit:
         rows = conn.execute(q).all()
     counts = {"sent": 0, "retry": 0, "failed": 0}
     for r in rows:
-        claimed = store.write(lambda conn, r=r: conn.execute(
-            update(t.webhook_deliveries).where(D.id == r.id, D.status == "pending").values(status="sending")).rowcount)
+        claimed = store.write(_update_delivery(r.id, only_pending=True, status="sending"))
         if not claimed:
             continue  # another process took it
         try:
@@ -57,13 +68,10 @@ def deliver(store: Store, http: HttpClient, *, job_id: str | None = None, limit:
             status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
             counts["failed" if status == "failed" else "retry"] += 1
             log.warning("webhook %s for event %s (%s): attempt %d failed: %s", r.url, r.seq, r.type, attempts, exc)
-            store.write(lambda conn, r=r, a=attempts, s=status, e=str(exc)[:500]: conn.execute(
-                update(t.webhook_deliveries).where(D.id == r.id).values(status=s, attempts=a, last_error=e)))
+            store.write(_update_delivery(r.id, status=status, attempts=attempts, last_error=str(exc)[:500]))
         else:
             counts["sent"] += 1
-            store.write(lambda conn, r=r: conn.execute(
-                update(t.webhook_deliveries).where(D.id == r.id).values(status="sent", attempts=r.attempts + 1,
-                                                                        last_error=None)))
+            store.write(_update_delivery(r.id, status="sent", attempts=r.attempts + 1, last_error=None))
     return counts
 
 

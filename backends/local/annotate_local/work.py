@@ -50,7 +50,8 @@ FIXED_BATCH = 10  # items per pull for a fixed workload when the caller gives no
 
 def _counters(ctx: JobCtx, kinds_ids: Sequence[tuple[str, int]]) -> tuple[list[int], list[int]]:
     """Split item ids into queued items (free/open/done) and mixed-in golden items (open/done only)."""
-    queued, mixed = [], []
+    queued: list[int] = []
+    mixed: list[int] = []
     for kind, item_id in kinds_ids:
         if kind == "training":
             continue
@@ -74,7 +75,7 @@ def release(conn: Connection, ctx: JobCtx, assignment: str, status: AnswerStatus
 
 def sweep(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> None:
     """Lazy timers: expire overdue assignments, end the job at its deadline, auto-accept old reviews."""
-    overdue = []
+    overdue: Sequence[Any] = ()
     if ctx.spec.limits.assignment_max_seconds:  # only then do assignments have an expiry time
         overdue = conn.execute(S.locked(S.OVERDUE, conn.dialect.name), {"job": ctx.id, "now": now}).all()
     for aid, worker in overdue:

@@ -175,7 +175,7 @@ class TolokaBackend(SkillsMixin, Backend):
         outputs = ", ".join(f"{f.name} ({f.type.value})" for f in spec.outputs)
         ops.append(PlannedOperation("POST /v1/projects", f"project {spec.name!r}: outputs {outputs}; Template "
                                     "Builder view; item keys in the hidden input '_key'", c.project))
-        if c.training is not None:
+        if c.training is not None and spec.training is not None:  # both or neither (pool.training_body)
             ops.append(PlannedOperation("POST /v1/trainings", "training pool; Tolokers must pass it with "
                                         f"{spec.training.passing_score:g}% to work in the pool", c.training))
             ops.append(PlannedOperation(
@@ -228,7 +228,7 @@ class TolokaBackend(SkillsMixin, Backend):
         project = api.create_project(bind(c.project, ids))
         ids[PROJECT_ID] = str(object_id(project, "project"))
         log.info("created Toloka project %s", ids[PROJECT_ID])
-        if c.training is not None:
+        if c.training is not None and spec.training is not None:  # both or neither (pool.training_body)
             training = api.create_training(bind(c.training, ids))
             ids[TRAINING_ID] = str(object_id(training, "training"))
             log.info("created Toloka training pool %s", ids[TRAINING_ID])
@@ -330,9 +330,9 @@ class TolokaBackend(SkillsMixin, Backend):
                     # keyed by id: a pool whose status changes between two listings is seen twice
                     pools[str(require(pool, "id", "GET /v1/pools item"))] = pool
         rows = []
-        for pool_id, pool in pools.items():
-            created = parse_datetime(pool.get("created"), f"pool {pool_id}: created")
-            rows.append({"id": pool_id, "name": pool.get("private_name"), "state": job_state(pool).value,
+        for pool_id, listed in pools.items():
+            created = parse_datetime(listed.get("created"), f"pool {pool_id}: created")
+            rows.append({"id": pool_id, "name": listed.get("private_name"), "state": job_state(listed).value,
                          "created_at": created.isoformat() if created else None, "items": None})
         return sorted(rows, key=lambda r: (r["created_at"] or "", len(r["id"]), r["id"]))
 

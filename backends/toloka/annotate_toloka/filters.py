@@ -13,6 +13,7 @@ using them are refused here, before any request, with what to do instead.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -230,7 +231,7 @@ def _flatten(children: list[Node], kind: str) -> list[Node]:
     return out
 
 
-def build_filter(ctx: Context, extra: list[Node] = ()) -> Node | None:
+def build_filter(ctx: Context, extra: Sequence[Node] = ()) -> Node | None:
     """The pool ``filter`` for ``ctx.spec.workforce.filter``, ANDed with ``extra`` groups."""
     parts: list[Node] = []
     if ctx.spec.workforce.filter is not None:

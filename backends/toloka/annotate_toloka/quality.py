@@ -109,14 +109,17 @@ def _action(rule: QualityRule, collector: Json, ctx: Context, path: str) -> Json
     raise TypeError(then)  # pragma: no cover
 
 
-def _skill_rule(rule: QualityRule, ctx: Context, path: str) -> Json | None:
-    """A rule on skill values -> an ``or`` group of negated skill leaves to AND into the pool filter."""
+def _skill_rule(rule: QualityRule, conditions: list[SkillValue], ctx: Context, path: str) -> Json | None:
+    """A rule on skill values -> an ``or`` group of negated skill leaves to AND into the pool filter.
+
+    ``conditions`` is the rule's ``when``, each one a ``SkillValue`` (the caller checked).
+    """
     if not isinstance(rule.then, Ban):
         ctx.refuse(Capability.RULE_SKILL, f"quality action {rule.then.action} on a skill value", f"{path}.then",
                    "Toloka acts on a skill value only by keeping such Tolokers out of the pool: use `then: ban`")
         return None
     leaves = []
-    for j, cond in enumerate(rule.when):
+    for j, cond in enumerate(conditions):
         if cond.op not in _NEGATE:
             ctx.refuse(Capability.RULE_SKILL, f"skill rule with op {cond.op.value!r}", f"{path}.when.{j}",
                        "use eq, ne, gt, gte, lt or lte")
@@ -134,8 +137,9 @@ def skill_rule_filters(ctx: Context) -> list[Json]:
     """Filter groups contributed by rules on skill values (see module docstring)."""
     out = []
     for i, rule in enumerate(ctx.spec.quality.rules):
-        if rule.when and all(isinstance(c, SkillValue) for c in rule.when):
-            group = _skill_rule(rule, ctx, f"quality.rules.{i}")
+        conditions = [c for c in rule.when if isinstance(c, SkillValue)]
+        if conditions and len(conditions) == len(rule.when):
+            group = _skill_rule(rule, conditions, ctx, f"quality.rules.{i}")
             if group is not None:
                 out.append(group)
     return out

@@ -21,7 +21,10 @@ log = logging.getLogger(__name__)
 class SkillsMixin:
     """Skill methods of ``TolokaBackend`` (they need only ``self.api``)."""
 
-    api: TolokaApi
+    @property
+    def api(self) -> TolokaApi:
+        """The REST client; ``TolokaBackend.api`` provides it."""
+        raise NotImplementedError
 
     def list_skills(self, name: str | None = None) -> list[dict[str, Any]]:
         """Skills of the requester (all pages), optionally only those with this exact name."""

@@ -103,10 +103,11 @@ def _problems(output: Any) -> list[tuple[str | None, str, str | None]]:
         return [(None, "rejected by Toloka without details", None)]
     if "code" in output and "message" in output and not isinstance(output.get("message"), dict):
         return [(None, str(output["message"]), str(output["code"]))]
-    out = []
+    out: list[tuple[str | None, str, str | None]] = []
     for path, problem in output.items():
         if isinstance(problem, dict):
-            out.append((str(path), str(problem.get("message", problem)), problem.get("code")))
+            code = problem.get("code")
+            out.append((str(path), str(problem.get("message", problem)), None if code is None else str(code)))
         else:
             out.append((str(path), str(problem), None))
     return out
