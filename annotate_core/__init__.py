@@ -31,6 +31,7 @@ from annotate_core.errors import (
 )
 from annotate_core.items import Item, ItemError, UploadReport
 from annotate_core.job import Job
+from annotate_core.jobkeys import JobKeyConflictError
 from annotate_core.model import *  # noqa: F403 - the model is the public vocabulary
 from annotate_core.model import __all__ as _model_all
 from annotate_core.plan import CostEstimate, Plan, estimate_cost
@@ -54,6 +55,7 @@ __all__ = [
     "ItemError",
     "ItemsRejectedError",
     "Job",
+    "JobKeyConflictError",
     "JobState",
     "NotFoundError",
     "Plan",

@@ -122,8 +122,18 @@ class Backend(abc.ABC):
     # ---- lifecycle --------------------------------------------------------------------------
 
     @abc.abstractmethod
-    def create_job(self, spec: JobSpec) -> str:
-        """Create the job's vendor objects (closed, no items) and return the job id."""
+    def create_job(self, spec: JobSpec, *, key: str | None = None) -> str:
+        """Create the job's vendor objects (closed, no items) and return the job id.
+
+        The core passes ``key`` only to backends that declare ``Capability.JOB_KEYS``, after
+        ``find_job(key)`` found nothing. Such a backend stores the key on what it creates, and when a
+        create's outcome is unknown (5xx after sending, timeout, lost reply) it looks the key up
+        before retrying; a multi-object create resumes from the objects the key already names.
+        """
+
+    def find_job(self, key: str) -> str | None:
+        """The id of the job created with ``key``, or None (backends declaring ``JOB_KEYS``)."""
+        raise NotImplementedError(f"backend {self.name!r} has no job keys")
 
     def get_spec(self, job_id: str) -> JobSpec | None:
         """The spec a job was created from, when the backend stores it."""

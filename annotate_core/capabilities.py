@@ -85,6 +85,7 @@ class Capability(str, Enum):
     ADULT_CONTENT_FLAG = "adult_content"
     # lifecycle and events
     PAUSE = "lifecycle.pause"
+    JOB_KEYS = "lifecycle.job_keys"  # create_job(spec, key=...) creates or attaches
     EVENTS = "events"
     WEBHOOKS = "webhooks"
     PIPELINE = "pipeline"
@@ -136,6 +137,7 @@ CAPABILITY_DESCRIPTIONS: dict[Capability, str] = {
     Capability.DEADLINE: "job deadline / due date",
     Capability.ADULT_CONTENT_FLAG: "adult-content flag",
     Capability.PAUSE: "pause and resume",
+    Capability.JOB_KEYS: "job keys: create_job(spec, key=...) attaches to the job a key already names",
     Capability.EVENTS: "job events as an iterator or callbacks",
     Capability.WEBHOOKS: "webhooks for job events",
     Capability.PIPELINE: "multi-stage pipelines",

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from annotate_core.backend import Backend
-from annotate_core.capabilities import Unsupported, check
+from annotate_core.capabilities import Capability, Unsupported, check
 from annotate_core.config import Profile, load_config
 from annotate_core.errors import ConfigError, UnsupportedFeatureError
 from annotate_core.job import Job
+from annotate_core.jobkeys import JobKeyConflictError, check_key, spec_differences, spec_fingerprint
 from annotate_core.model.spec import JobSpec
 from annotate_core.plan import Plan, make_plan
 from annotate_core.registry import KNOWN_BACKENDS, get_backend_class
@@ -54,15 +55,43 @@ class Client:
         """A dry run: operations, refusals and cost. Sends nothing."""
         return make_plan(self.backend, _as_spec(spec), n_items, n_golden)
 
-    def create_job(self, spec: JobSpec | str | Path | dict[str, Any]) -> Job:
-        """Create a job; refuses with ``UnsupportedFeatureError`` before any remote call."""
+    def create_job(self, spec: JobSpec | str | Path | dict[str, Any], *, key: str | None = None) -> Job:
+        """Create a job; refuses with ``UnsupportedFeatureError`` before any remote call.
+
+        With ``key``, create-or-attach: when the key already names a job on this backend, that job
+        is returned (``job.created`` is False) if it was made from the same spec, and
+        ``JobKeyConflictError`` is raised if not. Rerunning a script with the same key therefore
+        resumes its job instead of making another one.
+        """
         spec = _as_spec(spec)
         unsupported = self.check(spec)
+        if key is not None:
+            check_key(key)
+            if Capability.JOB_KEYS not in self.backend.capabilities:
+                unsupported.append(Unsupported(
+                    self.backend.name, Capability.JOB_KEYS, "job keys", "create_job(key=...)",
+                    "drop the key (a rerun then creates a new job), or use a backend that has job keys"))
         if unsupported:
             raise UnsupportedFeatureError(self.backend.name, unsupported)
-        job_id = self.backend.create_job(spec)
-        log.info("created job %s on %s (%s)", job_id, self.backend.name, spec.name)
-        return Job(self.backend, job_id, spec)
+        if key is not None:
+            found = self.backend.find_job(key)
+            if found is not None:
+                return self._attach(found, spec, key)
+            job_id = self.backend.create_job(spec, key=key)
+            # a concurrent run may have created the key first, from another spec: never attach silently
+            self._attach(job_id, spec, key)
+        else:
+            job_id = self.backend.create_job(spec)
+        log.info("created job %s on %s (%s)%s", job_id, self.backend.name, spec.name,
+                 f" with key {key}" if key else "")
+        return Job(self.backend, job_id, spec, key=key, created=True)
+
+    def _attach(self, job_id: str, spec: JobSpec, key: str) -> Job:
+        stored = self.backend.get_spec(job_id)
+        if stored is not None and spec_fingerprint(stored) != spec_fingerprint(spec):
+            raise JobKeyConflictError(key, job_id, self.backend.name, spec_differences(stored, spec))
+        log.info("job key %s names job %s on %s: attached", key, job_id, self.backend.name)
+        return Job(self.backend, job_id, spec, key=key, created=False)
 
     def job(self, job_id: str, spec: JobSpec | str | Path | None = None) -> Job:
         """A handle on an existing job."""

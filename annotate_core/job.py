@@ -35,14 +35,20 @@ def _refuse(backend: Backend, cap: Capability, feature: str) -> None:
 class Job:
     """A handle on a job. Cheap to create; every call goes to the backend."""
 
-    def __init__(self, backend: Backend, job_id: str, spec: JobSpec | None) -> None:
+    def __init__(self, backend: Backend, job_id: str, spec: JobSpec | None, *, key: str | None = None,
+                 created: bool = False) -> None:
         self.backend = backend
         self.id = job_id
         self._spec = spec
+        #: the job key it was created or attached with, if any
+        self.key = key
+        #: True when ``create_job`` made this job now; False when it attached to an existing one
+        self.created = created
 
     def __repr__(self) -> str:
         name = self._spec.name if self._spec else "?"
-        return f"Job(id={self.id!r}, backend={self.backend.name!r}, spec={name!r})"
+        key = f", key={self.key!r}" if self.key else ""
+        return f"Job(id={self.id!r}, backend={self.backend.name!r}, spec={name!r}{key})"
 
     @property
     def spec(self) -> JobSpec:

@@ -19,6 +19,7 @@ import click
 import pandas as pd
 
 from annotate_core.capabilities import Capability
+from annotate_core.cli.keys import run_key
 from annotate_core.client import Client, connect
 from annotate_core.errors import ConfigError, SpecError
 from annotate_core.items import iter_rows
@@ -191,15 +192,22 @@ def simulation_flags(fn: Any) -> Any:
 @click.option("--out", type=click.Path(file_okay=False), default=".", show_default=True,
               help="Where --simulate writes results.csv and answers.csv.")
 @click.option("--wait", is_flag=True, help="Without --simulate: wait until the job is finished.")
+@click.option("--job-key", help="Create the job under this key, or resume the job it already names "
+              "(default: derived from the spec, the items file and the simulation settings).")
+@click.option("--new-job", is_flag=True, help="Start a fresh job under a new key instead of resuming.")
 @click.pass_context
 def run_cmd(ctx: click.Context, spec: str, backend: str | None, profile: str | None, db: str | None,
             items_path: str | None, simulate: bool, workers: int, seed: int, accuracy_: float | None,
-            spammers: float, fast_clickers: float, no_progress: bool, method: str, out: str, wait: bool) -> None:
+            spammers: float, fast_clickers: float, no_progress: bool, method: str, out: str, wait: bool,
+            job_key: str | None, new_job: bool) -> None:
     """Create a job from SPEC, upload its items and start it (with --simulate: do the work too).
 
     Items come from --items or the spec's source.path. Columns: one per input, `key`,
     `golden:<output>` for known answers, `truth:<output>` for hidden true answers (simulation only;
     without them simulated workers answer around a stable latent answer per item).
+
+    Rerunning the same command resumes its job (same job key): missing items are added and the work
+    goes on, nothing is done twice. --new-job starts over in a new job.
     """
     s = load_spec(spec)
     path = items_path or getattr(s.source, "path", None)
@@ -211,11 +219,15 @@ def run_cmd(ctx: click.Context, spec: str, backend: str | None, profile: str | N
         if simulate and Capability.SIMULATION not in client.backend.capabilities:
             raise click.UsageError(
                 f"--simulate: backend {client.name!r} has no simulated workforce; use --backend local")
-        job = client.create_job(s)
-        job.add_items(rows, progress=not no_progress)
+        opts = simulation_options(workers, seed, accuracy_, spammers, fast_clickers, not no_progress)
+        key = run_key(client, s, path, job_key=job_key, new_job=new_job, simulation=opts if simulate else None)
+        job = client.create_job(s, key=key)
+        echo_job_key(job, client)
+        report = job.add_items(rows, progress=not no_progress)
+        if not job.created:
+            click.echo(f"  items      {report.created} added, {report.existing} already there")
         job.start()
         if simulate:
-            opts = simulation_options(workers, seed, accuracy_, spammers, fast_clickers, not no_progress)
             simulate_and_report(job, s, truth, Path(out), opts, method=method, where=_where(client))
             return
         click.echo(f"job {job.id} started on {client.name} with {len(rows)} item(s)")
@@ -224,6 +236,16 @@ def run_cmd(ctx: click.Context, spec: str, backend: str | None, profile: str | N
             click.echo(f"job {job.id}: {p.state.value}")
         else:
             click.echo(f"  follow it with: annotate status {job.id}" + _flags(backend, profile, db))
+
+
+def echo_job_key(job: Job, client: Client) -> None:
+    if job.key is None:
+        click.echo(f"job {job.id} created on {client.name} (this backend has no job keys: a rerun makes a new job)")
+    elif job.created:
+        click.echo(f"job {job.id} created with job key {job.key} (rerun the same command to resume it; "
+                   "--new-job to start over)")
+    else:
+        click.echo(f"job {job.id} resumed: job key {job.key} names it ({job.state().value})")
 
 
 def _where(client: Client) -> str:

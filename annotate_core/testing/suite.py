@@ -43,6 +43,7 @@ from annotate_core.errors import (
     VendorValidationError,
 )
 from annotate_core.items import Item
+from annotate_core.jobkeys import JobKeyConflictError
 from annotate_core.secrets import RedactingFilter
 from annotate_core.testing.specs import FRAGMENTS, base_spec, spec_data_needing
 
@@ -307,6 +308,33 @@ class BackendConformance:
         assert plan.ok, plan.render()
         assert plan.operations, "plan() should list the operations creating the job would run"
         assert no_network == []
+
+    # ---- job keys -----------------------------------------------------------------------------
+
+    #: the key the job-key tests create with (vendor cassettes are recorded with it)
+    job_key: ClassVar[str] = "conformance-job-key"
+
+    @requires(Capability.JOB_KEYS)
+    def test_job_key_creates_once_then_attaches(self, client: Client) -> None:
+        assert client.backend.find_job(self.job_key + "-unused") is None
+        first = client.create_job(self.spec(), key=self.job_key)
+        assert first.created and first.key == self.job_key
+        assert client.backend.find_job(self.job_key) == first.id
+        again = client.create_job(self.spec(), key=self.job_key)
+        assert (again.id, again.created) == (first.id, False), "the same key and spec must attach, not create"
+        with pytest.raises(JobKeyConflictError) as err:
+            client.create_job(self.spec(description="another job under the same key"), key=self.job_key)
+        assert err.value.job_id == first.id and "description" in err.value.differences
+
+    @applies_when(lambda cls: Capability.JOB_KEYS not in cls.capabilities)
+    def test_job_key_is_refused_before_any_network(self, client: Client, no_network: list[Any],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+        called: list[str] = []
+        monkeypatch.setattr(client.backend, "create_job", lambda *a, **k: called.append("create") or "x")
+        with pytest.raises(UnsupportedFeatureError) as err:
+            client.create_job(self.spec(), key=self.job_key)
+        assert [u.capability for u in err.value.unsupported] == [Capability.JOB_KEYS]
+        assert called == [] and no_network == []
 
     # ---- lifecycle ----------------------------------------------------------------------------
 

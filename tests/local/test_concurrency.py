@@ -125,3 +125,16 @@ def test_postgres_url_without_driver_name_uses_psycopg(pg_url):
     assert backend.url.startswith("postgresql+psycopg://")
     assert backend.list_jobs() is not None
     backend.close_backend()
+
+
+@pytest.mark.postgres
+def test_processes_creating_one_job_key_on_postgres_end_with_one_job(pg_url):
+    from .test_job_keys import race_for_one_key
+
+    ids = race_for_one_key(pg_url)
+    assert len(ids) == 1
+    backend = LocalBackend(url=pg_url)
+    with backend.store.read() as conn:  # the schema is shared by this module's tests: count this key's jobs
+        keyed = conn.exec_driver_sql("select id from annotate_jobs where job_key = 'race'").scalars().all()
+    assert keyed == list(ids)
+    backend.close_backend()

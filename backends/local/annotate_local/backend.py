@@ -18,6 +18,7 @@ from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import Connection, case, func, select, update
 
+from annotate_core.answers import AnswerStatus
 from annotate_core.backend import Backend, JobState, PlannedOperation, Progress, ProgressCallback, shown_option
 from annotate_core.capabilities import Capability
 from annotate_core.errors import ConfigError, JobStateError
@@ -157,25 +158,38 @@ class LocalBackend(Backend):
 
     # ---- lifecycle --------------------------------------------------------------------------
 
-    def create_job(self, spec: JobSpec) -> str:
+    def find_job(self, key: str) -> str | None:
+        with self.store.read() as conn:
+            return conn.execute(select(t.jobs.c.id).where(t.jobs.c.job_key == key)).scalar_one_or_none()
+
+    def create_job(self, spec: JobSpec, *, key: str | None = None) -> str:
         job_id = uuid.uuid4().hex[:12]
         now = self.clock()
         project = str((spec.options.get("local") or {}).get("project") or spec.name)
         deadline = spec.deadline_at(_utc(now))
 
-        def tx(conn: Connection) -> None:
+        def tx(conn: Connection) -> str:
+            if key is not None:  # a concurrent create of the same key won: its job is ours
+                # (on PostgreSQL the loser's insert hits ux_jobs_key and store.write reruns this)
+                found = conn.execute(select(t.jobs.c.id).where(t.jobs.c.job_key == key)).scalar_one_or_none()
+                if found is not None:
+                    return str(found)
             conn.execute(t.jobs.insert().values(
                 id=job_id, name=spec.name, project=project, spec=spec.model_dump(mode="json", by_alias=True),
                 state=JobState.DRAFT.value, created_at=now, deadline_at=deadline.timestamp() if deadline else None,
-                mixing=mixes_golden(spec)))
+                mixing=mixes_golden(spec), job_key=key))
             if spec.training is not None:
                 conn.execute(t.items.insert(), [
                     {"job_id": job_id, "key": f"training:{it.key}", "kind": "training", "inputs": it.inputs,
                      "golden": it.golden, "hint": it.hint, "needed": 0, "done": 0, "open": 0, "free": 0,
                      "created_at": now} for it in spec.training.items])
+            return job_id
 
-        self.store.write(tx)
-        log.info("local job %s created (%s)", job_id, spec.name)
+        made = self.store.write(tx)
+        if made != job_id:
+            log.info("local job key %s was created by another process as job %s", key, made)
+            return made
+        log.info("local job %s created (%s)%s", job_id, spec.name, f" with key {key}" if key else "")
         return job_id
 
     def get_spec(self, job_id: str) -> JobSpec | None:
@@ -424,6 +438,35 @@ class LocalBackend(Backend):
     def skip(self, job_id: str, assignment: str, *, worker: str | None = None) -> list[str]:
         """Give an assignment back unanswered; returns quality actions it triggered."""
         return self._write(job_id, lambda conn, ctx, now, ev: work.skip(conn, ctx, assignment, now, ev, worker=worker))
+
+    def reclaim(self, job_id: str, *, workers: Iterable[str] = (), reviewers: Iterable[str] = ()) -> int:
+        """Take back what ``workers`` and ``reviewers`` hold in a job: their active assignments expire
+        (slots back in the queue) and reviews they took go back to pending. Returns how many were taken.
+
+        For a party known to be gone without a word: a simulated crowd whose process was killed, before
+        a resumed run plays the same people again. Nothing answered is touched.
+        """
+        workers, reviewers = list(workers), list(reviewers)
+
+        def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> int:
+            held = conn.execute(select(A.id, A.worker).where(
+                A.job_id == job_id, A.status == "active", A.worker.in_(workers))).all() if workers else []
+            for aid, worker in held:
+                work.release(conn, ctx, aid, AnswerStatus.EXPIRED, now, events, worker=worker)
+            taken = conn.execute(update(t.assignments).where(
+                A.job_id == job_id, A.review == "taken", A.reviewer.in_(reviewers))
+                .values(review="pending", reviewer=None, review_taken_at=None)).rowcount if reviewers else 0
+            return len(held) + (taken or 0)
+
+        n = self._write(job_id, tx)
+        if n:
+            log.info("job %s: took back %d assignment(s)/review(s) held by a workforce that is gone", job_id, n)
+        return n
+
+    def last_activity(self, job_id: str) -> float | None:
+        """The latest time anything happened in a job (epoch seconds), for a clock that must not go back."""
+        with self.store.read() as conn:
+            return conn.execute(select(func.max(t.events.c.at)).where(t.events.c.job_id == job_id)).scalar_one()
 
     # ---- workers ----------------------------------------------------------------------------
 

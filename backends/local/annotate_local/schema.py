@@ -39,7 +39,7 @@ from annotate_core.errors import ConfigError
 log = logging.getLogger(__name__)
 
 #: bump with every change to the tables below, and add a step to ``MIGRATIONS``
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Autoincrementing 64-bit ids on PostgreSQL; SQLite only autoincrements INTEGER PRIMARY KEY.
 Id = BigInteger().with_variant(Integer, "sqlite")
@@ -66,7 +66,11 @@ jobs = Table(
     Column("closed_at", Float),
     Column("deadline_at", Float),
     Column("mixing", Boolean, nullable=False),  # golden items are mixed in, not queued as work
+    Column("job_key", String(120)),  # the client's job key (create-or-attach); NULL for unkeyed jobs
 )
+# unique among keyed jobs (both SQLite and PostgreSQL let NULLs repeat): two processes creating the
+# same key at once end with one job, the loser attaching to it
+Index("ux_jobs_key", jobs.c.job_key, unique=True)
 
 items = Table(
     "annotate_items",
@@ -237,8 +241,11 @@ webhook_deliveries = Table(
 )
 Index("ix_webhook_pending", webhook_deliveries.c.status, webhook_deliveries.c.id)
 
-# version -> SQL statements that bring a store from version-1 to version (none yet)
-MIGRATIONS: dict[int, list[str]] = {}
+# version -> SQL statements that bring a store from version-1 to version
+MIGRATIONS: dict[int, list[str]] = {
+    2: ["ALTER TABLE annotate_jobs ADD COLUMN job_key VARCHAR(120)",
+        "CREATE UNIQUE INDEX ux_jobs_key ON annotate_jobs (job_key)"],
+}
 
 
 def ensure_schema(engine: Engine) -> int:

@@ -280,10 +280,14 @@ class Simulation:
 
     def run(self) -> dict[str, Any]:
         backend = self.backend
-        start = backend.clock()
+        # a resumed job (its first simulation was killed) goes on from where its simulated time stood
+        start = max(backend.clock(), backend.last_activity(self.job_id) or 0.0)
         clock = SimClock(start)
         saved = backend.clock
         backend.clock = clock
+        # the people this run plays cannot also be holding work from a run that died: take it back
+        self.counts["reclaimed"] = backend.reclaim(self.job_id, workers=[w.id for w in self.workers],
+                                                   reviewers=self.reviewers)
         self.queue: list[_Step] = []
         # workers drift in over about the time the job takes, not all in the first second
         answers = backend.progress(self.job_id).expected_answers or 0
@@ -455,6 +459,7 @@ class Simulation:
             "expired": statuses.get("expired", 0),
             "skipped": statuses.get("skipped", 0),
             "failed_training": self.counts["failed_training"],
+            "reclaimed": self.counts["reclaimed"],  # work taken back from a run that died (resumed jobs)
             "answer_accuracy": correct,
             "cost": p.details.get("cost", 0.0),
             "currency": p.details.get("currency"),
