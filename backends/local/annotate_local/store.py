@@ -8,20 +8,24 @@ the work modules); deadlocks and unique-key races are retried here.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from pydantic import SecretStr
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import StaticPool
 
-from annotate_core.errors import ConfigError
+from annotate_core.errors import ConfigError, StoreError, StoreNotFoundError
+from annotate_core.secrets import scrub
 from annotate_local.schema import ensure_schema
 
 log = logging.getLogger(__name__)
@@ -29,21 +33,68 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_PATH = "annotate.db"
+#: file suffixes of SQLite stores, for "did you mean" when a read names a file that does not exist
+STORE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 #: PostgreSQL error codes worth retrying: serialization failure, deadlock
 _RETRY_PGCODES = {"40001", "40P01"}
 
 
-def store_url(url: str | None = None, path: str | os.PathLike[str] | None = None) -> str:
-    """The SQLAlchemy URL of the store: ``url`` as given, else a SQLite file (``annotate.db`` here)."""
+def store_url(url: str | SecretStr | None = None, path: str | os.PathLike[str] | None = None,
+              password: str | SecretStr | None = None) -> str:
+    """The SQLAlchemy URL of the store: ``url`` as given, else a SQLite file (``annotate.db`` here).
+
+    ``url`` may arrive as a ``SecretStr`` (``url_env``: the whole URL from the environment), and
+    ``password`` (``password_env``) fills in the password of a URL written without one, so a profile
+    can keep the server, user and database in the file and only the password in the environment.
+    """
+    url = url.get_secret_value() if isinstance(url, SecretStr) else url
+    password = password.get_secret_value() if isinstance(password, SecretStr) else password
     if url and path:
         raise ConfigError("local backend: give `url` or `path`, not both")
-    if url:
-        if url.startswith("postgresql://") or url.startswith("postgres://"):
-            # psycopg 3 is the driver we ship (extra `postgres`); psycopg2 may not be installed
-            url = "postgresql+psycopg://" + url.split("://", 1)[1]
-        return url
-    p = Path(path or DEFAULT_PATH).expanduser()
-    return f"sqlite:///{p.resolve()}"
+    if not url:
+        if password:
+            raise ConfigError("local backend: `password` goes with a database server `url` "
+                              "(e.g. url = \"postgresql+psycopg://annotate@db.example/annotate\"), not a SQLite path")
+        p = Path(path or DEFAULT_PATH).expanduser()
+        return f"sqlite:///{p.resolve()}"
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        # psycopg 3 is the driver we ship (extra `postgres`); psycopg2 may not be installed
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if password:
+        parsed = _parse_url(url)
+        if parsed.drivername.startswith("sqlite"):
+            raise ConfigError("local backend: `password` goes with a database server `url`, not SQLite")
+        if parsed.password:
+            raise ConfigError("local backend: the `url` already holds a password; give it once "
+                              "(in the url from url_env, or alone from password_env)")
+        url = parsed.set(password=password).render_as_string(hide_password=False)
+    return url
+
+
+def _parse_url(url: str) -> URL:
+    try:
+        return make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"local backend: {describe(url)!r} is not a database URL; expected a SQLite path or "
+                          "a URL such as postgresql+psycopg://user@host/db") from None
+
+
+def describe(url: str) -> str:
+    """The store as messages name it: a SQLite file's path, or the URL with its password masked."""
+    if url.startswith("sqlite"):
+        return url.removeprefix("sqlite:///") or "in memory"
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return scrub(url)
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite store URL (None for an in-memory store or another database)."""
+    if not url.startswith("sqlite") or url in ("sqlite://", "sqlite:///:memory:"):
+        return None
+    database = make_url(url).database
+    return Path(database) if database and database != ":memory:" else None
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -58,6 +109,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         )
         _configure_sqlite(engine, wal=not memory)
     else:
+        _parse_url(url)
         try:
             engine = create_engine(url, echo=echo, pool_pre_ping=True)
         except ModuleNotFoundError as exc:
@@ -65,7 +117,80 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
                 f"local backend: the driver for {url.split(':', 1)[0]} is not installed ({exc.name}); "
                 "pip install 'annotate-local[postgres]'"
             ) from None
+        except NoSuchModuleError:
+            raise ConfigError(f"local backend: {describe(url)}: unknown kind of database "
+                              f"{url.split(':', 1)[0]!r}; expected a SQLite path or a postgresql+psycopg:// URL"
+                              ) from None
     return engine
+
+
+# What to do about a store that cannot be opened, by the words of the driver's message (first match wins).
+_FIXES: list[tuple[str, str]] = [
+    (r"password authentication failed|no password supplied|authentication failed",
+     "check the user and password (keep the password in the environment: password_env or url_env)"),
+    (r"role .* does not exist", "check the user name in the URL"),
+    (r"database .* does not exist", "create the database (createdb NAME) or fix its name in the URL"),
+    (r"connection refused|could not connect|timeout|timed out|failed to resolve host|name or service not known"
+     r"|no route to host|network is unreachable",
+     "check that the database server is running and reachable at {server}"),
+    (r"unable to open database file", "check that the folder {folder} exists and that you may write to it"),
+    (r"readonly database|read-only", "make {file} and its folder writable"),
+    (r"not a database", "point it at an annotate store (a SQLite file annotate made)"),
+    (r"permission denied", "grant the database user the rights it needs on the schema, or use the store's owner"),
+]
+
+
+def _cause(exc: BaseException) -> str:
+    """The driver's own words, without its boilerplate: 'Connection refused', not three lines."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    text = re.sub(r"^connection failed: (connection to server at [^,]+, port \d+ failed: )?", "", text)
+    text = re.sub(r"^FATAL:\s+", "", text)
+    return scrub(text)
+
+
+def unavailable(exc: BaseException, url: str) -> StoreError:
+    """A store that could not be opened, as one line: which store, why, and what to do."""
+    cause = _cause(exc)
+    low = cause.lower()
+    file = _sqlite_file(url)
+    server = "?"
+    if file is None and not url.startswith("sqlite"):
+        with suppress(ArgumentError):
+            u = make_url(url)
+            server = f"{u.host or 'localhost'}:{u.port or 5432}"
+    fix = "check the store's path or URL"
+    for pattern, advice in _FIXES:
+        if re.search(pattern, low):
+            fix = advice.format(server=server, folder=file.parent if file else "?", file=file or "?")
+            break
+    return StoreError(f"cannot open the annotate store {describe(url)}: {cause}; {fix}")
+
+
+def not_found(url: str, *, file_exists: bool) -> StoreNotFoundError:
+    """No store where a read looked: say where, suggest a near name, say how one is made."""
+    hint = ""
+    file = _sqlite_file(url)
+    if file is not None and not file_exists:
+        near = _near_stores(file)
+        hint = f" (did you mean {near}?)" if near else ""
+    what = "" if file is None or not file_exists else " (the file holds no annotate tables)"
+    if file is None:
+        what = " (the database holds no annotate tables)"
+    return StoreNotFoundError(
+        f"no annotate store at {describe(url)}{what}{hint}; create one by running a job (`annotate run`, "
+        "`annotate demo`, or client.create_job in Python): reads never create a store", backend="local")
+
+
+def _near_stores(file: Path) -> str | None:
+    try:
+        names = [p.name for p in file.parent.iterdir() if p.suffix in STORE_SUFFIXES and p.is_file()]
+    except OSError:
+        return None
+    near = difflib.get_close_matches(file.name, names, n=1, cutoff=0.5)
+    if near:
+        return str(file.parent / near[0])
+    return str(file.parent / DEFAULT_PATH) if DEFAULT_PATH in names else None
 
 
 def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
@@ -97,19 +222,30 @@ def _retryable(exc: DBAPIError) -> bool:
 class Store:
     """An engine plus transaction helpers. One per backend instance; safe to share across threads."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, create: bool = True) -> None:
+        """Open the store at ``url``; ``create=False`` (every read) refuses to make a missing one:
+        no SQLite file is created and no schema is written, ``StoreNotFoundError`` says so."""
         self.url = url
+        file = _sqlite_file(url)
+        if not create and file is not None and not file.is_file():
+            raise not_found(url, file_exists=False)
+        create = create or (url.startswith("sqlite") and file is None)  # an in-memory store starts empty
         self.engine = make_engine(url, echo=echo)
         self.dialect = self.engine.dialect.name
+        with self.connect():  # fails here, as one clear line, when the store cannot be reached
+            pass
         for attempt in range(5):
             try:
-                ensure_schema(self.engine)
+                version = ensure_schema(self.engine, create=create)
                 break
             except (OperationalError, IntegrityError, DBAPIError) as exc:
                 if attempt == 4:
-                    raise
+                    raise unavailable(exc, url) from exc
                 log.debug("schema creation raced with another process (%s); retrying", exc)
                 time.sleep(0.05 * (attempt + 1))
+        if version is None:
+            self.engine.dispose()
+            raise not_found(url, file_exists=True)
 
     @property
     def is_postgres(self) -> bool:
@@ -118,10 +254,17 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
 
+    def connect(self) -> Connection:
+        """A connection from the pool; a store that cannot be reached is a ``StoreError`` naming it."""
+        try:
+            return self.engine.connect()
+        except DBAPIError as exc:
+            raise unavailable(exc, self.url) from exc
+
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only transaction (deferred on SQLite: it takes no write lock)."""
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             conn = conn.execution_options(sqlite_begin="DEFERRED")
             with conn.begin():
                 yield conn
@@ -133,7 +276,7 @@ class Store:
         """
         for attempt in range(attempts):
             try:
-                with self.engine.begin() as conn:
+                with self.connect() as conn, conn.begin():
                     return fn(conn)
             except DBAPIError as exc:
                 if attempt == attempts - 1 or not _retryable(exc):
