@@ -151,6 +151,14 @@ def test_a_wrong_postgres_password_is_one_line_without_the_password(pg_empty_url
     assert verbose.exit_code == 1 and "Traceback" in verbose.output and WRONG_PW not in verbose.output
 
 
+@pytest.mark.postgres
+def test_a_missing_postgres_database_is_one_line_with_the_fix(pg_empty_url: str) -> None:
+    u = make_url(pg_empty_url)
+    missing = URL.create(u.drivername, u.username, u.password, u.host, u.port, "annotate_no_such_db")
+    result = invoke("jobs", "--db", missing.render_as_string(hide_password=False))
+    assert_one_clean_error(result, 'database "annotate_no_such_db" does not exist', "createdb")
+
+
 def test_an_unwritable_store_location_is_one_line(tmp_path: Path, examples_dir: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the store's folder should be\n")

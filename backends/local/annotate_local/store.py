@@ -8,14 +8,12 @@ the work modules); deadlocks and unique-key races are retried here.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 import random
-import re
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,17 +22,15 @@ from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import StaticPool
 
-from annotate_core.errors import ConfigError, StoreError, StoreNotFoundError
-from annotate_core.secrets import scrub
+from annotate_core.errors import ConfigError
 from annotate_local.schema import ensure_schema
+from annotate_local.store_errors import describe, not_found, sqlite_file, unavailable
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 DEFAULT_PATH = "annotate.db"
-#: file suffixes of SQLite stores, for "did you mean" when a read names a file that does not exist
-STORE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 #: PostgreSQL error codes worth retrying: serialization failure, deadlock
 _RETRY_PGCODES = {"40001", "40P01"}
 
@@ -79,24 +75,6 @@ def _parse_url(url: str) -> URL:
                           "a URL such as postgresql+psycopg://user@host/db") from None
 
 
-def describe(url: str) -> str:
-    """The store as messages name it: a SQLite file's path, or the URL with its password masked."""
-    if url.startswith("sqlite"):
-        return url.removeprefix("sqlite:///") or "in memory"
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return scrub(url)
-
-
-def _sqlite_file(url: str) -> Path | None:
-    """The file of a SQLite store URL (None for an in-memory store or another database)."""
-    if not url.startswith("sqlite") or url in ("sqlite://", "sqlite:///:memory:"):
-        return None
-    database = make_url(url).database
-    return Path(database) if database and database != ":memory:" else None
-
-
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine configured for safe concurrent use of this store."""
     if url.startswith("sqlite"):
@@ -122,75 +100,6 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
                               f"{url.split(':', 1)[0]!r}; expected a SQLite path or a postgresql+psycopg:// URL"
                               ) from None
     return engine
-
-
-# What to do about a store that cannot be opened, by the words of the driver's message (first match wins).
-_FIXES: list[tuple[str, str]] = [
-    (r"password authentication failed|no password supplied|authentication failed",
-     "check the user and password (keep the password in the environment: password_env or url_env)"),
-    (r"role .* does not exist", "check the user name in the URL"),
-    (r"database .* does not exist", "create the database (createdb NAME) or fix its name in the URL"),
-    (r"connection refused|could not connect|timeout|timed out|failed to resolve host|name or service not known"
-     r"|no route to host|network is unreachable",
-     "check that the database server is running and reachable at {server}"),
-    (r"unable to open database file", "check that the folder {folder} exists and that you may write to it"),
-    (r"readonly database|read-only", "make {file} and its folder writable"),
-    (r"not a database", "point it at an annotate store (a SQLite file annotate made)"),
-    (r"permission denied", "grant the database user the rights it needs on the schema, or use the store's owner"),
-]
-
-
-def _cause(exc: BaseException) -> str:
-    """The driver's own words, without its boilerplate: 'Connection refused', not three lines."""
-    orig = getattr(exc, "orig", None) or exc
-    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-    text = re.sub(r"^connection failed: (connection to server at [^,]+, port \d+ failed: )?", "", text)
-    text = re.sub(r"^FATAL:\s+", "", text)
-    return scrub(text)
-
-
-def unavailable(exc: BaseException, url: str) -> StoreError:
-    """A store that could not be opened, as one line: which store, why, and what to do."""
-    cause = _cause(exc)
-    low = cause.lower()
-    file = _sqlite_file(url)
-    server = "?"
-    if file is None and not url.startswith("sqlite"):
-        with suppress(ArgumentError):
-            u = make_url(url)
-            server = f"{u.host or 'localhost'}:{u.port or 5432}"
-    fix = "check the store's path or URL"
-    for pattern, advice in _FIXES:
-        if re.search(pattern, low):
-            fix = advice.format(server=server, folder=file.parent if file else "?", file=file or "?")
-            break
-    return StoreError(f"cannot open the annotate store {describe(url)}: {cause}; {fix}")
-
-
-def not_found(url: str, *, file_exists: bool) -> StoreNotFoundError:
-    """No store where a read looked: say where, suggest a near name, say how one is made."""
-    hint = ""
-    file = _sqlite_file(url)
-    if file is not None and not file_exists:
-        near = _near_stores(file)
-        hint = f" (did you mean {near}?)" if near else ""
-    what = "" if file is None or not file_exists else " (the file holds no annotate tables)"
-    if file is None:
-        what = " (the database holds no annotate tables)"
-    return StoreNotFoundError(
-        f"no annotate store at {describe(url)}{what}{hint}; create one by running a job (`annotate run`, "
-        "`annotate demo`, or client.create_job in Python): reads never create a store", backend="local")
-
-
-def _near_stores(file: Path) -> str | None:
-    try:
-        names = [p.name for p in file.parent.iterdir() if p.suffix in STORE_SUFFIXES and p.is_file()]
-    except OSError:
-        return None
-    near = difflib.get_close_matches(file.name, names, n=1, cutoff=0.5)
-    if near:
-        return str(file.parent / near[0])
-    return str(file.parent / DEFAULT_PATH) if DEFAULT_PATH in names else None
 
 
 def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
@@ -226,26 +135,31 @@ class Store:
         """Open the store at ``url``; ``create=False`` (every read) refuses to make a missing one:
         no SQLite file is created and no schema is written, ``StoreNotFoundError`` says so."""
         self.url = url
-        file = _sqlite_file(url)
+        file = sqlite_file(url)
         if not create and file is not None and not file.is_file():
             raise not_found(url, file_exists=False)
         create = create or (url.startswith("sqlite") and file is None)  # an in-memory store starts empty
         self.engine = make_engine(url, echo=echo)
         self.dialect = self.engine.dialect.name
-        with self.connect():  # fails here, as one clear line, when the store cannot be reached
-            pass
+        try:
+            with self.connect():  # fails here, as one clear line, when the store cannot be reached
+                pass
+            if self._schema_version(create) is None:
+                raise not_found(url, file_exists=True)
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    def _schema_version(self, create: bool) -> int | None:
         for attempt in range(5):
             try:
-                version = ensure_schema(self.engine, create=create)
-                break
+                return ensure_schema(self.engine, create=create)
             except (OperationalError, IntegrityError, DBAPIError) as exc:
                 if attempt == 4:
-                    raise unavailable(exc, url) from exc
+                    raise unavailable(exc, self.url) from exc
                 log.debug("schema creation raced with another process (%s); retrying", exc)
                 time.sleep(0.05 * (attempt + 1))
-        if version is None:
-            self.engine.dispose()
-            raise not_found(url, file_exists=True)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @property
     def is_postgres(self) -> bool:
