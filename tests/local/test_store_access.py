@@ -236,6 +236,7 @@ def test_postgres_with_url_env_or_password_env(pg_empty_url: str, tmp_path: Path
         mp.setenv("MY_DB_PASSWORD", password)
         with connect("whole", config=config) as client:
             job = client.create_job(make_spec())
+            assert secrets.redact(f"pw {password}") == "pw ***"  # the password of a url_env URL is a secret
         with connect("split", config=config) as client:
             assert client.backend.store.is_postgres
             assert [j["id"] for j in client.jobs()] == [job.id]

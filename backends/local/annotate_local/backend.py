@@ -16,13 +16,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import Connection, case, func, select, update
+from pydantic import SecretStr
+from sqlalchemy import Connection, case, func, make_url, select, update
 
 from annotate_core.backend import Backend, JobState, PlannedOperation, Progress, ProgressCallback, shown_option
 from annotate_core.capabilities import Capability
 from annotate_core.errors import ConfigError, JobStateError
 from annotate_core.items import Item, ItemError, UploadReport
 from annotate_core.model.spec import JobSpec
+from annotate_core.secrets import register_secret
 from annotate_local import review as review_mod
 from annotate_local import schema as t
 from annotate_local import work, workforce
@@ -68,6 +70,8 @@ class LocalBackend(Backend):
         super().__init__(**options)
         self.clock: Clock = options.get("clock") or time.time
         self._url = store_url(options.get("url"), options.get("path"), options.get("password"))
+        if isinstance(options.get("url"), SecretStr):  # from url_env: its password alone is a secret too
+            register_secret(make_url(self._url).password)
         self._store: Store | None = None
         self._specs = SpecCache()
         self.subscribers = Subscribers()
