@@ -9,7 +9,6 @@ spec it said it cannot run. Optional operations (events, simulation, pull/submit
 from __future__ import annotations
 
 import abc
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from enum import Enum
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import SecretStr
 
 from annotate_core.capabilities import Capability
-from annotate_core.secrets import register_secret
+from annotate_core.secrets import mask_url_passwords, register_secret
 
 if TYPE_CHECKING:
     from annotate_core.items import Item, UploadReport
@@ -75,16 +74,13 @@ class PlannedOperation:
 ProgressCallback = Callable[[int], object]
 
 
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^/:@\s]+:)[^@\s]+@", re.IGNORECASE)
-
-
 def shown_option(value: Any) -> Any:
     """An option as a repr may show it: secrets masked, and the password of a URL
     (``postgresql://user:pw@host/db``) too, since database URLs are plain options."""
     if isinstance(value, SecretStr):
         return SecretStr("x")
     if isinstance(value, str):
-        return _URL_PASSWORD.sub(r"\g<head>***@", value)
+        return mask_url_passwords(value)
     return value
 
 

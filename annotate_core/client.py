@@ -160,9 +160,11 @@ def _installed(name: str) -> bool:
 def _with_options(prof: Profile, options: dict[str, Any]) -> Profile:
     plain = dict(prof.options)
     env = dict(prof.secret_env)
-    for k, v in options.items():
+    for k, v in options.items():  # an option given here wins over the profile's, plain or from the environment
         if k.endswith("_env"):
             env[k[:-4]] = v
+            plain.pop(k[:-4], None)
         else:
             plain[k] = v
-    return Profile(prof.name, prof.driver, plain, env)
+            env.pop(k, None)
+    return Profile(prof.name, prof.driver, plain, env, prof.problems)

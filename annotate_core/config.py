@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from annotate_core.errors import ConfigError
-from annotate_core.secrets import looks_secret, register_secret
+from annotate_core.errors import ConfigError, describe_decode_error
+from annotate_core.secrets import looks_secret, mask_url_passwords, register_secret
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -58,6 +58,9 @@ class Profile:
     driver: str
     options: dict[str, Any] = field(default_factory=dict)
     secret_env: dict[str, str] = field(default_factory=dict)
+    #: why this profile cannot be used (a secret written in the file); raised when it is chosen, so one
+    #: bad profile does not make the others in the file unusable. The secret values are not kept.
+    problems: tuple[str, ...] = ()
 
     def __repr__(self) -> str:  # options hold no secrets by construction; env var names are not secret
         return (
@@ -65,8 +68,15 @@ class Profile:
             f"secret_env={self.secret_env!r})"
         )
 
+    def check(self) -> Profile:
+        """This profile, if it can be used; a ``ConfigError`` naming it (and only it) otherwise."""
+        if self.problems:
+            raise ConfigError("\n".join(self.problems))
+        return self
+
     def resolve(self, environ: dict[str, str] | None = None) -> dict[str, Any]:
         """Options for the backend, with secrets read from the environment as ``SecretStr``."""
+        self.check()
         env = os.environ if environ is None else environ
         out = {k: v for k, v in self.options.items() if k not in CORE_PROFILE_KEYS}
         for option, var in self.secret_env.items():
@@ -87,12 +97,18 @@ class Config:
     profiles: dict[str, Profile]
     default: str | None = None
 
+    def chosen(self, name: str | None = None) -> str | None:
+        """The profile name a lookup would use: ``name``, $ANNOTATE_PROFILE, the file's ``default``, or
+        the only profile; None when the config names none."""
+        name = name or os.environ.get(PROFILE_ENV) or self.default
+        if name is None and len(self.profiles) == 1:
+            return next(iter(self.profiles))
+        return name
+
     def profile(self, name: str | None = None) -> Profile:
         """The named profile; with no name, $ANNOTATE_PROFILE, then the file's ``default``."""
-        name = name or os.environ.get(PROFILE_ENV) or self.default
+        name = self.chosen(name)
         if name is None:
-            if len(self.profiles) == 1:
-                return next(iter(self.profiles.values()))
             raise ConfigError(
                 "no profile given and no `default` in the config"
                 + (f" ({self.path})" if self.path else "")
@@ -104,7 +120,7 @@ class Config:
                 + (f" in {self.path}" if self.path else " (no annotate.toml found)")
                 + f"; profiles: {sorted(self.profiles) or 'none'}"
             )
-        return self.profiles[name]
+        return self.profiles[name].check()
 
 
 def parse_profile(name: str, table: Any, where: str) -> Profile:
@@ -115,6 +131,7 @@ def parse_profile(name: str, table: Any, where: str) -> Profile:
         raise ConfigError(f"{where}: profiles.{name}.driver: expected a backend name such as \"local\"")
     options: dict[str, Any] = {}
     secret_env: dict[str, str] = {}
+    problems: list[str] = []
     for key, value in table.items():
         if key == "driver":
             continue
@@ -123,13 +140,22 @@ def parse_profile(name: str, table: Any, where: str) -> Profile:
                 raise ConfigError(f"{where}: profiles.{name}.{key}: expected an environment variable name")
             secret_env[key[: -len(ENV_SUFFIX)]] = value
         elif looks_secret(key):
-            raise ConfigError(
+            if isinstance(value, str):
+                register_secret(value)
+            problems.append(
                 f"{where}: profiles.{name}.{key}: secrets must not be written in the config file; "
                 f"put the value in an environment variable and set {key}{ENV_SUFFIX} = \"VAR_NAME\""
             )
+        elif isinstance(value, str) and mask_url_passwords(value) != value:
+            register_secret(value)
+            problems.append(
+                f"{where}: profiles.{name}.{key}: the URL holds a password, and secrets must not be written in "
+                f"the config file; put the whole URL in an environment variable ({key}{ENV_SUFFIX} = \"VAR_NAME\") "
+                "or, for the local backend, only the password (password_env = \"VAR_NAME\")"
+            )
         else:
             options[key] = value
-    return Profile(name, driver, options, secret_env)
+    return Profile(name, driver, options, secret_env, tuple(problems))
 
 
 def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
@@ -159,6 +185,12 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
                 data = tomllib.loads(candidate.read_text(encoding="utf-8"))
             except tomllib.TOMLDecodeError as exc:
                 raise ConfigError(f"{candidate}: not valid TOML: {exc}") from None
+            except UnicodeDecodeError as exc:
+                raise ConfigError(f"{candidate}: not UTF-8 text ({describe_decode_error(exc)}); "
+                                  "save the file as UTF-8") from None
+            except OSError as exc:
+                raise ConfigError(f"{candidate}: cannot read the config file ({exc.strerror or exc}); "
+                                  "check its permissions") from None
             return parse_config(data, candidate)
         if explicit and candidate == Path(explicit[0]):
             raise ConfigError(f"config file {candidate} does not exist")

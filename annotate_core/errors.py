@@ -46,6 +46,11 @@ class UnsupportedFeatureError(AnnotateError):
         super().__init__("\n".join(lines))
 
 
+class StoreError(AnnotateError):
+    """A backend's own store (a database) cannot be opened or used: unreachable, refused credentials,
+    missing permissions. The message names the store (a URL's password masked), the cause and the fix."""
+
+
 class JobStateError(AnnotateError):
     """The operation is not allowed in the job's current state (e.g. adding items to a closed job)."""
 
@@ -153,3 +158,17 @@ class OperationFailedError(VendorError):
 class TransportError(VendorError):
     """The request never got an HTTP answer (connection refused, timeout) after all retries."""
 
+
+class StoreNotFoundError(StoreError, NotFoundError):
+    """A read found no store where it was pointed; reads never create one (only creating a job does).
+
+    Also a ``NotFoundError``: whatever job the read asked for is not there either.
+    """
+
+
+def describe_decode_error(exc: UnicodeDecodeError) -> str:
+    """Where a file stopped being text in its encoding: 'line 2: byte 0xff is not utf-8'."""
+    data = exc.object if isinstance(exc.object, bytes | bytearray) else b""
+    line = bytes(data[: exc.start]).count(b"\n") + 1
+    bad = bytes(data[exc.start : exc.start + 1]).hex() or "?"
+    return f"line {line}: byte 0x{bad} is not {exc.encoding}"

@@ -138,12 +138,15 @@ def get_backend_class(name: str) -> type[Backend]:
     def on_failure(_mgr: object, ep: md.EntryPoint, err: Exception) -> None:
         raise BackendLoadError(f"backend {name!r} ({ep.value}) failed to import: {err}") from err
 
+    entry_points = _entry_points()
     try:
+        if name not in entry_points:  # asked first: stevedore would log a WARNING before our clear error
+            raise NoMatches(name)
         cls = DriverManager(
             namespace=ENTRY_POINT_GROUP, name=name, invoke_on_load=False, on_load_failure_callback=on_failure
         ).driver
     except NoMatches:
-        installed = sorted(set(_entry_points()) | set(_runtime))
+        installed = sorted(set(entry_points) | set(_runtime))
         raise BackendNotInstalled(
             f"backend {name!r} is not installed: {install_hint(name)}"
             + (f" (installed: {', '.join(installed)})" if installed else " (no backends are installed)")

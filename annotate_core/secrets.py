@@ -46,6 +46,19 @@ def redact(text: str) -> str:
     return pattern.sub(REDACTED, text) if pattern is not None else text
 
 
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^/:@\s]+:)[^@\s]+@", re.IGNORECASE)
+
+
+def mask_url_passwords(text: str) -> str:
+    """``text`` with the password of every URL in it (``postgresql://user:pw@host/db``) masked."""
+    return _URL_PASSWORD.sub(r"\g<head>***@", text)
+
+
+def scrub(text: str) -> str:
+    """``text`` safe to show a user: URL passwords masked and every registered secret replaced."""
+    return redact(mask_url_passwords(text))
+
+
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:
     """A copy of ``headers`` safe to log."""
     return {k: (REDACTED if k.lower() in SENSITIVE_NAMES else redact(str(v))) for k, v in headers.items()}

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from annotate_core.errors import SpecError
+from annotate_core.errors import SpecError, describe_decode_error
 from annotate_core.model.spec import JobSpec
 
 if sys.version_info >= (3, 11):
@@ -48,7 +48,12 @@ def read_spec_data(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
         raise SpecError(f"spec file {p} does not exist")
-    text = p.read_text(encoding="utf-8")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{p}: not UTF-8 text ({describe_decode_error(exc)}); save the file as UTF-8") from None
+    except OSError as exc:
+        raise SpecError(f"{p}: cannot read the spec file ({exc.strerror or exc}); check its permissions") from None
     try:
         if p.suffix.lower() == ".toml":
             return tomllib.loads(text)

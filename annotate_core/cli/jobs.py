@@ -21,7 +21,8 @@ import pandas as pd
 from annotate_core.capabilities import Capability
 from annotate_core.cli.keys import run_key
 from annotate_core.client import Client, connect
-from annotate_core.errors import ConfigError, SpecError
+from annotate_core.config import load_config
+from annotate_core.errors import SpecError
 from annotate_core.items import iter_rows
 from annotate_core.items import split_truth as items_split_truth
 from annotate_core.job import Job
@@ -46,10 +47,9 @@ def open_client(ctx: click.Context, backend: str | None, profile: str | None, db
         return connect(driver=backend, **options)
     if profile:
         return connect(profile, config=config, **options)
-    try:
-        return connect(None, config=config, **options)
-    except ConfigError:
+    if load_config(config).chosen() is None:  # no config, or no default profile in it: the local backend
         return connect(driver="local", **options)
+    return connect(None, config=config, **options)  # a broken default profile is an error, not local
 
 
 def read_rows(path: str | Path) -> list[dict[str, Any]]:
@@ -319,10 +319,7 @@ def results_cmd(ctx: click.Context, job_id: str, backend: str | None, profile: s
 def jobs_cmd(ctx: click.Context, backend: str | None, profile: str | None, db: str | None) -> None:
     """List the jobs a backend knows: the local store's, or those annotate created on a vendor account."""
     with open_client(ctx, backend, profile, db) as client:
-        try:
-            rows = client.jobs()
-        except NotImplementedError as exc:
-            raise click.ClickException(str(exc)) from None
+        rows = client.jobs()  # a backend that cannot list jobs: exit 2, as for any feature it lacks
     if not rows:
         click.echo("no jobs")
     for r in rows:

@@ -7,23 +7,33 @@ import sys
 
 import click
 
-from annotate_core.errors import AnnotateError
+from annotate_core.cli.failures import report_failure
 from annotate_core.secrets import install_log_redaction
 
 
 class AnnotateGroup(click.Group):
-    """Turns our own errors into a one-line message and exit status 1, not a traceback."""
+    """Turns every error a user can fix into one or two lines and exit status 1 (2 when the backend
+    cannot do what was asked), not a traceback; ``-v`` shows the traceback too (``failures.py``)."""
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
+        verbose = bool(ctx.params.get("verbose"))
+        # urllib3 warns at every retry; the error after the last one says it all (-v shows them)
+        urllib3_log = logging.getLogger("urllib3")
+        level = urllib3_log.level
+        if not verbose:
+            urllib3_log.setLevel(logging.ERROR)
         try:
             return super().invoke(ctx)
-        except AnnotateError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # click prints these itself
+        except Exception as exc:
+            sys.exit(report_failure(exc, verbose=verbose))
+        finally:
+            urllib3_log.setLevel(level)
 
 
 @click.group(cls=AnnotateGroup)
-@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug); errors show their traceback.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="annotate.toml to use (default: $ANNOTATE_CONFIG, ./annotate.toml, user config dir).")
 @click.version_option(package_name="annotate-core", prog_name="annotate")

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import click
 
+from annotate_core.cli.failures import EXIT_UNSUPPORTED
 from annotate_core.client import connect
 from annotate_core.items import read_items_file
 from annotate_core.model.spec import JobSpec
 from annotate_core.specfile import load_spec
-
-EXIT_UNSUPPORTED = 2
 
 
 @click.command("schema")

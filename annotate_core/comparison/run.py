@@ -77,7 +77,7 @@ def resolve_profiles(names: Sequence[str], *, config: str | os.PathLike[str] | N
     cfg = load_config(config)
     out: list[ProfileTarget] = []
     for name in names:
-        prof = cfg.profiles.get(name) or Profile(name, name)
+        prof = cfg.profiles[name].check() if name in cfg.profiles else Profile(name, name)
         sim = prof.options.get(SIMULATE_KEY) or {}
         if not isinstance(sim, Mapping):
             raise ConfigError(f"profiles.{name}.{SIMULATE_KEY}: expected a table such as "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -88,9 +89,45 @@ def test_literal_secrets_in_the_file_are_refused(tmp_path: Path) -> None:
     p = tmp_path / "a.toml"
     p.write_text('[profiles.t]\ndriver = "toloka"\ntoken = "y0_AgAAAA-real"\n')
     with pytest.raises(ConfigError) as err:
-        load_config(p)
+        load_config(p).profile("t")
     assert "profiles.t.token" in str(err.value) and "token_env" in str(err.value)
     assert "y0_AgAAAA-real" not in str(err.value)
+    with pytest.raises(ConfigError, match="profiles.t.token"):
+        connect("t", config=p)
+
+
+def test_a_literal_secret_spoils_only_its_own_profile(tmp_path: Path) -> None:
+    p = tmp_path / "a.toml"
+    p.write_text('default = "mem"\n[profiles.mem]\ndriver = "memory"\nregion = "eu"\n'
+                 '[profiles.t]\ndriver = "toloka"\ntoken = "y0_AgAAAA-real"\n'
+                 '[profiles.pg]\ndriver = "local"\nurl = "postgresql://annotate:Lit3ral-Pw-x@db.example/annotate"\n')
+    assert connect(None, config=p).backend.options == {"region": "eu"}  # the default profile is fine
+    assert connect("mem", config=p).name == "memory"
+    with pytest.raises(ConfigError) as err:
+        connect("pg", config=p)
+    message = str(err.value)
+    assert "profiles.pg.url" in message and "url_env" in message and "password_env" in message
+    assert "profiles.t" not in message and "Lit3ral-Pw-x" not in message
+
+
+def test_unreadable_or_non_utf8_config_is_a_config_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = tmp_path / "a.toml"
+    p.write_bytes(b'[profiles.t]\ndriver = "memory"\n# caf\xe9\n')
+    with pytest.raises(ConfigError, match=r"a.toml: not UTF-8 text \(line 3: byte 0xe9 is not utf-8\)"):
+        load_config(p)
+    p.write_text('[profiles.t]\ndriver = "memory"\n')
+    p.chmod(0)
+    if os.geteuid() == 0:  # root reads any file: make the read fail the way it does for everyone else
+        real = Path.read_text
+
+        def denied(self: Path, *a: object, **kw: object) -> str:
+            if self == p:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real(self, *a, **kw)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(Path, "read_text", denied)
+    with pytest.raises(ConfigError, match="a.toml: cannot read the config file \\(Permission denied\\)"):
+        load_config(p)
 
 
 @pytest.mark.parametrize(

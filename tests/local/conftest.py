@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from annotate_local import LocalBackend
+from sqlalchemy import create_engine, text
 
 from annotate_core.client import Client
 from annotate_core.items import Item
@@ -73,3 +78,47 @@ def started(client):
         return job, items
 
     return make
+
+
+# ---- PostgreSQL -----------------------------------------------------------------------------------
+# The PostgreSQL tests read ANNOTATE_TEST_POSTGRES_URL (``.ci/postgres.sh`` starts a server and sets
+# it). Without it they skip locally, and fail in CI (``CI=true``), where the server must be there.
+
+
+def postgres_server_url() -> str:
+    url = os.environ.get("ANNOTATE_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("ANNOTATE_TEST_POSTGRES_URL is not set in CI: .ci/postgres.sh must start PostgreSQL")
+        pytest.skip("ANNOTATE_TEST_POSTGRES_URL is not set (run `. .ci/postgres.sh` to start a local server)")
+    return url
+
+
+@contextmanager
+def fresh_schema(url: str) -> Iterator[str]:
+    """A URL whose search path is a new, empty schema, dropped afterwards: runs never see each other's data."""
+    schema = f"annotate_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    """A fresh schema on the test server for a whole module."""
+    with fresh_schema(postgres_server_url()) as url:
+        yield url
+
+
+@pytest.fixture
+def pg_empty_url() -> Iterator[str]:
+    """A fresh, empty schema on the test server for one test."""
+    with fresh_schema(postgres_server_url()) as url:
+        yield url

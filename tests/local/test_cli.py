@@ -96,8 +96,11 @@ def test_results_of_a_job_without_answers_is_a_clear_error(tmp_path, examples_di
 
 
 def test_unknown_job_is_an_error(tmp_path):
+    from annotate_local import LocalBackend
+
+    LocalBackend(path=str(tmp_path / "x.db")).open_store().dispose()
     r = CliRunner().invoke(cli, ["status", "nope", "--db", str(tmp_path / "x.db")])
-    assert r.exit_code == 1 and "not found" in r.output
+    assert r.exit_code == 1 and "job 'nope' not found" in r.output
 
 
 def test_packaged_spec_matches_the_example(examples_dir):

@@ -6,13 +6,11 @@ it). Without it they skip locally, and fail in CI (``CI=true``), where the serve
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
 from annotate_local import LocalBackend, stress
 from annotate_local.stress import check_consistency
-from sqlalchemy import create_engine, text
 
 from annotate_core.backend import JobState
 from annotate_core.client import Client
@@ -22,25 +20,6 @@ from .conftest import make_items, make_spec
 PROCESSES = 4
 WORKERS_PER_PROCESS = 4
 N_ITEMS, N_GOLDEN = 300, 20
-
-
-@pytest.fixture(scope="module")
-def pg_url():
-    """A fresh schema on the test server, dropped afterwards, so runs never see each other's data."""
-    url = os.environ.get("ANNOTATE_TEST_POSTGRES_URL")
-    if not url:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("ANNOTATE_TEST_POSTGRES_URL is not set in CI: .ci/postgres.sh must start PostgreSQL")
-        pytest.skip("ANNOTATE_TEST_POSTGRES_URL is not set (run `. .ci/postgres.sh` to start a local server)")
-    schema = f"annotate_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in url else "?"
-    yield f"{url}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from .conftest import make_items, make_spec
 def test_schema_is_created_once_with_its_version(tmp_path):
     path = tmp_path / "s.db"
     b = LocalBackend(path=str(path))
-    with b.store.read() as conn:
+    with b.open_store().read() as conn:
         version = conn.execute(select(t.meta.c.value).where(t.meta.c.key == "schema_version")).scalar_one()
     assert int(version) == t.SCHEMA_VERSION
     b.close_backend()
@@ -28,7 +28,7 @@ def test_schema_is_created_once_with_its_version(tmp_path):
 
 def test_a_newer_store_is_refused(tmp_path):
     b = LocalBackend(path=str(tmp_path / "s.db"))
-    b.store.write(lambda c: c.execute(t.meta.update().values(value=str(t.SCHEMA_VERSION + 1))))
+    b.open_store().write(lambda c: c.execute(t.meta.update().values(value=str(t.SCHEMA_VERSION + 1))))
     b.close_backend()
     with pytest.raises(ConfigError, match="newer"):
         LocalBackend(path=str(tmp_path / "s.db")).store  # noqa: B018

@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import Connection, case, func, select, update
+from pydantic import SecretStr
+from sqlalchemy import Connection, case, func, make_url, select, update
 
 from annotate_core.answers import AnswerStatus
 from annotate_core.backend import Backend, JobState, PlannedOperation, Progress, ProgressCallback, shown_option
@@ -24,12 +25,13 @@ from annotate_core.capabilities import Capability
 from annotate_core.errors import ConfigError, JobStateError
 from annotate_core.items import Item, ItemError, UploadReport
 from annotate_core.model.spec import JobSpec
+from annotate_core.secrets import register_secret
 from annotate_local import review as review_mod
 from annotate_local import schema as t
 from annotate_local import work, workforce
 from annotate_local.context import JobCtx, SpecCache, mixes_golden
 from annotate_local.events import EventCallback, EventLog, Subscribers, iter_events
-from annotate_local.store import Store, store_url
+from annotate_local.store import Store, describe, store_url
 from annotate_local.types import Batch, ReviewBatch, SubmitResult
 
 log = logging.getLogger(__name__)
@@ -49,9 +51,10 @@ def _utc(ts: float | None) -> datetime | None:
 
 
 class LocalBackend(Backend):
-    """Options: ``url`` (SQLAlchemy URL) or ``path`` (SQLite file, default ``./annotate.db``),
-    ``echo`` (log SQL), ``clock`` (a callable returning epoch seconds; the simulator swaps in its own),
-    ``webhook_timeout`` (seconds per webhook POST, default 10).
+    """Options: ``url`` (SQLAlchemy URL; ``url_env`` reads it from the environment) or ``path`` (SQLite
+    file, default ``./annotate.db``), ``password`` (from ``password_env``: the password of a ``url``
+    written without one), ``echo`` (log SQL), ``clock`` (a callable returning epoch seconds; the
+    simulator swaps in its own), ``webhook_timeout`` (seconds per webhook POST, default 10).
     """
 
     name = "local"
@@ -61,13 +64,15 @@ class LocalBackend(Backend):
     }
 
     def __init__(self, **options: Any) -> None:
-        known = {"url", "path", "echo", "clock", "webhook_timeout"}
+        known = {"url", "path", "password", "echo", "clock", "webhook_timeout"}
         unknown = sorted(set(options) - known)
         if unknown:
             raise ConfigError(f"local backend: unknown option(s) {unknown}; expected some of {sorted(known)}")
         super().__init__(**options)
         self.clock: Clock = options.get("clock") or time.time
-        self._url = store_url(options.get("url"), options.get("path"))
+        self._url = store_url(options.get("url"), options.get("path"), options.get("password"))
+        if isinstance(options.get("url"), SecretStr):  # from url_env: its password alone is a secret too
+            register_secret(make_url(self._url).password)
         self._store: Store | None = None
         self._specs = SpecCache()
         self.subscribers = Subscribers()
@@ -82,8 +87,14 @@ class LocalBackend(Backend):
 
     @property
     def store(self) -> Store:
+        """The store, which must exist: reads and operations on jobs never create one."""
+        return self.open_store(create=False)
+
+    def open_store(self, *, create: bool = True) -> Store:
+        """The store, created (file and schema) when missing unless ``create=False``; only what makes
+        something new (a job, a worker) creates it, so a mistyped path is an error, not an empty store."""
         if self._store is None:
-            self._store = Store(self._url, echo=bool(self.options.get("echo")))
+            self._store = Store(self._url, echo=bool(self.options.get("echo")), create=create)
         return self._store
 
     @property
@@ -150,16 +161,13 @@ class LocalBackend(Backend):
         return ops
 
     def store_description(self) -> str:
-        if self._url.startswith("sqlite"):
-            return f"SQLite {self._url.removeprefix('sqlite:///') or 'in memory'}"
-        from sqlalchemy.engine import make_url
-
-        return f"PostgreSQL {make_url(self._url).render_as_string(hide_password=True)}"
+        return f"{'SQLite' if self._url.startswith('sqlite') else 'PostgreSQL'} {describe(self._url)}"
 
     # ---- lifecycle --------------------------------------------------------------------------
 
     def find_job(self, key: str) -> str | None:
-        with self.store.read() as conn:
+        # only create_job(key=...) looks a key up, and it creates the store next anyway
+        with self.open_store().read() as conn:
             return conn.execute(select(t.jobs.c.id).where(t.jobs.c.job_key == key)).scalar_one_or_none()
 
     def create_job(self, spec: JobSpec, *, key: str | None = None) -> str:
@@ -185,7 +193,7 @@ class LocalBackend(Backend):
                      "created_at": now} for it in spec.training.items])
             return job_id
 
-        made = self.store.write(tx)
+        made = self.open_store().write(tx)
         if made != job_id:
             log.info("local job key %s was created by another process as job %s", key, made)
             return made
@@ -480,11 +488,11 @@ class LocalBackend(Backend):
             for name, value in skills.items():
                 workforce.set_skill(conn, worker, name, float(value), now)
 
-        self.store.write(tx)
+        self.open_store().write(tx)
 
     def set_skill(self, worker: str, skill: str, value: float) -> None:
         now = self.clock()
-        self.store.write(lambda conn: workforce.set_skill(conn, worker, skill, value, now))
+        self.open_store().write(lambda conn: workforce.set_skill(conn, worker, skill, value, now))
 
     def get_skills(self, worker: str) -> dict[str, float]:
         with self.store.read() as conn:

@@ -248,10 +248,15 @@ MIGRATIONS: dict[int, list[str]] = {
 }
 
 
-def ensure_schema(engine: Engine) -> int:
-    """Create the tables on first use, migrate an older store, refuse a newer one. Returns the version."""
+def ensure_schema(engine: Engine, *, create: bool = True) -> int | None:
+    """Create the tables on first use, migrate an older store, refuse a newer one. Returns the version.
+
+    With ``create=False`` (a read) a database without the tables is left as it is: None.
+    """
     with engine.begin() as conn:
         if not inspect(conn).has_table(meta.name):
+            if not create:
+                return None
             metadata.create_all(conn)
             conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
             log.info("created annotate-local schema v%d at %s", SCHEMA_VERSION, engine.url.render_as_string())

@@ -17,12 +17,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from pydantic import SecretStr
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from annotate_core.errors import ConfigError
 from annotate_local.schema import ensure_schema
+from annotate_local.store_errors import describe, not_found, sqlite_file, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +35,44 @@ DEFAULT_PATH = "annotate.db"
 _RETRY_PGCODES = {"40001", "40P01"}
 
 
-def store_url(url: str | None = None, path: str | os.PathLike[str] | None = None) -> str:
-    """The SQLAlchemy URL of the store: ``url`` as given, else a SQLite file (``annotate.db`` here)."""
+def store_url(url: str | SecretStr | None = None, path: str | os.PathLike[str] | None = None,
+              password: str | SecretStr | None = None) -> str:
+    """The SQLAlchemy URL of the store: ``url`` as given, else a SQLite file (``annotate.db`` here).
+
+    ``url`` may arrive as a ``SecretStr`` (``url_env``: the whole URL from the environment), and
+    ``password`` (``password_env``) fills in the password of a URL written without one, so a profile
+    can keep the server, user and database in the file and only the password in the environment.
+    """
+    url = url.get_secret_value() if isinstance(url, SecretStr) else url
+    password = password.get_secret_value() if isinstance(password, SecretStr) else password
     if url and path:
         raise ConfigError("local backend: give `url` or `path`, not both")
-    if url:
-        if url.startswith("postgresql://") or url.startswith("postgres://"):
-            # psycopg 3 is the driver we ship (extra `postgres`); psycopg2 may not be installed
-            url = "postgresql+psycopg://" + url.split("://", 1)[1]
-        return url
-    p = Path(path or DEFAULT_PATH).expanduser()
-    return f"sqlite:///{p.resolve()}"
+    if not url:
+        if password:
+            raise ConfigError("local backend: `password` goes with a database server `url` "
+                              "(e.g. url = \"postgresql+psycopg://annotate@db.example/annotate\"), not a SQLite path")
+        p = Path(path or DEFAULT_PATH).expanduser()
+        return f"sqlite:///{p.resolve()}"
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        # psycopg 3 is the driver we ship (extra `postgres`); psycopg2 may not be installed
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if password:
+        parsed = _parse_url(url)
+        if parsed.drivername.startswith("sqlite"):
+            raise ConfigError("local backend: `password` goes with a database server `url`, not SQLite")
+        if parsed.password:
+            raise ConfigError("local backend: the `url` already holds a password; give it once "
+                              "(in the url from url_env, or alone from password_env)")
+        url = parsed.set(password=password).render_as_string(hide_password=False)
+    return url
+
+
+def _parse_url(url: str) -> URL:
+    try:
+        return make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"local backend: {describe(url)!r} is not a database URL; expected a SQLite path or "
+                          "a URL such as postgresql+psycopg://user@host/db") from None
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -58,6 +87,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         )
         _configure_sqlite(engine, wal=not memory)
     else:
+        _parse_url(url)
         try:
             engine = create_engine(url, echo=echo, pool_pre_ping=True)
         except ModuleNotFoundError as exc:
@@ -65,6 +95,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
                 f"local backend: the driver for {url.split(':', 1)[0]} is not installed ({exc.name}); "
                 "pip install 'annotate-local[postgres]'"
             ) from None
+        except NoSuchModuleError:
+            raise ConfigError(f"local backend: {describe(url)}: unknown kind of database "
+                              f"{url.split(':', 1)[0]!r}; expected a SQLite path or a postgresql+psycopg:// URL"
+                              ) from None
     return engine
 
 
@@ -97,19 +131,35 @@ def _retryable(exc: DBAPIError) -> bool:
 class Store:
     """An engine plus transaction helpers. One per backend instance; safe to share across threads."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, create: bool = True) -> None:
+        """Open the store at ``url``; ``create=False`` (every read) refuses to make a missing one:
+        no SQLite file is created and no schema is written, ``StoreNotFoundError`` says so."""
         self.url = url
+        file = sqlite_file(url)
+        if not create and file is not None and not file.is_file():
+            raise not_found(url, file_exists=False)
+        create = create or (url.startswith("sqlite") and file is None)  # an in-memory store starts empty
         self.engine = make_engine(url, echo=echo)
         self.dialect = self.engine.dialect.name
+        try:
+            with self.connect():  # fails here, as one clear line, when the store cannot be reached
+                pass
+            if self._schema_version(create) is None:
+                raise not_found(url, file_exists=True)
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    def _schema_version(self, create: bool) -> int | None:
         for attempt in range(5):
             try:
-                ensure_schema(self.engine)
-                break
+                return ensure_schema(self.engine, create=create)
             except (OperationalError, IntegrityError, DBAPIError) as exc:
                 if attempt == 4:
-                    raise
+                    raise unavailable(exc, self.url) from exc
                 log.debug("schema creation raced with another process (%s); retrying", exc)
                 time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @property
     def is_postgres(self) -> bool:
@@ -118,10 +168,17 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
 
+    def connect(self) -> Connection:
+        """A connection from the pool; a store that cannot be reached is a ``StoreError`` naming it."""
+        try:
+            return self.engine.connect()
+        except DBAPIError as exc:
+            raise unavailable(exc, self.url) from exc
+
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only transaction (deferred on SQLite: it takes no write lock)."""
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             conn = conn.execution_options(sqlite_begin="DEFERRED")
             with conn.begin():
                 yield conn
@@ -133,7 +190,7 @@ class Store:
         """
         for attempt in range(attempts):
             try:
-                with self.engine.begin() as conn:
+                with self.connect() as conn, conn.begin():
                     return fn(conn)
             except DBAPIError as exc:
                 if attempt == attempts - 1 or not _retryable(exc):
