@@ -35,6 +35,7 @@ from annotate_core.backend import Backend, JobState
 from annotate_core.capabilities import Capability
 from annotate_core.client import Client
 from annotate_core.errors import (
+    AnnotateError,
     AuthenticationError,
     NotFoundError,
     RateLimitError,
@@ -45,9 +46,14 @@ from annotate_core.errors import (
 from annotate_core.items import Item
 from annotate_core.jobkeys import JobKeyConflictError
 from annotate_core.secrets import RedactingFilter
+from annotate_core.testing.faults import ClientDied, FaultPlan, FaultyVendor
 from annotate_core.testing.specs import FRAGMENTS, base_spec, spec_data_needing
 
 MakeAnswers = Callable[[Any, list[Item]], None]
+
+#: seeds of the fault harness, and how many times it reruns a job before calling it stuck
+FAULT_SEEDS = 20
+MAX_RERUNS = 8
 
 
 def conformance_items(n: int, *, golden: int = 0, prefix: str = "conf") -> list[Item]:
@@ -330,11 +336,60 @@ class BackendConformance:
     def test_job_key_is_refused_before_any_network(self, client: Client, no_network: list[Any],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
         called: list[str] = []
-        monkeypatch.setattr(client.backend, "create_job", lambda *a, **k: called.append("create") or "x")
+
+        def create_job(spec: object, *, key: str | None = None) -> str:
+            called.append("create")
+            return "x"
+
+        monkeypatch.setattr(client.backend, "create_job", create_job)
         with pytest.raises(UnsupportedFeatureError) as err:
             client.create_job(self.spec(), key=self.job_key)
         assert [u.capability for u in err.value.unsupported] == [Capability.JOB_KEYS]
         assert called == [] and no_network == []
+
+    # ---- faults, then reruns (remote backends with job keys) ----------------------------------
+
+    @pytest.fixture
+    def faulty_vendor(self) -> FaultyVendor:  # pragma: no cover - the subclass provides it
+        raise NotImplementedError(
+            "provide a `faulty_vendor` fixture: an annotate_core.testing.faults.FaultyVendor over a stateful "
+            "fake of your vendor's API, served by FaultyServer (see docs/plugins.md)")
+
+    @applies_when(lambda cls: cls.remote and Capability.JOB_KEYS in cls.capabilities)
+    @pytest.mark.parametrize("fault_seed", range(FAULT_SEEDS))
+    def test_faults_then_rerun_end_with_one_job(self, fault_seed: int, faulty_vendor: FaultyVendor) -> None:
+        """Faults at random points of a whole job (create, upload, start, read answers), then the same
+        code rerun until it finishes: one job, every item once, every answer read once."""
+        vendor = faulty_vendor
+        plan = FaultPlan.random(fault_seed, requests=vendor.expected_requests)
+        vendor.server.plan = plan
+        items = conformance_items(self.n_items)
+        spec = self.spec()
+        failures: list[str] = []
+        answers = None
+        for _run in range(MAX_RERUNS):
+            backend = vendor.backend()
+            try:
+                with plan.client_deaths():
+                    job = Client(backend).create_job(spec, key=f"faults-{fault_seed}")
+                    job.add_items(items, progress=False)
+                    job.start()
+                    vendor.answer(job.id, items)
+                    answers = job.answers()
+                break
+            except (AnnotateError, ClientDied) as exc:
+                failures.append(f"{type(exc).__name__}: {exc}")
+            finally:
+                backend.close_backend()
+        where = f"faults: {plan.describe()}; runs that failed: {failures}"
+        assert answers is not None, f"the job never finished in {MAX_RERUNS} runs ({where})"
+        assert plan.fired, f"no planned fault fired: raise `expected_requests` ({where})"
+        assert dict(vendor.objects()) == dict(vendor.one_job), f"not exactly one job on the vendor ({where})"
+        copies = vendor.item_copies()
+        assert {k: n for k, n in copies.items() if n != 1} == {}, f"items stored twice ({where})"
+        assert set(copies) == {i.key for i in items}, f"items missing on the vendor ({where})"
+        assert not answers.duplicated(["assignment", "task"]).any(), f"an answer was read twice ({where})"
+        assert len(answers) == vendor.answer_count(job.id), f"answers read != answers held ({where})"
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
