@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from tqdm.auto import tqdm
 
+from annotate_core.counts import count_answers, progress_items
 from annotate_core.errors import JobStateError
 from annotate_core.model.fields import DataField, FieldType
 from annotate_core.model.spec import JobSpec
@@ -434,15 +435,15 @@ class Simulation:
             hits = [lab == self.truth_of(k, f) for k, lab in zip(given["task"], given["label"], strict=True)]
             correct = round(sum(hits) / len(hits), 4)
         statuses = p.details.get("assignments", {})
+        to_label, golden = progress_items(p)
+        counts = count_answers(df, self.spec.outputs[0].name, items_to_label=to_label, golden_items=golden)
         rule_rejects = sum(1 for e in backend.iter_events(self.job_id) if e["type"] == "rejected"
                            and str((e["data"] or {}).get("reviewer", "")).startswith("rule:"))
         return {
             "job_id": self.job_id,
             "state": p.state.value,
             "completed": p.state.value == "completed",
-            "items": p.total_items,
-            "golden_items": p.details.get("golden_items", 0),
-            "answers": len(given),
+            **counts.to_dict(),  # items, answers by status, usable and golden answers: annotate_core.counts
             "assignments": int(sum(statuses.values())),
             "workers": int(df["worker"].nunique()) if not df.empty else 0,
             "workers_by_kind": {k: self.counts[f"workers_{k}"] for k in ("honest", "spammer", "fast_clicker")},
@@ -452,8 +453,6 @@ class Simulation:
             "qa_reviews": self.counts["reviews"],
             "qa_rejects": self.counts["review_rejects"],
             "rule_rejects": rule_rejects,
-            "expired": statuses.get("expired", 0),
-            "skipped": statuses.get("skipped", 0),
             "failed_training": self.counts["failed_training"],
             "answer_accuracy": correct,
             "cost": p.details.get("cost", 0.0),
