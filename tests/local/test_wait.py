@@ -77,6 +77,16 @@ def test_a_simulated_job_waits_to_completion(started) -> None:
     assert p.state is JobState.COMPLETED and p.idle is None
 
 
+def test_a_simulation_that_stopped_short_leaves_an_idle_job_not_a_hang(started) -> None:
+    job, _ = started(30, overlap={"count": 3})
+    s = job.simulate(workers=3, seed=1, max_hours=0.05, progress=False)  # its clock ran ahead, then stopped
+    assert not s["finished"] and job.progress().state is JobState.OPEN
+    assert s["handed_back"] > 0 and s["skipped"] >= s["handed_back"]  # held batches were given back (skipped)
+    assert job.progress().details["assignments"].get("active", 0) == 0
+    with pytest.raises(JobIdleError, match="nobody is working"):
+        job.wait(progress=False)
+
+
 def test_a_negative_timeout_is_refused(started) -> None:
     job, _ = started(1)
     with pytest.raises(ValueError, match="timeout"):

@@ -322,8 +322,8 @@ class LocalBackend(Backend):
             A.job_id == ctx.id, A.status.in_(("submitted", "accepted")))).scalar_one()
         bans = conn.execute(select(func.count()).select_from(t.bans).where(t.bans.c.job_id == ctx.id)).scalar_one()
         pending = review_mod.pending(conn, ctx)
-        by_kind: dict[str, int] = dict(conn.execute(select(I.kind, func.count()).where(I.job_id == ctx.id, I.kind != "training")
-                                    .group_by(I.kind)).all())
+        by_kind: dict[str, int] = dict(conn.execute(
+            select(I.kind, func.count()).where(I.job_id == ctx.id, I.kind != "training").group_by(I.kind)).all())
         stage = "done"
         if ctx.state in ("open", "paused", "draft"):
             stage = "annotate" if work.has_outstanding(conn, ctx) else ("review" if pending else "done")
@@ -343,6 +343,7 @@ class LocalBackend(Backend):
 
         Someone works on it while a batch or a review is handed out, or when anything was pulled,
         handed in or reviewed in the last ``IDLE_AFTER`` seconds (people pause between batches).
+        Activity stamped well after now came from a simulation's clock running ahead: it is over.
         """
         if ctx.state == JobState.DRAFT.value:
             return "it has not been started: call job.start()"
@@ -357,7 +358,7 @@ class LocalBackend(Backend):
         last = [v for v in conn.execute(select(func.max(A.created_at), func.max(A.submitted_at),
                                                func.max(A.review_taken_at), func.max(A.reviewed_at))
                                         .where(A.job_id == ctx.id)).one() if v is not None]
-        if last and self.clock() - max(last) < IDLE_AFTER:
+        if last and abs(self.clock() - max(last)) < IDLE_AFTER:
             return None
         if stage == "review":
             return (f"nobody has reviewed it for {IDLE_AFTER:g}s and reviews are pending: have a reviewer take "

@@ -327,10 +327,28 @@ class Simulation:
                     if p.state.finished:
                         finished = True
                         break
+            if not finished:
+                self._hand_back()
         finally:
             bar.close()
             backend.clock = saved
         return self._summary(start, clock.now, finished)
+
+    def _hand_back(self) -> None:
+        """The simulation stops before the job is done: its workers give back the batches they still
+        hold, as people leaving would, so the job does not look worked on by workers who are gone
+        (``Progress.idle``; ``job.wait()`` would otherwise wait on them)."""
+        a = t.assignments.c
+        ours = {w.id for w in self.workers}
+        with self.backend.store.read() as conn:
+            held = conn.execute(select(a.id, a.worker).where(a.job_id == self.job_id, a.status == "active")).all()
+        for aid, worker in held:
+            if worker in ours:
+                try:
+                    self.backend.skip(self.job_id, aid, worker=worker)
+                except JobStateError:  # expired or ended meanwhile: nothing left to give back
+                    continue
+                self.counts["handed_back"] += 1
 
     def _spec_seconds(self) -> float:
         # a free-text answer takes longer to give than a click
@@ -454,6 +472,7 @@ class Simulation:
             "qa_rejects": self.counts["review_rejects"],
             "rule_rejects": rule_rejects,
             "failed_training": self.counts["failed_training"],
+            "handed_back": self.counts["handed_back"],  # batches given back when the simulation stopped short
             "answer_accuracy": correct,
             "cost": p.details.get("cost", 0.0),
             "currency": p.details.get("currency"),
