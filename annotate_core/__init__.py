@@ -5,8 +5,9 @@ Typical use::
     import annotate_core as ac
     client = ac.connect("local")                # a profile of annotate.toml, or a driver name
     job = client.create_job(ac.load_spec("examples/cats_vs_dogs.yaml"))
-    job.add_items("items.csv")
-    job.start().wait()
+    job.add_items("examples/cats_vs_dogs_items.csv")
+    job.start().simulate()                      # local: a simulated crowd; on a vendor, people work
+    job.wait()
     job.results(method="ds")
 """
 
@@ -22,12 +23,14 @@ from annotate_core.errors import (
     BackendNotInstalled,
     ConfigError,
     ItemsRejectedError,
+    JobIdleError,
     NotFoundError,
     RateLimitError,
     SpecError,
     UnsupportedFeatureError,
     VendorError,
     VendorValidationError,
+    WaitTimeoutError,
 )
 from annotate_core.items import Item, ItemError, UploadReport
 from annotate_core.job import Job
@@ -54,6 +57,7 @@ __all__ = [
     "Item",
     "ItemError",
     "ItemsRejectedError",
+    "JobIdleError",
     "Job",
     "JobKeyConflictError",
     "JobState",
@@ -69,6 +73,7 @@ __all__ = [
     "UploadReport",
     "VendorError",
     "VendorValidationError",
+    "WaitTimeoutError",
     "answers_frame",
     "check",
     "compare",

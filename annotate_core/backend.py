@@ -39,7 +39,13 @@ class JobState(str, Enum):
 
 @dataclass(frozen=True)
 class Progress:
-    """Where a job stands. ``percent`` is the backend's own measure when it has one."""
+    """Where a job stands. ``percent`` is the backend's own measure when it has one.
+
+    ``idle`` says why an unfinished job cannot move on by itself right now (not started, paused,
+    nobody working), with what to do about it, when the backend can tell: the local backend sees
+    every worker, so it can; a vendor's crowd works unseen, so vendor backends leave it None and
+    ``job.wait()`` keeps waiting for them.
+    """
 
     state: JobState
     total_items: int = 0
@@ -48,6 +54,7 @@ class Progress:
     expected_answers: int | None = None
     percent: float | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
+    idle: str | None = None
 
     @property
     def fraction(self) -> float:

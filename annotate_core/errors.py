@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from annotate_core.backend import Progress
     from annotate_core.capabilities import Unsupported
     from annotate_core.items import UploadReport
 
@@ -53,6 +54,22 @@ class StoreError(AnnotateError):
 
 class JobStateError(AnnotateError):
     """The operation is not allowed in the job's current state (e.g. adding items to a closed job)."""
+
+
+class JobIdleError(JobStateError):
+    """``job.wait()`` without a timeout on a job that cannot finish by itself: nobody works on it.
+
+    Only backends that can tell say so (``Progress.idle``, e.g. the local one); a vendor's crowd works
+    unseen, so waiting on a vendor job never raises this.
+    """
+
+
+class WaitTimeoutError(AnnotateError, TimeoutError):
+    """``job.wait(timeout=...)`` ran out; ``progress`` is where the job stood. The job keeps running."""
+
+    def __init__(self, message: str, progress: Progress | None = None):
+        super().__init__(message)
+        self.progress = progress
 
 
 class ItemsRejectedError(AnnotateError):

@@ -10,10 +10,18 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from tqdm.auto import tqdm
 
+from annotate_core.aggregation.registry import DEFAULT_METHOD
 from annotate_core.answers import answers_frame
 from annotate_core.backend import Backend, JobState, Progress
 from annotate_core.capabilities import Capability
-from annotate_core.errors import ItemsRejectedError, SpecError, UnsupportedFeatureError
+from annotate_core.counts import USABLE_STATUSES
+from annotate_core.errors import (
+    ItemsRejectedError,
+    JobIdleError,
+    SpecError,
+    UnsupportedFeatureError,
+    WaitTimeoutError,
+)
 from annotate_core.items import Item, ItemError, UploadReport, coerce_items, iter_valid_items
 from annotate_core.model.spec import JobSpec
 
@@ -139,9 +147,17 @@ class Job:
     ) -> Progress:
         """Block until the job is finished (completed or closed), showing a progress bar.
 
-        Raises ``TimeoutError`` after ``timeout`` seconds; the job keeps running on the vendor.
+        A job nobody works on never finishes, so when the backend can tell (``Progress.idle``: the
+        local backend, where the work is done by ``job.simulate()`` or by people through
+        ``job.pull``/``job.submit``) waiting without a ``timeout`` raises ``JobIdleError`` at once,
+        saying what to do, instead of showing a bar stuck at 0%; with a ``timeout`` it logs that
+        warning once and keeps waiting for people to start. After ``timeout`` seconds it raises
+        ``WaitTimeoutError`` (a ``TimeoutError``) carrying the progress reached; the job keeps running.
         """
+        if timeout is not None and timeout < 0:
+            raise ValueError(f"timeout: expected seconds >= 0 or None, got {timeout}")
         deadline = None if timeout is None else time.monotonic() + timeout
+        warned = False
         bar = tqdm(total=100, desc=f"job {self.id}", unit="%", disable=not progress,
                    bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f}% [{elapsed}]")
         try:
@@ -151,9 +167,19 @@ class Job:
                 bar.set_postfix_str(p.state.value, refresh=True)
                 if p.state.finished:
                     return p
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise TimeoutError(f"job {self.id} not finished after {timeout}s ({bar.n:.0f}%)")
-                sleep(poll_interval)
+                if p.idle and deadline is None:
+                    raise JobIdleError(f"job {self.id} cannot finish by itself, so wait() would never return: "
+                                       f"{p.idle}; or wait for people with job.wait(timeout=SECONDS)")
+                if p.idle and not warned:
+                    log.warning("job %s: %s; waiting up to %gs anyway", self.id, p.idle, timeout)
+                    warned = True
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise WaitTimeoutError(
+                        f"job {self.id} not finished after {timeout:g}s: {p.state.value}, {p.fraction:.0%} "
+                        f"({p.completed_items} of {p.total_items} items complete); it keeps running on "
+                        f"{self.backend.name}: wait again, or look with job.progress()", p)
+                sleep(poll_interval if remaining is None else min(poll_interval, remaining))
         finally:
             bar.close()
 
@@ -174,7 +200,7 @@ class Job:
 
     def results(
         self,
-        method: str = "mv",
+        method: str = DEFAULT_METHOD,
         *,
         field: str | None = None,
         use_golden: bool = True,
@@ -182,8 +208,9 @@ class Job:
     ) -> pd.DataFrame:
         """One row per item: key, inputs, aggregated label, its confidence, number of answers.
 
-        Rejected, skipped and expired answers are left out. With ``use_golden`` the known answers
-        of golden items are passed to methods that can use them.
+        Only usable answers (submitted or accepted, see ``annotate_core.counts``) are aggregated, so
+        ``n_answers`` sums to the job's usable answers. With ``use_golden`` the known answers of golden
+        items are passed to methods that can use them.
         """
         from annotate_core.aggregation import aggregate
 
@@ -192,7 +219,7 @@ class Job:
         if out_field not in {f.name for f in spec.outputs}:
             raise ValueError(f"field: {out_field!r} is not an output; outputs are {[f.name for f in spec.outputs]}")
         df = self.answers() if answers is None else answers
-        df = df[(df["field"] == out_field) & df["status"].isin(["submitted", "accepted"])]
+        df = df[(df["field"] == out_field) & df["status"].isin(USABLE_STATUSES)]
         if df.empty:
             raise ValueError(f"job {self.id} has no usable answers for field {out_field!r} yet")
         truth = None

@@ -18,6 +18,7 @@ from annotate_core.aggregation.dawid_skene import DawidSkene, OneCoinDawidSkene
 from annotate_core.aggregation.majority import GoldMajorityVote, MajorityVote
 from annotate_core.aggregation.registry import (
     AGGREGATORS,
+    DEFAULT_METHOD,
     RESULT_COLUMNS,
     aggregate,
     available_methods,
@@ -28,6 +29,7 @@ from annotate_core.aggregation.wawa import Wawa
 
 __all__ = [
     "AGGREGATORS",
+    "DEFAULT_METHOD",
     "RESULT_COLUMNS",
     "BaseAggregator",
     "DawidSkene",

@@ -39,6 +39,9 @@ _LONG_NAMES: dict[str, type[BaseAggregator]] = {
 }
 
 RESULT_COLUMNS = ("task", "label", "confidence", "n_answers")
+#: the method ``Job.results`` and the CLI (``run``, ``demo``, ``results``) use unless told otherwise:
+#: Dawid-Skene weighs each worker by their estimated skill, which beats majority vote on a noisy crowd
+DEFAULT_METHOD = "ds"
 
 
 def available_methods() -> list[str]:

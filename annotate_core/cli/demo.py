@@ -1,8 +1,8 @@
 """``annotate demo``: the main job, end to end, with nothing to set up.
 
-Seed 001's cats-vs-dogs job (``examples/cats_vs_dogs.yaml``: overlap 3, batches of 10 with one
-golden item, captcha and fast-submit bans, 10% QA review) on the local backend: 202 generated items
-with hidden true labels, a seeded simulated crowd, then majority vote and Dawid-Skene, written to
+The cats-vs-dogs job (``examples/cats_vs_dogs.yaml``: overlap 3, batches of 10 with one golden item,
+captcha and fast-submit bans, 10% QA review) on the local backend: 202 generated items with hidden
+true labels, a seeded simulated crowd, then majority vote and Dawid-Skene, written to
 ``results.csv`` and ``answers.csv`` and summarised with their accuracy against the true labels.
 """
 
@@ -16,6 +16,7 @@ from types import ModuleType
 
 import click
 
+from annotate_core.aggregation.registry import DEFAULT_METHOD
 from annotate_core.cli.jobs import open_client, simulate_and_report, simulation_flags, simulation_options, split_truth
 from annotate_core.model.spec import JobSpec
 from annotate_core.registry import get_backend_class
@@ -51,11 +52,11 @@ def demo_datasets() -> ModuleType:
 @click.option("--db", help="Store to use: a SQLite file or a database URL (default: a fresh file in a temp dir).")
 @click.option("--out", type=click.Path(file_okay=False), default="annotate-demo", show_default=True,
               help="Directory for results.csv and answers.csv.")
-@click.option("--method", default="ds", show_default=True, help="Aggregation method for results.csv.")
+@click.option("--method", default=DEFAULT_METHOD, show_default=True, help="Aggregation method for results.csv.")
 @click.pass_context
 def demo_cmd(ctx: click.Context, workers: int, seed: int, accuracy_: float | None, spammers: float,
              fast_clickers: float, no_progress: bool, n_items: int, db: str | None, out: str, method: str) -> None:
-    """Run the cats-vs-dogs job of seed 001 on the local backend with a simulated crowd.
+    """Run the cats-vs-dogs job (examples/cats_vs_dogs.yaml) on the local backend with a simulated crowd.
 
     Generates the items (deterministic image URLs, a hidden true label each, ~10% golden), runs the
     job with the spec's overlap, golden mixing, quality rules and QA review, aggregates the answers,

@@ -18,10 +18,12 @@ from typing import Any
 import click
 import pandas as pd
 
+from annotate_core.aggregation.registry import DEFAULT_METHOD
 from annotate_core.capabilities import Capability
 from annotate_core.cli.keys import run_key
 from annotate_core.client import Client, connect
 from annotate_core.config import load_config
+from annotate_core.counts import Counts, job_counts
 from annotate_core.errors import SpecError
 from annotate_core.items import iter_rows
 from annotate_core.items import split_truth as items_split_truth
@@ -98,7 +100,8 @@ def simulation_options(workers: int, seed: int, accuracy_: float | None, spammer
 
 
 def simulate_and_report(job: Job, spec: JobSpec, truth: Mapping[str, Mapping[str, Any]], out: Path,
-                        sim_options: dict[str, Any], *, method: str = "ds", where: str = "") -> dict[str, Any]:
+                        sim_options: dict[str, Any], *, method: str = DEFAULT_METHOD,
+                        where: str = "") -> dict[str, Any]:
     """Drive a started job with the simulated workforce, write results.csv and answers.csv, print a summary."""
     if truth and hasattr(job.backend, "set_truth"):
         job.backend.set_truth(job.id, truth)
@@ -108,10 +111,10 @@ def simulate_and_report(job: Job, spec: JobSpec, truth: Mapping[str, Mapping[str
     out.mkdir(parents=True, exist_ok=True)
     answers = job.answers()
     field = spec.outputs[0].name
+    counts = job_counts(job, answers, field_name=field)
     scores: dict[str, tuple[float, int] | None] = {}
     tables: dict[str, pd.DataFrame] = {}
-    usable = answers[(answers["field"] == field) & answers["status"].isin(["submitted", "accepted"])]
-    if not usable.empty:
+    if counts.usable_answers:
         for m in dict.fromkeys(["mv", "ds", method]):
             tables[m] = results_table(job, m, answers)
             scores[m] = accuracy(tables[m].rename(columns={"key": "task"}), truth, field)
@@ -121,23 +124,31 @@ def simulate_and_report(job: Job, spec: JobSpec, truth: Mapping[str, Mapping[str
     table.to_csv(out / "results.csv", index=False)
     answers.to_csv(out / "answers.csv", index=False)
     summary["accuracy"] = {m: (None if s is None else round(s[0], 4)) for m, s in scores.items()}
-    echo_summary(job, spec, summary, scores, out, where)
+    echo_summary(job, spec, summary, counts, scores, out, where)
     return summary
 
+
+#: Progress.details keys the counts lines already show (annotate status prints the other details)
+PROGRESS_COUNTED = ("items_to_label", "golden_items")
 
 _METHOD_NAMES = {"mv": "majority vote", "ds": "Dawid-Skene", "wawa": "Wawa", "gold_mv": "gold majority vote"}
 
 
-def echo_summary(job: Job, spec: JobSpec, s: Mapping[str, Any], scores: Mapping[str, tuple[float, int] | None],
-                 out: Path, where: str) -> None:
+def echo_counts(counts: Counts) -> None:
+    """The items and answers lines, worded alike wherever a job's counts are printed (``annotate_core.counts``)."""
+    for heading, text in counts.lines():
+        click.echo(f"  {heading:<10} {text}")
+
+
+def echo_summary(job: Job, spec: JobSpec, s: Mapping[str, Any], counts: Counts,
+                 scores: Mapping[str, tuple[float, int] | None], out: Path, where: str) -> None:
     kinds = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(s.get("banned_by_kind", {}).items()))
     cost = s.get("cost")
     minutes = (s.get("simulated_seconds") or 0) / 60
     click.echo(f"{spec.name} — job {job.id} on {job.backend.name}{f' ({where})' if where else ''}: {s.get('state')}")
-    golden = s.get("golden_items", 0) or 0
-    click.echo(f"  items      {(s.get('items') or 0) + golden} ({s.get('items')} to label, {golden} golden)")
-    click.echo(f"  answers    {s.get('answers')} from {s.get('workers')} workers in {s.get('assignments')} "
-               f"assignments ({minutes:.0f} simulated minutes)")
+    echo_counts(counts)
+    click.echo(f"  workers    {s.get('workers')} in {s.get('assignments')} assignments "
+               f"({minutes:.0f} simulated minutes)")
     click.echo(f"  bans       {s.get('bans')}" + (f" ({kinds})" if kinds else ""))
     click.echo(f"  QA review  {s.get('qa_reviews')} reviewed, {s.get('qa_rejects')} rejected")
     if cost is not None:
@@ -188,7 +199,7 @@ def simulation_flags(fn: Any) -> Any:
               help="Items file (CSV/TSV/JSONL); default: the spec's source.path.")
 @click.option("--simulate", is_flag=True, help="Let a simulated workforce do the job (local backend).")
 @simulation_flags
-@click.option("--method", default="ds", show_default=True, help="Aggregation method for results.csv.")
+@click.option("--method", default=DEFAULT_METHOD, show_default=True, help="Aggregation method for results.csv.")
 @click.option("--out", type=click.Path(file_okay=False), default=".", show_default=True,
               help="Where --simulate writes results.csv and answers.csv.")
 @click.option("--wait", is_flag=True, help="Without --simulate: wait until the job is finished.")
@@ -264,7 +275,11 @@ def _flags(backend: str | None, profile: str | None, db: str | None) -> str:
 @click.pass_context
 def status_cmd(ctx: click.Context, job_id: str, backend: str | None, profile: str | None, db: str | None,
                as_json: bool) -> None:
-    """Where a job stands: state, items done, answers, and the backend's details."""
+    """Where a job stands: state, progress, items and answers by status, and the backend's details.
+
+    Items and answers are counted as in the run summary, answers.csv and `annotate compare`
+    (docs/counts.md); reading every answer to count them can take a while on a large vendor job.
+    """
     with open_client(ctx, backend, profile, db) as client:
         job = client.job(job_id)
         p = job.progress()
@@ -272,26 +287,32 @@ def status_cmd(ctx: click.Context, job_id: str, backend: str | None, profile: st
             name = job.spec.name
         except SpecError:
             name = "?"
+        counts = job_counts(job, progress=p)
     if as_json:
         click.echo(json.dumps({"job": job_id, "name": name, "state": p.state.value, "total_items": p.total_items,
                                "completed_items": p.completed_items, "submitted_answers": p.submitted_answers,
                                "expected_answers": p.expected_answers, "percent": p.percent,
-                               "details": dict(p.details)}, indent=2, default=str))
+                               "counts": counts.to_dict(), "idle": p.idle, "details": dict(p.details)},
+                              indent=2, default=str))
         return
     click.echo(f"job {job_id} ({name}): {p.state.value}, {p.fraction:.0%}")
-    click.echo(f"  items    {p.completed_items}/{p.total_items} complete")
-    expected = f"/{p.expected_answers}" if p.expected_answers is not None else ""
-    click.echo(f"  answers  {p.submitted_answers}{expected}")
+    expected = f" of {p.expected_answers} expected" if p.expected_answers is not None else ""
+    click.echo(f"  {'progress':<10} {p.completed_items} of {p.total_items} items complete, "
+               f"{p.submitted_answers}{expected} answers counted toward completion")
+    echo_counts(counts)
+    if p.idle:
+        click.echo(f"  {'idle':<10} {p.idle}")
+    shown = set(PROGRESS_COUNTED)
     for key, value in p.details.items():
-        if value not in (None, {}, []):
-            click.echo(f"  {key:<8} {value}")
+        if key not in shown and value not in (None, {}, []):
+            click.echo(f"  {key.replace('_', ' '):<10} {value}")
 
 
 @click.command("results")
 @click.argument("job_id")
 @backend_options
 @click.option("-o", "--output", default="-", show_default=True, help="CSV file to write ('-': standard output).")
-@click.option("--method", default="mv", show_default=True, help="Aggregation method (mv, ds, wawa, ...).")
+@click.option("--method", default=DEFAULT_METHOD, show_default=True, help="Aggregation method (ds, mv, wawa, ...).")
 @click.option("--answers", "answers_path", type=click.Path(dir_okay=False), help="Also write every answer here.")
 @click.pass_context
 def results_cmd(ctx: click.Context, job_id: str, backend: str | None, profile: str | None, db: str | None,

@@ -3,8 +3,11 @@
 Columns of ``Comparison.metrics`` (one row per job, in the order given):
 
 - ``job`` (label), ``backend``, ``profile``, ``job_id``, ``spec``, ``state``, ``field`` compared;
-- ``items``, ``golden_items``, ``truth_items`` (items with a known label: golden + truth file),
-  ``answers`` (usable: submitted or accepted), ``answers_per_item``, ``workers``;
+- the counts of ``annotate_core.counts`` (``Counts.to_dict``), named and defined as everywhere else
+  (docs/counts.md): ``items``, ``items_to_label``, ``golden_items``, ``answers`` (every status), one
+  column per status, ``usable_answers`` (submitted or accepted), ``golden_answers``;
+- ``truth_items`` (items with a known label: golden + truth file), ``answers_per_item`` (usable),
+  ``workers`` (who gave usable answers);
 - ``alpha``: Krippendorff's alpha (nominal) of the usable answers;
 - ``answer_acc_golden`` / ``answer_acc_truth``: share of individual answers that are right, on golden
   items / on every item with a known label;
@@ -33,6 +36,7 @@ import pandas as pd
 from annotate_core.comparison import metrics as m
 from annotate_core.comparison.agreement import krippendorff_alpha
 from annotate_core.comparison.collect import JobData
+from annotate_core.counts import count_answers, progress_items
 from annotate_core.plan import estimate_cost, expected_answers
 
 DEFAULT_METHODS = ("mv", "ds")
@@ -126,7 +130,8 @@ def job_metrics(data: JobData, *, truth: pd.Series | None = None, methods: Metho
     file_truth = m.as_truth(truth) if truth is not None else pd.Series(dtype="object")
     known = m.combine_truth(golden, file_truth)
     tasks = answers["task"].astype(str)
-    items = tasks.nunique()
+    to_label, golden_items = progress_items(data.progress)
+    counts = count_answers(answers, out_field, items_to_label=to_label, golden_items=golden_items)
     golden_tasks = set(answers.loc[answers["golden"].astype(bool), "task"].astype(str))
     real_keys = sorted(set(tasks) - golden_tasks)
 
@@ -135,9 +140,9 @@ def job_metrics(data: JobData, *, truth: pd.Series | None = None, methods: Metho
         "spec": data.spec.name if data.spec else None,
         "state": data.progress.state.value if data.progress else None,
         "field": out_field,
-        "items": items, "golden_items": len(golden_tasks),
+        **counts.to_dict(),  # items, answers by status, usable and golden answers: annotate_core.counts
         "truth_items": int(tasks.drop_duplicates().isin(known.index).sum()),
-        "answers": len(ok), "answers_per_item": m.answers_per_item(answers),
+        "answers_per_item": m.answers_per_item(answers),
         "workers": ok["worker"].astype(str).nunique(),
         "alpha": krippendorff_alpha(ok),
         "answer_acc_golden": m.answer_accuracy(ok, golden).value,

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from annotate_core.comparison.labels import label_key
+from annotate_core.counts import USABLE_STATUSES  # defined once there, with the rest of the counts
 
-USABLE_STATUSES = ("submitted", "accepted")
 GIVEN_STATUSES = ("submitted", "accepted", "rejected")  # answers a worker actually handed in
 
 

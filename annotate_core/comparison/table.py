@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from annotate_core.counts import LABELS
+
 if TYPE_CHECKING:
     from annotate_core.comparison.build import Comparison
 
@@ -19,8 +21,10 @@ METHOD_NAMES = {"mv": "majority vote", "ds": "Dawid-Skene", "wawa": "WAWA", "gla
 
 HEAD_ROWS: list[tuple[str, str]] = [
     ("backend", "backend"), ("profile", "profile"), ("job_id", "job id"), ("state", "state"),
-    ("items", "items"), ("golden_items", "golden items"), ("truth_items", "items with known truth"),
-    ("answers", "usable answers"), ("answers_per_item", "answers per item"), ("workers", "workers"),
+    *((key, LABELS[key]) for key in ("items", "items_to_label", "golden_items")),
+    ("truth_items", "items with known truth"),
+    *((key, LABELS[key]) for key in ("answers", "usable_answers", "golden_answers")),
+    ("answers_per_item", "usable answers per item"), ("workers", "workers"),
     ("alpha", "Krippendorff's alpha"), ("answer_acc_golden", "single-answer accuracy, golden"),
     ("answer_acc_truth", "single-answer accuracy, all known"),
 ]

@@ -67,7 +67,8 @@ def test_compare_is_exported_and_takes_job_handles(memory: ac.Client) -> None:
     df = ac.compare([job], truth=TRUTH, methods=("mv", "wawa"))
     row = df.iloc[0]
     assert row["job"] == f"memory:{job.id}" and row["backend"] == "memory"
-    assert (row["items"], row["golden_items"], row["answers"], row["workers"]) == (5, 2, 14, 3)
+    assert (row["items"], row["golden_items"], row["usable_answers"], row["workers"]) == (5, 2, 14, 3)
+    assert (row["answers"], row["rejected"], row["golden_answers"]) == (15, 1, 6)  # annotate_core.counts
     # majority vote: g1 cat, g2 dog, i1 cat, i2 dog (truth cat), i3 dog -> golden 2/2, all 4/5.
     # WAWA weighs workers by agreement with MV (w1 5/5, w2 3/4, w3 3/5) and gives the same labels.
     assert row["acc_golden_mv"] == 1.0 and row["acc_truth_mv"] == pytest.approx(0.8)

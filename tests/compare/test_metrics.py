@@ -134,7 +134,8 @@ def hand_job(**kw) -> JobData:
 def test_job_metrics_row_without_aggregation() -> None:
     row, workers, curve = job_metrics(hand_job(), truth=m.as_truth(TRUTH), methods=())
     assert row["items"] == 5 and row["golden_items"] == 2 and row["truth_items"] == 5
-    assert row["answers"] == 14 and row["workers"] == 3
+    assert row["usable_answers"] == 14 and row["workers"] == 3
+    assert row["answers"] == 15 and row["rejected"] == 1 and row["items_to_label"] == 3
     assert row["alpha"] == pytest.approx(20 / 98)
     assert row["answer_acc_golden"] == pytest.approx(4 / 6)
     assert row["answer_acc_truth"] == pytest.approx(10 / 14)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from annotate_core import Item, ItemsRejectedError, JobState, UnsupportedFeatureError, connect
+from annotate_core import Item, ItemsRejectedError, JobState, UnsupportedFeatureError, WaitTimeoutError, connect
 
 from .conftest import make_spec
 
@@ -59,8 +59,10 @@ def test_wait_polls_until_finished(job) -> None:
 def test_wait_times_out(job) -> None:
     job.add_items(items(1), progress=False)
     job.start()
-    with pytest.raises(TimeoutError, match="not finished"):
+    with pytest.raises(WaitTimeoutError, match="not finished after 0s") as info:
         job.wait(timeout=0, progress=False, sleep=lambda s: None)
+    assert isinstance(info.value, TimeoutError) and info.value.progress is not None
+    assert info.value.progress.state is JobState.OPEN  # a backend that cannot tell idleness keeps waiting
 
 
 def test_answers_and_review(job) -> None:

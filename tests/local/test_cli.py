@@ -63,7 +63,7 @@ def test_run_simulate_status_and_results(tmp_path, examples_dir):
     listing = invoke("jobs", "--db", str(db)).output.split()
     job_id = job_id or listing[0]
     st = invoke("status", job_id, "--backend", "local", "--db", str(db))
-    assert "completed" in st.output and "27/27" in st.output
+    assert "completed" in st.output and "27 of 27 items complete" in st.output
     out = tmp_path / "res.csv"
     res = invoke("results", job_id, "--db", str(db), "-o", str(out), "--method", "ds")
     assert res.exit_code == 0
@@ -82,7 +82,8 @@ def test_run_without_simulation_starts_the_job(tmp_path, examples_dir):
     assert r.exit_code == 0 and "started on local with 4 item(s)" in r.output
     job_id = r.output.split()[1]
     st = invoke("status", job_id, "--db", str(db))
-    assert "open" in st.output and "0/4" in st.output
+    assert "open" in st.output and "0 of 4 items complete" in st.output
+    assert "nobody is working on it" in st.output  # and what to do about it
 
 
 def test_results_of_a_job_without_answers_is_a_clear_error(tmp_path, examples_dir):

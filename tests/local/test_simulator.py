@@ -37,8 +37,9 @@ def test_simulation_completes_the_demo_job_and_catches_bad_workers(demo_job):
     job, _truth = demo_job()
     s = job.simulate(workers=30, seed=0, progress=False)
     assert s["completed"] and job.progress().state is JobState.COMPLETED
-    assert s["items"] == 182 and s["golden_items"] == 20
-    assert s["answers"] >= 546  # overlap 3 on every item; rejected work is redone
+    assert s["items"] == 202 and s["items_to_label"] == 182 and s["golden_items"] == 20
+    assert s["usable_answers"] - s["golden_answers"] == 546  # overlap 3 on every item to label
+    assert s["answers"] > s["usable_answers"]  # rejected and expired work was redone
     assert s["bans"] >= 3 and s["banned_by_kind"].get("spammer", 0) + s["banned_by_kind"].get("fast_clicker", 0) >= 3
     assert s["qa_reviews"] > 0 and s["cost"] > 0 and s["currency"] == "USD"
     df = job.answers()

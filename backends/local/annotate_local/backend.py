@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import SecretStr
-from sqlalchemy import Connection, case, func, make_url, select, update
+from sqlalchemy import Connection, case, func, make_url, or_, select, update
 
 from annotate_core.answers import AnswerStatus
 from annotate_core.backend import Backend, JobState, PlannedOperation, Progress, ProgressCallback, shown_option
@@ -44,6 +44,8 @@ I = t.items.c  # noqa: E741
 W = t.answers.c
 
 UPLOAD_CHUNK = 500
+#: seconds without a pull, an answer or a review after which an open job counts as unattended
+IDLE_AFTER = 60.0
 
 
 def _utc(ts: float | None) -> datetime | None:
@@ -342,21 +344,50 @@ class LocalBackend(Backend):
             A.job_id == ctx.id, A.status.in_(("submitted", "accepted")))).scalar_one()
         bans = conn.execute(select(func.count()).select_from(t.bans).where(t.bans.c.job_id == ctx.id)).scalar_one()
         pending = review_mod.pending(conn, ctx)
-        golden = conn.execute(select(func.count()).select_from(t.items).where(
-            I.job_id == ctx.id, I.kind == "golden")).scalar_one()
+        by_kind: dict[str, int] = dict(conn.execute(
+            select(I.kind, func.count()).where(I.job_id == ctx.id, I.kind != "training").group_by(I.kind)).all())
         stage = "done"
         if ctx.state in ("open", "paused", "draft"):
             stage = "annotate" if work.has_outstanding(conn, ctx) else ("review" if pending else "done")
         banned = sorted(conn.execute(select(t.bans.c.worker).where(t.bans.c.job_id == ctx.id).distinct()).scalars())
         details = {
             "assignments": by_status, "pending_reviews": pending, "bans": bans, "banned_workers": banned,
-            "golden_items": golden,
+            "items_to_label": int(by_kind.get("real", 0)), "golden_items": int(by_kind.get("golden", 0)),
             "cost": round(float(cost), 6), "currency": ctx.spec.pricing.currency if ctx.spec.pricing else None,
             "stage": stage, "deadline": _utc(ctx.deadline_at).isoformat() if ctx.deadline_at else None,
         }
         percent = 100.0 * done / expected if expected else (100.0 if JobState(ctx.state).finished else 0.0)
         return Progress(JobState(ctx.state), int(total), int(completed), int(done), int(expected),
-                        round(min(percent, 100.0), 2), details)
+                        round(min(percent, 100.0), 2), details, idle=self._idle(conn, ctx, stage))
+
+    def _idle(self, conn: Connection, ctx: JobCtx, stage: str) -> str | None:
+        """Why the job cannot move on by itself now, and what to do; None while someone works on it.
+
+        Someone works on it while a batch or a review is handed out, or when anything was pulled,
+        handed in or reviewed in the last ``IDLE_AFTER`` seconds (people pause between batches).
+        Activity stamped well after now came from a simulation's clock running ahead: it is over.
+        """
+        if ctx.state == JobState.DRAFT.value:
+            return "it has not been started: call job.start()"
+        if ctx.state == JobState.PAUSED.value:
+            return "it is paused: call job.resume()"
+        if ctx.state != JobState.OPEN.value:
+            return None
+        busy = conn.execute(select(A.id).where(A.job_id == ctx.id, or_(A.status == "active", A.review == "taken"))
+                            .limit(1)).first()
+        if busy is not None:
+            return None
+        last = [v for v in conn.execute(select(func.max(A.created_at), func.max(A.submitted_at),
+                                               func.max(A.review_taken_at), func.max(A.reviewed_at))
+                                        .where(A.job_id == ctx.id)).one() if v is not None]
+        if last and abs(self.clock() - max(last)) < IDLE_AFTER:
+            return None
+        if stage == "review":
+            return (f"nobody has reviewed it for {IDLE_AFTER:g}s and reviews are pending: have a reviewer take "
+                    "them with job.pull(reviewer, role='review') and job.review(...), or let job.simulate() do it")
+        return (f"nobody is working on it (no batch handed out, nothing handed in for {IDLE_AFTER:g}s): let a "
+                "simulated crowd do the work with job.simulate(), or have people take batches with "
+                "job.pull(annotator) and job.submit(...) (a web UI, `annotate serve`, is coming)")
 
     # ---- answers ----------------------------------------------------------------------------
 

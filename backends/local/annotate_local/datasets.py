@@ -1,4 +1,4 @@
-"""Generated demo data: the cats-vs-dogs items of seed 001, with a hidden true label each.
+"""Generated demo data: the items of the cats-vs-dogs job, with a hidden true label each.
 
 No network: image URLs are deterministic placeholders, and the true label of every item is drawn
 from the seed. About a tenth of the items are golden (their ``golden:result`` column holds the known
@@ -14,7 +14,7 @@ from typing import Any
 from annotate_core.items import GOLDEN_PREFIX, KEY_COLUMN, TRUTH_PREFIX, split_truth
 
 __all__ = ["cats_vs_dogs", "split_truth"]
-CATS_VS_DOGS_SIZE = 202  # the toy dataset of seed 001 has 202 rows
+CATS_VS_DOGS_SIZE = 202  # the toy dataset of toloka-kit's sample project recipe has 202 rows
 IMAGE_BASE = "https://images.example.org/cats-vs-dogs"
 
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from tqdm.auto import tqdm
 
+from annotate_core.counts import count_answers, progress_items
 from annotate_core.errors import JobStateError
 from annotate_core.model.fields import DataField, FieldType
 from annotate_core.model.spec import JobSpec
@@ -330,10 +331,28 @@ class Simulation:
                     if p.state.finished:
                         finished = True
                         break
+            if not finished:
+                self._hand_back()
         finally:
             bar.close()
             backend.clock = saved
         return self._summary(start, clock.now, finished)
+
+    def _hand_back(self) -> None:
+        """The simulation stops before the job is done: its workers give back the batches they still
+        hold, as people leaving would, so the job does not look worked on by workers who are gone
+        (``Progress.idle``; ``job.wait()`` would otherwise wait on them)."""
+        a = t.assignments.c
+        ours = {w.id for w in self.workers}
+        with self.backend.store.read() as conn:
+            held = conn.execute(select(a.id, a.worker).where(a.job_id == self.job_id, a.status == "active")).all()
+        for aid, worker in held:
+            if worker in ours:
+                try:
+                    self.backend.skip(self.job_id, aid, worker=worker)
+                except JobStateError:  # expired or ended meanwhile: nothing left to give back
+                    continue
+                self.counts["handed_back"] += 1
 
     def _spec_seconds(self) -> float:
         # a free-text answer takes longer to give than a click
@@ -438,15 +457,15 @@ class Simulation:
             hits = [lab == self.truth_of(k, f) for k, lab in zip(given["task"], given["label"], strict=True)]
             correct = round(sum(hits) / len(hits), 4)
         statuses = p.details.get("assignments", {})
+        to_label, golden = progress_items(p)
+        counts = count_answers(df, self.spec.outputs[0].name, items_to_label=to_label, golden_items=golden)
         rule_rejects = sum(1 for e in backend.iter_events(self.job_id) if e["type"] == "rejected"
                            and str((e["data"] or {}).get("reviewer", "")).startswith("rule:"))
         return {
             "job_id": self.job_id,
             "state": p.state.value,
             "completed": p.state.value == "completed",
-            "items": p.total_items,
-            "golden_items": p.details.get("golden_items", 0),
-            "answers": len(given),
+            **counts.to_dict(),  # items, answers by status, usable and golden answers: annotate_core.counts
             "assignments": int(sum(statuses.values())),
             "workers": int(df["worker"].nunique()) if not df.empty else 0,
             "workers_by_kind": {k: self.counts[f"workers_{k}"] for k in ("honest", "spammer", "fast_clicker")},
@@ -456,10 +475,9 @@ class Simulation:
             "qa_reviews": self.counts["reviews"],
             "qa_rejects": self.counts["review_rejects"],
             "rule_rejects": rule_rejects,
-            "expired": statuses.get("expired", 0),
-            "skipped": statuses.get("skipped", 0),
             "failed_training": self.counts["failed_training"],
             "reclaimed": self.counts["reclaimed"],  # work taken back from a run that died (resumed jobs)
+            "handed_back": self.counts["handed_back"],  # batches given back when the simulation stopped short
             "answer_accuracy": correct,
             "cost": p.details.get("cost", 0.0),
             "currency": p.details.get("currency"),
