@@ -144,8 +144,9 @@ def test_config_block_is_a_valid_annotate_toml(sandbox: Path) -> None:
     (toml,) = blocks("toml")
     (sandbox / "annotate.toml").write_text(toml)
     config = load_config(sandbox / "annotate.toml")
-    assert set(config.profiles) == {"local", "toloka", "dataloop"}
+    assert set(config.profiles) == {"local", "toloka", "dataloop", "team-db"}
     assert config.profiles["toloka"].secret_env == {"token": "TOLOKA_API_KEY"}
+    assert config.profiles["team-db"].secret_env == {"password": "ANNOTATE_DB_PASSWORD"}
 
 
 def test_the_tour_items_file_is_the_demo_items(sandbox: Path) -> None:
