@@ -487,6 +487,54 @@ def test_an_earlier_failed_upload_is_sent_again_under_a_new_id(t: Tape) -> None:
     t.upload(POOL, keys, bodies, first_task=0, attempt=1)
 
 
+def test_the_log_is_read_under_the_id_toloka_returns(t: Tape) -> None:
+    """Toloka documents that the operation takes the operation_id sent; if it ever did not, the
+    operation it returned is the one polled and whose log is read."""
+    keys, bodies = _chunked_upload_start(t, 2)
+    sent, theirs = op_id(POOL, keys), "5b1f7e52-6f0c-4f8e-9d3a-0b7d2c9e4a11"
+    running = {"id": theirs, "type": "TASK.BATCH_CREATE", "status": "RUNNING", "submitted": T0, "started": T0}
+    t.add("POST", "/v1/tasks", query={**UPLOAD, "operation_id": sent}, body=bodies, status=202, response=running)
+    t.operation({**running, "status": "SUCCESS", "finished": T0, "progress": 100})
+    t.add("GET", f"/v1/operations/{theirs}/log", response=[
+        {"type": "TASK_CREATE", "success": True, "input": b, "output": {"task_id": task_id(i)}}
+        for i, b in enumerate(bodies)])
+
+
+def test_open_after_an_unknown_outcome_reads_the_pool_first(t: Tape) -> None:
+    """A 503 to open: the pool is still closed, so open is sent again. Then a reply lost after
+    Toloka opened the pool: the pool is open, so nothing is sent again."""
+    closed = pool_state(e.cats_pool(PROJECT), POOL, "CLOSED")
+    t.add("GET", f"/v1/pools/{POOL}", response=closed)
+    t.add("POST", f"/v1/pools/{POOL}/open", status=503,
+          response={"code": "REMOTE_SERVICE_UNAVAILABLE", "message": "Service unavailable"})
+    t.add("GET", f"/v1/pools/{POOL}", response=closed)
+    t.action(f"/v1/pools/{POOL}/open", "POOL.OPEN", {"pool_id": POOL})
+    t.add("GET", f"/v1/pools/{POOL}", response=closed)  # the second start(), on another pool state
+    pending = {"id": str(uuid.uuid5(NAMESPACE, "lost-open")), "type": "POOL.OPEN", "status": "PENDING",
+               "submitted": T0, "parameters": {"pool_id": POOL}}
+    t.add("POST", f"/v1/pools/{POOL}/open", status=202, response=pending)  # its reply is lost (the test drops it)
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(e.cats_pool(PROJECT), POOL, "OPEN", started=True))
+
+
+def test_review_after_an_unknown_outcome_reads_the_assignment(t: Tape) -> None:
+    """Accept answered 500 after Toloka accepted: read, ACCEPTED, done. Reject refused with 409
+    because a rerun already rejected: read, REJECTED, done. Reject refused for an accepted
+    assignment: read, ACCEPTED, so the refusal stands."""
+    first, second, third = assignment_id(1), assignment_id(2), assignment_id(3)
+    tasks = _status_tasks(1)
+    t.add("PATCH", f"/v1/assignments/{first}", body={"status": "ACCEPTED"}, status=500,
+          response={"request_id": "500r", "code": "INTERNAL_ERROR", "message": "Internal server error"})
+    t.add("GET", f"/v1/assignments/{first}", response=assignment(1, "w1", "ACCEPTED", tasks, ["cat", "dog"]))
+    conflict = {"request_id": "409r", "code": "INAPPROPRIATE_STATUS",
+                "message": "This or related resource is in inappropriate status, operation is not allowed"}
+    rejected = {"public_comment": "wrong animal", "status": "REJECTED"}
+    t.add("PATCH", f"/v1/assignments/{second}", body=rejected, status=409, response=conflict)
+    t.add("GET", f"/v1/assignments/{second}", response=assignment(2, "w2", "REJECTED", tasks, ["cat", "dog"],
+                                                                   public_comment="wrong animal"))
+    t.add("PATCH", f"/v1/assignments/{third}", body=rejected, status=409, response=conflict)
+    t.add("GET", f"/v1/assignments/{third}", response=assignment(3, "w3", "ACCEPTED", tasks, ["cat", "dog"]))
+
+
 def test_failed_operation_reports_each_item(t: Tape) -> None:
     keys, bodies = _chunked_upload_start(t, 2)
     oid = op_id(POOL, keys)

@@ -116,6 +116,41 @@ def test_an_earlier_failed_upload_is_sent_again_under_a_new_id(backend: TolokaBa
     assert vcr.all_played
 
 
+def test_the_log_is_read_under_the_id_toloka_returns(backend: TolokaBackend, vcr) -> None:
+    report = Client(backend).job(POOL, spec=e.CATS).add_items(cats_items(2), progress=False)
+    assert (report.created, report.existing, report.errors) == (2, 0, [])
+    assert vcr.all_played
+
+
+def test_open_after_an_unknown_outcome_reads_the_pool_first(backend: TolokaBackend, vcr,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    backend.start(POOL)  # 503, the pool is still closed: opened again
+    send = requests.adapters.HTTPAdapter.send
+    opens: list[str] = []
+
+    def lose_the_open_reply(self: Any, request: requests.PreparedRequest, **kw: Any) -> requests.Response:
+        response = send(self, request, **kw)
+        if request.method == "POST":
+            opens.append(request.url or "")
+            raise requests.exceptions.ConnectionError("Connection aborted: RemoteDisconnected")
+        return response
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", lose_the_open_reply)
+    backend.start(POOL)  # the reply is lost, but the pool is open: done, not opened twice
+    assert len(opens) == 1
+    assert vcr.all_played
+
+
+def test_review_after_an_unknown_outcome_reads_the_assignment(backend: TolokaBackend, vcr) -> None:
+    job = Client(backend).job(POOL, spec=e.CATS)
+    job.review("00022c1a86--665000000000000000000001", accept=True)
+    job.review("00022c1a86--665000000000000000000002", accept=False, comment="wrong animal")
+    with pytest.raises(ConflictError) as err:
+        job.review("00022c1a86--665000000000000000000003", accept=False, comment="wrong animal")
+    assert err.value.code == "INAPPROPRIATE_STATUS"
+    assert vcr.all_played
+
+
 def test_failed_operation_reports_each_item(backend: TolokaBackend) -> None:
     with pytest.raises(ItemsRejectedError) as err:
         Client(backend).job(POOL, spec=e.CATS).add_items(cats_items(2), progress=False)
