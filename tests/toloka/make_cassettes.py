@@ -670,6 +670,39 @@ def test_resume_after_the_training_pool_and_its_tasks(t: Tape) -> None:
     t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, "CLOSED"))
 
 
+def test_resume_subscribes_the_webhooks_a_stopped_run_left_out(t: Tape) -> None:
+    """The first run stopped after creating the pool, before its webhook subscriptions: the key's
+    job is not complete, so the rerun resumes (creating nothing) and subscribes."""
+    key = "medium-1"
+    project = created(e.keyed(e.MEDIUM_PROJECT, key, e.MEDIUM), PROJECT, status="ACTIVE")
+    training = created(e.keyed(e.medium_training(PROJECT), key, e.MEDIUM), TRAINING, status="CLOSED")
+    pool = pool_state(e.keyed(e.medium_pool(PROJECT, TRAINING, SKILL), key, e.MEDIUM), POOL, "CLOSED")
+    project_pages(t, [*FOREIGN_PROJECTS, project])  # find_job: the project, its pool, no subscriptions
+    project_pools(t, PROJECT, [pool])
+    t.add("GET", "/v1/webhook-subscriptions", query={"pool_id": POOL, "sort": "id", "limit": 300},
+          response={"items": [], "has_more": False})
+    t.add("GET", "/v1/skills", query={"name": "custom_skill", "sort": "id", "limit": 100},
+          response={"items": [SKILL_OBJ], "has_more": False})
+    project_pages(t, [*FOREIGN_PROJECTS, project])
+    t.add("GET", "/v1/trainings", query={"project_id": PROJECT, "sort": "id", "limit": 300},
+          response={"items": [training], "has_more": False})
+    t.list_tasks(TRAINING, [stored_task(task, 900) for task in e.medium_training_tasks(TRAINING)])
+    project_pools(t, PROJECT, [pool])
+    hooks = e.medium_webhooks(POOL)
+    t.add("PUT", "/v1/webhook-subscriptions", body=hooks, status=201, response={
+        "items": {str(i): {**h, "id": f"a8f25{i}c0-1111-4a5b-9d10-2b1e1b4f0d3{i}", "created": T0}
+                  for i, h in enumerate(hooks)},
+        "validation_errors": {}})
+    t.add("GET", f"/v1/pools/{POOL}", response=pool)
+    # a later run finds every subscription: the job is complete, and attached
+    project_pages(t, [*FOREIGN_PROJECTS, project])
+    project_pools(t, PROJECT, [pool])
+    t.add("GET", "/v1/webhook-subscriptions", query={"pool_id": POOL, "sort": "id", "limit": 300}, response={
+        "items": [{**h, "id": f"a8f25{i}c0-1111-4a5b-9d10-2b1e1b4f0d3{i}", "created": T0}
+                  for i, h in enumerate(hooks)], "has_more": False})
+    t.add("GET", f"/v1/pools/{POOL}", response=pool)
+
+
 def test_vendor_errors_are_typed(t: Tape) -> None:
     t.add("GET", "/v1/pools/999", status=404, response={
         "request_id": "404e", "code": "DOES_NOT_EXIST", "message": "Object does not exist"})

@@ -61,3 +61,11 @@ def test_resume_after_the_training_pool_and_its_tasks(backend: TolokaBackend, vc
     job = Client(backend).create_job(e.MEDIUM, key="medium-1")
     assert (job.id, job.created) == (POOL, True)
     assert vcr.all_played  # no project, training pool or training task sent again
+
+
+def test_resume_subscribes_the_webhooks_a_stopped_run_left_out(backend: TolokaBackend, vcr) -> None:
+    job = Client(backend).create_job(e.MEDIUM, key="medium-1")
+    assert job.id == POOL  # nothing created: the cassette holds no POST
+    again = Client(backend).create_job(e.MEDIUM, key="medium-1")
+    assert (again.id, again.created) == (POOL, False)
+    assert vcr.all_played

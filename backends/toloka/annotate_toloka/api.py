@@ -329,6 +329,11 @@ class TolokaApi:
     def delete_user_skill(self, user_skill_id: str) -> None:
         self._send("DELETE", f"/v1/user-skills/{user_skill_id}")
 
+    def iter_webhooks(self, pool_id: str) -> Iterator[Json]:
+        """The webhook subscriptions of a pool (``pool_id`` is a documented filter; 300 a page at most)."""
+        return self.iter_pages("/v1/webhook-subscriptions", {"pool_id": pool_id},
+                               limit=min(self.page_size, POOL_PAGE_MAX))
+
     def upsert_webhooks(self, body: list[Json]) -> list[Json]:
         res = expect_dict(self._send("PUT", "/v1/webhook-subscriptions", body), "webhook subscriptions")
         errors = res.get("validation_errors") or {}

@@ -30,7 +30,7 @@ from annotate_toloka.api import TolokaApi, unknown_outcome
 from annotate_toloka.compile import Compiled, compile_spec
 from annotate_toloka.context import POOL_ID, PROJECT_ID, TRAINING_ID, Context, bind, skill_placeholder
 from annotate_toloka.keys import check_fingerprint, first_with_key, key_metadata, tagged
-from annotate_toloka.pool import SPEC_METADATA_KEY
+from annotate_toloka.pool import SPEC_METADATA_KEY, webhook_bodies
 from annotate_toloka.results import records
 from annotate_toloka.settings import Settings
 from annotate_toloka.skills import SkillsMixin, object_id
@@ -276,7 +276,30 @@ class TolokaBackend(SkillsMixin, Backend):
         if project is None:
             return None
         pool = first_with_key(self.api.iter_project_pools(str(object_id(project, "project"))), key)
-        return None if pool is None else str(object_id(pool, "pool"))
+        if pool is None:
+            return None
+        if not self._webhooks_subscribed(pool):
+            # a run stopped between the pool and its webhook subscriptions: not found yet, so the
+            # client's create_job resumes, finds the pool and subscribes
+            log.info("job key %s: pool %s has not all its webhooks yet", key, pool.get("id"))
+            return None
+        return str(object_id(pool, "pool"))
+
+    def _webhooks_subscribed(self, pool: Mapping[str, Any]) -> bool:
+        """Whether every subscription the pool's stored spec asks for exists (True without a stored spec)."""
+        stored = (pool.get("metadata") or {}).get(SPEC_METADATA_KEY)
+        if not stored:
+            return True
+        try:
+            spec = JobSpec.model_validate_json(stored[0])
+        except ValueError:
+            return True  # get_spec reports an unreadable spec when the client attaches
+        if not spec.webhooks:
+            return True
+        pool_id = str(pool.get("id"))
+        wanted = {(h["webhook_url"], h["event_type"]) for h in webhook_bodies(Context(spec, self.settings.now()))}
+        have = {(h.get("webhook_url"), h.get("event_type")) for h in self.api.iter_webhooks(pool_id)}
+        return wanted <= have
 
     def _find_project(self, key: str, spec: JobSpec) -> dict[str, Any] | None:
         project = first_with_key(self.api.iter_projects(), key)
