@@ -262,10 +262,12 @@ class TolokaBackend(SkillsMixin, Backend):
         pool = find_pool() if resumed and find_pool is not None else None
         if pool is None:
             pool = api.create_pool(tagged(bind(c.pool, ids), tag), find=find_pool)
+        else:
+            log.info("job key %s: Toloka pool %s exists already", key, pool.get("id"))
         ids[POOL_ID] = str(object_id(pool, "pool"))
         if c.webhooks:  # an upsert: sending it again on a resumed create changes nothing
             api.upsert_webhooks(bind(c.webhooks, ids))
-        log.info("created Toloka pool %s: %s", ids[POOL_ID],
+        log.info("Toloka pool %s is ready: %s", ids[POOL_ID],
                  PLATFORM_URL.format(project=ids[PROJECT_ID], pool=ids[POOL_ID]))
         return ids[POOL_ID]
 
