@@ -276,3 +276,13 @@ def conformance_pool(project_id: str, spec: Any, overlap: int = 1, golden: int =
         "mixer_config": {"real_tasks_count": 10, "golden_tasks_count": golden, "training_tasks_count": 0},
         "metadata": {"annotate_spec": [spec.model_dump_json(by_alias=True, exclude_none=True)]},
     }
+
+
+# ---- job keys: the metadata a keyed create_job adds to the project, training pool and pool --------------
+
+def keyed(body: dict[str, Any], key: str, spec: Any) -> dict[str, Any]:
+    """``body`` as a keyed create sends it: its own metadata plus the key and the spec's fingerprint."""
+    from annotate_core.jobkeys import spec_fingerprint
+
+    return {**body, "metadata": {**body.get("metadata", {}), "annotate_job_key": [key],
+                                 "annotate_spec_sha256": [spec_fingerprint(spec)]}}

@@ -425,9 +425,13 @@ def test_server_errors_mid_upload_are_retried_without_duplicates(t: Tape) -> Non
     t.upload(POOL, keys[:2], bodies[:2], first_task=0)
     oid = op_id(POOL, keys[2:])
     boom = {"request_id": "9a1e", "code": "INTERNAL_ERROR", "message": "Internal server error"}
+    unknown = {"request_id": "404o", "code": "DOES_NOT_EXIST", "message": "Object does not exist"}
     t.add("POST", "/v1/tasks", query={**UPLOAD, "operation_id": oid}, body=bodies[2:], status=500, response=boom)
+    # a 5xx may hide an upload that happened: the operation id is looked up before the POST is sent again
+    t.add("GET", f"/v1/operations/{oid}", status=404, response=unknown)
     t.add("POST", "/v1/tasks", query={**UPLOAD, "operation_id": oid}, body=bodies[2:], status=503,
           response={"code": "REMOTE_SERVICE_UNAVAILABLE", "message": "Service unavailable"})
+    t.add("GET", f"/v1/operations/{oid}", status=404, response=unknown)
     tape = Tape()  # the accepted POST, its poll and its log, with a gateway 502 before the poll
     tape.upload(POOL, keys[2:], bodies[2:], first_task=2)
     post, poll, log = tape.interactions
@@ -443,8 +447,14 @@ def test_timeout_after_the_server_accepted_a_chunk_then_rerun(t: Tape) -> None:
     running = {"id": oid, "type": "TASK.BATCH_CREATE", "status": "RUNNING", "submitted": T0,
                "parameters": {"skip_invalid_items": True, "allow_defaults": True, "open_pool": False}}
     t.add("POST", "/v1/tasks", query={**UPLOAD, "operation_id": oid}, body=bodies, status=202, response=running)
-    # the client gave up on that answer; the server went on and created the tasks
-    t.list_tasks(POOL, [stored_task(b, i) for i, b in enumerate(bodies)])
+    # the client gave up on that answer and looks its operation id up instead of sending the POST again
+    stored = [stored_task(b, i) for i, b in enumerate(bodies)]
+    t.add("GET", f"/v1/operations/{oid}", response={**running, "progress": 40})
+    t.operation({**running, "status": "SUCCESS", "finished": T0, "progress": 100})
+    t.add("GET", f"/v1/operations/{oid}/log", response=[
+        {"type": "TASK_CREATE", "success": True, "input": b, "output": {"task_id": task["id"]}}
+        for b, task in zip(bodies, stored, strict=True)])
+    t.list_tasks(POOL, stored)  # the rerun finds every key and sends nothing
 
 
 def test_rerun_while_the_operation_still_runs_reads_it(t: Tape) -> None:
@@ -475,6 +485,54 @@ def test_an_earlier_failed_upload_is_sent_again_under_a_new_id(t: Tape) -> None:
         "id": first, "type": "TASK.BATCH_CREATE", "status": "FAIL", "submitted": T0, "finished": T0,
         "details": {"reason": "pool was archived at the time"}})
     t.upload(POOL, keys, bodies, first_task=0, attempt=1)
+
+
+def test_the_log_is_read_under_the_id_toloka_returns(t: Tape) -> None:
+    """Toloka documents that the operation takes the operation_id sent; if it ever did not, the
+    operation it returned is the one polled and whose log is read."""
+    keys, bodies = _chunked_upload_start(t, 2)
+    sent, theirs = op_id(POOL, keys), "5b1f7e52-6f0c-4f8e-9d3a-0b7d2c9e4a11"
+    running = {"id": theirs, "type": "TASK.BATCH_CREATE", "status": "RUNNING", "submitted": T0, "started": T0}
+    t.add("POST", "/v1/tasks", query={**UPLOAD, "operation_id": sent}, body=bodies, status=202, response=running)
+    t.operation({**running, "status": "SUCCESS", "finished": T0, "progress": 100})
+    t.add("GET", f"/v1/operations/{theirs}/log", response=[
+        {"type": "TASK_CREATE", "success": True, "input": b, "output": {"task_id": task_id(i)}}
+        for i, b in enumerate(bodies)])
+
+
+def test_open_after_an_unknown_outcome_reads_the_pool_first(t: Tape) -> None:
+    """A 503 to open: the pool is still closed, so open is sent again. Then a reply lost after
+    Toloka opened the pool: the pool is open, so nothing is sent again."""
+    closed = pool_state(e.cats_pool(PROJECT), POOL, "CLOSED")
+    t.add("GET", f"/v1/pools/{POOL}", response=closed)
+    t.add("POST", f"/v1/pools/{POOL}/open", status=503,
+          response={"code": "REMOTE_SERVICE_UNAVAILABLE", "message": "Service unavailable"})
+    t.add("GET", f"/v1/pools/{POOL}", response=closed)
+    t.action(f"/v1/pools/{POOL}/open", "POOL.OPEN", {"pool_id": POOL})
+    t.add("GET", f"/v1/pools/{POOL}", response=closed)  # the second start(), on another pool state
+    pending = {"id": str(uuid.uuid5(NAMESPACE, "lost-open")), "type": "POOL.OPEN", "status": "PENDING",
+               "submitted": T0, "parameters": {"pool_id": POOL}}
+    t.add("POST", f"/v1/pools/{POOL}/open", status=202, response=pending)  # its reply is lost (the test drops it)
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(e.cats_pool(PROJECT), POOL, "OPEN", started=True))
+
+
+def test_review_after_an_unknown_outcome_reads_the_assignment(t: Tape) -> None:
+    """Accept answered 500 after Toloka accepted: read, ACCEPTED, done. Reject refused with 409
+    because a rerun already rejected: read, REJECTED, done. Reject refused for an accepted
+    assignment: read, ACCEPTED, so the refusal stands."""
+    first, second, third = assignment_id(1), assignment_id(2), assignment_id(3)
+    tasks = _status_tasks(1)
+    t.add("PATCH", f"/v1/assignments/{first}", body={"status": "ACCEPTED"}, status=500,
+          response={"request_id": "500r", "code": "INTERNAL_ERROR", "message": "Internal server error"})
+    t.add("GET", f"/v1/assignments/{first}", response=assignment(1, "w1", "ACCEPTED", tasks, ["cat", "dog"]))
+    conflict = {"request_id": "409r", "code": "INAPPROPRIATE_STATUS",
+                "message": "This or related resource is in inappropriate status, operation is not allowed"}
+    rejected = {"public_comment": "wrong animal", "status": "REJECTED"}
+    t.add("PATCH", f"/v1/assignments/{second}", body=rejected, status=409, response=conflict)
+    t.add("GET", f"/v1/assignments/{second}", response=assignment(2, "w2", "REJECTED", tasks, ["cat", "dog"],
+                                                                   public_comment="wrong animal"))
+    t.add("PATCH", f"/v1/assignments/{third}", body=rejected, status=409, response=conflict)
+    t.add("GET", f"/v1/assignments/{third}", response=assignment(3, "w3", "ACCEPTED", tasks, ["cat", "dog"]))
 
 
 def test_failed_operation_reports_each_item(t: Tape) -> None:
@@ -511,6 +569,138 @@ def test_malformed_responses_are_typed_errors(t: Tape) -> None:
           response={"items": [broken], "has_more": False})
     t.add("GET", "/v1/assignments", query={"pool_id": POOL, "sort": "id", "limit": 1000},
           response={"items": [], "has_more": True})
+
+
+# ---- job keys: keyed creates, resumed creates, lost replies -------------------------------------------
+
+CATS_KEY = "cats-vs-dogs-2026-01"
+#: projects of the account made elsewhere: one without metadata, one with another tool's, one with another key
+FOREIGN_PROJECTS = [
+    created({**e.CATS_PROJECT, "public_name": "Made with toloka-kit"}, "120500", status="ACTIVE"),
+    created({**e.CATS_PROJECT, "public_name": "Tagged", "metadata": {"team": ["vision"]}}, "120600", status="ACTIVE"),
+    created(e.keyed(e.CATS_PROJECT, "another-key", e.CATS), "120700", status="ARCHIVED"),
+]
+
+
+def project_pages(t: Tape, projects: list[Json], limit: int = 300) -> None:
+    """GET /v1/projects keyset pages (no status filter: archived projects hold keys too)."""
+    query: Json = {"sort": "id", "limit": limit}
+    ordered = sorted(projects, key=lambda p: (len(p["id"]), p["id"]))
+    for start in range(0, max(len(ordered), 1), limit):
+        page = ordered[start:start + limit]
+        t.add("GET", "/v1/projects", query=query, response={"items": page, "has_more": start + limit < len(ordered)})
+        if page:
+            query = {**query, "id_gt": page[-1]["id"]}
+
+
+def project_pools(t: Tape, project_id: str, pools: list[Json], limit: int = 300) -> None:
+    t.add("GET", "/v1/pools", query={"project_id": project_id, "sort": "id", "limit": limit},
+          response={"items": pools, "has_more": False})
+
+
+def keyed_cats(project_id: str = PROJECT) -> tuple[Json, Json]:
+    """The recipe's project and pool bodies as a create with ``CATS_KEY`` sends them."""
+    return e.keyed(e.CATS_PROJECT, CATS_KEY, e.CATS), e.keyed(e.cats_pool(project_id), CATS_KEY, e.CATS)
+
+
+def test_keyed_create_then_attach(t: Tape) -> None:
+    """Paged lookups (two projects a page) find nothing, so both objects are created with the key;
+    a second run's lookup finds the project, then its pool, and attaches."""
+    project, pool = keyed_cats()
+    for _ in range(2):  # Client.create_job's find_job, then create_job's own lookup
+        project_pages(t, FOREIGN_PROJECTS, 2)
+    t.add("POST", "/v1/projects", body=project, status=201, response=created(project, PROJECT, status="ACTIVE"))
+    t.add("POST", "/v1/pools", body=pool, status=201, response=pool_state(pool, POOL, "CLOSED"))
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, "CLOSED"))  # the spec, checked
+    mine = created(project, PROJECT, status="ACTIVE")
+    project_pages(t, [*FOREIGN_PROJECTS, mine], 2)
+    project_pools(t, PROJECT, [pool_state(pool, POOL, "CLOSED")], 2)
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, "CLOSED"))
+
+
+def test_lost_pool_reply_is_looked_up_then_rerun_attaches(t: Tape) -> None:
+    """The reply to POST /v1/pools is lost after Toloka created the pool: the key is looked up
+    instead of the POST being sent again, and a rerun attaches. One project, one pool."""
+    project, pool = keyed_cats()
+    for _ in range(2):
+        project_pages(t, FOREIGN_PROJECTS)
+    t.add("POST", "/v1/projects", body=project, status=201, response=created(project, PROJECT, status="ACTIVE"))
+    t.add("POST", "/v1/pools", body=pool, status=201, response=pool_state(pool, POOL, "CLOSED"))  # reply lost
+    project_pools(t, PROJECT, [pool_state(pool, POOL, "CLOSED")])
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, "CLOSED"))
+    project_pages(t, [*FOREIGN_PROJECTS, created(project, PROJECT, status="ACTIVE")])  # the rerun
+    project_pools(t, PROJECT, [pool_state(pool, POOL, "CLOSED")])
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, "CLOSED"))
+
+
+def test_resume_when_the_project_exists_but_the_pool_does_not(t: Tape) -> None:
+    """The first run stopped after creating the project: the rerun creates only the pool."""
+    project, pool = keyed_cats()
+    mine = created(project, PROJECT, status="ACTIVE")
+    for _ in range(2):  # find_job finds the project but no pool; create_job resumes from the project
+        project_pages(t, [*FOREIGN_PROJECTS, mine])
+        project_pools(t, PROJECT, [])
+    t.add("POST", "/v1/pools", body=pool, status=201, response=pool_state(pool, POOL, "CLOSED"))
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, "CLOSED"))
+
+
+def test_resume_after_the_training_pool_and_its_tasks(t: Tape) -> None:
+    """The medium job's first run stopped after its training pool and training tasks: the rerun
+    finds both (no training task sent twice) and creates the pool and its webhooks."""
+    key = "medium-1"
+    project = created(e.keyed(e.MEDIUM_PROJECT, key, e.MEDIUM), PROJECT, status="ACTIVE")
+    training_body = e.keyed(e.medium_training(PROJECT), key, e.MEDIUM)
+    training = created(training_body, TRAINING, status="CLOSED")
+    project_pages(t, [*FOREIGN_PROJECTS, project])  # find_job: the project, but no pool
+    project_pools(t, PROJECT, [])
+    t.add("GET", "/v1/skills", query={"name": "custom_skill", "sort": "id", "limit": 100},
+          response={"items": [SKILL_OBJ], "has_more": False})
+    project_pages(t, [*FOREIGN_PROJECTS, project])
+    t.add("GET", "/v1/trainings", query={"project_id": PROJECT, "sort": "id", "limit": 300},
+          response={"items": [training], "has_more": False})
+    t.list_tasks(TRAINING, [stored_task(task, 900) for task in e.medium_training_tasks(TRAINING)])
+    project_pools(t, PROJECT, [])
+    pool = e.keyed(e.medium_pool(PROJECT, TRAINING, SKILL), key, e.MEDIUM)
+    t.add("POST", "/v1/pools", body=pool, status=201, response=pool_state(pool, POOL, "CLOSED"))
+    hooks = e.medium_webhooks(POOL)
+    t.add("PUT", "/v1/webhook-subscriptions", body=hooks, status=201, response={
+        "items": {str(i): {**h, "id": f"a8f25{i}c0-1111-4a5b-9d10-2b1e1b4f0d3{i}", "created": T0}
+                  for i, h in enumerate(hooks)},
+        "validation_errors": {}})
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, "CLOSED"))
+
+
+def test_resume_subscribes_the_webhooks_a_stopped_run_left_out(t: Tape) -> None:
+    """The first run stopped after creating the pool, before its webhook subscriptions: the key's
+    job is not complete, so the rerun resumes (creating nothing) and subscribes."""
+    key = "medium-1"
+    project = created(e.keyed(e.MEDIUM_PROJECT, key, e.MEDIUM), PROJECT, status="ACTIVE")
+    training = created(e.keyed(e.medium_training(PROJECT), key, e.MEDIUM), TRAINING, status="CLOSED")
+    pool = pool_state(e.keyed(e.medium_pool(PROJECT, TRAINING, SKILL), key, e.MEDIUM), POOL, "CLOSED")
+    project_pages(t, [*FOREIGN_PROJECTS, project])  # find_job: the project, its pool, no subscriptions
+    project_pools(t, PROJECT, [pool])
+    t.add("GET", "/v1/webhook-subscriptions", query={"pool_id": POOL, "sort": "id", "limit": 300},
+          response={"items": [], "has_more": False})
+    t.add("GET", "/v1/skills", query={"name": "custom_skill", "sort": "id", "limit": 100},
+          response={"items": [SKILL_OBJ], "has_more": False})
+    project_pages(t, [*FOREIGN_PROJECTS, project])
+    t.add("GET", "/v1/trainings", query={"project_id": PROJECT, "sort": "id", "limit": 300},
+          response={"items": [training], "has_more": False})
+    t.list_tasks(TRAINING, [stored_task(task, 900) for task in e.medium_training_tasks(TRAINING)])
+    project_pools(t, PROJECT, [pool])
+    hooks = e.medium_webhooks(POOL)
+    t.add("PUT", "/v1/webhook-subscriptions", body=hooks, status=201, response={
+        "items": {str(i): {**h, "id": f"a8f25{i}c0-1111-4a5b-9d10-2b1e1b4f0d3{i}", "created": T0}
+                  for i, h in enumerate(hooks)},
+        "validation_errors": {}})
+    t.add("GET", f"/v1/pools/{POOL}", response=pool)
+    # a later run finds every subscription: the job is complete, and attached
+    project_pages(t, [*FOREIGN_PROJECTS, project])
+    project_pools(t, PROJECT, [pool])
+    t.add("GET", "/v1/webhook-subscriptions", query={"pool_id": POOL, "sort": "id", "limit": 300}, response={
+        "items": [{**h, "id": f"a8f25{i}c0-1111-4a5b-9d10-2b1e1b4f0d3{i}", "created": T0}
+                  for i, h in enumerate(hooks)], "has_more": False})
+    t.add("GET", f"/v1/pools/{POOL}", response=pool)
 
 
 def test_vendor_errors_are_typed(t: Tape) -> None:
@@ -741,6 +931,29 @@ def conf_listings_read_every_page(t: Tape) -> None:
 def conf_secrets_absent_from_logs(t: Tape) -> None:
     stored = conf_started(t)
     pages(t, POOL, [assignment(0, "w0", "SUBMITTED", stored, _labels(stored))], 1000)
+
+
+def conf_job_key_creates_once_then_attaches(t: Tape) -> None:
+    """The suite's job-key test: an unused key finds nothing; the key creates once, then names the
+    job: the same spec attaches, another spec is a conflict."""
+    from annotate_core.testing import BackendConformance
+
+    key = BackendConformance.job_key
+    spec = conf_spec()
+    project_pages(t, FOREIGN_PROJECTS)  # find_job(key + "-unused")
+    for _ in range(2):
+        project_pages(t, FOREIGN_PROJECTS)
+    project = e.keyed(e.CONFORMANCE_PROJECT, key, spec)
+    t.add("POST", "/v1/projects", body=project, status=201, response=created(project, PROJECT, status="ACTIVE"))
+    pool = e.keyed(e.conformance_pool(PROJECT, spec), key, spec)
+    t.add("POST", "/v1/pools", body=pool, status=201, response=pool_state(pool, POOL, "CLOSED"))
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, "CLOSED"))
+    mine = created(project, PROJECT, status="ACTIVE")
+    for fetch_spec in (False, True, True):  # find_job; the same spec again; another spec
+        project_pages(t, [*FOREIGN_PROJECTS, mine])
+        project_pools(t, PROJECT, [pool_state(pool, POOL, "CLOSED")])
+        if fetch_spec:
+            t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, "CLOSED"))
 
 
 def _conf_create_refused(status: int, response: Json, headers: Json | None = None) -> Callable[[Tape], None]:

@@ -15,8 +15,13 @@ from annotate_toloka import TolokaBackend
 from pydantic import SecretStr
 
 from annotate_core.testing import BackendConformance, base_spec
+from annotate_core.testing.faults import FaultyServer
 
 from . import expected as e
+from .fake_toloka import FakeToloka, TolokaFaultyVendor
+
+#: the backend's read timeout in the fault harness: the server holds a READ_TIMEOUT reply longer
+HARNESS_READ_TIMEOUT = 0.3
 
 # synthetic: a live crowd does not answer within a test run (make_answers relies on the cassette)
 pytestmark = [pytest.mark.vcr, pytest.mark.synthetic]
@@ -53,6 +58,16 @@ class TestTolokaConformance(BackendConformance):
         b = make_backend(token=SecretStr("revoked-toloka-api-key-0001")) if fault == "auth" else make_backend()
         yield b
         b.close_backend()
+
+    @pytest.fixture
+    def faulty_vendor(self):  # type: ignore[override]
+        """A stateful fake Toloka account on loopback, faults injected by the harness (not a cassette)."""
+        fake = FakeToloka()
+        server = FaultyServer(fake.handle, read_timeout=HARNESS_READ_TIMEOUT)
+        server.start()
+        assert server.hold > HARNESS_READ_TIMEOUT, "a held reply must outlast the read timeout"
+        yield TolokaFaultyVendor(server, fake, read_timeout=HARNESS_READ_TIMEOUT)
+        server.stop()
 
     @pytest.fixture
     def make_answers(self):  # type: ignore[override]

@@ -18,7 +18,6 @@ from annotate_core.errors import (
     MalformedResponseError,
     NotFoundError,
     RateLimitError,
-    TransportError,
     VendorError,
     VendorValidationError,
 )
@@ -70,27 +69,31 @@ def test_server_errors_mid_upload_are_retried_without_duplicates(make_backend, v
     backend = make_backend(upload_chunk_size=2)
     report = Client(backend).job(POOL, spec=e.CATS).add_items(cats_items(4), progress=False)
     assert (report.created, report.existing, report.errors) == (4, 0, [])
-    # 500 and 503 on the keyed POST were retried under the same operation_id; 502 on a poll retried too
-    assert vcr.all_played and vcr.play_count == 10
+    # 500 and 503 on the POST were each followed by a lookup of its operation_id (404: not created)
+    # before it was sent again under the same id; 502 on a poll was retried too
+    assert vcr.all_played and vcr.play_count == 12
 
 
 def test_timeout_after_the_server_accepted_a_chunk_then_rerun(backend: TolokaBackend, vcr,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     job = Client(backend).job(POOL, spec=e.CATS)
     send = requests.adapters.HTTPAdapter.send
-    timed_out: list[str] = []
+    posted: list[str] = []
 
     def lose_the_answer(self: Any, request: requests.PreparedRequest, **kw: Any) -> requests.Response:
         response = send(self, request, **kw)  # the server got the chunk and answered 202...
-        if request.method == "POST" and not timed_out:
-            timed_out.append(request.url or "")
-            raise requests.exceptions.ReadTimeout("read timed out")  # ...but the answer never arrived
+        if request.method == "POST":
+            posted.append(request.url or "")
+            if len(posted) == 1:
+                raise requests.exceptions.ReadTimeout("read timed out")  # ...but the answer never arrived
         return response
 
     monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", lose_the_answer)
-    with pytest.raises(TransportError, match="read timed out"):
-        job.add_items(cats_items(3), progress=False)
-    assert len(timed_out) == 1, "a POST without an answer must not be repeated blindly"
+    report = job.add_items(cats_items(3), progress=False)
+    # the operation id was looked up instead of the POST being repeated: the tasks this call made
+    # are reported as created, not as "existing"
+    assert (report.created, report.existing, report.errors) == (3, 0, [])
+    assert len(posted) == 1, "a POST without an answer must not be repeated blindly"
     again = job.add_items(cats_items(3), progress=False)
     assert (again.created, again.existing, again.errors) == (0, 3, [])
     assert vcr.all_played  # and the rerun sent no second POST
@@ -110,6 +113,41 @@ def test_rerun_while_the_operation_still_runs_reads_it(make_backend, vcr) -> Non
 def test_an_earlier_failed_upload_is_sent_again_under_a_new_id(backend: TolokaBackend, vcr) -> None:
     report = Client(backend).job(POOL, spec=e.CATS).add_items(cats_items(3), progress=False)
     assert (report.created, report.existing, report.errors) == (3, 0, [])
+    assert vcr.all_played
+
+
+def test_the_log_is_read_under_the_id_toloka_returns(backend: TolokaBackend, vcr) -> None:
+    report = Client(backend).job(POOL, spec=e.CATS).add_items(cats_items(2), progress=False)
+    assert (report.created, report.existing, report.errors) == (2, 0, [])
+    assert vcr.all_played
+
+
+def test_open_after_an_unknown_outcome_reads_the_pool_first(backend: TolokaBackend, vcr,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    backend.start(POOL)  # 503, the pool is still closed: opened again
+    send = requests.adapters.HTTPAdapter.send
+    opens: list[str] = []
+
+    def lose_the_open_reply(self: Any, request: requests.PreparedRequest, **kw: Any) -> requests.Response:
+        response = send(self, request, **kw)
+        if request.method == "POST":
+            opens.append(request.url or "")
+            raise requests.exceptions.ConnectionError("Connection aborted: RemoteDisconnected")
+        return response
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", lose_the_open_reply)
+    backend.start(POOL)  # the reply is lost, but the pool is open: done, not opened twice
+    assert len(opens) == 1
+    assert vcr.all_played
+
+
+def test_review_after_an_unknown_outcome_reads_the_assignment(backend: TolokaBackend, vcr) -> None:
+    job = Client(backend).job(POOL, spec=e.CATS)
+    job.review("00022c1a86--665000000000000000000001", accept=True)
+    job.review("00022c1a86--665000000000000000000002", accept=False, comment="wrong animal")
+    with pytest.raises(ConflictError) as err:
+        job.review("00022c1a86--665000000000000000000003", accept=False, comment="wrong animal")
+    assert err.value.code == "INAPPROPRIATE_STATUS"
     assert vcr.all_played
 
 

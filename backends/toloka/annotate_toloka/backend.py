@@ -2,9 +2,10 @@
 
 A job is one pool; its id is the pool id, from which the project (``pool.project_id``), the
 training pool (``quality_control.training_requirement``) and the spec (``pool.metadata``) are all
-found again. Everything a spec needs is compiled into request bodies first (``compile``), so a
-spec Toloka cannot run is refused before the first request, and ``plan`` shows exactly the bodies
-``create_job`` would send.
+found again. A job key is stored in the metadata of the project, training pool and pool (``keys``),
+so a rerun finds what its first run made and creates only what is missing. Everything a spec needs
+is compiled into request bodies first (``compile``), so a spec Toloka cannot run is refused before
+the first request, and ``plan`` shows exactly the bodies ``create_job`` would send.
 """
 
 from __future__ import annotations
@@ -16,17 +17,20 @@ from typing import Any, ClassVar
 from annotate_core.backend import Backend, JobState, PlannedOperation, Progress, ProgressCallback
 from annotate_core.capabilities import Capability
 from annotate_core.errors import (
+    ConflictError,
     ItemsRejectedError,
     MalformedResponseError,
     SpecError,
+    VendorError,
 )
 from annotate_core.http import HttpClient
 from annotate_core.items import Item, UploadReport, validate_item
 from annotate_core.model.spec import JobSpec
-from annotate_toloka.api import TolokaApi
+from annotate_toloka.api import TolokaApi, unknown_outcome
 from annotate_toloka.compile import Compiled, compile_spec
 from annotate_toloka.context import POOL_ID, PROJECT_ID, TRAINING_ID, Context, bind, skill_placeholder
-from annotate_toloka.pool import SPEC_METADATA_KEY
+from annotate_toloka.keys import check_fingerprint, first_with_key, key_metadata, tagged
+from annotate_toloka.pool import SPEC_METADATA_KEY, webhook_bodies
 from annotate_toloka.results import records
 from annotate_toloka.settings import Settings
 from annotate_toloka.skills import SkillsMixin, object_id
@@ -100,7 +104,7 @@ class TolokaBackend(SkillsMixin, Backend):
         Capability.REVIEW, Capability.REVIEW_REQUEUE, Capability.MANUAL_REVIEW,
         Capability.REWARD, Capability.DYNAMIC_PRICING, Capability.LIMIT_PER_WORKER,
         Capability.ASSIGNMENT_TIMEOUT, Capability.DEADLINE, Capability.ADULT_CONTENT_FLAG,
-        Capability.WEBHOOKS, Capability.SKILLS,
+        Capability.WEBHOOKS, Capability.SKILLS, Capability.JOB_KEYS,
     })
     hints: ClassVar[Mapping[Capability, str]] = {
         Capability.FIXED_WORKLOAD: "Toloka hands task suites to whichever eligible Toloker asks next: use "
@@ -144,7 +148,8 @@ class TolokaBackend(SkillsMixin, Backend):
                 headers=headers, sleep=s.sleep,
             )
             self._api = TolokaApi(http, sleep=s.sleep, poll_interval=s.poll_interval,
-                                  operation_timeout=s.operation_timeout, page_size=s.page_size)
+                                  operation_timeout=s.operation_timeout, page_size=s.page_size,
+                                  retries=s.retries, backoff_factor=s.backoff_factor)
         return self._api
 
     def requester(self) -> dict[str, Any]:
@@ -218,32 +223,99 @@ class TolokaBackend(SkillsMixin, Backend):
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
-    def create_job(self, spec: JobSpec) -> str:
-        """Skills, project, training (with its tasks), pool and webhooks; returns the pool id."""
+    def create_job(self, spec: JobSpec, *, key: str | None = None) -> str:
+        """Skills, project, training (with its tasks), pool and webhooks; returns the pool id.
+
+        With ``key``, every object carries the key in its metadata, each one is looked up before it
+        is created (a rerun resumes after the last object its first run made: no orphans, nothing
+        twice), and a create whose outcome is unknown is looked up before it is sent again.
+        """
         c = self._compile(spec)  # refuses before any request
         api = self.api
+        tag = key_metadata(key, spec) if key is not None else None
         ids: dict[str, str] = {}
         for name in c.skills:
             ids[skill_placeholder(name)] = self.resolve_skill(name)
-        project = api.create_project(bind(c.project, ids))
-        ids[PROJECT_ID] = str(object_id(project, "project"))
-        log.info("created Toloka project %s", ids[PROJECT_ID])
+        project = self._find_project(key, spec) if key is not None else None
+        resumed = project is not None
+        if project is None:
+            project = api.create_project(tagged(bind(c.project, ids), tag),
+                                         find=(lambda: self._find_project(key, spec)) if key is not None else None)
+            log.info("created Toloka project %s", project.get("id"))
+        else:
+            log.info("job key %s: resuming from Toloka project %s", key, project.get("id"))
+        ids[PROJECT_ID] = pid = str(object_id(project, "project"))
         if c.training is not None and spec.training is not None:  # both or neither (pool.training_body)
-            training = api.create_training(bind(c.training, ids))
+            find_training = (lambda: self._find_in_project("training", pid, key, spec)) if key is not None else None
+            training = find_training() if resumed and find_training is not None else None
+            existed = training is not None
+            if training is None:
+                training = api.create_training(tagged(bind(c.training, ids), tag), find=find_training)
+                log.info("created Toloka training pool %s", training.get("id"))
             ids[TRAINING_ID] = str(object_id(training, "training"))
-            log.info("created Toloka training pool %s", ids[TRAINING_ID])
             builder = TaskBuilder(ids[TRAINING_ID], spec.overlap, training=True)
             report = self._upload(ids[TRAINING_ID], spec.training.items, builder, suites=False, batch_size=1,
-                                  check_existing=False)
+                                  check_existing=existed)
             if report.errors:
                 raise ItemsRejectedError(report)
-        pool = api.create_pool(bind(c.pool, ids))
+        find_pool = (lambda: self._find_in_project("pool", pid, key, spec)) if key is not None else None
+        pool = find_pool() if resumed and find_pool is not None else None
+        if pool is None:
+            pool = api.create_pool(tagged(bind(c.pool, ids), tag), find=find_pool)
+        else:
+            log.info("job key %s: Toloka pool %s exists already", key, pool.get("id"))
         ids[POOL_ID] = str(object_id(pool, "pool"))
-        if c.webhooks:
+        if c.webhooks:  # an upsert: sending it again on a resumed create changes nothing
             api.upsert_webhooks(bind(c.webhooks, ids))
-        log.info("created Toloka pool %s: %s", ids[POOL_ID],
+        log.info("Toloka pool %s is ready: %s", ids[POOL_ID],
                  PLATFORM_URL.format(project=ids[PROJECT_ID], pool=ids[POOL_ID]))
         return ids[POOL_ID]
+
+    def find_job(self, key: str) -> str | None:
+        """The pool created with ``key``: its project found among the account's projects, then the
+        pool among the project's pools (both listed to the last page, the key matched here)."""
+        project = first_with_key(self.api.iter_projects(), key)
+        if project is None:
+            return None
+        pool = first_with_key(self.api.iter_project_pools(str(object_id(project, "project"))), key)
+        if pool is None:
+            return None
+        if not self._webhooks_subscribed(pool):
+            # a run stopped between the pool and its webhook subscriptions: not found yet, so the
+            # client's create_job resumes, finds the pool and subscribes
+            log.info("job key %s: pool %s has not all its webhooks yet", key, pool.get("id"))
+            return None
+        return str(object_id(pool, "pool"))
+
+    def _webhooks_subscribed(self, pool: Mapping[str, Any]) -> bool:
+        """Whether every subscription the pool's stored spec asks for exists (True without a stored spec)."""
+        stored = (pool.get("metadata") or {}).get(SPEC_METADATA_KEY)
+        if not stored:
+            return True
+        try:
+            spec = JobSpec.model_validate_json(stored[0])
+        except ValueError:
+            return True  # get_spec reports an unreadable spec when the client attaches
+        if not spec.webhooks:
+            return True
+        pool_id = str(pool.get("id"))
+        wanted = {(h["webhook_url"], h["event_type"]) for h in webhook_bodies(Context(spec, self.settings.now()))}
+        have = {(h.get("webhook_url"), h.get("event_type")) for h in self.api.iter_webhooks(pool_id)}
+        return wanted <= have
+
+    def _find_project(self, key: str, spec: JobSpec) -> dict[str, Any] | None:
+        project = first_with_key(self.api.iter_projects(), key)
+        if project is not None:
+            check_fingerprint(project, key, spec, "project")
+        return project
+
+    def _find_in_project(self, kind: str, project_id: str, key: str, spec: JobSpec) -> dict[str, Any] | None:
+        """The training pool or pool of ``project_id`` that carries ``key``."""
+        listed = self.api.iter_trainings(project_id) if kind == "training" else self.api.iter_project_pools(project_id)
+        found = first_with_key(listed, key)
+        if found is not None:
+            check_fingerprint(found, key, spec, "training pool" if kind == "training" else "pool")
+        return found
 
     def get_spec(self, job_id: str) -> JobSpec | None:
         """The spec stored in the pool's metadata (None for pools made elsewhere)."""
@@ -371,8 +443,24 @@ class TolokaBackend(SkillsMixin, Backend):
         body: dict[str, Any] = {}
         if comment:
             body["public_comment"] = comment
-        body["status"] = "ACCEPTED" if accept else "REJECTED"
-        self.api.patch_assignment(assignment, body)
+        target = body["status"] = "ACCEPTED" if accept else "REJECTED"
+        api = self.api
+        for attempt in range(api.retries + 1):
+            try:
+                api.patch_assignment(assignment, body)
+                return
+            except VendorError as exc:
+                # a PATCH is not repeated blindly: after an unknown outcome, or a refusal (409) that a
+                # review already done would also get, the assignment's status says whether it is done
+                unknown = unknown_outcome(exc)
+                if not (unknown or isinstance(exc, ConflictError)) or attempt == api.retries:
+                    raise
+                if api.get_assignment(assignment).get("status") == target:
+                    log.info("assignment %s is %s already", assignment, target)
+                    return
+                if not unknown:
+                    raise
+                api.backoff(attempt)
 
 
 __all__ = ["TolokaBackend", "job_state", "training_id_of"]

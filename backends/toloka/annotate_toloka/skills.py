@@ -31,20 +31,26 @@ class SkillsMixin:
         return [s for s in self.api.iter_skills(name) if name is None or s.get("name") == name]
 
     def create_skill(self, name: str, *, description: str | None = None, hidden: bool = True,
-                     private_comment: str | None = None) -> dict[str, Any]:
+                     private_comment: str | None = None, resolving: bool = False) -> dict[str, Any]:
         body: dict[str, Any] = {"name": name, "hidden": hidden}
         if description:
             body["public_requester_description"] = {"EN": description}
         if private_comment:
             body["private_comment"] = private_comment
-        return self.api.create_skill(body)
+        # a skill is found by its name: when that is all a job asks for, a create whose outcome is
+        # unknown is looked up by name before it is sent again
+        return self.api.create_skill(body, find=(lambda: self._live_skill(name)) if resolving else None)
+
+    def _live_skill(self, name: str) -> dict[str, Any] | None:
+        found = [s for s in self.list_skills(name) if not s.get("deprecated")]
+        return found[0] if found else None
 
     def resolve_skill(self, name: str) -> str:
         """The id of the skill called ``name``: an existing one, else a new hidden skill."""
-        found = [s for s in self.list_skills(name) if not s.get("deprecated")]
-        if found:
-            return str(object_id(found[0], "skill"))
-        skill = self.create_skill(name)
+        found = self._live_skill(name)
+        if found is not None:
+            return str(object_id(found, "skill"))
+        skill = self.create_skill(name, resolving=True)
         log.info("created Toloka skill %r (%s)", name, skill.get("id"))
         return str(object_id(skill, "skill"))
 

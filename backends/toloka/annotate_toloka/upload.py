@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterable
 
 from annotate_core.backend import ProgressCallback
-from annotate_core.errors import ConflictError, OperationFailedError
+from annotate_core.errors import OperationFailedError
 from annotate_core.items import Item, UploadReport
 from annotate_toloka.api import TolokaApi
 from annotate_toloka.tasks import ChunkResult, TaskBuilder, chunked, operation_id, read_log
@@ -75,22 +75,23 @@ def upload(api: TolokaApi, pool_id: str, items: Iterable[Item], builder: TaskBui
 
 def send_chunk(api: TolokaApi, pool_id: str, keys: list[str], body: bytes, sent: list[Item],
                index_of: dict[str, int], suites: bool) -> tuple[ChunkResult, bool]:
-    """Upload one chunk under its operation id; (result, whether an earlier run had sent it)."""
+    """Upload one chunk under its operation id; (result, whether an earlier run had sent it).
+
+    The log is read under the id of the operation Toloka returned, which is ours only if Toloka kept
+    the ``operation_id`` we sent (documented, but not a reason to rely on it).
+    """
     for attempt in range(MAX_UPLOAD_ATTEMPTS):
         op_id = operation_id(pool_id, keys, attempt)
-        earlier = False
-        try:
-            op = api.create_tasks_async(body, op_id, suites=suites)
-        except ConflictError as exc:
-            if exc.code != "OPERATION_ALREADY_EXISTS":
-                raise
-            log.info("operation %s exists (an earlier run sent this chunk): reading it", op_id)
-            op, earlier = api.get_operation(op_id), True
+        op, ours = api.create_tasks_async(body, op_id, suites=suites)
+        earlier = not ours
         op = api.wait_operation(op)
         failed = op.get("status") == "FAIL"
         if failed and earlier:
             log.warning("earlier upload %s of this chunk failed; sending it again as a new operation", op_id)
             continue
-        entries = api.operation_log(op_id)
-        return read_log(entries, sent, index_of, op_id, failed=failed, details=op.get("details")), earlier
+        server_id = str(op.get("id") or op_id)
+        if server_id != op_id:
+            log.info("Toloka ran upload %s as operation %s", op_id, server_id)
+        entries = api.operation_log(server_id)
+        return read_log(entries, sent, index_of, server_id, failed=failed, details=op.get("details")), earlier
     raise OperationFailedError(f"pool {pool_id}: a chunk failed {MAX_UPLOAD_ATTEMPTS} times", backend=BACKEND)
