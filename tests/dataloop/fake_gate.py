@@ -1033,6 +1033,7 @@ class FakeGate:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # one reply, not one reply per delayed ACK (~40 ms)
 
             def _any(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
