@@ -8,8 +8,10 @@ script is restarted. Counts are read from the fake's state, never from the backe
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from annotate_dataloop import DataloopBackend
@@ -17,7 +19,7 @@ from annotate_dataloop.jobref import JobRef
 from pydantic import SecretStr
 
 from annotate_core.items import Item
-from annotate_core.testing.faults import FaultyServer, FaultyVendor
+from annotate_core.testing.faults import Fault, FaultPlan, FaultyServer, FaultyVendor
 
 from .fake_gate import FakeGate
 from .helpers import fake_jwt
@@ -75,3 +77,32 @@ class FaultyDataloop(FaultyVendor):
             return sum(1 for a in self.gate.s.annotations.values()
                        if a["metadata"]["system"].get("taskId") == task_id
                        and not self.gate.s.items[a["itemId"]]["hidden"])
+
+
+@dataclass
+class AimedPlan(FaultPlan):
+    """One fault on the ``nth`` request whose method and path match (server or client side)."""
+
+    method: str = "POST"
+    path: str = ""
+    fault: Fault = Fault.ERROR_AFTER
+    nth: int = 1
+    seen: dict[str, int] = field(default_factory=dict)
+
+    def _aimed(self, side: str, method: str, target: str) -> Fault | None:
+        if method != self.method or not re.search(self.path, target.split("?")[0]):
+            return None
+        if self.fault.client_side != (side == "client"):
+            return None
+        with self._lock:
+            self.seen[side] = self.seen.get(side, 0) + 1
+            if self.seen[side] != self.nth:
+                return None
+            self.fired.append(f"{side} {method} {target.split('?')[0]} #{self.nth}: {self.fault.value}")
+            return self.fault
+
+    def on_server_request(self, method: str, target: str) -> Fault | None:
+        return self._aimed("server", method, target)
+
+    def _on_client_request(self, method: str, url: str) -> Fault | None:
+        return self._aimed("client", method, url)

@@ -9,9 +9,7 @@ same code is rerun with the same key until it gets through, as a user would reru
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -24,41 +22,12 @@ from annotate_core.testing.specs import base_spec
 from annotate_core.testing.suite import conformance_items
 
 from .fake_gate import FakeGate
-from .faulty import FaultyDataloop
+from .faulty import AimedPlan, FaultyDataloop
 from .helpers import example
 
 #: the faults whose outcome the client cannot know, and the two that are plain failures
 FAULTS = [Fault.ERROR_BEFORE, Fault.ERROR_AFTER, Fault.LOST_REPLY, Fault.READ_TIMEOUT, Fault.CLIENT_DIES_BEFORE,
           Fault.CLIENT_DIES_AFTER]
-
-
-@dataclass
-class AimedPlan(FaultPlan):
-    """One fault on the ``nth`` request whose method and path match (server or client side)."""
-
-    method: str = "POST"
-    path: str = ""
-    fault: Fault = Fault.ERROR_AFTER
-    nth: int = 1
-    seen: dict[str, int] = field(default_factory=dict)
-
-    def _aimed(self, side: str, method: str, target: str) -> Fault | None:
-        if method != self.method or not re.search(self.path, target.split("?")[0]):
-            return None
-        if self.fault.client_side != (side == "client"):
-            return None
-        with self._lock:
-            self.seen[side] = self.seen.get(side, 0) + 1
-            if self.seen[side] != self.nth:
-                return None
-            self.fired.append(f"{side} {method} {target.split('?')[0]} #{self.nth}: {self.fault.value}")
-            return self.fault
-
-    def on_server_request(self, method: str, target: str) -> Fault | None:
-        return self._aimed("server", method, target)
-
-    def _on_client_request(self, method: str, url: str) -> Fault | None:
-        return self._aimed("client", method, url)
 
 
 @pytest.fixture
