@@ -123,3 +123,36 @@ def test_pipeline_job_survives(vendor: FaultyDataloop, call: str, fault: Fault) 
     node_task = vendor.gate.node_task(pipeline_id, start)
     assert len(vendor.gate.task_items(node_task["id"])) == 6  # every uploaded item reached the first node
     assert vendor.gate.s.pipelines[pipeline_id]["description"] == "annotate job resume-pipeline (ready)"
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_random_faults_on_a_reviewed_job(vendor: FaultyDataloop, seed: int) -> None:
+    """The suite's random harness on a job of two tasks: faults anywhere, reruns, one task + one QA task."""
+    spec = base_spec(frozenset(vendor.backend().capabilities),
+                     review={"fraction": 1.0, "reviewers": ["reviewer@example.com"], "on_reject": "discard"})
+    plan = FaultPlan.random(1000 + seed, requests=45, faults=4)
+    vendor.server.plan = plan
+    items = conformance_items(6)
+    failures: list[str] = []
+    answers = None
+    for _run in range(8):
+        backend = vendor.backend()
+        try:
+            with plan.client_deaths():
+                job = Client(backend).create_job(spec, key=f"reviewed-{seed}")
+                job.add_items(items, progress=False)
+                job.start()
+                vendor.answer(job.id, items)
+                answers = job.answers()
+            break
+        except (AnnotateError, ClientDied) as exc:
+            failures.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            backend.close_backend()
+    where = f"{plan.describe()}; failed runs: {failures}"
+    assert answers is not None, f"never finished ({where})"
+    assert plan.fired, f"no fault fired ({where})"
+    assert dict(vendor.objects()) == {"task": 1, "qa_task": 1}, where
+    copies = vendor.item_copies()
+    assert set(copies.values()) == {1} and len(copies) == 6, where
+    assert not answers.duplicated(["assignment", "task"]).any() and len(answers) == vendor.answer_count(job.id), where

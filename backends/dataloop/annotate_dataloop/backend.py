@@ -400,9 +400,9 @@ class DataloopBackend(Backend):
                 log.info("pipeline %s already holds items: not executed again", pipeline_id)
             else:
                 self._execute(pipeline_id, source_query(spec.source), project_id=ids.project)
-        if key:
-            ready = {k: v for k, v in pipeline.items() if k != "description"}
-            ready["description"] = pl.key_mark(key, pl.READY)
+        if key:  # the nodes as sent, the server's own fields as it last answered, and the ready mark
+            ready = {**body, **{k: v for k, v in pipeline.items() if k not in ("nodes", "connections", "startNodes")},
+                     "description": pl.key_mark(key, pl.READY)}
             self.gate.object("PATCH", f"/pipelines/{pipeline_id}", json=ready, idempotent=True)
         return ref
 
@@ -593,9 +593,13 @@ class DataloopBackend(Backend):
                             f"not {source.dataset}")
         people: list[Any] = list(assignees) or ([] if is_pulling(spec) else list(spec.workforce.assignees))
         before = int(task.get("totalItems") or 0)
-        cmd = self.gate.object("POST", f"/annotationtasks/{ref.task}/addToTask",
-                               json=payloads.add_to_task_body(query, people))
-        self.gate.wait_command(cmd, f"add items to task {ref.task}")
+        if source.item_ids is not None:  # listed items: an unknown outcome is checked item by item
+            dataset_id = need(task, "datasetId", str, f"GET /annotationtasks/{ref.task}")
+            self._add_to_task(str(ref.task), dataset_id, list(source.item_ids), people)
+        else:  # a filter: sent once (not repeated blindly); a failure is raised for the caller to check
+            cmd = self.gate.object("POST", f"/annotationtasks/{ref.task}/addToTask",
+                                   json=payloads.add_to_task_body(query, people))
+            self.gate.wait_command(cmd, f"add items to task {ref.task}")
         after = int(self.gate.object("GET", f"/annotationtasks/{ref.task}").get("totalItems") or 0)
         created = max(0, after - before)
         requested = len(source.item_ids) if source.item_ids is not None else created
