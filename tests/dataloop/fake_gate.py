@@ -170,6 +170,8 @@ class FakeGate:
         self.command_delay = command_delay
         self._request_no = 0
         self.faults: list[Fault] = []
+        #: addToTask / execute runs that selected items their task already held (see ``_note_repeats``)
+        self.repeats: list[str] = []
         self.received: list[tuple[str, str, Any]] = []
         self.lock = threading.RLock()
         self._pending_failure: str | None = None
@@ -781,13 +783,20 @@ class FakeGate:
         task = self.s.tasks[tid]
 
         def run() -> dict[str, Any]:
-            new = [i for i in self.items_of(task["datasetId"], query)
-                   if not any(r["id"] == tid for r in i["metadata"]["system"].get("refs", []))]
+            selected = self.items_of(task["datasetId"], query)
+            new = [i for i in selected if not any(r["id"] == tid for r in i["metadata"]["system"].get("refs", []))]
+            self._note_repeats(f"addToTask {tid}", len(selected) - len(new))
             self._assign(task, new, body.get("workload"))
             return {"addToTaskPayload": copy.deepcopy(body)}
 
         failure, self._pending_failure = self._pending_failure, None
         return self._command("BulkAddToTaskSetting", {"taskId": tid}, on_success=run, fail=failure)
+
+    def _note_repeats(self, what: str, n: int) -> None:
+        """Items sent again to a task that holds them. What the gate does then is not documented (assign
+        them again? skip them?): the fake skips them but keeps count, so a test can demand there are none."""
+        if n:
+            self.repeats.append(f"{what}: {n} item(s) already in the task")
 
     def _assignments(self, query: dict[str, str]) -> Any:
         if "projects" not in query:
@@ -891,8 +900,10 @@ class FakeGate:
         def run() -> dict[str, Any]:
             task = self.node_task(pid, start)
             dataset = start["metadata"]["datasetId"]
-            new = [i for i in self.items_of(dataset, body["batch"]["query"])
+            selected = self.items_of(dataset, body["batch"]["query"])
+            new = [i for i in selected
                    if not any(r["id"] == task["id"] for r in i["metadata"]["system"].get("refs", []))]
+            self._note_repeats(f"execute {pid}", len(selected) - len(new))
             self._assign(task, new, start["metadata"].get("workload"))
             return {"executionCount": len(new)}
 

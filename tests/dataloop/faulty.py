@@ -81,12 +81,13 @@ class FaultyDataloop(FaultyVendor):
 
 @dataclass
 class AimedPlan(FaultPlan):
-    """One fault on the ``nth`` request whose method and path match (server or client side)."""
+    """One fault on the ``nth`` request whose method and path match (and the ``times - 1`` after it)."""
 
     method: str = "POST"
     path: str = ""
     fault: Fault = Fault.ERROR_AFTER
     nth: int = 1
+    times: int = 1
     seen: dict[str, int] = field(default_factory=dict)
 
     def _aimed(self, side: str, method: str, target: str) -> Fault | None:
@@ -96,7 +97,7 @@ class AimedPlan(FaultPlan):
             return None
         with self._lock:
             self.seen[side] = self.seen.get(side, 0) + 1
-            if self.seen[side] != self.nth:
+            if not self.nth <= self.seen[side] < self.nth + self.times:
                 return None
             self.fired.append(f"{side} {method} {target.split('?')[0]} #{self.nth}: {self.fault.value}")
             return self.fault

@@ -72,9 +72,22 @@ def assert_once(vendor: FaultyDataloop, job: Any, spec: Any, key: str, expected:
     assert dict(vendor.objects()) == expected, where
     copies = vendor.item_copies()
     assert set(copies.values()) == {1} and len(copies) == 6, f"items stored twice or missing ({where})"
+    assert vendor.gate.repeats == [], f"items sent again to a task holding them ({where})"
     again = Client(vendor.backend()).create_job(spec, key=key)  # one more rerun attaches, creates nothing
     assert (again.id, again.created) == (job.id, False), where
     assert dict(vendor.objects()) == expected, where
+
+
+@pytest.mark.parametrize("fault", [Fault.LOST_REPLY, Fault.ERROR_AFTER, Fault.READ_TIMEOUT])
+def test_unknown_create_outcomes_never_make_a_second_task(vendor: FaultyDataloop, fault: Fault) -> None:
+    """Without a key too: every create reply lost (six in a row) still ends with the one task it made."""
+    plan = AimedPlan(method="POST", path=r"/annotationtasks$", fault=fault, times=6)
+    vendor.server.plan = plan
+    backend = vendor.backend()
+    job = Client(backend).create_job(base_spec(frozenset(backend.capabilities)))
+    backend.close_backend()
+    assert len(plan.fired) == 1, "the create was sent again although the first one had made the task"
+    assert dict(vendor.objects()) == {"task": 1} and job.id == f"task:{next(iter(vendor.gate.s.tasks))}"
 
 
 TASK_CALLS = {"task create": ("POST", r"/annotationtasks$", 1), "addToTask": ("POST", r"/addToTask$", 1)}
@@ -156,3 +169,4 @@ def test_random_faults_on_a_reviewed_job(vendor: FaultyDataloop, seed: int) -> N
     copies = vendor.item_copies()
     assert set(copies.values()) == {1} and len(copies) == 6, where
     assert not answers.duplicated(["assignment", "task"]).any() and len(answers) == vendor.answer_count(job.id), where
+    assert vendor.gate.repeats == [], where
