@@ -83,6 +83,9 @@ def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
     return response
 
 
+_CALL_MARK = re.compile(r"^(annotate job call )\S+( \()")
+
+
 def _normalised(body: bytes | str | None) -> Any:
     """A JSON body with annotate's random create ids blanked (they differ between recording runs)."""
     if not body:
@@ -97,6 +100,8 @@ def _normalised(body: bytes | str | None) -> Any:
             return {k: ("<createId>" if k.endswith("createId") else walk(v)) for k, v in value.items()}
         if isinstance(value, list):
             return [walk(v) for v in value]
+        if isinstance(value, str):  # an unkeyed pipeline's description mark names its create id
+            return _CALL_MARK.sub(r"\1<createId>\2", value)
         return value
 
     return walk(data)

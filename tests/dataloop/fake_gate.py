@@ -12,7 +12,12 @@ network blocked (see ``generate_cassettes.py``). The fake is only as good as its
 * keeps a task's ``availableActions`` as sent (Dataloop's completed/discard, or approved/discard for
   QA, when none are sent) and refuses, with a 400, an item status that is not one of them, since
   statuses are per task and come from its actions (reference §3.12);
-* runs creates as commands that are polled (``created`` -> ``in-progress`` -> ``success``);
+* runs creates as commands that are polled (``created`` -> ``in-progress`` -> ``success``) and that
+  finish on the gate whether or not anyone polls them (after ``command_delay`` further requests, or
+  at once on ``settle()``), so a create whose answer was lost still makes its object;
+* does *not* honour ``checkIfExist`` or any other dedupe: what the gate does with it is not
+  documented (dtlpy only reads a task back when one is returned [K repositories/tasks.py:919]), so
+  a repeated create makes a second object, as it may on the real gate;
 * clamps page sizes (``max_page_size``) so every listing really spans several pages.
 
 Everything is deterministic (ids from counters, fixed clock) so regenerated cassettes are stable.
@@ -152,7 +157,7 @@ class FakeGate:
     """The fake. ``handle()`` answers one request; ``serve()`` puts it on a loopback port."""
 
     def __init__(self, *, n_items: int = 6, max_page_size: int = MAX_PAGE_SIZE, max_list_page_size: int = 2,
-                 polls_per_command: int = 2, labels: tuple[str, ...] = ("cat", "dog"),
+                 polls_per_command: int = 2, command_delay: int = 2, labels: tuple[str, ...] = ("cat", "dog"),
                  folders: tuple[str, ...] = ("/batch1", "/batch2")) -> None:
         self.s = State()
         self._ids = itertools.count(1)
@@ -161,7 +166,12 @@ class FakeGate:
         self.max_page_size = max_page_size
         self.max_list_page_size = max_list_page_size
         self.polls_per_command = polls_per_command
+        #: requests after which a command nobody polls to its end has finished on the gate anyway
+        self.command_delay = command_delay
+        self._request_no = 0
         self.faults: list[Fault] = []
+        #: addToTask / execute runs that selected items their task already held (see ``_note_repeats``)
+        self.repeats: list[str] = []
         self.received: list[tuple[str, str, Any]] = []
         self.lock = threading.RLock()
         self._pending_failure: str | None = None
@@ -269,6 +279,8 @@ class FakeGate:
             path = unquote(parts.path)
             query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
             rid = f"req-{next(self._requests):05d}"
+            self._request_no += 1
+            self._run_overdue_commands()
             out_headers = {"Content-Type": "application/json; charset=utf-8", "x-request-id": rid}
             fault = self._fault(method, path)
             if fault is not None:
@@ -326,6 +338,8 @@ class FakeGate:
             ("GET", r"^/assignments$", lambda: self._assignments(query)),
             ("GET", r"^/commands/(?P<cid>[0-9a-f]{24})$", self._poll),
             ("POST", r"^/pipelines$", lambda: self._create_pipeline(body)),
+            ("POST", r"^/pipelines/query$", lambda: self._pipelines_query(body)),
+            ("GET", r"^/recipes$", lambda: self._recipes(query)),
             ("GET", r"^/pipelines/(?P<pid>[0-9a-f]{24})$", lambda pid: self._get(self.s.pipelines, pid, "Pipeline")),
             ("PATCH", r"^/pipelines/(?P<pid>[0-9a-f]{24})$", lambda pid: self._update_pipeline(pid, body)),
             ("POST", r"^/pipelines/(?P<pid>[0-9a-f]{24})/install$",
@@ -406,6 +420,13 @@ class FakeGate:
                                   "metadata": {"system": {"projectIds": body.get("projectIds", [])}},
                                   "roots": body["roots"]}
         return copy.deepcopy(self.s.ontologies[oid])
+
+    def _recipes(self, query: dict[str, str]) -> Any:
+        if "projects" not in query:
+            raise GateError(400, "projects is required")
+        found = [r for _, r in sorted(self.s.recipes.items()) if query["projects"] in r["projectIds"]]
+        return self._page(found, int(query.get("pageOffset", 0)), int(query.get("pageSize", 500)),
+                          self.max_list_page_size)
 
     def _create_recipe(self, body: Any) -> Any:
         if not isinstance(body, dict) or not body.get("ontologyIds") or body["ontologyIds"][0] not in self.s.ontologies:
@@ -533,8 +554,30 @@ class FakeGate:
         cid = self.oid("67")
         cmd = {"id": cid, "url": self.url("commands", cid), "type": ctype, "status": "created", "progress": 0,
                "createdAt": self.now(), "updatedAt": None, "spec": spec, "error": None, "report": None}
-        self.s.commands[cid] = {"json": cmd, "polls": 0, "on_success": on_success, "fail": fail}
+        self.s.commands[cid] = {"json": cmd, "polls": 0, "on_success": on_success, "fail": fail,
+                                "request": self._request_no}
         return copy.deepcopy(cmd)
+
+    def _run_overdue_commands(self) -> None:
+        """Commands left unpolled (their creator lost the answer, or died) finish on their own."""
+        for cid, entry in list(self.s.commands.items()):
+            if entry["json"]["status"] not in ("success", "failed") and \
+                    self._request_no - entry["request"] > self.command_delay:
+                self._finish(cid)
+
+    def _finish(self, cid: str) -> None:
+        try:
+            while self._poll(cid)["status"] not in ("success", "failed"):
+                pass
+        except GateError as exc:  # the work itself failed on the gate
+            cmd = self.s.commands[cid]["json"]
+            cmd["status"], cmd["error"] = "failed", exc.message
+
+    def settle(self) -> None:
+        """Every pending command finishes (time passes, as before a rerun)."""
+        with self.lock:
+            for cid in list(self.s.commands):
+                self._finish(cid)
 
     def fail_next_command(self, message: str) -> None:
         """The next command ends ``failed`` with ``message`` instead of running."""
@@ -559,12 +602,7 @@ class FakeGate:
         return copy.deepcopy(cmd)
 
     def _create_task(self, body: Any) -> Any:
-        query = self._validate_task_payload(body)
-        check = body.get("checkIfExist")
-        if check is not None:
-            existing = [t for t in self.s.tasks.values() if matches(t, (check.get("query") or {}).get("filter") or {})]
-            if existing:
-                return self.task_json(existing[0]["id"])
+        query = self._validate_task_payload(body)  # checkIfExist, if sent, is ignored (see the module doc)
         failure, self._pending_failure = self._pending_failure, None
         return self._command("CreateTask", {"createTaskPayload": copy.deepcopy(body)},
                              on_success=lambda: {"createdTaskId": self._make_task(body, query)}, fail=failure)
@@ -745,13 +783,20 @@ class FakeGate:
         task = self.s.tasks[tid]
 
         def run() -> dict[str, Any]:
-            new = [i for i in self.items_of(task["datasetId"], query)
-                   if not any(r["id"] == tid for r in i["metadata"]["system"].get("refs", []))]
+            selected = self.items_of(task["datasetId"], query)
+            new = [i for i in selected if not any(r["id"] == tid for r in i["metadata"]["system"].get("refs", []))]
+            self._note_repeats(f"addToTask {tid}", len(selected) - len(new))
             self._assign(task, new, body.get("workload"))
             return {"addToTaskPayload": copy.deepcopy(body)}
 
         failure, self._pending_failure = self._pending_failure, None
         return self._command("BulkAddToTaskSetting", {"taskId": tid}, on_success=run, fail=failure)
+
+    def _note_repeats(self, what: str, n: int) -> None:
+        """Items sent again to a task that holds them. What the gate does then is not documented (assign
+        them again? skip them?): the fake skips them but keeps count, so a test can demand there are none."""
+        if n:
+            self.repeats.append(f"{what}: {n} item(s) already in the task")
 
     def _assignments(self, query: dict[str, str]) -> Any:
         if "projects" not in query:
@@ -786,7 +831,15 @@ class FakeGate:
             "compositionId": self.oid("69"), "nodes": [], "connections": [], "startNodes": [], "description": "",
             "preview": "", "status": "Created", "variables": [],
         }
+        if isinstance(body.get("description"), str):
+            self.s.pipelines[pid]["description"] = body["description"]
         return copy.deepcopy(self.s.pipelines[pid])
+
+    def _pipelines_query(self, body: Any) -> Any:
+        if not isinstance(body, dict) or body.get("resource") != "pipeline":
+            raise GateError(400, "resource must be pipeline")
+        found = [copy.deepcopy(p) for _, p in sorted(self.s.pipelines.items()) if matches(p, body.get("filter") or {})]
+        return self._page(found, body.get("page", 0), body.get("pageSize", 500), self.max_list_page_size)
 
     def _update_pipeline(self, pid: str, body: Any) -> Any:
         if pid not in self.s.pipelines:
@@ -847,8 +900,10 @@ class FakeGate:
         def run() -> dict[str, Any]:
             task = self.node_task(pid, start)
             dataset = start["metadata"]["datasetId"]
-            new = [i for i in self.items_of(dataset, body["batch"]["query"])
+            selected = self.items_of(dataset, body["batch"]["query"])
+            new = [i for i in selected
                    if not any(r["id"] == task["id"] for r in i["metadata"]["system"].get("refs", []))]
+            self._note_repeats(f"execute {pid}", len(selected) - len(new))
             self._assign(task, new, start["metadata"].get("workload"))
             return {"executionCount": len(new)}
 
@@ -886,11 +941,13 @@ class FakeGate:
                                  f"({', '.join(map(str, actions))})")
 
     def work(self, task_id: str, label_for: Callable[[dict[str, Any], str], str | list[str] | None],
-             status_for: Callable[[dict[str, Any], str], str | None] | None = None) -> None:
+             status_for: Callable[[dict[str, Any], str], str | None] | None = None, *,
+             only_unanswered: bool = False) -> None:
         """Every assignee labels every item of their assignments (None = no label).
 
         The item then gets ``status_for(item, annotator)`` — a custom status of the task — or, when
-        that is absent or None, ``completed`` (labelled) / ``discard`` (no label).
+        that is absent or None, ``completed`` (labelled) / ``discard`` (no label). With
+        ``only_unanswered``, items that already have a status in the task are left as they are.
         """
         with self.lock:
             task = self.s.tasks[task_id]
@@ -912,6 +969,8 @@ class FakeGate:
                     continue
                 for item in [i for i in self.s.items.values()
                              if any(r["id"] == aid for r in i["metadata"]["system"].get("refs", []))]:
+                    if only_unanswered and self._status(item, task_id):
+                        continue
                     original = self.s.items.get(item["spec"]["parentDatasetItemId"]) if isinstance(
                         item["spec"], dict) else None
                     label = label_for(original or item, a["annotator"])
@@ -985,6 +1044,7 @@ class FakeGate:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # one reply, not one reply per delayed ACK (~40 ms)
 
             def _any(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

@@ -83,16 +83,17 @@ def test_server_errors_mid_way_are_retried(backend, vcr, fake) -> None:
 
 
 @vcr
-def test_lost_create_answer_is_retried_without_a_duplicate(backend, vcr, fake) -> None:
+def test_lost_create_answer_is_looked_up_not_repeated(backend, vcr, fake) -> None:
     if fake is not None:  # the gate creates the task but the answer is a 500
         fake.fail("POST", r"/annotationtasks$", 500, {"status": 500, "message": "Internal Server Error"},
                   process=True)
     job = Client(backend).create_job(example("task_from_items"))
     posts = all_of(vcr, "POST /annotationtasks")
-    assert [p.status for p in posts] == [500, 200]
-    # the repeat carries the same checkIfExist key, so the gate answers with the task it already made
-    assert posts[1].body["checkIfExist"] == posts[0].body["checkIfExist"]
-    assert posts[1].response["name"] == "Annotate listed items" and job.id == f"task:{posts[1].response['id']}"
+    assert [p.status for p in posts] == [500]  # never repeated blindly, by urllib3 or the backend
+    create_id = posts[0].body["metadata"]["user"]["annotate"]["createId"]
+    lookup = first(vcr, "POST /annotationtasks/query")
+    assert lookup.body["filter"] == {"$and": [{"metadata.user.annotate.createId": create_id}]}
+    assert [t["id"] for t in lookup.response["items"]] == [JobRef.parse(job.id).task]
     if fake is not None:
         assert len(fake.s.tasks) == 1
     assert replayed_all(vcr)

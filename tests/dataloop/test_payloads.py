@@ -20,8 +20,8 @@ SEED = {"dataloop": {"task_name": "seed-task"}}
 
 
 def without_annotate_extras(body: dict) -> dict:
-    """The body minus what annotate adds on top of dtlpy: its metadata.user entry and checkIfExist."""
-    out = {k: v for k, v in body.items() if k != "checkIfExist"}
+    """The body minus what annotate adds on top of dtlpy: its metadata.user entry."""
+    out = dict(body)
     meta = dict(out.pop("metadata", {}))
     meta.pop("user", None)
     if meta:
@@ -40,13 +40,32 @@ def test_task_from_filter_is_dtlpys_body() -> None:
     assert list(body)[:8] == list(ref.TASK_FROM_FILTER)[:8]  # same field order as dtlpy
 
 
-def test_task_body_keeps_spec_and_idempotency_key() -> None:
+def test_task_body_keeps_spec_create_id_and_key() -> None:
     spec = example("task_from_filter")
     body = task_body(spec)
     assert body["metadata"]["user"]["annotate"]["createId"] == "c1"
     assert body["metadata"]["user"]["annotate"]["spec"]["name"] == spec.name
-    assert body["checkIfExist"] == {"query": {"filter": {"$and": [{"metadata.user.annotate.createId": "c1"}]},
-                                              "page": 0, "pageSize": 500, "resource": "tasks"}}
+    assert "key" not in body["metadata"]["user"]["annotate"]
+    # no server-side dedupe is relied on: what the gate does with checkIfExist is not documented
+    assert "checkIfExist" not in body
+    keyed = task_body(spec, key="nightly-2026-01-15")
+    assert keyed["metadata"]["user"]["annotate"]["key"] == "nightly-2026-01-15"
+    qa = payloads.qa_task_body(example("qa_task"), parent_query=source_query(spec.source), parent_id=ref.PARENT_TASK,
+                               parent_name="t", ids=IDS, create_id="c2", due=None, key="nightly-2026-01-15")
+    assert qa["metadata"]["user"]["annotate"] == {"createId": "c2", "key": "nightly-2026-01-15",
+                                                  "parentTaskId": ref.PARENT_TASK}
+    assert "checkIfExist" not in qa
+
+
+def test_key_lookups_query_annotates_metadata() -> None:
+    assert dql.tasks_marked("key", "k1", ref.PROJECT) == {
+        "filter": {"$and": [{"metadata.user.annotate.key": "k1"}]}, "page": 0, "pageSize": 500,
+        "resource": "tasks", "context": {"projectIds": [ref.PROJECT]}}
+    assert "context" not in dql.tasks_marked("createId", "c1", None)
+    marks = [pl.key_mark("k1"), pl.key_mark("k1", pl.READY)]
+    assert marks == ["annotate job k1 (building)", "annotate job k1 (ready)"]
+    assert dql.pipelines_described(marks, ref.PROJECT)["filter"] == {
+        "$and": [{"description": {"$in": marks}}, {"projectId": ref.PROJECT}]}
 
 
 def test_item_list_becomes_id_in_query_without_defaults() -> None:

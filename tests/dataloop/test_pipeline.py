@@ -25,7 +25,8 @@ def test_pipeline_task_node(backend, vcr, fake) -> None:
     ids = resolved(vcr)
     create = first(vcr, "POST /pipelines").body
     assert create == {"name": "pipeline-faas-example-dataset", "projectId": ids["projectId"], "nodes": [],
-                      "connections": [], "startNodes": [], "variables": []}
+                      "connections": [], "startNodes": [], "variables": [],
+                      "description": "annotate job call create-0001 (building)"}  # found by it if the reply is lost
 
     patch = first(vcr, f"PATCH /pipelines/{pipeline_id}").body
     assert patch["id"] == pipeline_id and patch["status"] == "Created"  # the whole entity, as pipeline.update()

@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import SecretStr, ValidationError
 
@@ -23,15 +23,17 @@ from annotate_core.backend import Backend, JobState, PlannedOperation, Progress,
 from annotate_core.capabilities import Capability
 from annotate_core.errors import ConfigError, MalformedResponseError, SpecError, VendorError
 from annotate_core.items import Item, ItemError, UploadReport
+from annotate_core.jobkeys import JobKeyConflictError, spec_differences, spec_fingerprint
 from annotate_core.model.source import DatasetSource
 from annotate_core.model.spec import JobSpec
 from annotate_dataloop import answers as amap
 from annotate_dataloop import dql, payloads
 from annotate_dataloop import pipeline as pl
 from annotate_dataloop.auth import token_email
+from annotate_dataloop.creates import create_once
 from annotate_dataloop.gate import Gate
 from annotate_dataloop.jobref import JobRef
-from annotate_dataloop.listing import combined_state, job_rows
+from annotate_dataloop.listing import combined_state, creation_order, is_qa, job_rows, parent_task
 from annotate_dataloop.options import dataloop_options
 from annotate_dataloop.planning import Planner, source_query
 from annotate_dataloop.rules import check_spec, is_pulling
@@ -40,12 +42,17 @@ from annotate_dataloop.wire import BACKEND, DEFAULT_BASE_URL, get, is_object_id,
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 _PIPELINE_STATES = {
     "Created": JobState.DRAFT, "Initializing": JobState.DRAFT, "Installed": JobState.OPEN,
     "Activated": JobState.OPEN, "Reconfiguring": JobState.OPEN, "Updating": JobState.OPEN,
     "ActiveTest": JobState.OPEN, "Deactivated": JobState.PAUSED, "Uninstalled": JobState.CLOSED,
     "Terminating": JobState.CLOSED, "Terminated": JobState.CLOSED, "Failure": JobState.CLOSED,
 }
+
+#: pipeline statuses in which it runs: no install needed
+_RUNNING_PIPELINE = frozenset({"Installed", "Activated"})
 
 _OPTIONS = frozenset({
     "token", "refresh_token", "base_url", "project", "dataset", "task_owner", "poll_interval", "max_poll_interval",
@@ -77,6 +84,7 @@ class DataloopBackend(Backend):
         Capability.REVIEW,
         Capability.DEADLINE,
         Capability.PIPELINE,
+        Capability.JOB_KEYS,
     })
     hints: ClassVar[Mapping[Capability, str]] = {
         Capability.CROWD_FILTERS: "Dataloop has no crowd: name the annotators in workforce.assignees (e-mails)",
@@ -171,44 +179,123 @@ class DataloopBackend(Backend):
 
     # ---- creating -------------------------------------------------------------------------------
 
-    def create_job(self, spec: JobSpec) -> str:
+    def find_job(self, key: str) -> str | None:
+        """The job ``key`` names, once all of it exists; None when there is none or it is incomplete.
+
+        Tasks are found by ``metadata.user.annotate.key`` (``POST /annotationtasks/query``, every page)
+        in the profile's project, pipelines by the key mark in their description. A job whose create
+        stopped half-way (a task without the QA task its spec asks for, a pipeline not yet marked
+        ready) is not returned: ``create_job(spec, key=key)`` then finds its parts and makes the rest.
+        """
+        project_id = self._profile_project()
+        annotate, review = _split(self._marked_tasks("key", key, project_id))
+        if annotate:
+            task = annotate[0]
+            qa = _review_of(review, task["id"])
+            wants_review = "review" in (get(task, f"metadata.user.{payloads.META_KEY}.spec") or {})
+            if wants_review and qa is None:
+                log.info("job key %s: task %s has no QA task yet: the create resumes", key, task["id"])
+                return None
+            return str(JobRef(task=task["id"], qa=qa["id"] if qa else None))
+        if project_id is not None:
+            pipeline = self._marked_pipeline(key, project_id)
+            if pipeline is not None and pipeline.get("description") == pl.key_mark(key, pl.READY):
+                return str(JobRef(pipeline=pipeline["id"]))
+        return None
+
+    def create_job(self, spec: JobSpec, *, key: str | None = None) -> str:
+        """Create the job's objects, each once: with ``key``, what an earlier run made is reused.
+
+        Every create is sent once; a failure that leaves its outcome unknown is followed by a lookup
+        (by key, or by this call's create id) before it is sent again (``creates.py``). A key whose task
+        was made from another spec is a ``JobKeyConflictError`` before anything is created.
+        """
         check_spec(spec)
-        where = self._resolve(spec)
+        where = self._resolve(spec, key)
+        create_id = self._new_id()
         if spec.pipeline is not None:
-            return str(self._create_pipeline(spec, where))
+            return str(self._create_pipeline(spec, where, key, create_id))
         src = spec.source
-        if isinstance(src, DatasetSource):
-            query = source_query(src)
-            body = payloads.annotation_task_body(spec, query=query, ids=where.ids, create_id=self._new_id(),
-                                                 due=payloads.due_date(spec))
+        empty = not isinstance(src, DatasetSource)
+        query = source_query(src) if isinstance(src, DatasetSource) else dql.folder(payloads.folder_for(spec))
+        project_id = where.ids.project
+        annotate, review = _split(self._marked_tasks("key", key, project_id)) if key else ([], [])
+        if annotate:
+            task = annotate[0]
+            self._check_same_spec(key, task, spec)
+            log.info("job key %s: task %s exists, resuming", key, task["id"])
         else:
-            query = dql.folder(payloads.folder_for(spec))
-            body = payloads.annotation_task_body(spec, query=query, ids=where.ids, create_id=self._new_id(),
-                                                 due=payloads.due_date(spec), empty=True)
-        task = self._create_task(body)
+            body = payloads.annotation_task_body(spec, query=query, ids=where.ids, create_id=create_id,
+                                                 due=payloads.due_date(spec), empty=empty, key=key)
+            field, value = ("key", key) if key else ("createId", create_id)
+            task = self._create_task(body, lambda: _first(_split(self._marked_tasks(field, value, project_id))[0]))
+            log.info("Dataloop task %s (%r) created with %s item(s)", task["id"], task.get("name"),
+                     task.get("totalItems"))
         ref = JobRef(task=task["id"])
-        log.info("Dataloop task %s (%r) created with %s item(s)", task["id"], task.get("name"), task.get("totalItems"))
         if spec.review is not None:
-            limit = payloads.qa_limit(spec, int(task.get("totalItems") or 0))
-            qa_body = payloads.qa_task_body(spec, parent_query=query, parent_id=task["id"],
-                                            parent_name=str(task.get("name") or payloads.task_name(spec)),
-                                            ids=where.ids, create_id=self._new_id(),
-                                            due=payloads.due_date(spec), limit=limit)
-            qa = self._create_task(qa_body)
+            qa = _review_of(review, task["id"])
+            if qa is None:
+                qa_id = self._new_id()
+                limit = payloads.qa_limit(spec, int(task.get("totalItems") or 0))
+                qa_body = payloads.qa_task_body(spec, parent_query=query, parent_id=task["id"],
+                                                parent_name=str(task.get("name") or payloads.task_name(spec)),
+                                                ids=where.ids, create_id=qa_id, due=payloads.due_date(spec),
+                                                limit=limit, key=key)
+                field, value = ("key", key) if key else ("createId", qa_id)
+                parent = task["id"]
+                qa = self._create_task(
+                    qa_body, lambda: _review_of(_split(self._marked_tasks(field, value, project_id))[1], parent))
+                log.info("Dataloop QA task %s created for task %s", qa["id"], task["id"])
             ref = JobRef(task=task["id"], qa=qa["id"])
-            log.info("Dataloop QA task %s created for task %s", qa["id"], task["id"])
         return str(ref)
 
-    def _create_task(self, body: dict[str, Any]) -> dict[str, Any]:
-        """POST the task, poll its command, GET the task. Safe to retry thanks to ``checkIfExist``."""
-        resp = self.gate.object("POST", "/annotationtasks", json=body, idempotent=True)
-        if "datasetId" in resp and "name" in resp:  # checkIfExist matched: the gate returns the task
-            return resp
-        command = self.gate.wait_command(resp, f"create task {body['name']!r}")
-        task_id = need(command, "spec.createdTaskId", str, f"GET /commands/{command.get('id')}")
-        return self.gate.object("GET", f"/annotationtasks/{task_id}")
+    def _check_same_spec(self, key: str | None, task: Mapping[str, Any], spec: JobSpec) -> None:
+        """Refuse to resume a job the key names when it was made from another spec."""
+        data = get(task, f"metadata.user.{payloads.META_KEY}.spec")
+        if key is None or not isinstance(data, dict):
+            return
+        try:
+            stored = JobSpec.model_validate(data)
+        except ValidationError:
+            return
+        if spec_fingerprint(stored) != spec_fingerprint(spec):
+            raise JobKeyConflictError(key, str(JobRef(task=task["id"])), self.name, spec_differences(stored, spec))
 
-    def _resolve(self, spec: JobSpec) -> _Where:
+    def _once(self, what: str, send: Callable[[], T], find: Callable[[], T | None]) -> T:
+        gate = self.gate
+        return create_once(what, send, find, sleep=gate.sleep, interval=gate.poll_interval,
+                           max_interval=gate.max_poll_interval)
+
+    def _create_task(self, body: dict[str, Any], find: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
+        """POST the task, poll its command, GET the task — once: ``find`` (by key or create id) is asked
+        before a create whose outcome is unknown is sent again."""
+        what = f"create task {body['name']!r}"
+
+        def send() -> dict[str, Any]:
+            # not idempotent: the HTTP layer never repeats it; an unknown outcome is looked up first
+            resp = self.gate.object("POST", "/annotationtasks", json=body)
+            command = self.gate.wait_command(resp, what)
+            task_id = need(command, "spec.createdTaskId", str, f"GET /commands/{command.get('id')}")
+            return self.gate.object("GET", f"/annotationtasks/{task_id}")
+
+        return self._once(what, send, find)
+
+    def _marked_tasks(self, field: str, value: str | None, project_id: str | None) -> list[dict[str, Any]]:
+        """annotate's tasks whose ``metadata.user.annotate.<field>`` is ``value``, oldest first (every page)."""
+        if value is None:
+            return []
+        pages = self.gate.iter_pages("POST", "/annotationtasks/query", dql.tasks_marked(field, value, project_id))
+        found = [t for t in pages if isinstance(t, dict) and isinstance(t.get("id"), str)
+                 and get(t, f"metadata.user.{payloads.META_KEY}.{field}") == value]
+        return sorted(found, key=creation_order)
+
+    def _profile_project(self) -> str | None:
+        """The profile's project id when it names one (or a dataset id), else None."""
+        if not self.options.get("project") and not is_object_id(str(self.options.get("dataset") or "")):
+            return None
+        return self._project_id()
+
+    def _resolve(self, spec: JobSpec, key: str | None = None) -> _Where:
         src = spec.source
         opts = dataloop_options(spec)
         project_ref: str | None
@@ -231,7 +318,7 @@ class DataloopBackend(Backend):
                 raise MalformedResponseError(f"GET /datasets/{dataset_id}: response has no 'projects'",
                                              backend=BACKEND)
             project_id = projects[0]
-        recipe_id, recipe_title = self._recipe(spec, project_id, dataset, opts.recipe_id)
+        recipe_id, recipe_title = self._recipe(spec, project_id, dataset, opts.recipe_id, key)
         owner = opts.task_owner or self.options.get("task_owner") or self.gate.tokens.email()
         if not owner:
             me = self.gate.me()
@@ -240,9 +327,13 @@ class DataloopBackend(Backend):
                 raise MalformedResponseError("GET /users/me: response has no 'email'", backend=BACKEND)
         return _Where(payloads.Ids(project_id, dataset_id, recipe_id, owner.lower()), recipe_title)
 
-    def _recipe(self, spec: JobSpec, project_id: str, dataset: Mapping[str, Any], chosen: str | None
-                ) -> tuple[str, str]:
-        """The dataset's recipe (or ``options.dataloop.recipe_id``) when it has the labels, else a new one."""
+    def _recipe(self, spec: JobSpec, project_id: str, dataset: Mapping[str, Any], chosen: str | None,
+                key: str | None = None) -> tuple[str, str]:
+        """The dataset's recipe (or ``options.dataloop.recipe_id``) when it has the labels, else a new one.
+
+        With a job key the new recipe's title names the key, and a rerun reuses the recipe an earlier
+        run made (``GET /recipes?projects=``, every page) instead of making another.
+        """
         recipes = get(dataset, "metadata.system.recipes") or []
         recipe_id = chosen or (recipes[0] if recipes and isinstance(recipes[0], str) else None)
         wanted = {t for t, _ in payloads.label_tags(spec)}
@@ -253,28 +344,122 @@ class DataloopBackend(Backend):
             if chosen:
                 raise SpecError(f"options.dataloop.recipe_id: recipe {chosen} lacks label(s) {sorted(wanted - labels)}")
             log.info("recipe %s lacks label(s) %s: creating a recipe for this job", recipe_id, sorted(wanted - labels))
-        ontology = self.gate.object("POST", "/ontologies", json=payloads.ontology_body(spec, project_id))
-        ontology_id = need(ontology, "id", str, "POST /ontologies")
-        recipe = self.gate.object("POST", "/recipes", json=payloads.recipe_body(spec, project_id, ontology_id))
-        return need(recipe, "id", str, "POST /recipes"), str(recipe.get("title") or "")
+        title = payloads.recipe_title(spec, key)
 
-    def _create_pipeline(self, spec: JobSpec, where: _Where) -> JobRef:
+        def find() -> dict[str, Any] | None:
+            for r in self.gate.iter_list("/recipes", {"projects": project_id}):
+                if isinstance(r, dict) and r.get("title") == title and isinstance(r.get("id"), str):
+                    return r
+            return None
+
+        made = find() if key else None
+        if made is not None:
+            log.info("job key %s: recipe %s exists, reusing it", key, made["id"])
+        else:
+            ontology = self.gate.object("POST", "/ontologies", json=payloads.ontology_body(spec, project_id))
+            ontology_id = need(ontology, "id", str, "POST /ontologies")
+            body = payloads.recipe_body(spec, project_id, ontology_id, key)
+            if key:
+                made = self._once(f"create recipe {title!r}",
+                                    lambda: self.gate.object("POST", "/recipes", json=body), find)
+            else:  # titles repeat between unkeyed jobs: nothing to look it up by, so it is sent once
+                made = self.gate.object("POST", "/recipes", json=body)
+        return need(made, "id", str, "POST /recipes"), str(made.get("title") or "")
+
+    def _create_pipeline(self, spec: JobSpec, where: _Where, key: str | None, create_id: str) -> JobRef:
+        """Pipeline, task nodes, install and (for dataset sources) execute — each step once.
+
+        The pipeline's description marks it with the key (or this call's create id): a lost create
+        reply is looked up by it, and a rerun with the key resumes the pipeline it names, checking
+        the pipeline's state before each step. With a key, the description says ``ready`` once every
+        step is done (what ``find_job`` waits for).
+        """
         ids = where.ids
-        created = self.gate.object("POST", "/pipelines", json=pl.create_body(pl.pipeline_name(spec), ids.project))
-        pipeline_id = need(created, "id", str, "POST /pipelines")
-        body = pl.update_body(created, spec, project_id=ids.project, dataset_id=ids.dataset, recipe_id=ids.recipe,
+        token = key or f"call {create_id}"
+        pipeline = self._marked_pipeline(token, ids.project) if key else None
+        resumed = pipeline is not None
+        if pipeline is None:
+            body = pl.create_body(pl.pipeline_name(spec), ids.project, pl.key_mark(token))
+            pipeline = self._once(f"create pipeline {body['name']!r}",
+                                  lambda: self.gate.object("POST", "/pipelines", json=body),
+                                  lambda: self._marked_pipeline(token, ids.project))
+        pipeline_id = need(pipeline, "id", str, "POST /pipelines")
+        ref = JobRef(pipeline=pipeline_id)
+        if key and pipeline.get("description") == pl.key_mark(key, pl.READY):
+            return ref
+        if resumed:
+            log.info("job key %s: pipeline %s exists (%s), resuming", key, pipeline_id, pipeline.get("status"))
+        body = pl.update_body(pipeline, spec, project_id=ids.project, dataset_id=ids.dataset, recipe_id=ids.recipe,
                               recipe_title=where.recipe_title, owner=ids.owner, due=payloads.due_date(spec))
         # the whole entity with client-chosen, deterministic node ids: repeating it changes nothing
-        self.gate.object("PATCH", f"/pipelines/{pipeline_id}", json=body, idempotent=True)
-        self.gate.object("POST", f"/pipelines/{pipeline_id}/install", json={}, idempotent=True)
+        updated = self.gate.object("PATCH", f"/pipelines/{pipeline_id}", json=body, idempotent=True)
+        pipeline = self._install(pipeline_id, updated)
         log.info("Dataloop pipeline %s installed with %d task node(s)", pipeline_id, len(body["nodes"]))
         if isinstance(spec.source, DatasetSource):
-            self._execute(pipeline_id, source_query(spec.source))
-        return JobRef(pipeline=pipeline_id)
+            if resumed and any(int(t.get("totalItems") or 0) for t in self._pipeline_tasks(pipeline_id, ids.project)):
+                log.info("pipeline %s already holds items: not executed again", pipeline_id)
+            else:
+                self._execute(pipeline_id, source_query(spec.source), project_id=ids.project)
+        if key:  # the nodes as sent, the server's own fields as it last answered, and the ready mark
+            ready = {**body, **{k: v for k, v in pipeline.items() if k not in ("nodes", "connections", "startNodes")},
+                     "description": pl.key_mark(key, pl.READY)}
+            self.gate.object("PATCH", f"/pipelines/{pipeline_id}", json=ready, idempotent=True)
+        return ref
 
-    def _execute(self, pipeline_id: str, query: Mapping[str, Any]) -> dict[str, Any]:
-        cmd = self.gate.object("POST", f"/pipelines/{pipeline_id}/execute", json=pl.execute_body(query))
-        return self.gate.wait_command(cmd, f"execute pipeline {pipeline_id}")
+    def _marked_pipeline(self, token: str, project_id: str) -> dict[str, Any] | None:
+        """The oldest pipeline of the project whose description carries ``token``'s mark (any stage)."""
+        marks = [pl.key_mark(token, stage) for stage in (pl.BUILDING, pl.READY)]
+        found = [p for p in self.gate.iter_pages("POST", "/pipelines/query", dql.pipelines_described(marks, project_id))
+                 if isinstance(p, dict) and p.get("description") in marks and isinstance(p.get("id"), str)]
+        found.sort(key=creation_order)
+        if len(found) > 1:
+            log.warning("%d pipelines carry %r; using the oldest, %s", len(found), marks[0], found[0]["id"])
+        return found[0] if found else None
+
+    def _pipeline_tasks(self, pipeline_id: str, project_id: str) -> list[dict[str, Any]]:
+        return [t for t in self.gate.iter_pages("POST", "/annotationtasks/query",
+                                                dql.tasks_of_pipeline(pipeline_id, project_id))
+                if isinstance(t, dict) and isinstance(t.get("id"), str)]
+
+    def _install(self, pipeline_id: str, pipeline: Mapping[str, Any]) -> dict[str, Any]:
+        """Install the pipeline unless its state says it runs; an unknown outcome is read back first."""
+        if pipeline.get("status") in _RUNNING_PIPELINE:
+            return dict(pipeline)
+
+        def installed() -> dict[str, Any] | None:
+            current = self.gate.object("GET", f"/pipelines/{pipeline_id}")
+            return current if current.get("status") in _RUNNING_PIPELINE else None
+
+        return self._once(f"install pipeline {pipeline_id}",
+                          lambda: self.gate.object("POST", f"/pipelines/{pipeline_id}/install", json={}), installed)
+
+    def _execute(self, pipeline_id: str, query: Mapping[str, Any], *, project_id: str,
+                 item_ids: Sequence[str] = ()) -> None:
+        """Run the pipeline over a query, once: after an unknown outcome, the pipeline's tasks are read
+        (the listed items in them, or any item at all) before it is run again."""
+        def send() -> bool:
+            cmd = self.gate.object("POST", f"/pipelines/{pipeline_id}/execute", json=pl.execute_body(query))
+            self.gate.wait_command(cmd, f"execute pipeline {pipeline_id}")
+            return True
+
+        def done() -> bool | None:
+            tasks = self._pipeline_tasks(pipeline_id, project_id)
+            if not item_ids:
+                return True if any(int(t.get("totalItems") or 0) for t in tasks) else None
+            dataset_id = next((t.get("datasetId") for t in tasks), None)
+            if not isinstance(dataset_id, str):
+                return None
+            missing = self._not_in_tasks(dataset_id, item_ids, {t["id"] for t in tasks})
+            return True if not missing else None
+
+        self._once(f"execute pipeline {pipeline_id}", send, done)
+
+    def _not_in_tasks(self, dataset_id: str, item_ids: Sequence[str], task_ids: set[str]) -> list[str]:
+        """The items of ``item_ids`` no task of ``task_ids`` holds (read back from the items' refs)."""
+        inside = {e["id"] for e in self.gate.iter_dql(dataset_id, {**dql.items_by_id(list(item_ids)),
+                                                                   "sort": dict(dql.SORT_BY_ID)})
+                  if any(_in_task(e, t) for t in task_ids)}
+        return [i for i in item_ids if i not in inside]
 
     def get_spec(self, job_id: str) -> JobSpec | None:
         ref = JobRef.parse(job_id)
@@ -353,21 +538,42 @@ class DataloopBackend(Backend):
             to_add = [k for k in keys if k not in in_task]
             if to_add:
                 people = [] if is_pulling(spec) else list(spec.workforce.assignees)
-                query = dql.items_by_id([found[k]["id"] for k in to_add])
-                cmd = self.gate.object("POST", f"/annotationtasks/{ref.task}/addToTask",
-                                       json=payloads.add_to_task_body(query, people))
-                self.gate.wait_command(cmd, f"add {len(to_add)} item(s) to task {ref.task}")
+                self._add_to_task(ref.task, dataset_id, [found[k]["id"] for k in to_add], people)
         else:
-            # a pipeline keeps no per-item membership we can read back: items uploaded by an earlier
-            # run are taken as already sent through it
-            in_task = {k for k in keys if k not in uploaded_now}
-            to_add = [k for k in keys if k in uploaded_now]
+            # an item is in the pipeline once a task of its nodes holds it; an item uploaded by an earlier
+            # run whose execution is still on its way may be run again (the node's task holds it once)
+            pipeline = context["pipeline"]
+            project_id = need(pipeline, "projectId", str, f"GET /pipelines/{ref.pipeline}")
+            task_ids = {t["id"] for t in self._pipeline_tasks(str(ref.pipeline), project_id)}
+            in_task = {k for k in keys if k not in uploaded_now and any(_in_task(found[k], t) for t in task_ids)}
+            to_add = [k for k in keys if k not in in_task]
             if to_add:
-                self._execute(str(ref.pipeline), dql.items_by_id([found[k]["id"] for k in to_add]))
+                ids = [found[k]["id"] for k in to_add]
+                self._execute(str(ref.pipeline), dql.items_by_id(ids), project_id=project_id, item_ids=ids)
         report.created += len(to_add)
         report.existing += len(in_task)
         report.keys.extend(keys)
         return report
+
+    def _add_to_task(self, task_id: str, dataset_id: str, item_ids: list[str], people: list[Any]) -> None:
+        """``addToTask`` for these items, once: it is not idempotent (a repeat would assign the items
+        again), so after an unknown outcome the items' refs are read and only the missing ones re-sent."""
+        remaining = list(item_ids)
+
+        def send() -> bool:
+            cmd = self.gate.object("POST", f"/annotationtasks/{task_id}/addToTask",
+                                   json=payloads.add_to_task_body(dql.items_by_id(remaining), people))
+            self.gate.wait_command(cmd, f"add {len(remaining)} item(s) to task {task_id}")
+            return True
+
+        def done() -> bool | None:
+            missing = self._not_in_tasks(dataset_id, remaining, {task_id})
+            if not missing:
+                return True
+            remaining[:] = missing
+            return None
+
+        self._once(f"add {len(item_ids)} item(s) to task {task_id}", send, done)
 
     def add_source(self, job_id: str, spec: JobSpec, source: Any, *, assignees: tuple[str, ...] = ()
                    ) -> UploadReport:
@@ -377,7 +583,9 @@ class DataloopBackend(Backend):
         ref = JobRef.parse(job_id)
         query = source_query(source)
         if ref.pipeline is not None:
-            self._execute(ref.pipeline, query)
+            pipeline = self.gate.object("GET", f"/pipelines/{ref.pipeline}")
+            project_id = need(pipeline, "projectId", str, f"GET /pipelines/{ref.pipeline}")
+            self._execute(ref.pipeline, query, project_id=project_id, item_ids=list(source.item_ids or ()))
             return UploadReport(keys=list(source.item_ids or ()))
         task = self.gate.object("GET", f"/annotationtasks/{ref.task}")
         if is_object_id(source.dataset) and source.dataset != task.get("datasetId"):
@@ -385,9 +593,13 @@ class DataloopBackend(Backend):
                             f"not {source.dataset}")
         people: list[Any] = list(assignees) or ([] if is_pulling(spec) else list(spec.workforce.assignees))
         before = int(task.get("totalItems") or 0)
-        cmd = self.gate.object("POST", f"/annotationtasks/{ref.task}/addToTask",
-                               json=payloads.add_to_task_body(query, people))
-        self.gate.wait_command(cmd, f"add items to task {ref.task}")
+        if source.item_ids is not None:  # listed items: an unknown outcome is checked item by item
+            dataset_id = need(task, "datasetId", str, f"GET /annotationtasks/{ref.task}")
+            self._add_to_task(str(ref.task), dataset_id, list(source.item_ids), people)
+        else:  # a filter: sent once (not repeated blindly); a failure is raised for the caller to check
+            cmd = self.gate.object("POST", f"/annotationtasks/{ref.task}/addToTask",
+                                   json=payloads.add_to_task_body(query, people))
+            self.gate.wait_command(cmd, f"add items to task {ref.task}")
         after = int(self.gate.object("GET", f"/annotationtasks/{ref.task}").get("totalItems") or 0)
         created = max(0, after - before)
         requested = len(source.item_ids) if source.item_ids is not None else created
@@ -415,9 +627,7 @@ class DataloopBackend(Backend):
         """Tasks are open from creation; a pipeline is (re)installed if it is not running."""
         ref = JobRef.parse(job_id)
         if ref.pipeline is not None:
-            pipeline = self.gate.object("GET", f"/pipelines/{ref.pipeline}")
-            if pipeline.get("status") not in ("Installed", "Activated"):
-                self.gate.object("POST", f"/pipelines/{ref.pipeline}/install", json={}, idempotent=True)
+            self._install(ref.pipeline, self.gate.object("GET", f"/pipelines/{ref.pipeline}"))
             return
         task = self.gate.object("GET", f"/annotationtasks/{ref.task}")
         status = task.get("status")
@@ -546,6 +756,26 @@ def _timeout(value: Any) -> float | tuple[float, float]:
 def _in_task(item: Mapping[str, Any], task_id: str) -> bool:
     refs = get(item, "metadata.system.refs") or []
     return any(isinstance(r, dict) and r.get("id") == task_id for r in refs)
+
+
+def _split(tasks: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(annotation tasks, QA tasks), each oldest first; several annotation tasks under one key (made by
+    an older version of annotate, or two runs racing) are logged, and the oldest is the job's."""
+    ordered = sorted(tasks, key=creation_order)
+    annotate = [t for t in ordered if not is_qa(t)]
+    if len(annotate) > 1:
+        log.warning("%d annotation tasks carry the same key; the oldest, %s, is the job's",
+                    len(annotate), annotate[0]["id"])
+    return annotate, [t for t in ordered if is_qa(t)]
+
+
+def _review_of(qa_tasks: Iterable[dict[str, Any]], task_id: str) -> dict[str, Any] | None:
+    """The oldest QA task reviewing ``task_id``."""
+    return next((q for q in qa_tasks if parent_task(q) == task_id), None)
+
+
+def _first(tasks: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return tasks[0] if tasks else None
 
 
 def _task_summary(task: Mapping[str, Any]) -> dict[str, Any]:

@@ -182,13 +182,34 @@ def annotate_tasks(project_id: str, *, page_size: int = 500) -> dict[str, Any]:
     }
 
 
-def task_by_name(name: str, dataset_id: str) -> dict[str, Any]:
-    """The ``checkIfExist`` query guarding a create against duplicates [K repositories/tasks.py:919]."""
-    return {
-        "filter": {"$and": [{"name": name}, {"datasetId": dataset_id}]},
+def tasks_marked(field: str, value: str, project_id: str | None, *, page_size: int = 500) -> dict[str, Any]:
+    """annotate's tasks whose ``metadata.user.annotate.<field>`` is ``value`` (a job key or a create id).
+
+    How a job key is found again, and how a create whose answer was lost is looked up before it is
+    sent again. Offset-paged like ``annotate_tasks``; without a project the query is not narrowed by one.
+    """
+    query: dict[str, Any] = {
+        "filter": {"$and": [{f"metadata.user.annotate.{field}": value}]},
         "page": 0,
-        "pageSize": 500,
+        "pageSize": page_size,
         "resource": "tasks",
+    }
+    if project_id is not None:
+        query["context"] = {"projectIds": [project_id]}
+    return query
+
+
+def pipelines_described(descriptions: Sequence[str], project_id: str, *, page_size: int = 500) -> dict[str, Any]:
+    """A project's pipelines whose ``description`` is one of ``descriptions`` (annotate's key marks).
+
+    ``POST /pipelines/query`` with ``resource: pipeline`` and a ``projectId`` clause, as dtlpy's
+    ``pipelines.list()`` sends it [K repositories/pipelines.py].
+    """
+    return {
+        "filter": {"$and": [{"description": {"$in": list(descriptions)}}, {"projectId": project_id}]},
+        "page": 0,
+        "pageSize": page_size,
+        "resource": "pipeline",
     }
 
 

@@ -60,17 +60,17 @@ def _items(task: Mapping[str, Any]) -> int | None:
     return int(n) if isinstance(n, int | float) and not isinstance(n, bool) else None
 
 
-def _parent(task: Mapping[str, Any]) -> str | None:
+def parent_task(task: Mapping[str, Any]) -> str | None:
     """The task a QA task reviews: ``spec.parentTaskId``, or the id annotate stored in its metadata."""
     parent = get(task, "spec.parentTaskId") or get(task, f"metadata.user.{META_KEY}.parentTaskId")
     return parent if isinstance(parent, str) else None
 
 
-def _is_qa(task: Mapping[str, Any]) -> bool:
-    return get(task, "spec.type") == "qa" or _parent(task) is not None
+def is_qa(task: Mapping[str, Any]) -> bool:
+    return get(task, "spec.type") == "qa" or parent_task(task) is not None
 
 
-def _order(task: Mapping[str, Any]) -> tuple[str, str]:
+def creation_order(task: Mapping[str, Any]) -> tuple[str, str]:
     return (str(task.get("createdAt") or ""), str(task.get("id") or ""))
 
 
@@ -90,11 +90,11 @@ def job_rows(tasks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """
     annotation: list[Mapping[str, Any]] = []
     reviews: dict[str, list[Mapping[str, Any]]] = {}
-    for task in sorted(tasks, key=_order):
+    for task in sorted(tasks, key=creation_order):
         if not isinstance(task.get("id"), str) or get(task, "metadata.system.pipelineId"):
             continue
-        if _is_qa(task):
-            reviews.setdefault(_parent(task) or "", []).append(task)
+        if is_qa(task):
+            reviews.setdefault(parent_task(task) or "", []).append(task)
         else:
             annotation.append(task)
 

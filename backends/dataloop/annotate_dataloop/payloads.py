@@ -84,10 +84,15 @@ def ontology_body(spec: JobSpec, project_id: str) -> dict[str, Any]:
     return {"roots": roots, "projectIds": [project_id], "attributes": []}
 
 
-def recipe_body(spec: JobSpec, project_id: str, ontology_id: str) -> dict[str, Any]:
+def recipe_title(spec: JobSpec, key: str | None = None) -> str:
+    """A created recipe's title; with a job key it names the key, which is how a rerun finds it."""
+    return f"{spec.name} (annotate {key})" if key else f"{spec.name} (annotate)"
+
+
+def recipe_body(spec: JobSpec, project_id: str, ontology_id: str, key: str | None = None) -> dict[str, Any]:
     """``POST /recipes`` pointing at the created ontology [W §3.4]."""
     return {
-        "title": f"{spec.name} (annotate)",
+        "title": recipe_title(spec, key),
         "projectIds": [project_id],
         "ontologyIds": [ontology_id],
         "uiSettings": {"allowObjectIdAutoAssign": True, "studioV2App": True},
@@ -129,19 +134,11 @@ def due_date(spec: JobSpec, created: datetime | None = None) -> float | None:
     return None if when is None else due_date_ms(when)
 
 
-def spec_metadata(spec: JobSpec, create_id: str, **extra: Any) -> dict[str, Any]:
-    """``metadata.user.annotate``: the spec (for ``get_spec``) and the create call's idempotency key."""
-    return {"createId": create_id, **extra, "spec": spec.model_dump(mode="json", exclude_none=True, by_alias=True)}
-
-
-def check_if_exist(create_id: str) -> dict[str, Any]:
-    """``checkIfExist``: if a task with this create id exists, the gate returns it instead of a new one.
-
-    That makes repeating a create after a lost response safe (the core's rule for retrying a POST);
-    a new ``create_job`` call uses a new id, so two jobs with the same name stay two tasks.
-    """
-    return {"query": {"filter": {"$and": [{f"metadata.user.{META_KEY}.createId": create_id}]},
-                      "page": 0, "pageSize": 500, "resource": "tasks"}}
+def spec_metadata(spec: JobSpec, create_id: str, key: str | None = None, **extra: Any) -> dict[str, Any]:
+    """``metadata.user.annotate`` of an annotation task: the spec (for ``get_spec``), the id of this create
+    call and the job key (both looked up when a create's outcome is unknown, see ``creates.py``)."""
+    return {"createId": create_id, **({"key": key} if key else {}), **extra,
+            "spec": spec.model_dump(mode="json", exclude_none=True, by_alias=True)}
 
 
 def _task_head(
@@ -173,6 +170,7 @@ def annotation_task_body(
     create_id: str,
     due: float | None,
     empty: bool = False,
+    key: str | None = None,
 ) -> dict[str, Any]:
     """``POST /annotationtasks`` for an annotation, pulling or consensus task [W §3.5-§3.7].
 
@@ -209,9 +207,8 @@ def annotation_task_body(
     metadata: dict[str, Any] = {}
     if system:
         metadata["system"] = system
-    metadata["user"] = {META_KEY: spec_metadata(spec, create_id)}
+    metadata["user"] = {META_KEY: spec_metadata(spec, create_id, key)}
     body["metadata"] = metadata
-    body["checkIfExist"] = check_if_exist(create_id)
     if empty:
         body["emptyTask"] = True  # [O TaskPayload]: items come later through addToTask
     return body
@@ -232,6 +229,7 @@ def qa_task_body(
     create_id: str,
     due: float | None,
     limit: int | str | None = None,
+    key: str | None = None,
 ) -> dict[str, Any]:
     """``POST /annotationtasks`` for the QA task of ``parent_id`` (``create_qa_task``) [W §3.8].
 
@@ -251,8 +249,8 @@ def qa_task_body(
         body["workload"] = workload(list(spec.review.reviewers))
     if limit is not None:
         body["limit"] = limit
-    body["metadata"] = {"user": {META_KEY: {"createId": create_id, "parentTaskId": parent_id}}}
-    body["checkIfExist"] = check_if_exist(create_id)
+    body["metadata"] = {"user": {META_KEY: {"createId": create_id, **({"key": key} if key else {}),
+                                            "parentTaskId": parent_id}}}
     return body
 
 

@@ -46,9 +46,28 @@ def position(col: float, row: float) -> dict[str, Any]:
     return {"x": col * 1.7 * 200 + 100, "y": row * 1.5 * 87 + 87, "z": 0}
 
 
-def create_body(name: str, project_id: str) -> dict[str, Any]:
-    """``POST /pipelines`` for an empty pipeline [W §3.14]."""
-    return {"name": name, "projectId": project_id, "nodes": [], "connections": [], "startNodes": [], "variables": []}
+def create_body(name: str, project_id: str, description: str | None = None) -> dict[str, Any]:
+    """``POST /pipelines`` for an empty pipeline [W §3.14]; ``description`` carries annotate's mark
+    (``key_mark``), kept by every whole-entity ``PATCH`` after it."""
+    body: dict[str, Any] = {"name": name, "projectId": project_id, "nodes": [], "connections": [], "startNodes": [],
+                            "variables": []}
+    if description is not None:
+        body["description"] = description
+    return body
+
+
+#: what a pipeline's ``description`` says while annotate is building it, and once every step is done
+BUILDING, READY = "building", "ready"
+
+
+def key_mark(token: str, stage: str = BUILDING) -> str:
+    """The ``description`` naming a pipeline's job key (or, without a key, its create call's id).
+
+    Pipelines carry no user metadata annotate could rely on, but ``description`` is sent and returned
+    whole by ``POST``/``PATCH /pipelines`` [W §3.14]; the stage says whether the create got to its end
+    (nodes, install, execute), so a rerun knows whether to resume it.
+    """
+    return f"annotate job {token} ({stage})"
 
 
 def pipeline_name(spec: JobSpec) -> str:
