@@ -21,6 +21,7 @@ from annotate_core.errors import (
     AuthenticationError,
     BackendNotInstalled,
     ConfigError,
+    ItemsInputError,
     ItemsRejectedError,
     NotFoundError,
     RateLimitError,
@@ -30,6 +31,7 @@ from annotate_core.errors import (
     VendorValidationError,
 )
 from annotate_core.items import Item, ItemError, UploadReport
+from annotate_core.items_check import ItemsCheck, check_items
 from annotate_core.job import Job
 from annotate_core.model import *  # noqa: F403 - the model is the public vocabulary
 from annotate_core.model import __all__ as _model_all
@@ -52,6 +54,8 @@ __all__ = [
     "CostEstimate",
     "Item",
     "ItemError",
+    "ItemsCheck",
+    "ItemsInputError",
     "ItemsRejectedError",
     "Job",
     "JobState",
@@ -69,6 +73,7 @@ __all__ = [
     "VendorValidationError",
     "answers_frame",
     "check",
+    "check_items",
     "compare",
     "connect",
     "estimate_cost",
