@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,7 +139,7 @@ def _check_value(f: DataField, value: Any) -> str | None:
     if t in (FieldType.URL, FieldType.IMAGE):
         if not isinstance(value, str):
             return f"expected a URL string, got {type(value).__name__}"
-        if any(c.isspace() or c in _NOT_IN_URLS or not c.isprintable() for c in value):
+        if not value.isprintable() or _NOT_IN_URLS.search(value):
             # a quote left open in a CSV shows up here: the next rows glued on after a line break
             return f"expected a URL without spaces, quotes or line breaks, got {short(value)}"
         try:
@@ -167,7 +168,8 @@ def _check_value(f: DataField, value: Any) -> str | None:
     return None
 
 
-_NOT_IN_URLS = frozenset('"<>\\`')  # never unescaped in a URL; a sign of CSV gone wrong
+# never unescaped in a URL, and a sign of CSV gone wrong (line breaks and tabs fail isprintable)
+_NOT_IN_URLS = re.compile(r'[ "<>\\`]')
 
 
 def _is_option(value: Any, options: Any) -> bool:

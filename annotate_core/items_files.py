@@ -91,6 +91,11 @@ class ItemsFile:
         if self.delimiter is not None:
             self.columns = self._read_header()
 
+    def stamp(self) -> tuple[int, int]:
+        """Size and modification time: a file read twice must not change in between."""
+        st = self.path.stat()
+        return st.st_size, st.st_mtime_ns
+
     @property
     def is_table(self) -> bool:
         return self.delimiter is not None
