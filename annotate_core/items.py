@@ -32,6 +32,7 @@ GOLDEN_PREFIX = "golden:"
 TRUTH_PREFIX = "truth:"  # hidden true answers: for simulators and accuracy, never uploaded
 HINT_COLUMN = "hint"
 KEY_COLUMN = "key"
+MAX_KEY_LENGTH = 300  # the local store's key column; longer keys are a sign of a row gone wrong anyway
 
 
 def derive_key(inputs: Mapping[str, Any]) -> str:
@@ -156,6 +157,8 @@ def _check_value(f: DataField, value: Any) -> str | None:
     elif t is FieldType.NUMBER:
         if isinstance(value, bool) or not isinstance(value, int | float):
             return f"expected a number, got {short(value)}"
+        if isinstance(value, float) and math.isinf(value):
+            return f"expected a finite number, got {value!r}"  # JSON, and so every vendor API, has no infinity
     elif t is FieldType.BOOL:
         if not isinstance(value, bool):
             return f"expected true or false, got {short(value)}"
@@ -180,8 +183,10 @@ def _is_option(value: Any, options: Any) -> bool:
 
 
 def _check_key(key: str) -> str | None:
-    if any(not c.isprintable() for c in key):
+    if not key.isprintable():
         return f"expected a key without line breaks or control characters, got {short(key)}"
+    if len(key) > MAX_KEY_LENGTH:
+        return f"expected a key of at most {MAX_KEY_LENGTH} characters, got {len(key)}"
     return None
 
 

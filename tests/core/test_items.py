@@ -224,10 +224,15 @@ def test_urls_and_keys_reject_what_only_a_broken_row_would_hold() -> None:
     rows = [{"key": "a", "image": "https://x.io/a b.jpg"}, {"key": "b", "image": "https://x.io/b.jpg\n"},
             {"key": "c", "image": 'https://x.io/"c.jpg'}, {"key": "d\ne", "image": "https://x.io/d.jpg"},
             {"key": "f", "image": "https://x.io/f.jpg?w=1,h=2"}, {"key": "g", "image": "https://x.io/" + "g" * 500}]
+    rows += [{"key": "k" * 301, "image": "https://x.io/h.jpg"}]
     check = check_items(spec, rows)
     assert [(e.key, e.field) for e in check.errors] == [("a", "inputs.image"), ("b", "inputs.image"),
-                                                        ("c", "inputs.image"), ("d\ne", "key")]
+                                                        ("c", "inputs.image"), ("d\ne", "key"), ("k" * 301, "key")]
+    assert check.errors[-1].message == "expected a key of at most 300 characters, got 301"
     assert [i.key for i in check.items()] == ["f", "g"]
+    numbers = make_spec(inputs=[{"name": "n", "type": "number"}])
+    assert [e.message for e in check_items(numbers, [{"n": float("inf")}, {"n": 1e308}, {"n": "one"}]).errors] == [
+        "expected a finite number, got inf", "expected a number, got 'one'"]
     long = check_items(spec, [{"key": "h", "image": "x" * 10_000}]).errors[0].message
     assert len(long) < 120 and long.endswith("...'")
 
