@@ -101,10 +101,7 @@ class ItemsFile:
         return self.delimiter is not None
 
     def _open(self) -> IO[bytes]:
-        try:
-            return self.path.open("rb")
-        except OSError as exc:
-            raise ItemsInputError(f"{self.path}: cannot read the items file ({exc.strerror})") from None
+        return self.path.open("rb")  # an OSError (permissions, ...) names the file and its cause itself
 
     def _reader(self, lines: _Lines) -> Any:
         return csv.reader(lines, delimiter=self.delimiter or ",", strict=True)
