@@ -315,11 +315,9 @@ def coerce_items(data: Any, spec: JobSpec | None = None) -> Iterator[Item]:
     if isinstance(data, str | Path):
         yield from read_items_file(Path(data), spec)
         return
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is a core dependency
-        pd = None
-    if pd is not None and isinstance(data, pd.DataFrame):
+    import pandas as pd  # a core dependency, imported late because most callers never need it
+
+    if isinstance(data, pd.DataFrame):
         for row in data.to_dict(orient="records"):
             yield _row_to_item({str(k): v for k, v in row.items()}, spec)
         return

@@ -157,11 +157,9 @@ def _source(data: Any) -> tuple[Source, str]:
     if isinstance(data, str | Path):
         f = ItemsFile(data)
         return f, str(f.path)
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is a core dependency
-        pd = None
-    if pd is not None and isinstance(data, pd.DataFrame):
+    import pandas as pd  # a core dependency, imported late because most callers never need it
+
+    if isinstance(data, pd.DataFrame):
         return data, "items"
     if isinstance(data, Mapping):
         raise TypeError("items: expected a file path, a DataFrame or an iterable of items, got one mapping")

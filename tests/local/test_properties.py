@@ -11,6 +11,7 @@ import contextlib
 import csv
 import io
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,7 @@ def spec_dicts(draw: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def local(tmp_path_factory: pytest.TempPathFactory) -> Client:
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     backend = LocalBackend(path=str(tmp_path_factory.mktemp("props") / "annotate.db"))
     yield Client(backend, profile="properties")
     backend.close_backend()
