@@ -183,8 +183,8 @@ def _is_option(value: Any, options: Any) -> bool:
 
 
 def _check_key(key: str) -> str | None:
-    if not key.isprintable():
-        return f"expected a key without line breaks or control characters, got {short(key)}"
+    if not key.isprintable() or '"' in key:  # a quote in a key is a CSV row gone wrong, as in a URL
+        return f"expected a key without quotes, line breaks or control characters, got {short(key)}"
     if len(key) > MAX_KEY_LENGTH:
         return f"expected a key of at most {MAX_KEY_LENGTH} characters, got {len(key)}"
     return None
@@ -196,9 +196,12 @@ def validate_item(spec: JobSpec, item: Item, index: int | None = None) -> list[I
     bad_key = _check_key(item.key)
     if bad_key:
         errors.append(ItemError(item.key, "key", bad_key, index))
+    if item.hint is not None and _has_nul(item.hint):
+        errors.append(ItemError(item.key, "hint", NUL_PROBLEM, index))
     known = {f.name for f in spec.inputs}
     for f in spec.inputs:
-        problem = _check_value(f, item.inputs.get(f.name))
+        value = item.inputs.get(f.name)
+        problem = NUL_PROBLEM if _has_nul(value) else _check_value(f, value)
         if problem:
             errors.append(ItemError(item.key, f"inputs.{f.name}", problem, index))
     for extra in sorted(set(item.inputs) - known):
@@ -209,10 +212,24 @@ def validate_item(spec: JobSpec, item: Item, index: int | None = None) -> list[I
             if name not in outputs:
                 errors.append(ItemError(item.key, f"golden.{name}", "is not an output field", index))
                 continue
-            problem = _check_value(outputs[name], value)
+            problem = NUL_PROBLEM if _has_nul(value) else _check_value(outputs[name], value)
             if problem:
                 errors.append(ItemError(item.key, f"golden.{name}", problem, index))
     return errors
+
+
+NUL_PROBLEM = "expected text without NUL characters (0x00): they are a sign of a binary or broken file"
+
+
+def _has_nul(value: Any) -> bool:
+    """A NUL anywhere in a value: PostgreSQL (and many vendor APIs) refuse it, so it never gets that far."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def iter_valid_items(

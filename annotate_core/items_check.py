@@ -48,6 +48,7 @@ class _Unit:
     truth: dict[str, Any]
     line: int | None = None
     end_line: int | None = None
+    key: str = ""  # the key the row gives, even when no item could be made of it
 
 
 @dataclass
@@ -126,10 +127,12 @@ def check_items(spec: JobSpec, data: Any, *, golden_refused: str | None = None) 
                 check.golden += 1
                 if golden_refused:
                     problems.append(ItemError(item.key, "golden", golden_refused, unit.index))
+        key = item.key if item is not None else unit.key
+        if key:  # a rejected row claims its key too: a later row never silently takes its place
             where = f"line {unit.line}" if unit.line is not None else f"#{unit.index}"
-            first = seen.setdefault(item.key, where)
+            first = seen.setdefault(key, where)
             if first != where:
-                problems.append(ItemError(item.key, "key", f"duplicate key (first on {first})", unit.index))
+                problems.append(ItemError(key, "key", f"duplicate key (first on {first})", unit.index))
         if not problems:
             if unit.truth and item is not None:
                 check.truth[item.key] = unit.truth
@@ -230,8 +233,8 @@ def _from_row(row: Mapping[Any, Any], spec: JobSpec, index: int, *, full_items: 
         for err in exc.errors(include_url=False):
             loc = ".".join(str(p) for p in err["loc"]) or None
             problems.append(ItemError(key, loc, err["msg"].removeprefix("Value error, "), index))
-        return _Unit(index, None, problems, {})
-    return _Unit(index, item, problems, truth)
+        return _Unit(index, None, problems, {}, key=key)
+    return _Unit(index, item, problems, truth, key=item.key)
 
 
 def _check_columns(spec: JobSpec, columns: list[str], line: int | None) -> tuple[list[ItemError], set[str]]:
