@@ -272,3 +272,22 @@ def test_add_items_from_a_path_is_atomic_unless_partial_is_allowed(tmp_path: Pat
     report = job.add_items(str(p), allow_partial=True, on_error="report", progress=False)
     assert (report.created, report.rejected, report.uploaded) == (5, 1, True)
     assert job.progress().total_items == 5
+
+
+def test_a_rejected_row_still_claims_its_key() -> None:
+    rows = [{"key": "a", "image": "https://x.io/a.jpg", "hint": 3}, {"key": "a", "image": "https://x.io/b.jpg"}]
+    check = check_items(make_spec(), rows)
+    assert [(e.index, e.field, e.message) for e in check.errors] == [
+        (0, "hint", "Input should be a valid string"), (1, "key", "duplicate key (first on #0)")]
+    assert check.valid == 0
+
+
+def test_nul_characters_never_reach_a_store() -> None:
+    spec = make_spec(inputs=[{"name": "image", "type": "image"}, {"name": "text", "type": "json"}])
+    rows = [{"key": "a", "image": "https://x.io/a.jpg", "text": {"note": ["x\x00"]}},
+            {"key": "b", "image": "https://x.io/b.jpg", "text": "ok", "hint": "h\x00", "golden:result": "cat"},
+            {"key": "c", "image": "https://x.io/c.jpg", "text": {"fine": 1}}]
+    check = check_items(spec, rows)
+    assert [(e.key, e.field) for e in check.errors] == [("a", "inputs.text"), ("b", "hint")]
+    assert "NUL characters" in check.errors[0].message
+    assert [i.key for i in check.items()] == ["c"]
