@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from annotate_core.cli.main import cli
+from annotate_core.client import connect
 
 HEADER = "key,image,golden:result\n"
 
@@ -108,7 +109,8 @@ def test_allow_partial_keeps_the_valid_rows_and_lists_the_others(tmp_path, examp
     assert "line 5 (item 'img-3'): golden.result: expected one of ['cat', 'dog'], got 'cow'" in r.output
     assert "started on local with 5 item(s)" in r.output
     job_id = r.output.split("annotate status ")[1].split()[0]
-    assert "0/5" in invoke("status", job_id, "--db", str(db)).output
+    with connect(driver="local", path=str(db)) as client:
+        assert client.job(job_id).progress().total_items == 5
 
 
 def test_allow_partial_with_no_valid_row_creates_nothing(tmp_path, examples_dir) -> None:
