@@ -116,7 +116,7 @@ def check_items(spec: JobSpec, data: Any, *, golden_refused: str | None = None) 
     if columns is not None:
         line = 1 if isinstance(source, ItemsFile) else None
         check.errors, header = _check_columns(spec, columns, line)
-    seen: dict[str, str] = {}
+    seen: dict[str, int] = {}
     for unit in _units(source, spec):
         check.rows += 1
         problems = list(unit.problems)
@@ -129,10 +129,11 @@ def check_items(spec: JobSpec, data: Any, *, golden_refused: str | None = None) 
                     problems.append(ItemError(item.key, "golden", golden_refused, unit.index))
         key = item.key if item is not None else unit.key
         if key:  # a rejected row claims its key too: a later row never silently takes its place
-            where = f"line {unit.line}" if unit.line is not None else f"#{unit.index}"
+            where = unit.line if unit.line is not None else unit.index  # an int: a million keys stay cheap
             first = seen.setdefault(key, where)
             if first != where:
-                problems.append(ItemError(key, "key", f"duplicate key (first on {first})", unit.index))
+                shown = f"line {first}" if unit.line is not None else f"#{first}"
+                problems.append(ItemError(key, "key", f"duplicate key (first on {shown})", unit.index))
         if not problems:
             if unit.truth and item is not None:
                 check.truth[item.key] = unit.truth
