@@ -22,6 +22,7 @@ from annotate_core.errors import (
     AuthenticationError,
     BackendNotInstalled,
     ConfigError,
+    ItemsInputError,
     ItemsRejectedError,
     JobIdleError,
     NotFoundError,
@@ -33,6 +34,7 @@ from annotate_core.errors import (
     WaitTimeoutError,
 )
 from annotate_core.items import Item, ItemError, UploadReport
+from annotate_core.items_check import ItemsCheck, check_items
 from annotate_core.job import Job
 from annotate_core.jobkeys import JobKeyConflictError
 from annotate_core.model import *  # noqa: F403 - the model is the public vocabulary
@@ -56,6 +58,8 @@ __all__ = [
     "CostEstimate",
     "Item",
     "ItemError",
+    "ItemsCheck",
+    "ItemsInputError",
     "ItemsRejectedError",
     "JobIdleError",
     "Job",
@@ -76,6 +80,7 @@ __all__ = [
     "WaitTimeoutError",
     "answers_frame",
     "check",
+    "check_items",
     "compare",
     "connect",
     "estimate_cost",

@@ -72,24 +72,33 @@ class WaitTimeoutError(AnnotateError, TimeoutError):
         self.progress = progress
 
 
-class ItemsRejectedError(AnnotateError):
-    """Some items of an upload were rejected; `report` says which and why.
+class ItemsInputError(AnnotateError, ValueError):
+    """Items cannot be read at all: a missing or unreadable file, a broken structure, no rows.
 
-    Items that were accepted stay stored: rerunning the same upload after fixing the rejected items
-    adds only those.
+    The message names the file and line. Nothing has been uploaded when this is raised.
+    """
+
+
+class ItemsRejectedError(AnnotateError):
+    """Items were rejected; `report` says which, where and why.
+
+    By default an upload is atomic: when any item is rejected nothing is uploaded
+    (``report.uploaded`` is False). With ``allow_partial=True`` the valid items are stored and stay
+    stored: rerunning the same upload after fixing the rejected items adds only those.
     """
 
     def __init__(self, report: UploadReport):
+        from annotate_core.items import describe_errors
+
         self.report = report
-        shown = report.errors[:10]
-        lines = [
-            f"{len(report.errors)} item(s) rejected "
-            f"({report.created} created, {report.existing} already present):"
-        ]
-        lines += [f"  - {e.describe()}" for e in shown]
-        if len(report.errors) > len(shown):
-            lines.append(f"  ... and {len(report.errors) - len(shown)} more (see .report.errors)")
-        super().__init__("\n".join(lines))
+        rejected = report.rejected or len({(e.key, e.index, e.line) for e in report.errors})
+        if report.uploaded:
+            head = (f"{rejected} item(s) rejected ({report.created} created, "
+                    f"{report.existing} already present):")
+        else:
+            head = (f"{rejected} item(s) rejected, so nothing was uploaded "
+                    f"(fix them, or pass allow_partial=True to upload the valid ones):")
+        super().__init__("\n".join([head, *describe_errors(report.errors, limit=10)]))
 
 
 # --- errors raised while talking to a vendor -------------------------------------------------

@@ -7,10 +7,10 @@ their inputs (a hash), so re-sending identical rows is harmless too.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import math
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 
 from pydantic import Field, model_validator
 
+from annotate_core.items_files import ItemsFile, iter_file_rows, short
 from annotate_core.model.base import SpecModel
 from annotate_core.model.fields import DataField, FieldType
 
@@ -31,6 +32,7 @@ GOLDEN_PREFIX = "golden:"
 TRUTH_PREFIX = "truth:"  # hidden true answers: for simulators and accuracy, never uploaded
 HINT_COLUMN = "hint"
 KEY_COLUMN = "key"
+MAX_KEY_LENGTH = 300  # the local store's key column; longer keys are a sign of a row gone wrong anyway
 
 
 def derive_key(inputs: Mapping[str, Any]) -> str:
@@ -61,26 +63,50 @@ class Item(SpecModel):
 
 @dataclass(frozen=True)
 class ItemError:
-    """Why one item was rejected: its key, the field at fault, and what was expected."""
+    """Why one item was rejected: its key, the field at fault, what was expected, and where it was.
+
+    ``index`` counts items from 0 in the order given; ``line`` is the line of an items file the row
+    starts on (the header is line 1), when the items came from a file.
+    """
 
     key: str
     field: str | None
     message: str
     index: int | None = None
+    line: int | None = None
 
     def describe(self) -> str:
-        where = f"item {self.key!r}" + (f" (#{self.index})" if self.index is not None else "")
+        if self.line is not None:
+            where = f"line {self.line}" + (f" (item {self.key!r})" if self.key else "")
+        elif self.key:
+            where = f"item {self.key!r}" + (f" (#{self.index})" if self.index is not None else "")
+        else:
+            where = f"item #{self.index}" if self.index is not None else "items"
         return f"{where}: {self.field + ': ' if self.field else ''}{self.message}"
 
 
-@dataclass
+def describe_errors(errors: list[ItemError], limit: int = 20) -> list[str]:
+    """The first ``limit`` errors, one line each, and how many more there are."""
+    lines = [f"  - {e.describe()}" for e in errors[:limit]]
+    if len(errors) > limit:
+        lines.append(f"  ... and {len(errors) - limit} more")
+    return lines
+
+
+@dataclass(repr=False)
 class UploadReport:
-    """Outcome of ``add_items``: counts, and every per-item error (never swallowed)."""
+    """Outcome of ``add_items``: counts, and every per-item error (never swallowed).
+
+    ``rejected`` counts items refused (one item may have several errors); ``uploaded`` is False when
+    an atomic upload refused everything because some items were invalid.
+    """
 
     created: int = 0
     existing: int = 0
     errors: list[ItemError] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
+    rejected: int = 0
+    uploaded: bool = True
 
     @property
     def ok(self) -> bool:
@@ -89,8 +115,18 @@ class UploadReport:
     def merge(self, other: UploadReport) -> None:
         self.created += other.created
         self.existing += other.existing
+        self.rejected += other.rejected
+        self.uploaded = self.uploaded and other.uploaded
         self.errors.extend(other.errors)
         self.keys.extend(other.keys)
+
+    def __repr__(self) -> str:
+        # short whatever the upload's size: a million keys must not become megabytes of repr
+        first = ", ".join(repr(e.describe()) for e in self.errors[:3])
+        more = f", ... {len(self.errors) - 3} more" if len(self.errors) > 3 else ""
+        return (f"UploadReport(created={self.created}, existing={self.existing}, rejected={self.rejected}, "
+                f"uploaded={self.uploaded}, keys=<{len(self.keys)}>, errors=<{len(self.errors)}>"
+                + (f" [{first}{more}]" if self.errors else "") + ")")
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -104,35 +140,68 @@ def _check_value(f: DataField, value: Any) -> str | None:
     if t in (FieldType.URL, FieldType.IMAGE):
         if not isinstance(value, str):
             return f"expected a URL string, got {type(value).__name__}"
-        parsed = urlparse(value)
-        if parsed.scheme not in ("http", "https", "s3", "gs", "file", "data") or not (
+        if not value.isprintable() or _NOT_IN_URLS.search(value):
+            # a quote left open in a CSV shows up here: the next rows glued on after a line break
+            return f"expected a URL without spaces, quotes or line breaks, got {short(value)}"
+        try:
+            parsed = urlparse(value)
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.scheme not in ("http", "https", "s3", "gs", "file", "data") or not (
             parsed.netloc or parsed.scheme in ("file", "data")
         ):
-            return f"expected an http(s) URL, got {value!r}"
+            return f"expected an http(s) URL, got {short(value)}"
     elif t in (FieldType.TEXT, FieldType.FREE_TEXT):
         if not isinstance(value, str):
             return f"expected text, got {type(value).__name__}"
     elif t is FieldType.NUMBER:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            return f"expected a number, got {value!r}"
+            return f"expected a number, got {short(value)}"
+        if isinstance(value, float) and math.isinf(value):
+            return f"expected a finite number, got {value!r}"  # JSON, and so every vendor API, has no infinity
     elif t is FieldType.BOOL:
         if not isinstance(value, bool):
-            return f"expected true or false, got {value!r}"
+            return f"expected true or false, got {short(value)}"
     elif t is FieldType.LABEL:
-        if value not in f.option_values:
-            return f"expected one of {list(f.option_values)}, got {value!r}"
+        if not _is_option(value, f.option_values):
+            return f"expected one of {list(f.option_values)}, got {short(value)}"
     elif t is FieldType.LABELS:
-        if not isinstance(value, list | tuple) or any(v not in f.option_values for v in value):
-            return f"expected a list of {list(f.option_values)}, got {value!r}"
+        if not isinstance(value, list | tuple) or any(not _is_option(v, f.option_values) for v in value):
+            return f"expected a list of {list(f.option_values)}, got {short(value)}"
+    return None
+
+
+# never unescaped in a URL, and a sign of CSV gone wrong (line breaks and tabs fail isprintable)
+_NOT_IN_URLS = re.compile(r'[ "<>\\`]')
+
+
+def _is_option(value: Any, options: Any) -> bool:
+    try:
+        return value in options
+    except TypeError:  # an unhashable value (a list, a dict) is no option
+        return False
+
+
+def _check_key(key: str) -> str | None:
+    if not key.isprintable() or '"' in key:  # a quote in a key is a CSV row gone wrong, as in a URL
+        return f"expected a key without quotes, line breaks or control characters, got {short(key)}"
+    if len(key) > MAX_KEY_LENGTH:
+        return f"expected a key of at most {MAX_KEY_LENGTH} characters, got {len(key)}"
     return None
 
 
 def validate_item(spec: JobSpec, item: Item, index: int | None = None) -> list[ItemError]:
     """Every problem of one item against the spec's inputs (and outputs, for golden answers)."""
     errors: list[ItemError] = []
+    bad_key = _check_key(item.key)
+    if bad_key:
+        errors.append(ItemError(item.key, "key", bad_key, index))
+    if item.hint is not None and _has_nul(item.hint):
+        errors.append(ItemError(item.key, "hint", NUL_PROBLEM, index))
     known = {f.name for f in spec.inputs}
     for f in spec.inputs:
-        problem = _check_value(f, item.inputs.get(f.name))
+        value = item.inputs.get(f.name)
+        problem = NUL_PROBLEM if _has_nul(value) else _check_value(f, value)
         if problem:
             errors.append(ItemError(item.key, f"inputs.{f.name}", problem, index))
     for extra in sorted(set(item.inputs) - known):
@@ -143,10 +212,24 @@ def validate_item(spec: JobSpec, item: Item, index: int | None = None) -> list[I
             if name not in outputs:
                 errors.append(ItemError(item.key, f"golden.{name}", "is not an output field", index))
                 continue
-            problem = _check_value(outputs[name], value)
+            problem = NUL_PROBLEM if _has_nul(value) else _check_value(outputs[name], value)
             if problem:
                 errors.append(ItemError(item.key, f"golden.{name}", problem, index))
     return errors
+
+
+NUL_PROBLEM = "expected text without NUL characters (0x00): they are a sign of a binary or broken file"
+
+
+def _has_nul(value: Any) -> bool:
+    """A NUL anywhere in a value: PostgreSQL (and many vendor APIs) refuse it, so it never gets that far."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def iter_valid_items(
@@ -182,11 +265,14 @@ def validate_items(spec: JobSpec, items: Iterable[Item]) -> tuple[list[Item], li
 
 
 def _row_to_item(row: Mapping[str, Any], spec: JobSpec | None) -> Item:
-    key = row.get(KEY_COLUMN) or ""
+    key = row.get(KEY_COLUMN)
+    key = "" if key is None or (isinstance(key, float) and math.isnan(key)) else key
     inputs: dict[str, Any] = {}
     golden: dict[str, Any] = {}
     hint = row.get(HINT_COLUMN) or None
-    for col, value in row.items():
+    if isinstance(hint, float) and math.isnan(hint):
+        hint = None
+    for col, value in ((str(c), v) for c, v in row.items()):
         if col in (KEY_COLUMN, HINT_COLUMN) or col.startswith(TRUTH_PREFIX):
             continue  # hidden truth is never uploaded
         if isinstance(value, float) and math.isnan(value):
@@ -246,11 +332,9 @@ def coerce_items(data: Any, spec: JobSpec | None = None) -> Iterator[Item]:
     if isinstance(data, str | Path):
         yield from read_items_file(Path(data), spec)
         return
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is a core dependency
-        pd = None
-    if pd is not None and isinstance(data, pd.DataFrame):
+    import pandas as pd  # a core dependency, imported late because most callers never need it
+
+    if isinstance(data, pd.DataFrame):
         for row in data.to_dict(orient="records"):
             yield _row_to_item({str(k): v for k, v in row.items()}, spec)
         return
@@ -266,23 +350,12 @@ def coerce_items(data: Any, spec: JobSpec | None = None) -> Iterator[Item]:
 
 
 def iter_rows(path: str | Path) -> Iterator[dict[str, Any]]:
-    """Rows of a CSV/TSV/JSONL items file as dicts (CSV cells as text), streamed."""
-    p = Path(path)
-    suffix = p.suffix.lower()
-    if suffix not in (".jsonl", ".ndjson", ".csv", ".tsv"):
-        raise ValueError(f"{p}: expected a .csv, .tsv or .jsonl file of items")
-    if not p.is_file():
-        raise ValueError(f"{p}: no such items file")
-    with p.open(encoding="utf-8", newline="" if suffix in (".csv", ".tsv") else None) as fh:
-        if suffix in (".csv", ".tsv"):
-            yield from csv.DictReader(fh, delimiter="\t" if suffix == ".tsv" else ",")
-            return
-        for lineno, line in enumerate(fh, 1):
-            if line.strip():
-                try:
-                    yield json.loads(line)
-                except ValueError as exc:
-                    raise ValueError(f"{p}:{lineno}: not valid JSON ({exc})") from None
+    """Rows of a CSV/TSV/JSONL items file as dicts (CSV cells as text), streamed and read strictly.
+
+    The first row that cannot be read raises ``ItemsInputError`` (a ``ValueError``) naming its line;
+    ``annotate_core.items_check.check_items`` lists every bad row instead.
+    """
+    return iter_file_rows(path)
 
 
 def split_truth(rows: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
@@ -304,11 +377,11 @@ def split_truth(rows: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, Any]]
     return clean, truth
 
 
-def read_items_file(path: Path, spec: JobSpec | None = None) -> Iterator[Item]:
-    """Stream items from CSV/TSV or JSONL without loading the whole file."""
-    is_jsonl = Path(path).suffix.lower() in (".jsonl", ".ndjson")
-    for row in iter_rows(path):
-        yield from coerce_items([row], spec) if is_jsonl else [_row_to_item(row, spec)]
+def read_items_file(path: str | Path, spec: JobSpec | None = None) -> Iterator[Item]:
+    """Stream items from CSV/TSV or JSONL without loading the whole file (rows read strictly)."""
+    f = ItemsFile(path)
+    for row in f.rows():
+        yield from coerce_items([row], spec) if not f.is_table else [_row_to_item(row, spec)]
 
 
 def items_frame(items: Iterable[Item]) -> pd.DataFrame:

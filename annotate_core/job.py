@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -22,7 +23,8 @@ from annotate_core.errors import (
     UnsupportedFeatureError,
     WaitTimeoutError,
 )
-from annotate_core.items import Item, ItemError, UploadReport, coerce_items, iter_valid_items
+from annotate_core.items import Item, UploadReport
+from annotate_core.items_check import ItemsCheck, check_items
 from annotate_core.model.spec import JobSpec
 
 if TYPE_CHECKING:
@@ -70,38 +72,53 @@ class Job:
 
     def add_items(
         self,
-        items: Iterable[Item | Mapping[str, Any]] | pd.DataFrame | str,
+        items: Iterable[Item | Mapping[str, Any]] | pd.DataFrame | str | Path | ItemsCheck,
         *,
+        allow_partial: bool = False,
         on_error: str = "raise",
         progress: bool = True,
     ) -> UploadReport:
-        """Validate and upload items, idempotently by key.
+        """Validate every item, then upload them idempotently by key.
 
-        Valid items are stored even when others are rejected; then, with ``on_error="raise"``
-        (default), ``ItemsRejectedError`` carries the report listing each rejected item and field.
-        With ``on_error="report"`` the report is returned and the caller inspects ``report.errors``.
-        Items stream through: a 100k-row CSV is never held in memory whole.
+        Atomic by default: when any item is rejected (a bad cell, an unknown or missing column, a
+        duplicate key, a row that cannot be read) nothing is uploaded. With ``allow_partial=True``
+        the valid items are uploaded and the rejected ones reported. Then, with ``on_error="raise"``
+        (default), ``ItemsRejectedError`` carries the report listing each rejected item, its line or
+        index, and the field; with ``on_error="report"`` the report is returned instead. A file that
+        cannot be read at all, or no items, raises ``ItemsInputError``.
+
+        A path is read twice (validate, then upload) rather than held in memory; a list or DataFrame
+        is iterated twice; a one-shot iterator is kept for the second pass. An ``ItemsCheck`` from
+        ``check_items`` for this spec is uploaded without validating again.
         """
         if on_error not in ("raise", "report"):
             raise ValueError("on_error: expected 'raise' or 'report'")
         spec = self.spec
-        errors: list[ItemError] = []
         golden_refused = None
         if Capability.GOLDEN not in self.backend.capabilities:
             golden_refused = f"backend {self.backend.name!r} has no golden items"
-        valid = iter_valid_items(spec, coerce_items(items, spec), errors, golden_refused=golden_refused)
+        if isinstance(items, ItemsCheck) and items.spec == spec and (
+                items.golden_refused == golden_refused or not items.golden):
+            check = items
+        else:
+            check = check_items(spec, items, golden_refused=golden_refused)
 
-        total = len(items) if hasattr(items, "__len__") and not isinstance(items, str) else None
-        bar = tqdm(total=total, desc=f"upload {spec.name}", unit="item", disable=not progress, leave=False)
-        try:
-            report = self.backend.add_items(self.id, spec, valid, on_progress=bar.update)
-        finally:
-            bar.close()
-        report.errors = errors + report.errors
-        log.info(
-            "job %s: %d item(s) created, %d already present, %d rejected",
-            self.id, report.created, report.existing, len(report.errors),
-        )
+        if check.errors and not allow_partial:
+            report = UploadReport(errors=list(check.errors), rejected=check.rejected, uploaded=False)
+            log.warning("job %s: %d of %d item(s) rejected; nothing uploaded", self.id, check.rejected, check.rows)
+        else:
+            bar = tqdm(total=check.valid, desc=f"upload {spec.name}", unit="item", disable=not progress, leave=False)
+            try:
+                report = self.backend.add_items(self.id, spec, check.items(), on_progress=bar.update)
+            finally:
+                bar.close()
+            refused_by_backend = len({e.key for e in report.errors})
+            report.errors = check.errors + report.errors
+            report.rejected = check.rejected + refused_by_backend
+            log.info(
+                "job %s: %d item(s) created, %d already present, %d rejected",
+                self.id, report.created, report.existing, report.rejected,
+            )
         if report.errors and on_error == "raise":
             raise ItemsRejectedError(report)
         return report

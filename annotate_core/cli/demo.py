@@ -8,6 +8,7 @@ true labels, a seeded simulated crowd, then majority vote and Dawid-Skene, writt
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import tempfile
 from importlib import resources
@@ -17,7 +18,14 @@ from types import ModuleType
 import click
 
 from annotate_core.aggregation.registry import DEFAULT_METHOD
-from annotate_core.cli.jobs import open_client, simulate_and_report, simulation_flags, simulation_options, split_truth
+from annotate_core.cli.jobs import (
+    check_out_dir,
+    open_client,
+    simulate_and_report,
+    simulation_flags,
+    simulation_options,
+    split_truth,
+)
 from annotate_core.model.spec import JobSpec
 from annotate_core.registry import get_backend_class
 from annotate_core.specfile import load_spec
@@ -49,7 +57,8 @@ def demo_datasets() -> ModuleType:
 @simulation_flags
 @click.option("--items", "n_items", type=click.IntRange(min=1), default=202, show_default=True,
               help="Items to generate (about a tenth golden).")
-@click.option("--db", help="Store to use: a SQLite file or a database URL (default: a fresh file in a temp dir).")
+@click.option("--db", help="Store to use: a SQLite file or a database URL (default: a temporary store, "
+                            "removed when the demo ends).")
 @click.option("--out", type=click.Path(file_okay=False), default="annotate-demo", show_default=True,
               help="Directory for results.csv and answers.csv.")
 @click.option("--method", default=DEFAULT_METHOD, show_default=True, help="Aggregation method for results.csv.")
@@ -61,21 +70,31 @@ def demo_cmd(ctx: click.Context, workers: int, seed: int, accuracy_: float | Non
     Generates the items (deterministic image URLs, a hidden true label each, ~10% golden), runs the
     job with the spec's overlap, golden mixing, quality rules and QA review, aggregates the answers,
     and prints items, answers, workers, bans, QA rejects, cost and accuracy. Rerun freely: each run
-    is a new job (the default store is a fresh temporary file).
+    is a new job (the default store is a fresh temporary file, removed when the demo ends; give
+    --db to keep it). --out is checked before the job is created.
     """
     cats_vs_dogs = demo_datasets().cats_vs_dogs  # BackendNotInstalled names what to install
     spec = demo_spec()
-    if db is None:
-        db = str(Path(tempfile.mkdtemp(prefix="annotate-demo-")) / "annotate-demo.db")
+    check_out_dir(Path(out))
     rows, truth = split_truth(cats_vs_dogs(n_items, seed=seed))
-    with open_client(ctx, "local", None, db) as client:
-        job = client.create_job(spec)
-        job.add_items(rows, progress=not no_progress)
-        job.start()
-        opts = simulation_options(workers, seed, accuracy_, spammers, fast_clickers, not no_progress)
-        simulate_and_report(job, spec, truth, Path(out), opts, method=method,
-                            where=client.backend.store_description())
-    click.echo(f"  look again with: annotate status {job.id} --db {db}")
+    with contextlib.ExitStack() as cleanup:
+        temporary = db is None
+        if db is None:  # a fresh store for this run only, removed when it ends (or fails)
+            tmp = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="annotate-demo-",
+                                                                    ignore_cleanup_errors=True))
+            db = str(Path(tmp) / "annotate-demo.db")
+        with open_client(ctx, "local", None, db) as client:
+            job = client.create_job(spec)
+            job.add_items(rows, progress=not no_progress)
+            job.start()
+            opts = simulation_options(workers, seed, accuracy_, spammers, fast_clickers, not no_progress)
+            simulate_and_report(job, spec, truth, Path(out), opts, method=method,
+                                where="temporary store" if temporary
+                                else client.backend.store_description())
+    if temporary:
+        click.echo("  the temporary store is removed; to look at the job again later, run with --db FILE")
+    else:
+        click.echo(f"  look again with: annotate status {job.id} --db {db}")
 
 
 COMMANDS = [demo_cmd]

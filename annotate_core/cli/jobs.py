@@ -9,8 +9,11 @@ the accuracy figures) use them.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -25,13 +28,17 @@ from annotate_core.client import Client, connect
 from annotate_core.config import load_config
 from annotate_core.counts import Counts, job_counts
 from annotate_core.errors import SpecError
-from annotate_core.items import iter_rows
+from annotate_core.items import describe_errors
 from annotate_core.items import split_truth as items_split_truth
+from annotate_core.items_check import ItemsCheck, check_items
 from annotate_core.job import Job
 from annotate_core.model.spec import JobSpec
 from annotate_core.specfile import load_spec
 
 # ---- shared helpers (the demo uses them too) ------------------------------------------------------
+
+ERRORS_SHOWN = 20  # rejected rows listed before "... and N more"
+OUTPUT_FILES = ("results.csv", "answers.csv")
 
 
 def open_client(ctx: click.Context, backend: str | None, profile: str | None, db: str | None) -> Client:
@@ -54,12 +61,59 @@ def open_client(ctx: click.Context, backend: str | None, profile: str | None, db
     return connect(None, config=config, **options)  # a broken default profile is an error, not local
 
 
-def read_rows(path: str | Path) -> list[dict[str, Any]]:
-    """Rows of a CSV/TSV/JSONL items file as dicts, cells as written in the file."""
+def checked_items(spec: JobSpec, items: Any, *, allow_partial: bool, golden_refused: str | None = None
+                  ) -> ItemsCheck:
+    """Every row of ``items`` read and validated against ``spec`` before anything is created.
+
+    Any rejected row stops here (exit 1), listing the rows with their line and field, unless
+    ``allow_partial``: then the rejected rows are listed as a warning and the valid ones kept.
+    """
+    check = check_items(spec, items, golden_refused=golden_refused)
+    if not check.errors:
+        return check
+    head = f"{check.name}: {check.rejected} of {check.rows} row(s) rejected"
+    if not allow_partial or not check.valid:
+        fix = (f"fix them, or pass --allow-partial to keep the {check.valid} valid row(s)" if check.valid
+               else "no row is valid")
+        raise click.ClickException("\n".join([f"{head}; nothing was created ({fix}):",
+                                              *describe_errors(check.errors, limit=ERRORS_SHOWN)]))
+    click.echo("\n".join([f"warning: {head}; keeping the {check.valid} valid row(s) (--allow-partial):",
+                          *describe_errors(check.errors, limit=ERRORS_SHOWN)]), err=True)
+    return check
+
+
+def check_out_dir(out: Path, option: str = "--out") -> None:
+    """Fail now, before any job exists, when results.csv and answers.csv could not be written to ``out``.
+
+    Writes and removes a probe file (permissions, read-only mounts, quotas all show up); directories
+    created for the probe are removed again, so a failed run leaves nothing behind.
+    """
+    created: list[Path] = []
     try:
-        return list(iter_rows(path))
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--items") from None
+        if out.exists() and not out.is_dir():
+            raise click.ClickException(f"{option} {out}: is a file; give a directory for results.csv and answers.csv")
+        missing = []
+        parent = out
+        while not parent.exists() and parent != parent.parent:
+            missing.append(parent)
+            parent = parent.parent
+        for d in reversed(missing):
+            d.mkdir()
+            created.append(d)
+        for name in OUTPUT_FILES:
+            target = out / name
+            if target.is_dir() or (target.exists() and not os.access(target, os.W_OK)):
+                raise click.ClickException(f"{option} {out}: {name} there cannot be overwritten; "
+                                           "choose another directory")
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".annotate-probe-"):
+            pass
+    except OSError as exc:
+        raise click.ClickException(f"{option} {out}: cannot write there ({exc.strerror or exc}); "
+                                   "choose a writable directory") from None
+    finally:
+        for d in reversed(created):
+            with contextlib.suppress(OSError):  # something else wrote there meanwhile: leave it
+                d.rmdir()
 
 
 def split_truth(rows: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
@@ -206,16 +260,25 @@ def simulation_flags(fn: Any) -> Any:
 @click.option("--job-key", help="Create the job under this key, or resume the job it already names "
               "(default: derived from the spec, the items file and the simulation settings).")
 @click.option("--new-job", is_flag=True, help="Start a fresh job under a new key instead of resuming.")
+@click.option("--allow-partial", is_flag=True,
+              help="Upload the valid rows of an items file that has rejected rows (listed as a warning). "
+                   "Without it any rejected row stops the run before a job is created.")
 @click.pass_context
 def run_cmd(ctx: click.Context, spec: str, backend: str | None, profile: str | None, db: str | None,
             items_path: str | None, simulate: bool, workers: int, seed: int, accuracy_: float | None,
             spammers: float, fast_clickers: float, no_progress: bool, method: str, out: str, wait: bool,
-            job_key: str | None, new_job: bool) -> None:
+            job_key: str | None, new_job: bool, allow_partial: bool) -> None:
     """Create a job from SPEC, upload its items and start it (with --simulate: do the work too).
 
     Items come from --items or the spec's source.path. Columns: one per input, `key`,
     `golden:<output>` for known answers, `truth:<output>` for hidden true answers (simulation only;
     without them simulated workers answer around a stable latent answer per item).
+
+    Before anything is created the spec, every row of the items file and (with --simulate) --out are
+    checked. The file is read strictly: a quote left open, a row with too many or too few cells,
+    bytes that are not UTF-8, a URL with spaces or line breaks, an unknown column, a duplicate key
+    or an empty file stops the run (exit 1) with each bad row's line and field, and no job is
+    created. --allow-partial keeps the valid rows instead.
 
     Rerunning the same command resumes its job (same job key): missing items are added and the work
     goes on, nothing is done twice. --new-job starts over in a new job.
@@ -224,24 +287,34 @@ def run_cmd(ctx: click.Context, spec: str, backend: str | None, profile: str | N
     path = items_path or getattr(s.source, "path", None)
     if not path:
         raise click.UsageError("no items: give --items FILE or set source.path in the spec")
-    rows, truth = split_truth(read_rows(path))
+    check = checked_items(s, path, allow_partial=allow_partial)
+    if simulate:
+        check_out_dir(Path(out))
     client = open_client(ctx, backend, profile, db)
     with client:
         if simulate and Capability.SIMULATION not in client.backend.capabilities:
             raise click.UsageError(
                 f"--simulate: backend {client.name!r} has no simulated workforce; use --backend local")
+        if check.golden and Capability.GOLDEN not in client.backend.capabilities:
+            check = checked_items(s, check, allow_partial=allow_partial,
+                                  golden_refused=f"backend {client.name!r} has no golden items")
         opts = simulation_options(workers, seed, accuracy_, spammers, fast_clickers, not no_progress)
         key = run_key(client, s, path, job_key=job_key, new_job=new_job, simulation=opts if simulate else None)
         job = client.create_job(s, key=key)
         echo_job_key(job, client)
-        report = job.add_items(rows, progress=not no_progress)
+        report = job.add_items(check, allow_partial=allow_partial, on_error="report" if allow_partial else "raise",
+                               progress=not no_progress)
         if not job.created:
             click.echo(f"  items      {report.created} added, {report.existing} already there")
+        if report.rejected > check.rejected:  # refused by the backend itself while uploading
+            click.echo("\n".join([f"warning: the backend refused {report.rejected - check.rejected} item(s):",
+                                  *describe_errors(report.errors[len(check.errors):], limit=ERRORS_SHOWN)]),
+                       err=True)
         job.start()
         if simulate:
-            simulate_and_report(job, s, truth, Path(out), opts, method=method, where=_where(client))
+            simulate_and_report(job, s, check.truth, Path(out), opts, method=method, where=_where(client))
             return
-        click.echo(f"job {job.id} started on {client.name} with {len(rows)} item(s)")
+        click.echo(f"job {job.id} started on {client.name} with {report.created + report.existing} item(s)")
         if wait:
             p = job.wait(progress=not no_progress)
             click.echo(f"job {job.id}: {p.state.value}")

@@ -26,8 +26,9 @@ from annotate_core.capabilities import Capability, check
 from annotate_core.client import Client, connect
 from annotate_core.comparison.collect import JobData, collect
 from annotate_core.config import Profile, load_config
-from annotate_core.errors import ConfigError, UnsupportedFeatureError
-from annotate_core.items import iter_rows, split_truth
+from annotate_core.errors import ConfigError, ItemsRejectedError, UnsupportedFeatureError
+from annotate_core.items import UploadReport, iter_rows, split_truth
+from annotate_core.items_check import check_items
 from annotate_core.model.spec import JobSpec
 from annotate_core.registry import get_backend_class
 from annotate_core.specfile import spec_from_dict
@@ -142,11 +143,14 @@ def run_profile(target: ProfileTarget, spec: JobSpec, items: str | Path | ItemsW
     """Create the job on one profile, add the items, start it, (simulate,) wait, and collect it."""
     data = items_for(spec, items)
     spec = target.spec_for(spec)
+    checked = check_items(spec, data.rows)  # every row valid before a job exists on any vendor
+    if checked.errors:
+        raise ItemsRejectedError(UploadReport(errors=checked.errors, rejected=checked.rejected, uploaded=False))
     client = target.connect()
     try:
         job = client.create_job(spec)
         log.info("profile %s: job %s created", target.name, job.id)
-        job.add_items(data.rows, progress=progress)
+        job.add_items(checked, progress=progress)
         job.start()
         summary: Mapping[str, Any] = {}
         if simulate:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from annotate_core import Item, ItemsRejectedError, JobState, UnsupportedFeatureError, WaitTimeoutError, connect
+from annotate_core.errors import ItemsInputError
 
 from .conftest import make_spec
 
@@ -27,17 +28,62 @@ def test_rerunning_an_upload_adds_nothing_twice(job) -> None:
     assert job.progress().total_items == 7
 
 
-def test_rejected_items_are_reported_and_good_ones_kept(job) -> None:
+def test_an_upload_with_a_rejected_item_uploads_nothing(job) -> None:
     rows = [{"key": "a", "image": "https://x.io/a.jpg"}, {"key": "b", "image": "nope"},
             {"key": "c", "image": "https://x.io/c.jpg", "golden:result": "cow"}]
     with pytest.raises(ItemsRejectedError) as err:
         job.add_items(rows, progress=False)
     report = err.value.report
-    assert report.created == 1 and [e.key for e in report.errors] == ["b", "c"]
+    assert (report.created, report.rejected, report.uploaded) == (0, 2, False)
+    assert [e.key for e in report.errors] == ["b", "c"]
+    assert "2 item(s) rejected, so nothing was uploaded" in str(err.value)
     assert "item 'b' (#1): inputs.image: expected an http(s) URL" in str(err.value)
-    assert job.progress().total_items == 1  # what was valid is stored
+    assert job.progress().total_items == 0  # atomic: the valid row was not stored either
     report = job.add_items(rows, on_error="report", progress=False)
-    assert report.existing == 1 and len(report.errors) == 2
+    assert (report.created, report.uploaded, len(report.errors)) == (0, False, 2)
+    assert job.progress().total_items == 0
+
+
+def test_allow_partial_keeps_the_valid_items_and_reports_the_rest(job) -> None:
+    rows = [{"key": "a", "image": "https://x.io/a.jpg"}, {"key": "b", "image": "nope"},
+            {"key": "a", "image": "https://x.io/other.jpg"}]
+    with pytest.raises(ItemsRejectedError) as err:
+        job.add_items(rows, allow_partial=True, progress=False)
+    report = err.value.report
+    assert (report.created, report.rejected, report.uploaded) == (1, 2, True)
+    assert [(e.key, e.field) for e in report.errors] == [("b", "inputs.image"), ("a", "key")]
+    assert "duplicate key (first on #0)" in report.errors[1].message
+    assert job.progress().total_items == 1
+    again = job.add_items(rows, allow_partial=True, on_error="report", progress=False)
+    assert (again.created, again.existing, again.rejected) == (0, 1, 2)  # idempotent by key
+
+
+def test_a_one_shot_iterator_is_checked_whole_before_anything_is_uploaded(job) -> None:
+    rows = iter([{"key": f"k{i}", "image": f"https://x.io/{i}.jpg"} for i in range(5)]
+                + [{"key": "k9", "image": "https://x.io/9.jpg\nk10"}])
+    with pytest.raises(ItemsRejectedError, match="URL without spaces, quotes or line breaks"):
+        job.add_items(rows, progress=False)
+    assert job.progress().total_items == 0
+    good = (Item(key=f"k{i}", inputs={"image": f"https://x.io/{i}.jpg"}) for i in range(5))
+    assert job.add_items(good, progress=False).created == 5
+
+
+def test_no_items_is_an_error(job) -> None:
+    with pytest.raises(ItemsInputError, match="no items"):
+        job.add_items([], progress=False)
+
+
+def test_upload_report_repr_is_short_whatever_the_size() -> None:
+    from annotate_core import ItemError, UploadReport
+
+    report = UploadReport(created=1_000_000, keys=[f"key-{i:07d}" for i in range(1_000_000)],
+                          errors=[ItemError(f"bad-{i}", "inputs.image", "expected an http(s) URL", i)
+                                  for i in range(50)])
+    text = repr(report)
+    assert len(text) < 400, len(text)
+    assert "created=1000000" in text and "keys=<1000000>" in text and "errors=<50>" in text
+    assert "bad-0" in text and "bad-2" in text and "bad-3'" not in text and "47 more" in text
+    assert "key-0000001" not in text
 
 
 def test_wait_polls_until_finished(job) -> None:
