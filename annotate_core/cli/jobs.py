@@ -14,7 +14,8 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -301,25 +302,45 @@ def run_cmd(ctx: click.Context, spec: str, backend: str | None, profile: str | N
         opts = simulation_options(workers, seed, accuracy_, spammers, fast_clickers, not no_progress)
         key = run_key(client, s, path, job_key=job_key, new_job=new_job, simulation=opts if simulate else None)
         job = client.create_job(s, key=key)
-        echo_job_key(job, client)
-        report = job.add_items(check, allow_partial=allow_partial, on_error="report" if allow_partial else "raise",
-                               progress=not no_progress)
-        if not job.created:
-            click.echo(f"  items      {report.created} added, {report.existing} already there")
-        if report.rejected > check.rejected:  # refused by the backend itself while uploading
-            click.echo("\n".join([f"warning: the backend refused {report.rejected - check.rejected} item(s):",
-                                  *describe_errors(report.errors[len(check.errors):], limit=ERRORS_SHOWN)]),
-                       err=True)
-        job.start()
-        if simulate:
-            simulate_and_report(job, s, check.truth, Path(out), opts, method=method, where=_where(client))
-            return
-        click.echo(f"job {job.id} started on {client.name} with {report.created + report.existing} item(s)")
-        if wait:
-            p = job.wait(progress=not no_progress)
-            click.echo(f"job {job.id}: {p.state.value}")
-        else:
-            click.echo(f"  follow it with: annotate status {job.id}" + _flags(backend, profile, db))
+        with resume_hint(job, _flags(backend, profile, db)):
+            echo_job_key(job, client)
+            _drive(job, s, check, client, opts, allow_partial=allow_partial, progress=not no_progress,
+                   simulate=simulate, out=Path(out), method=method, wait=wait, flags=_flags(backend, profile, db))
+
+
+def _drive(job: Job, s: JobSpec, check: ItemsCheck, client: Client, opts: dict[str, Any], *, allow_partial: bool,
+           progress: bool, simulate: bool, out: Path, method: str, wait: bool, flags: str) -> None:
+    """What ``annotate run`` does once its job exists: upload, start, and simulate or wait."""
+    report = job.add_items(check, allow_partial=allow_partial, on_error="report" if allow_partial else "raise",
+                           progress=progress)
+    if not job.created:
+        click.echo(f"  items      {report.created} added, {report.existing} already there")
+    if report.rejected > check.rejected:  # refused by the backend itself while uploading
+        click.echo("\n".join([f"warning: the backend refused {report.rejected - check.rejected} item(s):",
+                              *describe_errors(report.errors[len(check.errors):], limit=ERRORS_SHOWN)]),
+                   err=True)
+    job.start()
+    if simulate:
+        simulate_and_report(job, s, check.truth, out, opts, method=method, where=_where(client))
+        return
+    click.echo(f"job {job.id} started on {client.name} with {report.created + report.existing} item(s)")
+    if wait:
+        p = job.wait(progress=progress)
+        click.echo(f"job {job.id}: {p.state.value}")
+    else:
+        click.echo(f"  follow it with: annotate status {job.id}" + flags)
+
+
+@contextmanager
+def resume_hint(job: Job, flags: str) -> Iterator[None]:
+    """Ctrl-C after the job exists: say what was left and how to go on, instead of click's 'Aborted!'."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        how = ("rerun the same command to resume it" if job.key else
+               f"see where it stands with: annotate status {job.id}{flags}")
+        click.echo(f"\ninterrupted: job {job.id} keeps what was done so far; {how}", err=True)
+        raise click.exceptions.Exit(130) from None
 
 
 def echo_job_key(job: Job, client: Client) -> None:

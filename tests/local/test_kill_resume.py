@@ -105,3 +105,30 @@ def test_a_run_killed_anywhere_resumes_to_one_complete_job(seed, job_files, phas
     assert counted.max() == OVERLAP and counted.min() == OVERLAP  # overlap met, never exceeded
     results = pd.read_csv(out / "results.csv")
     assert sorted(results["key"]) == [f"it-{i:04d}" for i in range(N_ITEMS)]
+
+
+def test_ctrl_c_says_how_to_resume_and_the_rerun_finishes(job_files, tmp_path) -> None:
+    db, out = tmp_path / "a.db", tmp_path / "out"
+    big = tmp_path / "big"  # a job that runs for seconds after it is created, so Ctrl-C lands inside it
+    big.mkdir()
+    (big / "spec.yaml").write_text(SPEC)
+    with open(big / "items.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["key", "image"])
+        w.writerows([f"big-{i:05d}", f"https://example.com/big/{i}.jpg"] for i in range(800))
+    cmd = _command(big, db, out)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})  # the first line as soon as it is said
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # "job ... created with job key ..." once the job exists
+    assert "created with job key" in first
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted: job" in err and "rerun the same command to resume it" in err
+    assert "Traceback" not in err
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "resumed" in rerun.stdout
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select state from annotate_jobs").fetchall() == [("completed",)]

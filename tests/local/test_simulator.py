@@ -8,6 +8,8 @@ from annotate_local.datasets import cats_vs_dogs, split_truth
 from annotate_core.backend import JobState
 from annotate_core.specfile import load_spec
 
+from .conftest import make_items, make_spec
+
 
 @pytest.fixture
 def demo_job(client, examples_dir):
@@ -118,3 +120,19 @@ def test_confusion_matrix_drives_honest_answers(client):
     confusion = {"cat": {"cat": 1.0, "dog": 0.0}, "dog": {"cat": 1.0, "dog": 0.0}}  # dogs always taken for cats
     job.simulate(workers=4, seed=1, spammers=0, fast_clickers=0, truth=truth, confusion=confusion, progress=False)
     assert set(job.answers()["label"]) == {"cat"}
+
+
+def test_batches_walked_away_from_expire_when_the_spec_sets_no_time_limit(client) -> None:
+    """Without limits.assignment_max_seconds nothing expires an abandoned batch on its own: the
+    simulated platform ends it after a while, so the job still finishes and overlap holds."""
+    spec = make_spec(overlap={"count": 3}, distribution={"kind": "pulling", "batch_size": 5})
+    assert not spec.limits.assignment_max_seconds
+    job = client.create_job(spec)
+    job.add_items(make_items(60), progress=False)
+    job.start()
+    summary = job.simulate(workers=8, seed=5, abandon=0.3, progress=False)
+    assert summary["completed"], summary
+    answers = job.answers()
+    assert (answers["status"] == "expired").sum() > 0
+    counted = answers[answers["status"].isin(["submitted", "accepted"])].groupby("task").size()
+    assert counted.min() == counted.max() == 3

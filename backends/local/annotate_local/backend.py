@@ -502,6 +502,20 @@ class LocalBackend(Backend):
             log.info("job %s: took back %d assignment(s)/review(s) held by a workforce that is gone", job_id, n)
         return n
 
+    def expire_assignment(self, job_id: str, assignment: str) -> bool:
+        """End an assignment nobody will finish (its worker walked away): its slots go back to the queue.
+        Returns False when it was no longer active (submitted, skipped or expired meanwhile)."""
+
+        def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> bool:
+            row = conn.execute(select(A.worker).where(A.id == assignment, A.job_id == job_id,
+                                                      A.status == "active")).first()
+            if row is None:
+                return False
+            work.release(conn, ctx, assignment, AnswerStatus.EXPIRED, now, events, worker=row.worker)
+            return True
+
+        return self._write(job_id, tx)
+
     def last_activity(self, job_id: str) -> float | None:
         """The latest time anything happened in a job (epoch seconds), for a clock that must not go back."""
         with self.store.read() as conn:

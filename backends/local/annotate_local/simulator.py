@@ -45,6 +45,9 @@ LANGUAGES = ("EN", "DE", "FR", "ES", "RU", "TR", "PT")
 REGIONS = ("US", "GB", "DE", "IN", "BR", "TR", "ID", "KE", "PH", "UA")
 EDUCATION = ("basic", "middle", "high")
 
+#: simulated seconds after which a batch a worker walked away from expires, when the spec sets no limit
+ABANDONED_EXPIRE_SECONDS = 600.0
+
 #: kind -> (captcha failure probability, skip probability)
 _KIND_HABITS = {"honest": (0.03, 0.01), "fast_clicker": (0.15, 0.0), "spammer": (0.6, 0.0)}
 
@@ -323,6 +326,9 @@ class Simulation:
                         self._submit(w, step.payload, clock.now)
                     elif step.action == "skip":
                         self._skip(w, step.payload, clock.now)
+                    elif step.action == "expire":
+                        if self.backend.expire_assignment(self.job_id, step.payload.assignment):
+                            self.counts["expired_abandoned"] += 1
                 if steps % 10 == 0 or not self.queue:
                     p = backend.progress(self.job_id)
                     bar.total = p.expected_answers or bar.total
@@ -385,6 +391,10 @@ class Simulation:
         if self.rng.random() < self.abandon:
             self.counts["abandoned"] += 1  # the worker walks away; the assignment expires on its own
             self._at(now + self.rng.uniform(300, 1800), "pull", w.id)
+            if not self.spec.limits.assignment_max_seconds:
+                # with no time limit nothing would ever expire it and the job could never finish: the
+                # crowd platform's own cap (ten minutes here) ends it, as a vendor's default limit would
+                self._at(now + ABANDONED_EXPIRE_SECONDS, "expire", w.id, batch)
             return
         if self.rng.random() < habits[1]:
             self._at(now + self.rng.uniform(2, 10), "skip", w.id, batch)
