@@ -12,7 +12,7 @@ Typical use::
 """
 
 from annotate_core.answers import ANSWER_COLUMNS, AnswerStatus, answers_frame
-from annotate_core.backend import Backend, JobState, PlannedOperation, Progress
+from annotate_core.backend import Backend, JobState, PlannedOperation, PlanWarning, Progress
 from annotate_core.capabilities import Capability, Unsupported, check, required_capabilities
 from annotate_core.client import Client, connect
 from annotate_core.comparison import compare
@@ -67,6 +67,7 @@ __all__ = [
     "JobState",
     "NotFoundError",
     "Plan",
+    "PlanWarning",
     "PlannedOperation",
     "Profile",
     "Progress",

@@ -20,6 +20,7 @@ from annotate_core.capabilities import Capability
 from annotate_core.secrets import mask_url_passwords, register_secret
 
 if TYPE_CHECKING:
+    from annotate_core.capabilities import Unsupported
     from annotate_core.items import Item, UploadReport
     from annotate_core.model.spec import JobSpec
 
@@ -77,6 +78,20 @@ class PlannedOperation:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class PlanWarning:
+    """A place where running a spec on a backend changes its meaning or cost without refusing it: a
+    default the vendor adds, a feature approximated, review sampling that becomes review-all. Plans
+    list them so nothing is reinterpreted silently; ``path`` is the spec field concerned."""
+
+    path: str
+    message: str
+    backend: str = ""
+
+    def describe(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
 #: called with the number of items just uploaded; whatever it returns is ignored (tqdm's ``update`` fits)
 ProgressCallback = Callable[[int], object]
 
@@ -121,6 +136,17 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def plan(self, spec: JobSpec, n_items: int | None = None) -> list[PlannedOperation]:
         """The vendor operations that creating and filling this job would run, without running them."""
+
+    def check_spec(self, spec: JobSpec) -> list[Unsupported]:
+        """Refusals finer than a capability (one filter attribute, one webhook event type), as
+        ``Unsupported`` entries. Called by ``plan`` and ``create_job`` after the capability check,
+        before anything is sent. Default: none."""
+        return []
+
+    def warnings(self, spec: JobSpec, n_items: int | None = None) -> list[PlanWarning]:
+        """Where this backend runs ``spec`` with a changed meaning or cost (see ``PlanWarning``).
+        Shown by ``annotate plan`` and in ``Plan.warnings``; never sends anything. Default: none."""
+        return []
 
     # ---- lifecycle --------------------------------------------------------------------------
 

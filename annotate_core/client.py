@@ -64,7 +64,7 @@ class Client:
         resumes its job instead of making another one.
         """
         spec = _as_spec(spec)
-        unsupported = self.check(spec)
+        unsupported = self.check(spec) or self.backend.check_spec(spec)
         if key is not None:
             check_key(key)
             if Capability.JOB_KEYS not in self.backend.capabilities:

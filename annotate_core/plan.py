@@ -6,7 +6,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from annotate_core.backend import Backend, PlannedOperation
+from annotate_core.backend import Backend, PlannedOperation, PlanWarning
 from annotate_core.capabilities import Unsupported, check
 from annotate_core.errors import UnsupportedFeatureError
 from annotate_core.model.spec import JobSpec
@@ -59,6 +59,8 @@ class Plan:
     operations: list[PlannedOperation] = field(default_factory=list)
     unsupported: list[Unsupported] = field(default_factory=list)
     cost: CostEstimate | None = None
+    #: where the backend changes the spec's meaning or cost without refusing it
+    warnings: list[PlanWarning] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -76,6 +78,7 @@ class Plan:
                 for u in self.unsupported
             ],
             "estimated_cost": asdict(self.cost) if self.cost else None,
+            "warnings": [asdict(w) for w in self.warnings],
         }
 
     def render(self) -> str:
@@ -86,6 +89,9 @@ class Plan:
             return "\n".join(lines)
         for i, op in enumerate(self.operations, 1):
             lines.append(f"  {i}. {op.action}: {op.description}")
+        if self.warnings:
+            lines.append(f"  warnings: {len(self.warnings)} place(s) where {self.backend} changes what the spec says")
+            lines += [f"  ! {w.describe()}" for w in self.warnings]
         lines.append("  estimated cost: " + (self.cost.describe() if self.cost else "no pricing in the spec"))
         return "\n".join(lines)
 
@@ -97,14 +103,18 @@ def make_plan(backend: Backend, spec: JobSpec, n_items: int | None = None, n_gol
     (``golden_per_batch``) ride along with real work and add no batches of their own.
     """
     unsupported = check(spec, backend.name, backend.capabilities, backend.hints)
+    if not unsupported:
+        unsupported = backend.check_spec(spec)  # gaps finer than a capability (one filter attribute)
     plan = Plan(backend.name, spec.name, unsupported=unsupported)
     if unsupported:
         return plan
     try:
         plan.operations = backend.plan(spec, n_items)
-    except UnsupportedFeatureError as exc:  # a gap finer than a capability (e.g. one filter attribute)
+    except UnsupportedFeatureError as exc:  # the same, found while building the operations
         plan.unsupported = list(exc.unsupported)
         return plan
+    plan.warnings = [w if w.backend else PlanWarning(w.path, w.message, backend.name)
+                     for w in backend.warnings(spec, n_items)]
     if n_items is not None:
         mixed = isinstance(spec.distribution, Pulling) and spec.distribution.golden_per_batch > 0
         plan.cost = estimate_cost(spec, n_items - n_golden if mixed else n_items)
