@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -71,7 +72,7 @@ def install_hint(name: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _module_distributions() -> dict[str, list[str]]:
+def _module_distributions() -> Mapping[str, list[str]]:
     return md.packages_distributions()
 
 
@@ -87,19 +88,22 @@ def _distribution_of(target: str) -> tuple[str | None, str | None]:
         return dist, None
 
 
-def _manager() -> ExtensionManager:
-    failures: list[tuple[str, Exception]] = []
+def _manager() -> tuple[ExtensionManager[object], list[tuple[str, BaseException]]]:
+    """Every backend entry point loaded, and (name, error) for those that failed to import.
 
-    def on_failure(_mgr: object, ep: md.EntryPoint, err: Exception) -> None:
+    A plugin is typed ``object`` until checked: an entry point may name anything.
+    """
+    failures: list[tuple[str, BaseException]] = []
+
+    def on_failure(_mgr: ExtensionManager[object], ep: md.EntryPoint, err: BaseException) -> None:
         failures.append((ep.name, err))
 
-    mgr = ExtensionManager(
+    mgr: ExtensionManager[object] = ExtensionManager(
         namespace=ENTRY_POINT_GROUP,
         invoke_on_load=False,
         on_load_failure_callback=on_failure,
     )
-    mgr._annotate_failures = failures  # type: ignore[attr-defined]
-    return mgr
+    return mgr, failures
 
 
 def _entry_points() -> dict[str, md.EntryPoint]:
@@ -109,7 +113,7 @@ def _entry_points() -> dict[str, md.EntryPoint]:
 def list_backends() -> list[BackendInfo]:
     """Every installed (or runtime-registered) backend, with distribution, version and capabilities."""
     infos: dict[str, BackendInfo] = {}
-    mgr = _manager()
+    mgr, failures = _manager()
     for ext in mgr:
         cls = ext.plugin
         target = ext.entry_point_target
@@ -120,10 +124,10 @@ def list_backends() -> list[BackendInfo]:
             continue
         infos[ext.name] = BackendInfo(ext.name, dist, version, sorted(c.value for c in cls.capabilities), target)
     eps = _entry_points()
-    for name, err in mgr._annotate_failures:  # type: ignore[attr-defined]
-        target = eps[name].value if name in eps else None
-        dist, version = _distribution_of(target) if target else (None, None)
-        infos[name] = BackendInfo(name, dist, version, [], target, error=f"failed to load: {err}")
+    for name, err in failures:
+        failed_target = eps[name].value if name in eps else None
+        dist, version = _distribution_of(failed_target) if failed_target else (None, None)
+        infos[name] = BackendInfo(name, dist, version, [], failed_target, error=f"failed to load: {err}")
     for name, cls in _runtime.items():
         infos[name] = BackendInfo(name, None, None, sorted(c.value for c in cls.capabilities),
                                   f"{cls.__module__}:{cls.__qualname__}")
@@ -135,16 +139,17 @@ def get_backend_class(name: str) -> type[Backend]:
     if name in _runtime:
         return _runtime[name]
 
-    def on_failure(_mgr: object, ep: md.EntryPoint, err: Exception) -> None:
+    def on_failure(_mgr: ExtensionManager[object], ep: md.EntryPoint, err: BaseException) -> None:
         raise BackendLoadError(f"backend {name!r} ({ep.value}) failed to import: {err}") from err
 
     entry_points = _entry_points()
     try:
         if name not in entry_points:  # asked first: stevedore would log a WARNING before our clear error
             raise NoMatches(name)
-        cls = DriverManager(
+        manager: DriverManager[object] = DriverManager(
             namespace=ENTRY_POINT_GROUP, name=name, invoke_on_load=False, on_load_failure_callback=on_failure
-        ).driver
+        )
+        cls = manager.driver
     except NoMatches:
         installed = sorted(set(entry_points) | set(_runtime))
         raise BackendNotInstalled(

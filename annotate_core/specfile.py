@@ -10,6 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from annotate_core.errors import SpecError, describe_decode_error
+from annotate_core.model.source import ItemsSource
 from annotate_core.model.spec import JobSpec
 
 if sys.version_info >= (3, 11):
@@ -71,7 +72,7 @@ def load_spec(path: str | Path) -> JobSpec:
     data = read_spec_data(p)
     spec = spec_from_dict(data, str(p))
     src = spec.source
-    if getattr(src, "path", None) and not Path(src.path).is_absolute():
+    if isinstance(src, ItemsSource) and src.path and not Path(src.path).is_absolute():
         spec = spec.model_copy(update={"source": src.model_copy(update={"path": str(p.parent / src.path)})})
     return spec
 

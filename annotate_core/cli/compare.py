@@ -131,7 +131,7 @@ def compare_cmd(ctx: click.Context, jobs: tuple[str, ...], job_opts: tuple[str, 
     check_methods(chosen)
 
     data = collect_refs(ctx, refs, spec_path)
-    if profiles:
+    if profiles and spec_path:  # always both: --profile without --spec was refused above
         from annotate_core.comparison.run import items_for, resolve_profiles, run_profile
 
         spec = load_spec(spec_path)

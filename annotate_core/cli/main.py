@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import click
 
@@ -15,7 +16,7 @@ class AnnotateGroup(click.Group):
     """Turns every error a user can fix into one or two lines and exit status 1 (2 when the backend
     cannot do what was asked), not a traceback; ``-v`` shows the traceback too (``failures.py``)."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: click.Context) -> Any:
         verbose = bool(ctx.params.get("verbose"))
         # urllib3 warns at every retry; the error after the last one says it all (-v shows them)
         urllib3_log = logging.getLogger("urllib3")

@@ -57,7 +57,9 @@ Methods = Sequence[str] | Mapping[str, "str | m.Aggregator"]
 
 def method_table(methods: Methods) -> dict[str, str | m.Aggregator]:
     """``{column name: method}``; names must be usable in column names (``acc_golden_<name>``)."""
-    table = dict(methods) if isinstance(methods, Mapping) else {str(x): str(x) for x in methods}
+    table: dict[str, str | m.Aggregator] = (
+        dict(methods) if isinstance(methods, Mapping) else {str(x): str(x) for x in methods}
+    )
     for name in table:
         if not name or not name.replace("-", "_").isidentifier():
             raise ValueError(f"methods: {name!r} is not a usable method name (letters, digits, _ or -)")
@@ -76,7 +78,7 @@ class Comparison:
 
     def to_records(self) -> list[dict[str, Any]]:
         """Metrics rows as JSON-ready dicts (NaN becomes null)."""
-        return [{k: _plain(v) for k, v in row.items()} for row in self.metrics.to_dict("records")]
+        return [{str(k): _plain(v) for k, v in row.items()} for row in self.metrics.to_dict("records")]
 
     def to_json(self) -> str:
         return json.dumps({"methods": list(self.methods), "truth_given": self.truth_given,

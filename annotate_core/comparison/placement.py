@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
     from matplotlib.text import Annotation, Text
     from matplotlib.transforms import Bbox
 
@@ -22,6 +23,14 @@ LEGEND_MARGIN_PX = 4.0
 LABEL_LINE_CHARS = 24  # a point label longer than this wraps (after a ", ")
 SAME_SPOT = 0.02  # points closer than this share of both axes look like one point: one label
 LABEL_GAP_PX = 2.0
+
+
+def _root_figure(ax: Axes) -> Figure:
+    """The figure that draws ``ax``: only a whole figure lays out, not a subfigure it may sit in."""
+    from matplotlib.figure import Figure
+
+    fig = ax.figure
+    return fig if isinstance(fig, Figure) else fig.figure
 
 
 def legend_below(ax: Axes, *, fontsize: float = 8) -> None:
@@ -97,7 +106,7 @@ def place_labels(ax: Axes, labels: Sequence[Annotation], radii: Sequence[float],
         return
     from matplotlib.transforms import Bbox
 
-    fig = ax.figure
+    fig = _root_figure(ax)
     for ann in labels:
         ann.set_in_layout(False)
         if ann.arrow_patch is not None:
@@ -153,8 +162,7 @@ def fit_bar_labels(ax: Axes, texts: Sequence[Text]) -> None:
     """
     if not texts:
         return
-    fig = ax.figure
-    fig.draw_without_rendering()
+    _root_figure(ax).draw_without_rendering()
     if not _any_overlap(texts):
         return
     for t in texts:

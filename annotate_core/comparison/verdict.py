@@ -46,7 +46,8 @@ def sentences(c: Comparison) -> list[Sentence]:
         vals = pd.to_numeric(df[col] if col in df.columns else pd.Series(dtype=float), errors="coerce")
         if vals.notna().sum() == 0:
             return None
-        return df.loc[vals.idxmin() if lowest else vals.idxmax()]
+        # by position: a metrics table built by concatenation may repeat index labels
+        return df.iloc[int(vals.argmin() if lowest else vals.argmax())]
 
     if (r := best("accuracy")) is not None:
         out.append(("Most accurate: ", _job(r), f" — {r['accuracy']:.3f} {accuracy_label(c)}."))
@@ -64,10 +65,11 @@ def sentences(c: Comparison) -> list[Sentence]:
         acc = pd.to_numeric(df["accuracy"], errors="coerce")
         cost = pd.to_numeric(df["cost"], errors="coerce")
         if acc.notna().all() and cost.notna().all():
-            dominant = [i for i in df.index
-                        if all(acc[i] >= acc[j] and cost[i] <= cost[j] for j in df.index if j != i)]
+            rows = range(len(df))
+            dominant = [i for i in rows
+                        if all(acc.iloc[i] >= acc.iloc[j] and cost.iloc[i] <= cost.iloc[j] for j in rows if j != i)]
             if dominant:
-                out.append((_job(df.loc[dominant[0]]), " is at least as accurate and as cheap as every other job: "
+                out.append((_job(df.iloc[dominant[0]]), " is at least as accurate and as cheap as every other job: "
                             "on this evidence, it is the one to pick."))
             else:
                 out.append(tradeoff(df, acc, cost))
@@ -90,16 +92,19 @@ def costs_comparable(df: pd.DataFrame) -> tuple[bool, list[str]]:
 
 
 def tradeoff(df: pd.DataFrame, acc: pd.Series, cost: pd.Series) -> Sentence:
-    """What the extra accuracy of the most accurate job costs over the cheapest one, per item gained."""
-    top, cheap = acc.idxmax(), cost.idxmin()
-    gain, extra = acc[top] - acc[cheap], cost[top] - cost[cheap]
-    currency = df.loc[top].get("currency")
-    items = pd.to_numeric(df.loc[top, "cost"], errors="coerce") / pd.to_numeric(df.loc[top, "cost_per_item"],
-                                                                                 errors="coerce")
+    """What the extra accuracy of the most accurate job costs over the cheapest one, per item gained.
+
+    ``acc`` and ``cost`` are columns of ``df``, in its row order: rows are found by position.
+    """
+    top, cheap = int(acc.argmax()), int(cost.argmin())
+    gain, extra = acc.iloc[top] - acc.iloc[cheap], cost.iloc[top] - cost.iloc[cheap]
+    top_row, cheap_row = df.iloc[top], df.iloc[cheap]
+    currency = top_row.get("currency")
+    items = pd.to_numeric(top_row["cost"], errors="coerce") / pd.to_numeric(top_row["cost_per_item"], errors="coerce")
     tail = f" for {money(extra, currency)} more"
     if is_number(items) and items > 0 and gain > 0:
         tail += f", that is {money(extra / (gain * items), currency)} per extra correctly labelled item"
-    return ("Trade-off: ", _job(df.loc[top]), f" is {gain:.3f} more accurate than ", _job(df.loc[cheap]), tail + ".")
+    return ("Trade-off: ", _job(top_row), f" is {gain:.3f} more accurate than ", _job(cheap_row), tail + ".")
 
 
 def _job(row: pd.Series) -> Strong:

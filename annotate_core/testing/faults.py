@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
+from unittest import mock
 
 import requests
 
@@ -121,11 +122,9 @@ class FaultPlan:
                 raise ClientDied(f"after {request.method} {request.url} was acted on")
             return resp
 
-        requests.Session.send = send  # type: ignore[method-assign]
-        try:
+        # patched on the class, so sessions made inside the library (not ours to reach) die too
+        with mock.patch.object(requests.Session, "send", send):
             yield
-        finally:
-            requests.Session.send = real_send  # type: ignore[method-assign]
 
 
 class FaultyServer:

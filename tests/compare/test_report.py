@@ -180,6 +180,26 @@ def test_verdict_does_not_rank_costs_in_different_currencies() -> None:
     assert any("different currencies (EUR, USD)" in x for x in lines)
 
 
+def test_verdict_reads_rows_by_position_when_index_labels_repeat() -> None:
+    # one-row tables per job, concatenated without ignore_index: every row has the index label 0
+    base = {"currency": "USD", "cost_source": "estimated", "turnaround_h": 1.0, "answers_per_hour": 10.0,
+            "alpha": 0.5}
+    rows = [{"job": "a", "accuracy": 0.8, "cost": 5.0, "cost_per_item": 0.05, "turnaround_h": 2.0},
+            {"job": "b", "accuracy": 0.9, "cost": 15.0, "cost_per_item": 0.15, "alpha": 0.7}]
+    c = Comparison(metrics=pd.concat([pd.DataFrame([{**base, **r}]) for r in rows]), methods=("mv",))
+    assert list(c.metrics.index) == [0, 0]
+    lines = verdict_text(c)
+    assert "Most accurate: b — 0.900 accuracy (majority vote, golden items)." in lines
+    assert "Cheapest: a — 5 USD (estimated)." in lines
+    assert any(x.startswith("Fastest: b — 1.00 h") for x in lines), lines
+    assert any(x.startswith("Most consistent crowd: b") for x in lines), lines
+    assert ("Trade-off: b is 0.100 more accurate than a for 10 USD more, "
+            "that is 1 USD per extra correctly labelled item.") in lines
+    rows[1]["cost"] = 4.0  # b now dominates
+    c = Comparison(metrics=pd.concat([pd.DataFrame([{**base, **r}]) for r in rows]), methods=("mv",))
+    assert any(x.startswith("b is at least as accurate and as cheap as every other job") for x in verdict_text(c))
+
+
 NASTY = 'say "hi" & <b>bye</b>\'s'  # a job label with every character HTML escapes
 
 

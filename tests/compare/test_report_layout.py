@@ -156,3 +156,24 @@ def test_label_placement_is_deterministic() -> None:
     c = _comparison(rows)
     colors = _colors([r["job"] for r in rows])
     assert figure_svg(draw_accuracy_cost(c, colors), "a") == figure_svg(draw_accuracy_cost(c, colors), "a")
+
+
+def test_plots_draw_into_axes_of_a_subfigure() -> None:
+    """The draw functions take any Axes: one in a subfigure is laid out through its whole figure."""
+    from matplotlib.figure import Figure
+
+    rows = _high_accuracy_jobs(8)
+    rows[1].update(cost=rows[0]["cost"], accuracy=rows[0]["accuracy"])  # two jobs on one spot: merged label
+    c = _comparison(rows)
+    colors = _colors([str(j) for j in c.metrics["job"]])
+    fig = Figure(figsize=(12, 4), layout="constrained")
+    left, right = fig.subfigures(1, 2)
+    bars, points = left.subplots(), right.subplots()
+    draw_methods(c, colors)(bars)
+    draw_accuracy_cost(c, colors)(points)
+    fig.draw_without_rendering()
+    assert {t.get_rotation() for t in bars.texts} == {90.0} and len(bars.texts) == 8 * 4
+    texts = list(points.texts)
+    assert f"{rows[0]['job']}, {rows[1]['job']}" in {t.get_text() for t in texts}
+    boxes = [text_box(t) for t in texts]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])

@@ -31,7 +31,8 @@ from annotate_local import schema as t
 from annotate_local import work, workforce
 from annotate_local.context import JobCtx, SpecCache, mixes_golden
 from annotate_local.events import EventCallback, EventLog, Subscribers, iter_events
-from annotate_local.store import Store, describe, store_url
+from annotate_local.store import Store, store_url
+from annotate_local.store_errors import describe
 from annotate_local.types import Batch, ReviewBatch, SubmitResult
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,12 @@ IDLE_AFTER = 60.0
 
 def _utc(ts: float | None) -> datetime | None:
     return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+def _iso(ts: float | None) -> str | None:
+    """An epoch-seconds column as ISO 8601 UTC text for JSON-ready dicts; None stays None."""
+    dt = _utc(ts)
+    return None if dt is None else dt.isoformat()
 
 
 class LocalBackend(Backend):
@@ -232,7 +239,7 @@ class LocalBackend(Backend):
                                                            I.key.in_([i.key for i in chunk]))).scalars())
             new = [i for i in chunk if i.key not in present]
             rep.existing = len(chunk) - len(new)
-            rows = []
+            rows: list[dict[str, Any]] = []  # items table rows, one per new item
             for it in new:
                 mixed = it.is_golden and ctx.mixing
                 needed = it.overlap or ctx.spec.overlap.for_key(it.key)
@@ -338,8 +345,8 @@ class LocalBackend(Backend):
             func.count(), func.coalesce(func.sum(case((I.done >= I.needed, 1), else_=0)), 0),
             func.coalesce(func.sum(I.needed), 0), func.coalesce(func.sum(I.done), 0),
         ).where(I.job_id == ctx.id, kind)).one()
-        by_status = dict(conn.execute(select(A.status, func.count()).where(A.job_id == ctx.id, A.kind == "work")
-                                      .group_by(A.status)).all())
+        by_status: dict[str, int] = dict(conn.execute(
+            select(A.status, func.count()).where(A.job_id == ctx.id, A.kind == "work").group_by(A.status)).all())
         cost = conn.execute(select(func.coalesce(func.sum(A.reward), 0.0)).where(
             A.job_id == ctx.id, A.status.in_(("submitted", "accepted")))).scalar_one()
         bans = conn.execute(select(func.count()).select_from(t.bans).where(t.bans.c.job_id == ctx.id)).scalar_one()
@@ -354,7 +361,7 @@ class LocalBackend(Backend):
             "assignments": by_status, "pending_reviews": pending, "bans": bans, "banned_workers": banned,
             "items_to_label": int(by_kind.get("real", 0)), "golden_items": int(by_kind.get("golden", 0)),
             "cost": round(float(cost), 6), "currency": ctx.spec.pricing.currency if ctx.spec.pricing else None,
-            "stage": stage, "deadline": _utc(ctx.deadline_at).isoformat() if ctx.deadline_at else None,
+            "stage": stage, "deadline": _iso(ctx.deadline_at),
         }
         percent = 100.0 * done / expected if expected else (100.0 if JobState(ctx.state).finished else 0.0)
         return Progress(JobState(ctx.state), int(total), int(completed), int(done), int(expected),
@@ -580,7 +587,7 @@ class LocalBackend(Backend):
         with self.store.read() as conn:
             rows = conn.execute(select(j.id, j.name, j.state, j.created_at, n_items.label("items"))
                                 .order_by(j.created_at)).all()
-        return [{"id": r.id, "name": r.name, "state": r.state, "created_at": _utc(r.created_at).isoformat(),
+        return [{"id": r.id, "name": r.name, "state": r.state, "created_at": _iso(r.created_at),
                  "items": r.items} for r in rows]
 
     def close_backend(self) -> None:
