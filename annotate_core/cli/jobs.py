@@ -28,7 +28,7 @@ from annotate_core.cli.keys import run_key
 from annotate_core.client import Client, connect
 from annotate_core.config import load_config
 from annotate_core.counts import Counts, job_counts
-from annotate_core.errors import SpecError
+from annotate_core.errors import ItemsInputError, SpecError
 from annotate_core.items import describe_errors
 from annotate_core.items import split_truth as items_split_truth
 from annotate_core.items_check import ItemsCheck, check_items
@@ -76,8 +76,8 @@ def checked_items(spec: JobSpec, items: Any, *, allow_partial: bool, golden_refu
     if not allow_partial or not check.valid:
         fix = (f"fix them, or pass --allow-partial to keep the {check.valid} valid row(s)" if check.valid
                else "no row is valid")
-        raise click.ClickException("\n".join([f"{head}; nothing was created ({fix}):",
-                                              *describe_errors(check.errors, limit=ERRORS_SHOWN)]))
+        raise ItemsInputError("\n".join([f"{head}; nothing was created ({fix}):",
+                                          *describe_errors(check.errors, limit=ERRORS_SHOWN)]))
     click.echo("\n".join([f"warning: {head}; keeping the {check.valid} valid row(s) (--allow-partial):",
                           *describe_errors(check.errors, limit=ERRORS_SHOWN)]), err=True)
     return check
