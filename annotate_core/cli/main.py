@@ -25,8 +25,13 @@ class AnnotateGroup(click.Group):
             urllib3_log.setLevel(logging.ERROR)
         try:
             return super().invoke(ctx)
-        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
-            raise  # click prints these itself
+        except click.exceptions.UsageError:
+            raise  # click prints the usage line with these
+        except click.exceptions.ClickException as exc:  # a command's own refusal: like every other error
+            click.echo(f"error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort):
+            raise  # click handles these itself
         except Exception as exc:
             sys.exit(report_failure(exc, verbose=verbose))
         finally:
