@@ -233,3 +233,46 @@ class FaultyVendor(abc.ABC):
     @abc.abstractmethod
     def answer_count(self, job_id: str) -> int:
         """How many answers the vendor holds for the job."""
+
+
+@dataclass
+class RerunOutcome:
+    """What ``run_with_reruns`` ended with: the job and its answers once a run got through, and why
+    each earlier run failed."""
+
+    job: Any = None
+    answers: Any = None
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        return self.job is not None
+
+
+def run_with_reruns(vendor: FaultyVendor, plan: FaultPlan, spec: Any, items: list[Item], key: str, *,
+                    max_runs: int = 8, answer: bool = True) -> RerunOutcome:
+    """The same script, rerun after each failure as a user would: create with ``key``, add the items,
+    start, have the crowd answer and read the answers back (``answer=False``: stop after start)."""
+    from annotate_core.client import Client
+    from annotate_core.errors import AnnotateError
+
+    vendor.server.plan = plan
+    outcome = RerunOutcome()
+    for _run in range(max_runs):
+        backend = vendor.backend()
+        try:
+            with plan.client_deaths():
+                job = Client(backend).create_job(spec, key=key)
+                job.add_items(items, progress=False)
+                job.start()
+                answers = None
+                if answer:
+                    vendor.answer(job.id, items)
+                    answers = job.answers()
+            outcome.job, outcome.answers = job, answers
+            return outcome
+        except (AnnotateError, ClientDied) as exc:
+            outcome.failures.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            backend.close_backend()
+    return outcome

@@ -35,7 +35,6 @@ from annotate_core.backend import Backend, JobState
 from annotate_core.capabilities import Capability
 from annotate_core.client import Client
 from annotate_core.errors import (
-    AnnotateError,
     AuthenticationError,
     NotFoundError,
     RateLimitError,
@@ -46,7 +45,7 @@ from annotate_core.errors import (
 from annotate_core.items import Item
 from annotate_core.jobkeys import JobKeyConflictError
 from annotate_core.secrets import RedactingFilter
-from annotate_core.testing.faults import ClientDied, FaultPlan, FaultyVendor
+from annotate_core.testing.faults import FaultPlan, FaultyVendor, run_with_reruns
 from annotate_core.testing.specs import FRAGMENTS, base_spec, spec_data_needing
 
 MakeAnswers = Callable[[Any, list[Item]], None]
@@ -362,34 +361,17 @@ class BackendConformance:
         code rerun until it finishes: one job, every item once, every answer read once."""
         vendor = faulty_vendor
         plan = FaultPlan.random(fault_seed, requests=vendor.expected_requests)
-        vendor.server.plan = plan
         items = conformance_items(self.n_items)
-        spec = self.spec()
-        failures: list[str] = []
-        answers = None
-        for _run in range(MAX_RERUNS):
-            backend = vendor.backend()
-            try:
-                with plan.client_deaths():
-                    job = Client(backend).create_job(spec, key=f"faults-{fault_seed}")
-                    job.add_items(items, progress=False)
-                    job.start()
-                    vendor.answer(job.id, items)
-                    answers = job.answers()
-                break
-            except (AnnotateError, ClientDied) as exc:
-                failures.append(f"{type(exc).__name__}: {exc}")
-            finally:
-                backend.close_backend()
-        where = f"faults: {plan.describe()}; runs that failed: {failures}"
-        assert answers is not None, f"the job never finished in {MAX_RERUNS} runs ({where})"
+        run = run_with_reruns(vendor, plan, self.spec(), items, f"faults-{fault_seed}", max_runs=MAX_RERUNS)
+        where = f"faults: {plan.describe()}; runs that failed: {run.failures}"
+        assert run.finished, f"the job never finished in {MAX_RERUNS} runs ({where})"
         assert plan.fired, f"no planned fault fired: raise `expected_requests` ({where})"
         assert dict(vendor.objects()) == dict(vendor.one_job), f"not exactly one job on the vendor ({where})"
         copies = vendor.item_copies()
         assert {k: n for k, n in copies.items() if n != 1} == {}, f"items stored twice ({where})"
         assert set(copies) == {i.key for i in items}, f"items missing on the vendor ({where})"
-        assert not answers.duplicated(["assignment", "task"]).any(), f"an answer was read twice ({where})"
-        assert len(answers) == vendor.answer_count(job.id), f"answers read != answers held ({where})"
+        assert not run.answers.duplicated(["assignment", "task"]).any(), f"an answer was read twice ({where})"
+        assert len(run.answers) == vendor.answer_count(run.job.id), f"answers read != answers held ({where})"
 
     # ---- lifecycle ----------------------------------------------------------------------------
 

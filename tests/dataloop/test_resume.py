@@ -16,8 +16,7 @@ import pytest
 from annotate_dataloop.jobref import JobRef
 
 from annotate_core import Client
-from annotate_core.errors import AnnotateError
-from annotate_core.testing.faults import ClientDied, Fault, FaultPlan, FaultyServer
+from annotate_core.testing.faults import Fault, FaultPlan, FaultyServer, run_with_reruns
 from annotate_core.testing.specs import base_spec
 from annotate_core.testing.suite import conformance_items
 
@@ -44,25 +43,9 @@ def vendor() -> Iterator[FaultyDataloop]:
 def rerun_until_done(vendor: FaultyDataloop, plan: FaultPlan, spec: Any, key: str, *, answer: bool = True
                      ) -> tuple[Any, list[str]]:
     """The same script, rerun after each failure: create with the key, add items, start, read answers."""
-    vendor.server.plan = plan
-    items = conformance_items(6)
-    failures: list[str] = []
-    for _run in range(6):
-        backend = vendor.backend()
-        try:
-            with plan.client_deaths():
-                job = Client(backend).create_job(spec, key=key)
-                job.add_items(items, progress=False)
-                job.start()
-                if answer:
-                    vendor.answer(job.id, items)
-                    job.answers()
-            return job, failures
-        except (AnnotateError, ClientDied) as exc:
-            failures.append(f"{type(exc).__name__}: {exc}")
-        finally:
-            backend.close_backend()
-    raise AssertionError(f"never finished ({plan.describe()}; {failures})")
+    run = run_with_reruns(vendor, plan, spec, conformance_items(6), key, max_runs=6, answer=answer)
+    assert run.finished, f"never finished ({plan.describe()}; {run.failures})"
+    return run.job, run.failures
 
 
 def assert_once(vendor: FaultyDataloop, job: Any, spec: Any, key: str, expected: dict[str, int], plan: FaultPlan,
@@ -144,27 +127,11 @@ def test_random_faults_on_a_reviewed_job(vendor: FaultyDataloop, seed: int) -> N
     spec = base_spec(frozenset(vendor.backend().capabilities),
                      review={"fraction": 1.0, "reviewers": ["reviewer@example.com"], "on_reject": "discard"})
     plan = FaultPlan.random(1000 + seed, requests=45, faults=4)
-    vendor.server.plan = plan
-    items = conformance_items(6)
-    failures: list[str] = []
-    answers = None
-    for _run in range(8):
-        backend = vendor.backend()
-        try:
-            with plan.client_deaths():
-                job = Client(backend).create_job(spec, key=f"reviewed-{seed}")
-                job.add_items(items, progress=False)
-                job.start()
-                vendor.answer(job.id, items)
-                answers = job.answers()
-            break
-        except (AnnotateError, ClientDied) as exc:
-            failures.append(f"{type(exc).__name__}: {exc}")
-        finally:
-            backend.close_backend()
-    where = f"{plan.describe()}; failed runs: {failures}"
-    assert answers is not None, f"never finished ({where})"
+    run = run_with_reruns(vendor, plan, spec, conformance_items(6), f"reviewed-{seed}")
+    where = f"{plan.describe()}; failed runs: {run.failures}"
+    assert run.finished, f"never finished ({where})"
     assert plan.fired, f"no fault fired ({where})"
+    job, answers = run.job, run.answers
     assert dict(vendor.objects()) == {"task": 1, "qa_task": 1}, where
     copies = vendor.item_copies()
     assert set(copies.values()) == {1} and len(copies) == 6, where
