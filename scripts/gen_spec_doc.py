@@ -284,7 +284,10 @@ def load_notes() -> dict[str, dict[str, str]]:
 
 
 def cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text safe in a markdown table cell: pipes escaped, ``<name>`` outside code spans not read as HTML."""
+    parts = text.replace("|", "\\|").replace("\n", " ").split("`")
+    parts[::2] = [p.replace("<", "&lt;").replace(">", "&gt;") for p in parts[::2]]
+    return "`".join(parts)
 
 
 # ---- rendering ---------------------------------------------------------------------------------------
@@ -390,16 +393,13 @@ def render_backends_table(section: Section, by_path: dict[str, list[Need]], note
     lines = []
     for row in section.rows:
         for n in by_path.get(row.path, []):
-            cells = []
-            for b, cls in classes.items():
-                text = support(cls, n.capability)
-                note = notes.get(row.path, {}).get(b)
-                cells.append(cell(f"{text}. {note}" if note and text == "yes" else text))
+            cells = [cell(support(cls, n.capability)) for cls in classes.values()]
             lines.append(f"| `{row.name}` | {cell(n.example)} | `{n.capability.value}` | {' | '.join(cells)} |")
-        if row.path in notes and row.path not in by_path:
+        if row.path in notes:
             per = notes[row.path]
-            cells = [cell(per.get(b, "")) for b in classes]
-            lines.append(f"| `{row.name}` | any value | — | {' | '.join(cells)} |")
+            cells = [cell(per.get(b, "—")) for b in classes]
+            when = "how it maps" if row.path in by_path else "any value"
+            lines.append(f"| `{row.name}` | {when} | — | {' | '.join(cells)} |")
     if not lines:
         return ""
     head = f"| field | when the spec has | capability | {' | '.join(classes)} |"
