@@ -322,25 +322,28 @@ that changes meaning or cost through `warnings(spec, n_items)` (`PlanWarning(pat
 Reading a spec:
 
 ```python
-from annotate_core import Fixed, ItemsSource, Pulling
+from annotate_core import DatasetSource, Fixed, JobSpec, Pulling
 
 
-def describe(spec):
-    label = spec.outputs[0]                      # DataField: name, type (FieldType), required, options
-    choices = [(o.value, o.text) for o in label.options]   # stored value, text shown (label or value)
-    assert label.option_values == tuple(v for v, _ in choices)
-    interface = spec.effective_interface()       # the spec's components, or ones derived from the fields
-    if isinstance(spec.distribution, Pulling):   # discriminated by `kind`
-        per_batch = spec.distribution.batch_size + spec.distribution.golden_per_batch
+def read(spec: JobSpec) -> dict:
+    label = spec.outputs[0]                       # DataField: name, type (FieldType), required, options
+    body = {
+        "question": label.description or spec.instructions,
+        "choices": [(o.value, o.text) for o in label.options],  # stored value, text shown to workers
+        "view": spec.effective_interface().components,  # the spec's, or derived from the fields
+        "overlap": spec.overlap.count,            # spec.overlap.for_key(item.key) per item when fraction < 1
+        "due": spec.deadline_at(),                # absolute UTC datetime, or None
+        "extras": spec.options.get("acme", {}),   # options.<your backend name>; other backends ignore it
+    }
+    if isinstance(spec.distribution, Pulling):    # a discriminated union: test the class, not `kind`
+        body["batch"] = spec.distribution.batch_size + spec.distribution.golden_per_batch
     elif isinstance(spec.distribution, Fixed):
-        weights = {a.id: a.weight for a in spec.workforce.assignees}
-    answers_per_item = spec.overlap.for_key("item-1")       # stable partial overlap by item key
-    due = spec.deadline_at()                     # absolute UTC deadline, or None
-    uploads = isinstance(spec.source, ItemsSource)
-    for rule in spec.quality.rules:              # when: conditions by `metric`, then: action by `action`
-        print(rule.when[0].metric, rule.then.action)
-    mine = spec.options.get("acme", {})          # options.<backend name>: your extras, ignored by others
-    return interface, per_batch if uploads else 0, weights if False else None, answers_per_item, due, mine
+        body["weights"] = {a.id: a.weight for a in spec.workforce.assignees}
+    if isinstance(spec.source, DatasetSource):
+        body["dataset"] = (spec.source.dataset, spec.source.filter or spec.source.item_ids)
+    for rule in spec.quality.rules:               # conditions by `metric`, actions by `action`
+        body.setdefault("rules", []).append(([c.metric for c in rule.when], rule.then.action))
+    return body
 ```
 
 Storing the spec on a vendor object, so `get_spec(job_id)` can rebuild a job handle and a job key can

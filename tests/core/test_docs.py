@@ -92,3 +92,20 @@ def test_python_examples_in_the_docs_compile() -> None:
             compile(code, f"{doc.name}[python block {n}]", "exec")
             blocks += 1
     assert blocks >= 5
+
+
+def test_the_spec_docs_plugin_examples_run_on_every_example_spec() -> None:
+    """The "For backend authors" snippets are code a plugin copies: they must work, not only parse."""
+    from annotate_core import load_spec
+
+    doc = (REPO / "docs" / "spec.md").read_text()
+    namespace: dict[str, Any] = {}
+    for code in re.findall(r"```python\n(.*?)```", doc, flags=re.S):
+        exec(compile(code, "spec.md", "exec"), namespace)
+    for path in sorted((REPO / "examples").glob("*.yaml")):
+        spec = load_spec(path)
+        read = namespace["read"](spec)
+        assert read["choices"] == [(o.value, o.text) for o in spec.outputs[0].options]
+        metadata: dict[str, Any] = {}
+        assert namespace["store_and_read"](spec, metadata) == spec
+        assert isinstance(metadata["annotate_spec"], str)
