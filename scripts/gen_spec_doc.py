@@ -109,6 +109,12 @@ class Walker:
         self._seen.add(cls)
         self.sections.append(Section(cls, ""))
         self._fill(self.sections[-1])
+        for section in self.ordered():  # a model met at several paths: so are the models it holds
+            for alt in section.also:
+                for child in section.children:
+                    moved = alt + child.path[len(section.path):]
+                    if moved not in child.also and moved != child.path:
+                        child.also.append(moved)
 
     def undescribed(self) -> list[str]:
         """Paths of fields whose model gives no description (the test requires none)."""

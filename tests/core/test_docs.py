@@ -109,3 +109,14 @@ def test_the_spec_docs_plugin_examples_run_on_every_example_spec() -> None:
         metadata: dict[str, Any] = {}
         assert namespace["store_and_read"](spec, metadata) == spec
         assert isinstance(metadata["annotate_spec"], str)
+
+
+def test_spec_notes_name_every_option_a_builtin_backend_reads() -> None:
+    """The hand-written `options` notes list each backend's option names: a new option must join them."""
+    from annotate_dataloop.options import DataloopOptions
+    from annotate_toloka.context import SPEC_OPTIONS
+
+    notes = _generator("gen_spec_doc").load_notes()["options"]
+    words = {backend: set(re.findall(r"\w+", text)) for backend, text in notes.items()}
+    assert set(SPEC_OPTIONS) <= words["toloka"]
+    assert {f.alias or name for name, f in DataloopOptions.model_fields.items()} <= words["dataloop"]
