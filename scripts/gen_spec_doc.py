@@ -27,11 +27,11 @@ from pydantic import AnyHttpUrl, BaseModel
 from pydantic.fields import FieldInfo
 
 from annotate_core.backend import Backend
-from annotate_core.capabilities import CAPABILITY_DESCRIPTIONS, DEFAULT_HINTS, Capability, required_capabilities
+from annotate_core.capabilities import CAPABILITY_DESCRIPTIONS, Capability, check, required_capabilities
 from annotate_core.model.base import SpecModel
 from annotate_core.model.spec import JobSpec
 from annotate_core.registry import KNOWN_BACKENDS, get_backend_class
-from annotate_core.testing.specs import API_CAPABILITIES, FRAGMENTS, spec_data_needing, spec_needing
+from annotate_core.testing.specs import FRAGMENTS, spec_data_needing, spec_needing
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "spec.md"
@@ -278,10 +278,27 @@ def backend_classes() -> dict[str, type[Backend]]:
 
 
 def support(cls: type[Backend], cap: Capability) -> str:
-    if cap in cls.capabilities:
-        return "yes"
-    hint = {**DEFAULT_HINTS, **cls.hints}.get(cap, f"use a backend that supports {cap.value}")
-    return f"**refused**: {hint}"
+    """``yes``, or the refusal ``check`` gives for the capability's example spec (the hint a user sees)."""
+    gaps = [u for u in check(spec_needing(cap), cls.name, cls.capabilities, cls.hints) if u.capability is cap]
+    return f"**refused**: {gaps[0].hint}" if gaps else "yes"
+
+
+def default_hint(cap: Capability) -> str:
+    """The hint ``check`` gives when a backend declares no hint of its own for ``cap``."""
+    return next(u.hint for u in check(spec_needing(cap), "", (), {}) if u.capability is cap)
+
+
+#: where the capabilities no spec field needs are used
+API_USES = {
+    Capability.GOLDEN: "items with a `golden` answer (`job.add_items`)",
+    Capability.MANUAL_REVIEW: "`job.review(assignment, accept=...)`",
+    Capability.PAUSE: "`job.pause()` / `job.resume()`",
+    Capability.JOB_KEYS: "`client.create_job(spec, key=...)`, `annotate run`",
+    Capability.EVENTS: "`job.events()`",
+    Capability.SKILLS: "the backend's skill methods (Toloka: `create_skill`, `set_user_skill`)",
+    Capability.SIMULATION: "`job.simulate()`",
+    Capability.PULL_API: "`job.pull` / `job.submit` / `job.skip`",
+}
 
 
 def load_notes() -> dict[str, dict[str, str]]:
@@ -381,7 +398,7 @@ when declared, refused up front when not).
 def render_capabilities() -> str:
     rows = ["| capability | meaning | spec path | example | default hint when refused |", "|---|---|---|---|---|"]
     for n in needs():
-        hint = DEFAULT_HINTS.get(n.capability, "")
+        hint = default_hint(n.capability)
         rows.append(f"| `{n.capability.value}` | {cell(CAPABILITY_DESCRIPTIONS[n.capability])} | `{n.path}` | "
                     f"{cell(n.example)} | {cell(hint)} |")
     api = [c for c in Capability if c not in FRAGMENTS]
@@ -392,8 +409,7 @@ def render_capabilities() -> str:
     rows.append("| capability | meaning | used by |")
     rows.append("|---|---|---|")
     for cap in api:
-        where = "`job` methods" if cap in API_CAPABILITIES else "`create_job(spec, key=...)`"
-        rows.append(f"| `{cap.value}` | {cell(CAPABILITY_DESCRIPTIONS[cap])} | {where} |")
+        rows.append(f"| `{cap.value}` | {cell(CAPABILITY_DESCRIPTIONS[cap])} | {cell(API_USES[cap])} |")
     return "\n".join(rows) + "\n"
 
 
@@ -465,7 +481,7 @@ def render() -> str:
     parts += [render_section(s, by_path, notes, classes) for s in walker.ordered()]
     parts += ["## Enumerations", ""]
     parts += [render_enum(e) for e in walker.enums]
-    parts += [PLUGINS, render_capabilities()]
+    parts += [PLUGINS.rstrip() + "\n", render_capabilities()]
     return "\n".join(parts)
 
 
