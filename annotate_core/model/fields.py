@@ -58,8 +58,8 @@ class DataField(SpecModel):
     required: bool = Field(True, description=(
         "Inputs: every item must give a value. Outputs: a worker cannot submit without answering it."))
     description: str | None = Field(None, description=(
-        "Shown to workers as the question or caption of the field (the label of a derived interface's answer "
-        "component)."))
+        "For an output, the question shown above its answer component when the interface is derived from the "
+        "fields; otherwise documentation for you."))
     options: tuple[Option, ...] = Field((), description=(
         "The allowed answers of a label / labels output (at least two, unique values); plain strings are "
         "shorthand for `{value: ...}`."))

@@ -142,7 +142,9 @@ RuleAction = Annotated[Ban | RejectAnswers | SetSkill, Field(discriminator="acti
 class QualityRule(SpecModel):
     """When every condition in ``when`` holds, apply ``then``."""
 
-    name: str | None = Field(None, description="A label for the rule in plans, events and logs.")
+    name: str | None = Field(None, description=(
+        "Names the rule where its actions are recorded (local ban events; Toloka's private comment when a ban "
+        "gives no reason)."))
     when: tuple[RuleCondition, ...] = Field(min_length=1, description=(
         "Conditions on the worker's recent work, chosen by `metric`; all must hold for the rule to fire."))
     then: RuleAction = Field(description="What happens to the worker, chosen by `action`.")

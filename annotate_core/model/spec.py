@@ -56,7 +56,8 @@ class JobSpec(SpecModel):
     description: str = Field("", description=(
         "A short public summary for workers choosing work (Toloka: the project description; the name when empty)."))
     instructions: str = Field("", description=(
-        "What workers must do, shown with every item (markdown); the main lever on answer quality."))
+        "What workers must do, shown alongside the items (Toloka: the project's instructions; local: returned "
+        "with every pulled batch); the main lever on answer quality."))
     inputs: tuple[DataField, ...] = Field(min_length=1, description=(
         "What each item carries (image URL, text, ...): every item gives a value for each required input."))
     outputs: tuple[DataField, ...] = Field(min_length=1, description=(
