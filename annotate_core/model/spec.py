@@ -72,7 +72,7 @@ class JobSpec(SpecModel):
         "Who may work: named people, a filtered crowd, or (empty) anyone the backend offers."))
     distribution: Distribution = Field(Pulling(), description=(
         "How items reach workers: pulled in batches as people ask for work (`pulling`), or split up front "
-        "among the named assignees (`fixed`)."))
+        "among the named assignees (`fixed`, which needs `workforce.assignees`)."))
     overlap: Overlap = Field(Overlap(), description=(
         "How many different workers answer each item: more than one lets aggregation outvote mistakes, at "
         "that many times the cost."))

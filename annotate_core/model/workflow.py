@@ -50,7 +50,8 @@ class Overlap(SpecModel):
     """
 
     count: int = Field(1, ge=1, le=1000, description=(
-        "Different workers per item: more answers per item let aggregation outvote mistakes."))
+        "Different workers per item: more answers per item let aggregation outvote mistakes (with a fixed "
+        "distribution, at most the number of assignees)."))
     fraction: float = Field(1.0, gt=0, le=1, description=(
         "Share of the items that get `count` answers (chosen by a stable hash of the item key); the rest get "
         "one. Measures agreement on a sample for less money."))
