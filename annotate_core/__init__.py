@@ -42,6 +42,7 @@ from annotate_core.model import __all__ as _model_all
 from annotate_core.plan import CostEstimate, Plan, estimate_cost
 from annotate_core.registry import list_backends, register_backend
 from annotate_core.specfile import load_spec, spec_from_dict
+from annotate_core.stored_spec import spec_from_json, spec_to_json
 
 __version__ = "0.1.0"
 
@@ -91,5 +92,7 @@ __all__ = [
     "register_backend",
     "required_capabilities",
     "spec_from_dict",
+    "spec_from_json",
+    "spec_to_json",
     *_model_all,
 ]

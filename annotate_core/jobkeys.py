@@ -12,9 +12,10 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from annotate_core.errors import AnnotateError
+from annotate_core.stored_spec import spec_document
 
 if TYPE_CHECKING:
     from annotate_core.model.spec import JobSpec
@@ -47,11 +48,6 @@ def check_key(key: str) -> str:
             f"job key: expected 1-120 characters of letters, digits, '.', '_', ':' or '-' starting with a "
             f"letter or digit, got {key!r}")
     return key
-
-
-def spec_document(spec: JobSpec) -> dict[str, Any]:
-    """The spec as the JSON document backends store (aliases, JSON types): what fingerprints compare."""
-    return spec.model_dump(mode="json", by_alias=True)
 
 
 def spec_fingerprint(spec: JobSpec) -> str:

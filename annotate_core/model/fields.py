@@ -14,7 +14,9 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class FieldType(str, Enum):
-    """What a field holds. Inputs use the data types; outputs also use the answer types."""
+    """What a field holds. Inputs use the data types: ``url``, ``image`` (a URL of an image, shown as a
+    picture), ``text``, ``json``, ``number``, ``bool``. Outputs also use the answer types: ``label`` (one
+    choice among options), ``labels`` (several choices, multi-choice) and ``free_text`` (a typed answer)."""
 
     URL = "url"
     IMAGE = "image"  # a URL of an image, shown as a picture
@@ -36,8 +38,9 @@ INPUT_TYPES = frozenset(
 class Option(SpecModel):
     """One allowed answer of a choice field: the stored value and the text a worker sees."""
 
-    value: str
-    label: str | None = None
+    value: str = Field(description="What is stored in the answers and compared by aggregation and golden checks.")
+    label: str | None = Field(None, description=(
+        "What the worker sees, when it should differ from the value (e.g. a translation); defaults to the value."))
 
     @property
     def text(self) -> str:
@@ -47,11 +50,19 @@ class Option(SpecModel):
 class DataField(SpecModel):
     """A named, typed field. Choice fields (label, labels) need at least two options."""
 
-    name: str = Field(description="Identifier: letters, digits and underscores.")
-    type: FieldType
-    required: bool = True
-    description: str | None = None
-    options: tuple[Option, ...] = ()
+    name: str = Field(description=(
+        "Identifier (letters, digits and underscores): the item key of an input, the answer column of an "
+        "output, and the name vendors use for the field."))
+    type: FieldType = Field(description=(
+        "What the field holds: inputs take data types, outputs also answer types (label, labels, free_text)."))
+    required: bool = Field(True, description=(
+        "Inputs: every item must give a value. Outputs: a worker cannot submit without answering it."))
+    description: str | None = Field(None, description=(
+        "For an output, the question shown above its answer component when the interface is derived from the "
+        "fields; otherwise documentation for you."))
+    options: tuple[Option, ...] = Field((), description=(
+        "The allowed answers of a label / labels output (at least two, unique values); plain strings are "
+        "shorthand for `{value: ...}`."))
 
     @field_validator("name")
     @classmethod

@@ -20,10 +20,12 @@ class DatasetSource(SpecModel):
     """Items already stored in a vendor dataset: all of them, a filter (DQL JSON), or listed ids."""
 
     kind: Literal["dataset"] = "dataset"
-    project: str | None = Field(None, description="Project name or id.")
+    project: str | None = Field(None, description=(
+        "Project name or id holding the dataset (default: the backend's configured project)."))
     dataset: str = Field(description="Dataset name or id.")
     filter: dict[str, Any] | None = Field(None, description="The vendor's query JSON (Dataloop DQL).")
-    item_ids: tuple[str, ...] | None = None
+    item_ids: tuple[str, ...] | None = Field(None, description=(
+        "The vendor's ids of the items to take (not with `filter`); omit both for the whole dataset."))
 
     @model_validator(mode="after")
     def _one_selector(self) -> DatasetSource:

@@ -50,28 +50,57 @@ _ANSWER_KIND_FOR = {
 class JobSpec(SpecModel):
     """A job, independent of any vendor. Immutable: derive variants with ``model_copy(update=...)``."""
 
-    name: str = Field(min_length=1, max_length=200)
-    description: str = ""
-    instructions: str = ""
-    inputs: tuple[DataField, ...] = Field(min_length=1)
-    outputs: tuple[DataField, ...] = Field(min_length=1)
-    interface: Interface | None = Field(None, description="Omit to derive one from the fields.")
-    source: Source = ItemsSource()
-    workforce: Workforce = Workforce()
-    distribution: Distribution = Pulling()
-    overlap: Overlap = Overlap()
-    training: Training | None = None
-    quality: Quality = Quality()
-    review: Review | None = None
-    pricing: Pricing | None = None
-    limits: Limits = Limits()
+    name: str = Field(min_length=1, max_length=200, description=(
+        "The job's title: how you find it in `annotate jobs` and on the vendor (Toloka: project and pool name; "
+        "Dataloop: task name; local: the default project)."))
+    description: str = Field("", description=(
+        "A short public summary for workers choosing work (Toloka: the project description; the name when empty)."))
+    instructions: str = Field("", description=(
+        "What workers must do, shown alongside the items (Toloka: the project's instructions; local: returned "
+        "with every pulled batch); the main lever on answer quality."))
+    inputs: tuple[DataField, ...] = Field(min_length=1, description=(
+        "What each item carries (image URL, text, ...): every item gives a value for each required input."))
+    outputs: tuple[DataField, ...] = Field(min_length=1, description=(
+        "What workers answer: the answer columns, and what aggregation (`job.results`) combines."))
+    interface: Interface | None = Field(None, description=(
+        "What a worker sees, when the default (view each input, answer each output) is not enough; omit to "
+        "derive one from the fields."))
+    source: Source = Field(ItemsSource(), description=(
+        "Where the items come from: uploaded with `job.add_items` (`items`), or already in a vendor dataset "
+        "(`dataset`)."))
+    workforce: Workforce = Field(Workforce(), description=(
+        "Who may work: named people, a filtered crowd, or (empty) anyone the backend offers."))
+    distribution: Distribution = Field(Pulling(), description=(
+        "How items reach workers: pulled in batches as people ask for work (`pulling`), or split up front "
+        "among the named assignees (`fixed`, which needs `workforce.assignees`)."))
+    overlap: Overlap = Field(Overlap(), description=(
+        "How many different workers answer each item: more than one lets aggregation outvote mistakes, at "
+        "that many times the cost."))
+    training: Training | None = Field(None, description=(
+        "A qualification workers pass before the real items, so people who misread the task never reach "
+        "them."))
+    quality: Quality = Field(Quality(), description=(
+        "Automatic quality control: rules that ban or reject workers whose recent work looks careless, and "
+        "captchas."))
+    review: Review | None = Field(None, description=(
+        "Human QA: a share of the submitted work is checked and accepted or rejected by reviewers."))
+    pricing: Pricing | None = Field(None, description=(
+        "What workers are paid per batch; needed by paid crowds (Toloka), refused by backends that do not pay "
+        "per batch."))
+    limits: Limits = Field(Limits(), description=(
+        "Caps per worker and per assignment, so a few fast workers cannot dominate the answers and abandoned "
+        "work returns to the queue."))
     deadline: datetime | timedelta | None = Field(
         None, description="When the job stops taking work: a date-time, or a duration (ISO 8601, e.g. P365D) "
         "counted from the job's creation.",
     )
-    adult_content: bool = False
-    webhooks: tuple[Webhook, ...] = ()
-    pipeline: Pipeline | None = None
+    adult_content: bool = Field(False, description=(
+        "The items may contain adult content: crowd platforms then show them only to workers who agreed to see "
+        "it."))
+    webhooks: tuple[Webhook, ...] = Field((), description=(
+        "HTTPS endpoints told about job events as they happen, instead of polling `job.progress()`."))
+    pipeline: Pipeline | None = Field(None, description=(
+        "Several stages (annotate, review, aggregate) run as one job; omit for a single annotation stage."))
     options: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Backend-specific extras keyed by backend name; ignored by other backends.",

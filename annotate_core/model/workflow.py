@@ -23,8 +23,10 @@ class Pulling(SpecModel):
     """
 
     kind: Literal["pulling"] = "pulling"
-    batch_size: int = Field(10, gt=0)
-    max_batch_workload: int | None = Field(None, gt=0)
+    batch_size: int = Field(10, gt=0, description=(
+        "Real items per batch (Toloka: task suite): what a worker gets per request and is paid for."))
+    max_batch_workload: int | None = Field(None, gt=0, description=(
+        "Most items one worker may hold open at once, so nobody hoards work others could do (>= batch_size)."))
     golden_per_batch: int = Field(0, ge=0, description="Golden items mixed into each batch.")
     training_per_batch: int = Field(0, ge=0, description="Training items mixed into each batch.")
 
@@ -47,8 +49,12 @@ class Overlap(SpecModel):
     item key) gets ``count`` answers, the rest one answer.
     """
 
-    count: int = Field(1, ge=1, le=1000)
-    fraction: float = Field(1.0, gt=0, le=1)
+    count: int = Field(1, ge=1, le=1000, description=(
+        "Different workers per item: more answers per item let aggregation outvote mistakes (with a fixed "
+        "distribution, at most the number of assignees)."))
+    fraction: float = Field(1.0, gt=0, le=1, description=(
+        "Share of the items that get `count` answers (chosen by a stable hash of the item key); the rest get "
+        "one. Measures agreement on a sample for less money."))
 
     def for_key(self, key: str) -> int:
         """The overlap an item with this key gets; stable across runs and backends."""
@@ -63,14 +69,21 @@ class Overlap(SpecModel):
 class Training(SpecModel):
     """A qualification set: workers answer these items first and need ``passing_score`` percent."""
 
-    name: str | None = None
+    name: str | None = Field(None, description=(
+        "Name of the training on the vendor, to tell it apart from the job (default: the job's name plus "
+        "\"(training)\")."))
     items: tuple[Any, ...] = Field(
-        (), description="Training items (each with `inputs`, `golden` and optional `hint`)."
+        (), description="Training items (each with `inputs`, `golden` and optional `hint`): the hint explains a "
+        "wrong answer to the worker, which is what makes it training rather than a test."
     )
-    passing_score: float = Field(80, ge=0, le=100)
-    items_per_batch: int = Field(5, gt=0)
-    retry_after_days: int | None = Field(None, gt=0, description="When a worker who failed may retry.")
-    max_duration_seconds: int | None = Field(None, gt=0)
+    passing_score: float = Field(80, ge=0, le=100, description=(
+        "Percent of training items a worker must answer correctly to reach the real items."))
+    items_per_batch: int = Field(5, gt=0, description="Training items per training batch.")
+    retry_after_days: int | None = Field(None, gt=0, description=(
+        "Days before a worker who failed may retry (default: no retry), so people who misread once can come "
+        "back."))
+    max_duration_seconds: int | None = Field(None, gt=0, description=(
+        "Time a worker has for one training batch (default: the job's `limits.assignment_max_seconds`)."))
 
     @model_validator(mode="after")
     def _items_are_items(self) -> Training:
@@ -85,6 +98,9 @@ class Training(SpecModel):
 
 
 class OnReject(str, Enum):
+    """What a rejected answer leads to: ``requeue`` the item goes back to the queue for another worker
+    (the job still gets its answers), ``discard`` the answer is dropped and the item is not redone."""
+
     REQUEUE = "requeue"  # the item goes back to the queue for another worker
     DISCARD = "discard"  # the answer is dropped, the item is not redone
 
@@ -92,15 +108,21 @@ class OnReject(str, Enum):
 class Review(SpecModel):
     """QA: a share of submitted work goes to reviewers, who accept or reject it."""
 
-    fraction: float = Field(0.1, gt=0, le=1)
-    reviewers: tuple[str, ...] = ()
-    on_reject: OnReject = OnReject.REQUEUE
+    fraction: float = Field(0.1, gt=0, le=1, description=(
+        "Share of the submitted work that is reviewed: a sample measures quality without paying to check it all."))
+    reviewers: tuple[str, ...] = Field((), description=(
+        "Who reviews (e-mails or vendor user ids); empty: whoever the backend lets review (you, through "
+        "`job.review(...)`, on the local backend and Toloka)."))
+    on_reject: OnReject = Field(OnReject.REQUEUE, description="What a rejected answer leads to.")
     auto_accept_after_days: int | None = Field(
         None, gt=0, description="Work not reviewed by then is accepted automatically."
     )
 
 
 class StageKind(str, Enum):
+    """What a pipeline stage does: ``annotate`` collect answers, ``review`` check them, ``aggregate`` combine
+    them into one result per item."""
+
     ANNOTATE = "annotate"
     REVIEW = "review"
     AGGREGATE = "aggregate"
@@ -109,9 +131,11 @@ class StageKind(str, Enum):
 class Stage(SpecModel):
     """One pipeline stage. Review stages take reviewers; aggregate stages take a method."""
 
-    kind: StageKind
-    name: str | None = None
-    assignees: tuple[str, ...] = ()
+    kind: StageKind = Field(description="What the stage does.")
+    name: str | None = Field(None, description=(
+        "The stage's name on the vendor (default: the job's name and the stage's kind and position)."))
+    assignees: tuple[str, ...] = Field((), description=(
+        "Who works on this stage (e-mails or vendor user ids); empty: the job's workforce."))
     method: str | None = Field(None, description="Aggregation method for aggregate stages (mv, ds, ...).")
     fraction: float | None = Field(None, gt=0, le=1, description="Share of items a review stage sees.")
 
@@ -127,7 +151,7 @@ class Stage(SpecModel):
 class Pipeline(SpecModel):
     """Ordered stages; the first must annotate and an aggregate stage, if any, comes last."""
 
-    stages: tuple[Stage, ...] = Field(min_length=1)
+    stages: tuple[Stage, ...] = Field(min_length=1, description="The stages, in the order items go through them.")
 
     @model_validator(mode="after")
     def _order(self) -> Pipeline:

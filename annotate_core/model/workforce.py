@@ -11,6 +11,9 @@ from annotate_core.model.base import SpecModel
 
 
 class Op(str, Enum):
+    """How a worker's attribute is compared: ``eq`` ``ne`` ``gt`` ``gte`` ``lt`` ``lte`` with one value,
+    ``in`` / ``not_in`` with a list."""
+
     EQ = "eq"
     NE = "ne"
     GT = "gt"
@@ -22,7 +25,11 @@ class Op(str, Enum):
 
 
 class Attribute(str, Enum):
-    """Worker attributes a crowd filter can test."""
+    """Worker attributes a crowd filter can test: ``languages`` (ISO 639-1 codes, e.g. EN),
+    ``region_by_ip`` (ISO 3166 country codes, e.g. US), ``region`` (from the worker's profile), ``country``,
+    ``citizenship``, ``skill`` (needs ``skill``), ``client_type`` (``browser`` or ``app``), ``accepted_count``
+    (accepted assignments over the worker's history), ``submit_time_rate`` (mean seconds per assignment),
+    ``rating``, ``gender``, ``age``, ``education``."""
 
     LANGUAGES = "languages"  # ISO 639-1 codes, e.g. EN
     REGION_BY_IP = "region_by_ip"  # ISO 3166 country codes, e.g. US
@@ -52,8 +59,8 @@ _NUMERIC_ATTRIBUTES = {
 class Condition(SpecModel):
     """One test on a worker attribute, e.g. ``{attribute: skill, skill: s1, op: gt, value: 80}``."""
 
-    attribute: Attribute
-    op: Op
+    attribute: Attribute = Field(description="The worker attribute tested.")
+    op: Op = Field(description="How it is compared with `value`: order ops on numbers, `in` / `not_in` with lists.")
     value: Any = Field(description="A scalar, or a list with `in` / `not_in`.")
     skill: str | None = Field(None, description="Skill name or id, for attribute `skill`.")
 
@@ -88,13 +95,14 @@ class Condition(SpecModel):
 class AllOf(SpecModel):
     """Every sub-filter must hold (logical and)."""
 
-    all: tuple[Filter, ...] = Field(min_length=1)
+    all: tuple[Filter, ...] = Field(min_length=1, description=(
+        "Sub-filters (conditions, `all` or `any`) that must all hold."))
 
 
 class AnyOf(SpecModel):
     """At least one sub-filter must hold (logical or)."""
 
-    any: tuple[Filter, ...] = Field(min_length=1)
+    any: tuple[Filter, ...] = Field(min_length=1, description="Sub-filters of which at least one must hold.")
 
 
 Filter = Annotated[Union[AllOf, AnyOf, Condition], Field(union_mode="smart")]  # noqa: UP007
@@ -116,8 +124,9 @@ def iter_conditions(f: Filter | None):
 class Assignee(SpecModel):
     """A named worker (email or vendor user id) and their share of a fixed workload."""
 
-    id: str = Field(min_length=1)
-    weight: float = Field(1.0, gt=0)
+    id: str = Field(min_length=1, description="E-mail or vendor user id of the person.")
+    weight: float = Field(1.0, gt=0, description=(
+        "Relative share of a fixed workload (weights 2 and 1: two thirds and one third of the items)."))
 
 
 class Workforce(SpecModel):
@@ -127,9 +136,12 @@ class Workforce(SpecModel):
     Dataloop, any caller of ``job.pull`` on the local backend.
     """
 
-    kind: Literal["workforce"] = "workforce"
-    assignees: tuple[Assignee, ...] = ()
-    filter: Filter | None = None
+    kind: Literal["workforce"] = Field("workforce", description="Always 'workforce' (reserved for other kinds).")
+    assignees: tuple[Assignee, ...] = Field((), description=(
+        "Named people (plain strings are shorthand for `{id: ...}`): in-house teams and vendors without a crowd "
+        "work this way."))
+    filter: Filter | None = Field(None, description=(
+        "Which crowd workers may take the job: a condition, or an `all` / `any` tree of them."))
 
     @model_validator(mode="before")
     @classmethod

@@ -26,6 +26,7 @@ from annotate_core.errors import ConfigError, JobStateError
 from annotate_core.items import Item, ItemError, UploadReport
 from annotate_core.model.spec import JobSpec
 from annotate_core.secrets import register_secret
+from annotate_core.stored_spec import spec_document
 from annotate_local import review as review_mod
 from annotate_local import schema as t
 from annotate_local import work, workforce
@@ -192,7 +193,7 @@ class LocalBackend(Backend):
                 if found is not None:
                     return str(found)
             conn.execute(t.jobs.insert().values(
-                id=job_id, name=spec.name, project=project, spec=spec.model_dump(mode="json", by_alias=True),
+                id=job_id, name=spec.name, project=project, spec=spec_document(spec),
                 state=JobState.DRAFT.value, created_at=now, deadline_at=deadline.timestamp() if deadline else None,
                 mixing=mixes_golden(spec), job_key=key))
             if spec.training is not None:
