@@ -15,8 +15,9 @@ from annotate_dataloop.jobref import JobRef
 from annotate_core import Client, JobState
 
 from . import reference as ref
+from .conftest import CLOCK
 from .fake_gate import GateError
-from .helpers import example
+from .helpers import DROP, example
 from .recorded import all_of, calls, first, lines, replayed_all
 from .test_payloads import without_annotate_extras
 
@@ -247,4 +248,22 @@ def test_task_with_custom_statuses(backend, vcr, fake) -> None:
     assert p.completed_items == 6
     task = all_of(vcr, f"GET /annotationtasks/{JobRef.parse(job.id).task}")[-1].response
     assert task["itemStatus"]["actions"] == {"completed": 3, "discard": 1, "unclear": 2}
+    assert replayed_all(vcr)
+
+
+def test_spec_without_distribution_or_deadline_gets_dtlpys_defaults(backend, vcr) -> None:
+    """No distribution: dtlpy's fixed workload split among the assignees (not a pulling task); no deadline:
+    dtlpy's due date, creation + 7 days, on the task and its QA task alike."""
+    spec = example("task_from_items", distribution=DROP, deadline=DROP,
+                   review={"fraction": 1.0, "reviewers": ["reviewer1@dataloop.ai"], "on_reject": "discard"})
+    job = Client(backend).create_job(spec)
+    task, qa = (c.body for c in all_of(vcr, "POST /annotationtasks"))
+    assert task["workload"] == ref.TASK_FROM_FILTER["workload"]  # 50/50, as dtlpy's Workload.generate
+    assert "system" not in task["metadata"]  # no batchSize / maxBatchWorkload / allowedAssignees
+    due = (CLOCK + 7 * 86400) * 1000
+    assert task["dueDate"] == qa["dueDate"] == due
+    p = job.progress()
+    assert {a["annotator"]: a["total_items"] for a in p.details["assignments"]} == {
+        "annotator1@dataloop.ai": 2, "annotator2@dataloop.ai": 1}
+    assert created_task(vcr)["dueDate"] == due
     assert replayed_all(vcr)
