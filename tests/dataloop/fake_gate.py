@@ -18,7 +18,13 @@ network blocked (see ``generate_cassettes.py``). The fake is only as good as its
 * does *not* honour ``checkIfExist`` or any other dedupe: what the gate does with it is not
   documented (dtlpy only reads a task back when one is returned [K repositories/tasks.py:919]), so
   a repeated create makes a second object, as it may on the real gate;
-* clamps page sizes (``max_page_size``) so every listing really spans several pages.
+* clamps page sizes (``max_page_size``) so every listing really spans several pages;
+* models consensus as reference §3.7 describes it: each annotator works a hidden copy of the item
+  (``/.consensus/...``, ``spec.parentDatasetItemId``), the original sits in the consensus assignment
+  (``metadata.system.consensusAssignmentId``), and the copies' annotations are merged onto the
+  original (tagged with the copy's task and assignment) only once every copy has a status;
+* changes a dataset's ``metadata.system`` (its recipe) only through ``PATCH ...?system=true``, and
+  executes only installed pipelines.
 
 Everything is deterministic (ids from counters, fixed clock) so regenerated cassettes are stable.
 """

@@ -4,8 +4,10 @@ Mapping in one paragraph: a job is an annotation task (``task:<id>``) over items
 DQL filter, listed ids, the whole dataset, or neutral items uploaded as link/JSON items — with a
 recipe offering the output's labels; ``workforce`` becomes the workload (or the allowed assignees of
 a pulling task), ``overlap`` becomes consensus, ``review`` a linked QA task (``task:<id>,qa:<id>``),
-``pipeline`` task nodes in a pipeline (``pipeline:<id>``). Answers are the items' classification
-annotations with their status in the tasks. See ``planning.py`` for what each call sends.
+``pipeline`` task nodes in a pipeline (``pipeline:<id>``), which ``start()`` installs and runs.
+Answers are the items' classification annotations with their status in the tasks (for consensus, the
+annotators' copies). See ``planning.py`` for what each call sends and ``fidelity.py`` for where the
+mapping changes what the spec says (dtlpy's defaults, followed where the spec is silent).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pydantic import SecretStr, ValidationError
 
 from annotate_core.backend import Backend, JobState, PlannedOperation, PlanWarning, Progress, ProgressCallback
 from annotate_core.capabilities import Capability
-from annotate_core.errors import ConfigError, MalformedResponseError, SpecError, VendorError
+from annotate_core.errors import ConfigError, JobStateError, MalformedResponseError, SpecError, VendorError
 from annotate_core.items import Item, ItemError, UploadReport
 from annotate_core.jobkeys import JobKeyConflictError, spec_differences, spec_fingerprint
 from annotate_core.model.source import DatasetSource
@@ -640,6 +642,9 @@ class DataloopBackend(Backend):
         query = source_query(source)
         if ref.pipeline is not None:
             pipeline = self.gate.object("GET", f"/pipelines/{ref.pipeline}")
+            if pipeline.get("status") not in _RUNNING_PIPELINE:
+                raise JobStateError(f"pipeline {ref.pipeline} is not running ({pipeline.get('status')}): call "
+                                    "job.start() first; dataset items are run through a running pipeline")
             project_id = need(pipeline, "projectId", str, f"GET /pipelines/{ref.pipeline}")
             self._execute(ref.pipeline, query, project_id=project_id, item_ids=list(source.item_ids or ()))
             return UploadReport(keys=list(source.item_ids or ()))
