@@ -28,8 +28,9 @@ def plan_warnings(spec: JobSpec) -> list[PlanWarning]:
     if spec.deadline is None:
         nodes = "every pipeline task node" if spec.pipeline is not None else "the task (and its QA task)"
         out.append(_warn("deadline", f"not set: {nodes} gets dueDate = creation time + {DEFAULT_DUE_DAYS} days, "
-                                     "dtlpy's default (Dataloop's SDK never creates a task without a due date); it "
-                                     "is shown to annotators, not enforced. Set deadline to choose the date"))
+                                     "dtlpy's default (Dataloop's SDK never creates a task without a due date); "
+                                     "annotate does not set metadata.system.enforceDueDate. Set deadline to "
+                                     "choose the date"))
     people = spec.workforce.assignees
     if "distribution" not in spec.model_fields_set:
         if people:
@@ -68,8 +69,10 @@ def plan_warnings(spec: JobSpec) -> list[PlanWarning]:
                                     "labels, else a new ontology and recipe) and makes it the dataset's recipe "
                                     "(PATCH /datasets/{id}?system=true, as dtlpy's dataset.recipes.create does): "
                                     "the dataset's studio then offers the job's labels"))
-    if spec.pipeline is None and isinstance(spec.source, DatasetSource):
-        out.append(_warn("source", "a Dataloop task takes its items and opens to its assignees when it is "
-                                   "created (tasks have no draft state): work can begin before job.start(), "
-                                   "which only reopens a closed task"))
+    if spec.pipeline is None:
+        when = ("takes its items and opens to its assignees when it is created" if isinstance(spec.source,
+                DatasetSource) else "opens to its assignees when it is created, and items join it as they are "
+                                    "added")
+        out.append(_warn("source", f"a Dataloop task {when} (tasks have no draft state): work can begin before "
+                                   "job.start(), which only reopens a closed task"))
     return out

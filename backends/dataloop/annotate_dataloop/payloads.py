@@ -150,8 +150,8 @@ def due_date(spec: JobSpec, created: datetime | None = None) -> float:
 
     dtlpy never creates a task or task node without a due date (``now + 7 days`` when the caller gives
     none), so a task without one is a path Dataloop's own SDK never takes; annotate follows dtlpy and
-    the plan says so (``fidelity.plan_warnings``, path ``deadline``). Dataloop shows the due date and
-    does not stop work at it unless the task enforces it (``metadata.system.enforceDueDate``, not sent).
+    the plan says so (``fidelity.plan_warnings``, path ``deadline``). annotate never sets
+    ``metadata.system.enforceDueDate`` (what the platform does at the date without it is unverified).
     """
     now = created or datetime.now(timezone.utc)
     when = spec.deadline_at(now)
