@@ -435,9 +435,10 @@ class DataloopBackend(Backend):
         nodes' tasks hold nothing (a rerun after a run that executed it sends nothing); for uploaded items,
         the items of the job's folder that are in no node task (by id).
         """
-        pipeline = self._install(pipeline_id, self.gate.object("GET", f"/pipelines/{pipeline_id}"))
+        pipeline = self.gate.object("GET", f"/pipelines/{pipeline_id}")
         project_id = need(pipeline, "projectId", str, f"GET /pipelines/{pipeline_id}")
-        stored = pl.stored_source(pipeline)
+        stored = pl.stored_source(pipeline)  # read before install: its answer's fields are not documented
+        self._install(pipeline_id, pipeline)
         if stored is None:
             log.info("pipeline %s keeps no annotate source: nothing to execute", pipeline_id)
             return
