@@ -164,6 +164,8 @@ def test_other_meaning_changes_are_warned(client) -> None:
     assert "not a random sample" in partial["review.fraction"]
     flt = warned(client.plan(example("task_from_filter")))
     assert "makes it the dataset's recipe" in flt["outputs"] and "no draft state" in flt["source"]
+    yes_no = warned(client.plan(example("task_from_filter", outputs=[{"name": "ok", "type": "bool"}])))
+    assert "two labels of the recipe, 'true' and 'false'" in yes_no["outputs.0.type"]
     chosen = warned(client.plan(example("task_from_filter", options={"dataloop": {"recipe_id": "r" * 24}})))
     assert "outputs" not in chosen
     result = CliRunner().invoke(cli, ["plan", str(EXAMPLES / "dataloop_pipeline_task_node.yaml"),

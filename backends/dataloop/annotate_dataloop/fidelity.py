@@ -9,6 +9,7 @@ approximated. Refusals are not here: capability gaps are the core's, out-of-rang
 from __future__ import annotations
 
 from annotate_core.backend import PlanWarning
+from annotate_core.model.fields import FieldType
 from annotate_core.model.source import DatasetSource
 from annotate_core.model.spec import JobSpec
 from annotate_core.model.workflow import Pulling
@@ -63,6 +64,10 @@ def plan_warnings(spec: JobSpec) -> list[PlanWarning]:
     if spec.pipeline is not None and spec.review is not None and spec.review.fraction < 1:
         out.append(_warn("review.fraction", "a pipeline's QA node reviews every item that reaches it: the "
                                             "fraction is not applied"))
+    for i, f in enumerate(spec.outputs):
+        if f.type is FieldType.BOOL:
+            out.append(_warn(f"outputs.{i}.type", "bool becomes two labels of the recipe, 'true' and 'false' "
+                                                  "(Dataloop classifies with labels); answers come back as booleans"))
     if opts.recipe_id is None:
         out.append(_warn("outputs", "if the dataset's recipe lacks one of the labels, the job uses a recipe of its "
                                     f"own ('{spec.name} (annotate)': an existing one with that title and the "
