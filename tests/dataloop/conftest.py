@@ -37,6 +37,9 @@ GATE_ROOT = "https://gate.dataloop.ai"
 FAKE_REFRESH_TOKEN = "fake-refresh-token"
 #: a JWT that expires in 2100: the replay token, and what refreshed tokens are replaced with
 FAKE_TOKEN = fake_jwt(4102444800)
+#: the backend's clock in replay and fake modes (2026-01-15T10:00:00Z): a due date derived from it
+#: (no deadline: creation + 7 days) is the same in every run, so the recorded bodies match
+CLOCK = 1768471200.0
 
 FAKE_MODE = os.environ.get("DATALOOP_FAKE_GATE") == "1"
 LIVE_TOKEN = os.environ.get("DATALOOP_TOKEN")
@@ -176,6 +179,7 @@ def make_backend(fake: FakeGate | None, sleeps: list[float]) -> Callable[..., Da
             "backoff_factor": 0.0,
             "sleep": sleeps.append,
             "new_id": lambda: f"create-{next(counter):04d}",
+            "clock": lambda: CLOCK,
         }
         if fake is not None:
             opts["base_url"] = fake.base_url + "/api/v1"
@@ -183,6 +187,7 @@ def make_backend(fake: FakeGate | None, sleeps: list[float]) -> Callable[..., Da
             opts["token"] = SecretStr(LIVE_TOKEN)
             opts["base_url"] = os.environ.get("DATALOOP_BASE_URL", DEFAULT_BASE_URL)
             opts.pop("new_id")
+            opts.pop("clock")
         opts.update(options)
         backend = DataloopBackend(**opts)
         created.append(backend)

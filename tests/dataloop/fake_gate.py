@@ -18,7 +18,13 @@ network blocked (see ``generate_cassettes.py``). The fake is only as good as its
 * does *not* honour ``checkIfExist`` or any other dedupe: what the gate does with it is not
   documented (dtlpy only reads a task back when one is returned [K repositories/tasks.py:919]), so
   a repeated create makes a second object, as it may on the real gate;
-* clamps page sizes (``max_page_size``) so every listing really spans several pages.
+* clamps page sizes (``max_page_size``) so every listing really spans several pages;
+* models consensus as reference §3.7 describes it: each annotator works a hidden copy of the item
+  (``/.consensus/...``, ``spec.parentDatasetItemId``), the original sits in the consensus assignment
+  (``metadata.system.consensusAssignmentId``), and the copies' annotations are merged onto the
+  original (tagged with the copy's task and assignment) only once every copy has a status;
+* changes a dataset's ``metadata.system`` (its recipe) only through ``PATCH ...?system=true``, and
+  executes only installed pipelines.
 
 Everything is deterministic (ids from counters, fixed clock) so regenerated cassettes are stable.
 """
@@ -323,6 +329,7 @@ class FakeGate:
             ("GET", r"^/projects/(?P<pid>[^/]+)$", self._project),
             ("POST", r"^/datasets/query$", lambda: self._datasets_query(body)),
             ("GET", r"^/datasets/(?P<did>[0-9a-f]{24})$", self._dataset),
+            ("PATCH", r"^/datasets/(?P<did>[0-9a-f]{24})$", lambda did: self._update_dataset(did, query, body)),
             ("POST", r"^/datasets/(?P<did>[0-9a-f]{24})/query$", lambda did: self._dql(did, body)),
             ("POST", r"^/datasets/(?P<did>[0-9a-f]{24})/items$",
              lambda did: self._upload(did, query, headers, raw)),
@@ -399,6 +406,27 @@ class FakeGate:
 
     def _dataset(self, did: str) -> Any:
         return self._get(self.s.datasets, did, "Dataset")
+
+    def _update_dataset(self, did: str, query: dict[str, str], body: Any) -> Any:
+        """``PATCH /datasets/{id}``: ``metadata.system`` changes only with ``?system=true`` (dtlpy's
+        ``update(system_metadata=True)``, how ``switch_recipe`` sets ``metadata.system.recipes`` [W §3.4])."""
+        if did not in self.s.datasets:
+            raise GateError(404, "Dataset not found")
+        if not isinstance(body, dict):
+            raise GateError(400, "body must be an object")
+        dataset = self.s.datasets[did]
+        system = (body.get("metadata") or {}).get("system")
+        if system is not None and system != dataset["metadata"]["system"]:
+            if query.get("system") != "true":
+                raise GateError(403, "metadata.system can only be changed with system=true")
+            recipes = system.get("recipes")
+            if not isinstance(recipes, list) or not all(r in self.s.recipes for r in recipes):
+                raise GateError(400, "metadata.system.recipes must name recipes")
+            dataset["metadata"]["system"] = copy.deepcopy(system)
+        if isinstance(body.get("name"), str):
+            dataset["name"] = body["name"]
+        dataset["updatedAt"] = self.now()
+        return copy.deepcopy(dataset)
 
     def _datasets_query(self, body: Any) -> Any:
         if not isinstance(body, dict) or body.get("resource") != "datasets":
@@ -942,12 +970,15 @@ class FakeGate:
 
     def work(self, task_id: str, label_for: Callable[[dict[str, Any], str], str | list[str] | None],
              status_for: Callable[[dict[str, Any], str], str | None] | None = None, *,
-             only_unanswered: bool = False) -> None:
-        """Every assignee labels every item of their assignments (None = no label).
+             only_unanswered: bool = False, annotators: tuple[str, ...] | None = None) -> None:
+        """Every assignee (or those in ``annotators``) labels every item of their assignments (None = no label).
 
         The item then gets ``status_for(item, annotator)`` — a custom status of the task — or, when
         that is absent or None, ``completed`` (labelled) / ``discard`` (no label). With
         ``only_unanswered``, items that already have a status in the task are left as they are.
+        In a consensus task annotators label their copies; a copy's annotations are merged onto the
+        original (tagged with the copy's task and assignment) once every copy of it has a status, as
+        the platform does [reference §3.7][D create-consensus-tasks].
         """
         with self.lock:
             task = self.s.tasks[task_id]
@@ -965,7 +996,7 @@ class FakeGate:
                             self._put(task, item, mine)
             for aid in task["assignmentIds"]:
                 a = self.s.assignments[aid]
-                if a["_queue"]:
+                if a["_queue"] or (annotators is not None and a["annotator"] not in annotators):
                     continue
                 for item in [i for i in self.s.items.values()
                              if any(r["id"] == aid for r in i["metadata"]["system"].get("refs", []))]:
@@ -979,14 +1010,29 @@ class FakeGate:
                     self._check_action(task, status)
                     for one in ([] if label is None else [label] if isinstance(label, str) else label):
                         self._annotate(item, one, a["annotator"], task_id, aid)
-                        if original is not None:  # consensus: merged back onto the original
-                            self._annotate(original, one, a["annotator"], task_id, aid)
                     self._set_status(item, aid, status, a["annotator"])
                     self._set_status(item, task_id, status, a["annotator"])
-                    if original is not None and holder:
-                        self._set_status(original, task_id, "completed", a["annotator"])
-                        self._set_status(original, holder, "completed", a["annotator"])
+            if holder:
+                self._merge_consensus(task_id, holder)
             self._feed_qa(task_id)
+
+    def _merge_consensus(self, task_id: str, holder: str) -> None:
+        """Originals whose copies all have a status get the copies' annotations and ``completed``."""
+        for original in [i for i in self.s.items.values()
+                         if any(r["id"] == holder for r in i["metadata"]["system"].get("refs", []))]:
+            if self._status(original, task_id):
+                continue  # merged already
+            copies = [i for i in self.s.items.values() if isinstance(i["spec"], dict)
+                      and i["spec"].get("parentDatasetItemId") == original["id"]]
+            if not copies or not all(self._status(c, task_id) for c in copies):
+                continue
+            for c in copies:
+                for note in [n for n in list(self.s.annotations.values()) if n["itemId"] == c["id"]]:
+                    system = note["metadata"]["system"]
+                    self._annotate(original, note["label"], note["creator"], system["taskId"], system["assignmentId"])
+            who = str(copies[-1]["metadata"]["system"]["refs"][-1].get("metadata", {}).get("creator") or OWNER)
+            self._set_status(original, task_id, "completed", who)
+            self._set_status(original, holder, "completed", who)
 
     def _feed_qa(self, parent_id: str) -> None:
         """Items that got a status in a task join the QA tasks linked to it, as in the platform, where an

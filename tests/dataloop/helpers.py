@@ -11,15 +11,19 @@ from annotate_core import JobSpec, load_spec
 from annotate_core.specfile import read_spec_data, spec_from_dict
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+#: an ``example()`` override that removes the field, so the spec leaves it unset
+DROP = object()
 
 
 def example(name: str, **overrides: Any) -> JobSpec:
-    """An examples/dataloop_<name>.yaml spec, optionally with top-level fields replaced."""
+    """An examples/dataloop_<name>.yaml spec, optionally with top-level fields replaced (``DROP``: removed)."""
     path = EXAMPLES / f"dataloop_{name}.yaml"
     if not overrides:
         return load_spec(path)
     data = read_spec_data(path)
     data.update(overrides)
+    for k in [k for k, v in overrides.items() if v is DROP]:
+        del data[k]
     return spec_from_dict(data, str(path))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import socket
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from annotate_core.errors import (
     OperationFailedError,
 )
 
-from .conftest import CASSETTES, FAKE_REFRESH_TOKEN, FAKE_TOKEN
+from .conftest import CASSETTES, CLOCK, FAKE_REFRESH_TOKEN, FAKE_TOKEN
 from .helpers import example, fake_jwt
 from .recorded import all_of, calls, first, replayed_all
 
@@ -118,7 +117,7 @@ def test_upload_retried_after_503(backend, vcr, fake) -> None:
 def test_expired_token_is_refused_before_sending(make_backend, monkeypatch: pytest.MonkeyPatch) -> None:
     sent: list[Any] = []
     monkeypatch.setattr(socket, "create_connection", lambda *a, **k: sent.append(a))
-    backend = make_backend(token=SecretStr(fake_jwt(time.time() - 3600)))
+    backend = make_backend(token=SecretStr(fake_jwt(CLOCK - 3600)))
     client = Client(backend)
     with pytest.raises(AuthenticationError, match=r"token expired at .* refresh_token_env"):
         client.create_job(example("task_from_items"))
@@ -129,7 +128,7 @@ def test_expired_token_is_refused_before_sending(make_backend, monkeypatch: pyte
 
 
 def test_token_expiring_within_a_minute_counts_as_expired(make_backend) -> None:
-    backend = make_backend(token=SecretStr(fake_jwt(time.time() + 30)))
+    backend = make_backend(token=SecretStr(fake_jwt(CLOCK + 30)))
     with pytest.raises(AuthenticationError, match="expired"):
         backend.progress("task:67000000000000000000000a")
 
@@ -142,7 +141,7 @@ def test_missing_token_says_how_to_set_it(make_backend) -> None:
 
 @vcr
 def test_expired_token_is_refreshed(make_backend, vcr) -> None:
-    backend = make_backend(token=SecretStr(fake_jwt(time.time() - 3600)),
+    backend = make_backend(token=SecretStr(fake_jwt(CLOCK - 3600)),
                            refresh_token=SecretStr(FAKE_REFRESH_TOKEN))
     job = Client(backend).create_job(example("task_from_items"))
     refresh = calls(vcr)[0]

@@ -90,21 +90,25 @@ def test_failed_qa_create_then_rerun_makes_only_the_qa_task(make_backend, vcr, f
 
 def test_failure_after_pipeline_create_then_rerun_makes_one_pipeline(make_backend, vcr, fake) -> None:
     spec = example("pipeline_task_node")
-    if fake is not None:  # the pipeline and its nodes exist, then install answers 503 on every attempt
+    if fake is not None:  # the pipeline create's reply is lost: the gate made it, the client saw a 503
+        fake.fail("POST", r"/pipelines$", 503, {"status": 503, "message": "Service Unavailable"}, process=True)
+        # ... and once built, starting it fails: install answers 503 on every attempt
         fake.fail("POST", r"/install$", 503, {"status": 503, "message": "Service Unavailable"}, times=3)
-    with pytest.raises(VendorError, match="Service Unavailable"):
-        Client(make_backend()).create_job(spec, key=KEY)
-    settle(fake)
     job = Client(make_backend()).create_job(spec, key=KEY)
     pipeline_id = JobRef.parse(job.id).pipeline
-    assert len(all_of(vcr, "POST /pipelines")) == 1
+    assert [c.status for c in all_of(vcr, "POST /pipelines")] == [503]  # looked up by key, not sent again
     assert first(vcr, "POST /pipelines").body["description"] == f"annotate job {KEY} (building)"
+    [patch] = all_of(vcr, f"PATCH /pipelines/{pipeline_id}")
+    assert patch.body["description"] == f"annotate job {KEY} (ready)"  # the nodes and the mark, in one PATCH
+    with pytest.raises(VendorError, match="Service Unavailable"):
+        job.start()
+    settle(fake)
+    again = Client(make_backend()).create_job(spec, key=KEY)  # the rerun attaches and starts
+    assert (again.id, again.created) == (job.id, False)
+    again.start()
     assert [c.status for c in all_of(vcr, f"POST /pipelines/{pipeline_id}/install")] == [503, 503, 503, 200]
     assert len(all_of(vcr, f"POST /pipelines/{pipeline_id}/execute")) == 1
-    marks = [c.body["description"] for c in all_of(vcr, f"PATCH /pipelines/{pipeline_id}")]
-    assert marks[-1] == f"annotate job {KEY} (ready)"
-    again = Client(make_backend()).create_job(spec, key=KEY)
-    assert (again.id, again.created) == (job.id, False)
+    assert len(all_of(vcr, "POST /pipelines")) == 1 and len(all_of(vcr, f"PATCH /pipelines/{pipeline_id}")) == 1
     if fake is not None:
         assert len(fake.s.pipelines) == 1
     assert replayed_all(vcr)
@@ -122,6 +126,10 @@ def test_keyed_recipe_is_reused_by_a_rerun(make_backend, vcr, fake) -> None:
     assert len(all_of(vcr, "POST /ontologies")) == 1
     listed = [c for c in calls(vcr) if c.line == "GET /recipes"]
     assert listed and all(c.query["projects"] for c in listed)
+    # the first run attached the recipe to the dataset: the rerun finds the labels there
+    [attach] = [c for c in calls(vcr) if c.method == "PATCH" and c.path.startswith("/datasets/")]
+    assert attach.query == {"system": "true"}
+    assert attach.body["metadata"]["system"]["recipes"] == [recipe.response["id"]]
     task = first(vcr, f"GET /annotationtasks/{JobRef.parse(job.id).task}").response
     assert task["recipeId"] == recipe.response["id"]
     assert replayed_all(vcr)

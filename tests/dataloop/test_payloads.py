@@ -268,3 +268,26 @@ def test_status_option_errors_name_the_field(statuses, message) -> None:
     spec = example("task_from_items", options={"dataloop": {"statuses": statuses}})
     with pytest.raises(SpecError, match=message):
         task_body(spec)
+
+
+def test_consensus_copy_answers_under_its_original() -> None:
+    """A copy (hidden, spec.parentDatasetItemId) is one annotator's answer: reported with the original's key
+    and inputs, its status from the copy's ref in the task, the QA verdict from the original's ref."""
+    from annotate_dataloop import answers as amap
+
+    ctx = amap.context(example("consensus_task"), ["t1"], ["qa1"])
+    original = {"id": "o1", "stream": "https://gate/items/o1/stream", "metadata": {"system": {"refs": [
+        {"type": "task", "id": "qa1", "metadata": {"status": "approved", "creator": "rev@x.io"}}]},
+        "user": {"annotate": {"key": "k1", "inputs": {"image": "https://example.com/1.png"}}}}}
+    copy = {"id": "c1", "hidden": True, "spec": {"parentDatasetItemId": "o1"}, "metadata": {"system": {"refs": [
+        {"type": "task", "id": "t1", "metadata": {"status": "completed", "creator": "a@x.io"}}]}}}
+    note = {"label": "cat", "creator": "a@x.io", "createdAt": "2026-01-15T10:00:00.000Z",
+            "metadata": {"system": {"taskId": "t1", "assignmentId": "as1"}}}
+    assert amap.parent_id(copy) == "o1" and amap.parent_id(original) is None
+    [record] = amap.item_records(copy, [note], ctx, original=original)
+    assert (record["item_key"], record["worker"], record["label"], record["assignment"]) == ("k1", "a@x.io", "cat",
+                                                                                            "as1")
+    assert record["inputs"] == {"image": "https://example.com/1.png"}
+    assert (record["status"], record["reviewer"]) == ("accepted", "rev@x.io")
+    [alone] = amap.item_records(copy, [note], ctx)  # without its original: the copy's own status
+    assert (alone["item_key"], alone["status"]) == ("c1", "submitted")

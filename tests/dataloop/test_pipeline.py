@@ -1,5 +1,6 @@
 """Seed 004 "Creating Pipeline Tasks Node": a task node (recipe, owner, workload, position, project and
-dataset) added to a pipeline, the pipeline updated and installed; annotate -> review as two nodes."""
+dataset) added to a pipeline and the pipeline updated; annotate -> review as two nodes. Creating the
+job stops there, as the seed does: ``job.start()`` installs the pipeline and runs the items through it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from annotate_dataloop.jobref import JobRef
 
 from annotate_core import Client, JobState
 
+from .conftest import CLOCK
 from .helpers import example
 from .recorded import all_of, first, replayed_all
 from .test_tasks import resolved, shape
@@ -20,8 +22,9 @@ def test_pipeline_task_node(backend, vcr, fake) -> None:
     job = Client(backend).create_job(spec)
     pipeline_id = JobRef.parse(job.id).pipeline
     assert pipeline_id is not None and job.id == f"pipeline:{pipeline_id}"
-    assert shape(vcr)[4:] == ["POST /pipelines", "PATCH /pipelines/{pipeline}", "POST /pipelines/{pipeline}/install",
-                              "POST /pipelines/{pipeline}/execute", "GET /commands/{cmd}", "GET /commands/{cmd}"]
+    # creating builds the pipeline and stops: nothing is installed or run
+    assert shape(vcr)[4:] == ["POST /pipelines", "PATCH /pipelines/{pipeline}"]
+    assert job.progress().state is JobState.DRAFT
     ids = resolved(vcr)
     create = first(vcr, "POST /pipelines").body
     assert create == {"name": "pipeline-faas-example-dataset", "projectId": ids["projectId"], "nodes": [],
@@ -32,10 +35,13 @@ def test_pipeline_task_node(backend, vcr, fake) -> None:
     assert patch["id"] == pipeline_id and patch["status"] == "Created"  # the whole entity, as pipeline.update()
     label, review = patch["nodes"]
     recipe_title = first(vcr, f"GET /recipes/{ids['recipeId']}").response["title"]
+    due = (CLOCK + 7 * 86400) * 1000  # no deadline: dtlpy's TaskNode default, creation + 7 days, in ms
     assert label["metadata"] == {
         "position": {"x": 780.0, "y": 217.5, "z": 0}, "datasetId": ids["datasetId"], "recipeTitle": recipe_title,
         "recipeId": ids["recipeId"], "taskOwner": "owner@dataloop.ai", "taskType": "annotation",
-        "workload": [{"assigneeId": "assignee_id@dataloop.ai", "load": 100}], "repeatable": True, "priority": 2}
+        "workload": [{"assigneeId": "assignee_id@dataloop.ai", "load": 100}], "repeatable": True, "priority": 2,
+        "dueDate": due}
+    assert review["metadata"]["dueDate"] == due
     assert (label["name"], label["type"], label["projectId"]) == ("My Task", "task", ids["projectId"])
     assert review["metadata"]["taskType"] == "qa" and review["name"] == "QA"
     assert review["metadata"]["workload"] == [{"assigneeId": "reviewer@dataloop.ai", "load": 100}]
@@ -43,9 +49,22 @@ def test_pipeline_task_node(backend, vcr, fake) -> None:
     assert patch["connections"] == [{"src": {"nodeId": label["id"], "portId": label["outputs"][0]["portId"]},
                                      "tgt": {"nodeId": review["id"], "portId": review["inputs"][0]["portId"]},
                                      "condition": "{}", "action": "complete"}]
+    whole = {"filter": {"$and": [{"hidden": False}, {"type": "file"}]}, "page": 0, "pageSize": 1000,
+             "resource": "items"}
+    # the query start() runs is kept on the pipeline; the same PATCH marks it built
+    assert patch["variables"] == [{"name": "annotate_source", "type": "Json",
+                                   "value": {"query": whole, "uploaded": False}}]
+    assert patch["description"] == "annotate job call create-0001 (ready)"
+
+    job.start()
+    starting = shape(vcr)[shape(vcr).index("POST /pipelines/{pipeline}/install") - 1:]
+    assert starting[:4] == ["GET /pipelines/{pipeline}", "POST /pipelines/{pipeline}/install",
+                            "POST /annotationtasks/query", "POST /pipelines/{pipeline}/execute"]
     execute = first(vcr, f"POST /pipelines/{pipeline_id}/execute").body
-    assert execute == {"batch": {"query": {"filter": {"$and": [{"hidden": False}, {"type": "file"}]}, "page": 0,
-                                           "pageSize": 1000, "resource": "items"}, "args": {}}}
+    assert execute == {"batch": {"query": whole, "args": {}}}
+    job.start()  # started already: installed and holding the items, so nothing is sent again
+    assert len(all_of(vcr, f"POST /pipelines/{pipeline_id}/install")) == 1
+    assert len(all_of(vcr, f"POST /pipelines/{pipeline_id}/execute")) == 1
 
     p = job.progress()
     assert p.state is JobState.OPEN and p.total_items == 6 and p.details["pipeline"] == "Installed"
@@ -74,11 +93,20 @@ def test_pipeline_with_uploaded_items(make_backend, vcr, fake) -> None:
     spec = example("pipeline_task_node", source={"kind": "items"})
     job = Client(make_backend()).create_job(spec)
     pipeline_id = JobRef.parse(job.id).pipeline
-    assert not all_of(vcr, f"POST /pipelines/{pipeline_id}/execute")  # nothing to run yet
-    report = job.add_items([{"key": f"k{i}", "inputs": {"image": f"https://example.com/{i}.png"}} for i in range(3)],
-                           progress=False)
+    items = [{"key": f"k{i}", "inputs": {"image": f"https://example.com/{i}.png"}} for i in range(5)]
+    report = job.add_items(items[:3], progress=False)
     assert (report.created, report.existing) == (3, 0)
-    run = first(vcr, f"POST /pipelines/{pipeline_id}/execute").body
-    assert len(run["batch"]["query"]["filter"]["$and"][0]["id"]["$in"]) == 3
+    # not started: the items wait in the job's folder, nothing is installed or run
+    assert not all_of(vcr, f"POST /pipelines/{pipeline_id}/install")
+    assert not all_of(vcr, f"POST /pipelines/{pipeline_id}/execute")
+    job.start()  # installs, then runs the waiting items (by id)
+    [run] = all_of(vcr, f"POST /pipelines/{pipeline_id}/execute")
+    assert len(run.body["batch"]["query"]["filter"]["$and"][0]["id"]["$in"]) == 3
     assert job.progress().total_items == 3
+    job.add_items(items, progress=False)  # running now: the new items go straight in
+    runs = all_of(vcr, f"POST /pipelines/{pipeline_id}/execute")
+    assert len(runs) == 2 and len(runs[1].body["batch"]["query"]["filter"]["$and"][0]["id"]["$in"]) == 2
+    assert job.progress().total_items == 5
+    job.start()  # every item is in the node's task: nothing is executed again
+    assert len(all_of(vcr, f"POST /pipelines/{pipeline_id}/execute")) == 2
     assert replayed_all(vcr)

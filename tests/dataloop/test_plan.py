@@ -14,7 +14,7 @@ from annotate_core import connect
 from annotate_core.cli.main import cli
 from annotate_core.errors import SpecError, UnsupportedFeatureError
 
-from .helpers import EXAMPLES, example
+from .helpers import DROP, EXAMPLES, example
 
 FLOWS = ["task_from_filter", "task_from_items", "task_whole_dataset", "qa_task", "pulling_task",
          "consensus_task", "pipeline_task_node"]
@@ -105,6 +105,104 @@ def test_pipeline_plan(client) -> None:
     assert create["name"] == "pipeline-faas-example-dataset"
     patch = plan.operations[acts.index("PATCH /pipelines/<pipeline id>")].payload
     assert [n["metadata"]["taskOwner"] for n in patch["nodes"]] == ["owner@dataloop.ai"] * 2
+    assert patch["variables"][0]["name"] == "annotate_source"
+    # installing and running are job.start()'s, and the plan says so
+    for action in acts[-2:]:
+        assert plan.operations[acts.index(action)].description.startswith("at job.start()")
+
+
+# ---- what the plan says Dataloop does differently ---------------------------------------------------
+
+
+def warned(plan) -> dict[str, str]:
+    assert all(w.backend == "dataloop" for w in plan.warnings)
+    return {w.path: w.message for w in plan.warnings}
+
+
+def test_no_deadline_gets_dtlpys_seven_days_and_the_plan_says_so(client) -> None:
+    from datetime import datetime, timezone
+
+    from annotate_dataloop import payloads
+
+    spec = example("task_from_items", deadline=None)
+    created = datetime(2026, 1, 15, 10, tzinfo=timezone.utc)
+    assert payloads.due_date(spec, created) == datetime(2026, 1, 22, 10, tzinfo=timezone.utc).timestamp() * 1000
+    plan = client.plan(spec)
+    assert "creation time + 7 days, dtlpy's default" in warned(plan)["deadline"]
+    task = next(op for op in plan.operations if op.action == "POST /annotationtasks")
+    assert "due 7 days after creation" in task.description and isinstance(task.payload["dueDate"], float)
+    assert "deadline" not in warned(client.plan(example("task_from_items")))  # a deadline: nothing to say
+    assert "every pipeline task node" in warned(client.plan(example("pipeline_task_node")))["deadline"]
+
+
+def test_no_distribution_is_dtlpys_fixed_workload_not_pulling(client) -> None:
+    from annotate_dataloop import payloads
+
+    from .test_payloads import IDS
+
+    spec = example("task_whole_dataset", distribution=DROP)
+    assert "distribution" not in spec.model_fields_set
+    body = payloads.annotation_task_body(spec, query={"filter": {}}, ids=IDS, create_id="c", due=1.0)
+    # the weighted workload, not a pulling task (no batchSize / maxBatchWorkload, weights kept)
+    assert body["workload"] == [{"assigneeId": "annotator1@dataloop.ai", "load": 67},
+                                {"assigneeId": "annotator2@dataloop.ai", "load": 33}]
+    assert "system" not in body["metadata"]
+    assert "split up front among workforce.assignees by their weights" in warned(client.plan(spec))["distribution"]
+    pulling = warned(client.plan(example("pulling_task", workforce={"assignees": [
+        {"id": "a@x.io", "weight": 2}, {"id": "b@x.io", "weight": 1}]},
+        distribution={"kind": "pulling", "batch_size": 10})))
+    assert "weights are ignored" in pulling["workforce.assignees"]
+    assert "batch_size + 2 = 12" in pulling["distribution.max_batch_workload"]
+    assert "distribution" not in pulling
+
+
+def test_other_meaning_changes_are_warned(client) -> None:
+    consensus = warned(client.plan(example("consensus_task", overlap={"count": 2, "fraction": 0.5})))
+    assert "Dataloop picks which 50% of the items" in consensus["overlap.fraction"]
+    partial = warned(client.plan(example("qa_task", review={"fraction": 0.25, "reviewers": ["r@x.io"],
+                                                             "on_reject": "discard"})))
+    assert "not a random sample" in partial["review.fraction"]
+    flt = warned(client.plan(example("task_from_filter")))
+    assert "makes it the dataset's recipe" in flt["outputs"] and "no draft state" in flt["source"]
+    yes_no = warned(client.plan(example("task_from_filter", outputs=[{"name": "ok", "type": "bool"}])))
+    assert "two labels of the recipe, 'true' and 'false'" in yes_no["outputs.0.type"]
+    chosen = warned(client.plan(example("task_from_filter", options={"dataloop": {"recipe_id": "r" * 24}})))
+    assert "outputs" not in chosen
+    result = CliRunner().invoke(cli, ["plan", str(EXAMPLES / "dataloop_pipeline_task_node.yaml"),
+                                      "--backend", "dataloop", "--json"])
+    assert result.exit_code == 0, result.output
+    paths = {w["path"] for w in json.loads(result.output)["warnings"]}
+    assert {"deadline", "outputs"} <= paths
+
+
+# ---- env: dtlpy's environments -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("env", "url"), [("prod", "https://gate.dataloop.ai/api/v1"),
+                                          ("rc", "https://rc-gate.dataloop.ai/api/v1"),
+                                          ("dev", "https://dev-gate.dataloop.ai/api/v1")])
+def test_env_option_picks_dtlpys_gate(env: str, url: str) -> None:
+    backend = DataloopBackend(env=env)
+    assert backend.gate.base_url == url
+    assert backend.gate._token_url == url.removesuffix("/api/v1") + "/token?default"  # refresh on the same gate
+    backend.close_backend()
+    assert DataloopBackend().base_url == "https://gate.dataloop.ai/api/v1"
+    assert DataloopBackend(base_url="https://dl.corp.example/api/v1").base_url == "https://dl.corp.example/api/v1"
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"env": "staging"}, r"option 'env' of backend 'dataloop': expected one of 'prod', 'rc', 'dev' .*dl\.setenv.*"
+                         r"got 'staging'; for another gate \(on-prem\) set 'base_url'"),
+    ({"env": "rc", "base_url": "https://gate.dataloop.ai/api/v1"},
+     r"options 'env' \('rc'.*and 'base_url'.*set only one"),
+    ({"base_url": "gate.dataloop.ai"}, r"option 'base_url' of backend 'dataloop': expected the gate's REST base URL"),
+])
+def test_env_and_base_url_errors_name_the_option(options: dict[str, Any], message: str) -> None:
+    from annotate_core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        DataloopBackend(**options)
+    assert DataloopBackend(env="prod", base_url="https://gate.dataloop.ai/api/v1/").base_url  # the same gate: fine
 
 
 def test_uploaded_items_plan(no_network: list[Any]) -> None:

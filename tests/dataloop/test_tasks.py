@@ -15,8 +15,9 @@ from annotate_dataloop.jobref import JobRef
 from annotate_core import Client, JobState
 
 from . import reference as ref
+from .conftest import CLOCK
 from .fake_gate import GateError
-from .helpers import example
+from .helpers import DROP, example
 from .recorded import all_of, calls, first, lines, replayed_all
 from .test_payloads import without_annotate_extras
 
@@ -131,8 +132,24 @@ def test_consensus_task(backend, vcr, fake) -> None:
     assert sent["metadata"]["system"] == ref.CONSENSUS_SYSTEM
     # 6 originals + 2 copies each: the task counts the copies, as the gate does (10 items -> 30)
     assert job.progress().total_items == 18
+    task_id = JobRef.parse(job.id).task
+    label = lambda item, who: "cat" if who.startswith("annotator1") else "dog"  # noqa: E731
+    if fake is not None:  # only annotator1 has worked: the platform merges nothing onto the originals yet
+        fake.work(task_id, label, annotators=("annotator1@dataloop.ai",))
+    early = job.answers()
+    # the answers are read from the annotators' copies, as task.get_items() lists them: no waiting for the merge
+    assert len(early) == 6 and set(early["worker"]) == {"annotator1@dataloop.ai"} and set(early["label"]) == {"cat"}
+    items_query = next(c for c in all_of(vcr, f"POST /datasets/{resolved(vcr)['datasetId']}/query")
+                   if c.body["resource"] == "items" and "metadata.system.refs.id" in str(c.body["filter"]))
+    holder = first(vcr, f"GET /annotationtasks/{task_id}").response["metadata"]["system"]["consensusAssignmentId"]
+    assert items_query.body["filter"] == {"$and": [{"metadata.system.refs.id": {"$in": [task_id]}},
+                                                   {"metadata.system.refs.id": {"$ne": holder}}]}
+    assert all(i["hidden"] and i["spec"]["parentDatasetItemId"] for i in items_query.response["items"])
+    # each copy's answer is reported under its original item
+    assert early["item_key"].nunique() == 6
+    assert {i["spec"]["parentDatasetItemId"] for i in items_query.response["items"]} <= set(early["item_key"])
     if fake is not None:  # annotators at work; the cassette holds the result
-        fake.work(JobRef.parse(job.id).task, lambda item, who: "cat" if who.startswith("annotator1") else "dog")
+        fake.work(task_id, label, only_unanswered=True)
     df = job.answers()
     assert len(df) == 12 and df["task"].nunique() == 6
     per_item = df.groupby("task")["worker"].apply(sorted)
@@ -145,12 +162,43 @@ def test_consensus_task(backend, vcr, fake) -> None:
 def test_task_creates_a_recipe_when_labels_are_missing(backend, vcr) -> None:
     spec = example("task_whole_dataset", outputs=[{"name": "label", "type": "label", "options": ["bird", "fish"]}])
     Client(backend).create_job(spec)
-    assert shape(vcr)[:6] == [*RESOLVE, "POST /ontologies", "POST /recipes"]
+    # no recipe of the project is the job's own yet (listed page by page): an ontology and a recipe are made
+    assert shape(vcr)[:9] == [*RESOLVE, "GET /recipes", "POST /ontologies", "POST /recipes",
+                              "PATCH /datasets/{dataset}", "POST /annotationtasks"]
     onto = first(vcr, "POST /ontologies").body
     assert [r["value"]["tag"] for r in onto["roots"]] == ["bird", "fish"]
     recipe = first(vcr, "POST /recipes")
     assert recipe.body["ontologyIds"] == [first(vcr, "POST /ontologies").response["id"]]
     assert first(vcr, "POST /annotationtasks").body["recipeId"] == recipe.response["id"]
+    # ... and attached to the dataset as dtlpy's dataset.recipes.create does (switch_recipe)
+    dataset = first(vcr, "POST /datasets/query").response["items"][0]
+    attach = first(vcr, f"PATCH /datasets/{dataset['id']}")
+    assert attach.query == {"system": "true"}
+    assert attach.body == {**dataset, "metadata": {**dataset["metadata"], "system": {
+        **dataset["metadata"]["system"], "recipes": [recipe.response["id"]]}}}
+    # a second job with these labels uses the dataset's recipe: no recipe, ontology or attach again
+    Client(backend).create_job(spec)
+    assert len(all_of(vcr, "POST /recipes")) == len(all_of(vcr, "POST /ontologies")) == 1
+    assert len([c for c in calls(vcr) if c.method == "PATCH"]) == 1
+    assert all_of(vcr, "POST /annotationtasks")[1].body["recipeId"] == recipe.response["id"]
+    assert replayed_all(vcr)
+
+
+@pytest.mark.fake_gate(labels=("cat",))
+def test_an_existing_recipe_of_the_job_is_reused(make_backend, vcr, fake) -> None:
+    """The job's own recipe (by title, with every label) is found among the project's and attached again,
+    instead of one more recipe per run — here after somebody switched the dataset back to its old recipe."""
+    spec = example("task_whole_dataset")
+    Client(make_backend()).create_job(spec)
+    [made] = all_of(vcr, "POST /recipes")
+    assert made.body["title"] == "Annotate the whole dataset (annotate)"
+    if fake is not None:
+        fake.s.datasets[fake.dataset_id]["metadata"]["system"]["recipes"] = [fake.recipe_id]
+    Client(make_backend()).create_job(spec)
+    assert len(all_of(vcr, "POST /recipes")) == len(all_of(vcr, "POST /ontologies")) == 1
+    attaches = [c for c in calls(vcr) if c.method == "PATCH" and c.path.startswith("/datasets/")]
+    assert [a.body["metadata"]["system"]["recipes"] for a in attaches] == [[made.response["id"]]] * 2
+    assert all_of(vcr, "POST /annotationtasks")[1].body["recipeId"] == made.response["id"]
     assert replayed_all(vcr)
 
 
@@ -200,4 +248,22 @@ def test_task_with_custom_statuses(backend, vcr, fake) -> None:
     assert p.completed_items == 6
     task = all_of(vcr, f"GET /annotationtasks/{JobRef.parse(job.id).task}")[-1].response
     assert task["itemStatus"]["actions"] == {"completed": 3, "discard": 1, "unclear": 2}
+    assert replayed_all(vcr)
+
+
+def test_spec_without_distribution_or_deadline_gets_dtlpys_defaults(backend, vcr) -> None:
+    """No distribution: dtlpy's fixed workload split among the assignees (not a pulling task); no deadline:
+    dtlpy's due date, creation + 7 days, on the task and its QA task alike."""
+    spec = example("task_from_items", distribution=DROP, deadline=DROP,
+                   review={"fraction": 1.0, "reviewers": ["reviewer1@dataloop.ai"], "on_reject": "discard"})
+    job = Client(backend).create_job(spec)
+    task, qa = (c.body for c in all_of(vcr, "POST /annotationtasks"))
+    assert task["workload"] == ref.TASK_FROM_FILTER["workload"]  # 50/50, as dtlpy's Workload.generate
+    assert "system" not in task["metadata"]  # no batchSize / maxBatchWorkload / allowedAssignees
+    due = (CLOCK + 7 * 86400) * 1000
+    assert task["dueDate"] == qa["dueDate"] == due
+    p = job.progress()
+    assert {a["annotator"]: a["total_items"] for a in p.details["assignments"]} == {
+        "annotator1@dataloop.ai": 2, "annotator2@dataloop.ai": 1}
+    assert created_task(vcr)["dueDate"] == due
     assert replayed_all(vcr)

@@ -12,9 +12,12 @@ on an item of the task. Its status comes from the item's status in the tasks, st
   item with it, so the answer is submitted and ``review_comment`` names the status (``status 'x'``).
   Items store the action name, never the display name, so that is what is reported.
 
-For consensus tasks every annotator's annotation is merged onto the original item, tagged with the
-annotator's ``taskId``/``assignmentId`` [T dtlpymetrics]; each is its own record, so aggregation
-sees every vote.
+For consensus tasks the answers are read from the annotators' copies, as ``task.get_items()`` lists
+them (reference §3.7): hidden items with ``spec.parentDatasetItemId``, one annotator each, with their
+own status in the task. Each copy's answer is reported under its original item (key, inputs, and
+the QA task's verdict, which is set on the original). The platform merges the copies' annotations
+onto the original only once every copy has a status, so reading the originals would show nothing
+until then; the originals (held by the consensus assignment) are not read, so no vote counts twice.
 """
 
 from __future__ import annotations
@@ -56,6 +59,12 @@ def context(spec: JobSpec | None, task_ids: Iterable[str], qa_ids: Iterable[str]
                        tuple(f.name for f in spec.inputs), link)
 
 
+def parent_id(item: Mapping[str, Any]) -> str | None:
+    """The original item of a consensus copy (``spec.parentDatasetItemId``), else None."""
+    parent = get(item, "spec.parentDatasetItemId")
+    return parent if isinstance(parent, str) else None
+
+
 def item_key(item: Mapping[str, Any]) -> str:
     """The neutral key kept on uploaded items, else the Dataloop item id (so results join by it)."""
     key = get(item, f"metadata.user.{META_KEY}.key")
@@ -87,10 +96,11 @@ def _status_of(refs: list[Mapping[str, Any]]) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _answer_status(item: Mapping[str, Any], annotation: Mapping[str, Any] | None,
-                   ctx: TaskContext) -> tuple[AnswerStatus, str | None, str | None]:
-    """(status, reviewer, review comment) of one annotation on one item."""
-    qa_status, reviewer = _status_of(_refs(item, ctx.qa_ids))
+def _answer_status(item: Mapping[str, Any], annotation: Mapping[str, Any] | None, ctx: TaskContext,
+                   original: Mapping[str, Any] | None = None) -> tuple[AnswerStatus, str | None, str | None]:
+    """(status, reviewer, review comment) of one annotation on one item (a copy's QA verdict is on its
+    ``original``)."""
+    qa_status, reviewer = _status_of(_refs(original if original is not None else item, ctx.qa_ids))
     if qa_status in QA_ACCEPT:
         return AnswerStatus.ACCEPTED, reviewer, None
     if qa_status in DISCARD:
@@ -123,10 +133,12 @@ def _belongs(annotation: Mapping[str, Any], ctx: TaskContext) -> bool:
 
 
 def item_records(item: Mapping[str, Any], annotations: Sequence[Mapping[str, Any]],
-                 ctx: TaskContext) -> Iterator[dict[str, Any]]:
-    """The answer records of one item (one per annotator, or per annotation for single labels)."""
-    key = item_key(item)
-    inputs = item_inputs(item, ctx)
+                 ctx: TaskContext, original: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+    """The answer records of one item (one per annotator, or per annotation for single labels); a
+    consensus copy's records carry its ``original``'s key and inputs."""
+    shown = original if original is not None else item
+    key = item_key(shown)
+    inputs = item_inputs(shown, ctx)
     mine = [a for a in annotations if _belongs(a, ctx)]
     base = {"task": key, "item_key": key, "field": ctx.field, "duration_s": None, "golden": False,
             "golden_label": None, "inputs": inputs}
@@ -134,7 +146,7 @@ def item_records(item: Mapping[str, Any], annotations: Sequence[Mapping[str, Any
         status, setter = _status_of(_refs(item, ctx.task_ids))
         if status is None:
             return
-        answer_status, reviewer, comment = _answer_status(item, None, ctx)
+        answer_status, reviewer, comment = _answer_status(item, None, ctx, original)
         yield {**base, "worker": setter or "unknown", "label": None, "assignment": None,
                "status": answer_status.value, "submitted_at": None, "reviewer": reviewer, "review_comment": comment}
         return
@@ -143,14 +155,14 @@ def item_records(item: Mapping[str, Any], annotations: Sequence[Mapping[str, Any
         for a in mine:
             groups.setdefault((str(a.get("creator")), get(a, "metadata.system.assignmentId")), []).append(a)
         for (worker, assignment), group in groups.items():
-            answer_status, reviewer, comment = _answer_status(item, group[0], ctx)
+            answer_status, reviewer, comment = _answer_status(item, group[0], ctx, original)
             times = [t for t in (parse_time(a.get("createdAt"), "annotation.createdAt") for a in group) if t]
             yield {**base, "worker": worker, "label": sorted({str(a.get("label")) for a in group}),
                    "assignment": assignment, "status": answer_status.value,
                    "submitted_at": max(times) if times else None, "reviewer": reviewer, "review_comment": comment}
         return
     for a in mine:
-        answer_status, reviewer, comment = _answer_status(item, a, ctx)
+        answer_status, reviewer, comment = _answer_status(item, a, ctx, original)
         yield {**base, "worker": a.get("creator") or "unknown", "label": _label_value(a.get("label"), ctx),
                "assignment": get(a, "metadata.system.assignmentId"), "status": answer_status.value,
                "submitted_at": parse_time(a.get("createdAt"), "annotation.createdAt"),

@@ -4,8 +4,10 @@ Mapping in one paragraph: a job is an annotation task (``task:<id>``) over items
 DQL filter, listed ids, the whole dataset, or neutral items uploaded as link/JSON items — with a
 recipe offering the output's labels; ``workforce`` becomes the workload (or the allowed assignees of
 a pulling task), ``overlap`` becomes consensus, ``review`` a linked QA task (``task:<id>,qa:<id>``),
-``pipeline`` task nodes in a pipeline (``pipeline:<id>``). Answers are the items' classification
-annotations with their status in the tasks. See ``planning.py`` for what each call sends.
+``pipeline`` task nodes in a pipeline (``pipeline:<id>``), which ``start()`` installs and runs.
+Answers are the items' classification annotations with their status in the tasks (for consensus, the
+annotators' copies). See ``planning.py`` for what each call sends and ``fidelity.py`` for where the
+mapping changes what the spec says (dtlpy's defaults, followed where the spec is silent).
 """
 
 from __future__ import annotations
@@ -14,14 +16,15 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timezone
 from itertools import islice
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import SecretStr, ValidationError
 
-from annotate_core.backend import Backend, JobState, PlannedOperation, Progress, ProgressCallback
+from annotate_core.backend import Backend, JobState, PlannedOperation, PlanWarning, Progress, ProgressCallback
 from annotate_core.capabilities import Capability
-from annotate_core.errors import ConfigError, MalformedResponseError, SpecError, VendorError
+from annotate_core.errors import ConfigError, JobStateError, MalformedResponseError, SpecError, VendorError
 from annotate_core.items import Item, ItemError, UploadReport
 from annotate_core.jobkeys import JobKeyConflictError, spec_differences, spec_fingerprint
 from annotate_core.model.source import DatasetSource
@@ -31,6 +34,7 @@ from annotate_dataloop import dql, payloads
 from annotate_dataloop import pipeline as pl
 from annotate_dataloop.auth import token_email
 from annotate_dataloop.creates import create_once
+from annotate_dataloop.fidelity import plan_warnings
 from annotate_dataloop.gate import Gate
 from annotate_dataloop.jobref import JobRef
 from annotate_dataloop.listing import combined_state, creation_order, is_qa, job_rows, parent_task
@@ -38,7 +42,7 @@ from annotate_dataloop.options import dataloop_options
 from annotate_dataloop.planning import Planner, source_query
 from annotate_dataloop.rules import check_spec, is_pulling
 from annotate_dataloop.uploads import item_file, multipart
-from annotate_dataloop.wire import BACKEND, DEFAULT_BASE_URL, get, is_object_id, need
+from annotate_dataloop.wire import BACKEND, DEFAULT_BASE_URL, ENVIRONMENTS, get, is_object_id, need
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +59,9 @@ _PIPELINE_STATES = {
 _RUNNING_PIPELINE = frozenset({"Installed", "Activated"})
 
 _OPTIONS = frozenset({
-    "token", "refresh_token", "base_url", "project", "dataset", "task_owner", "poll_interval", "max_poll_interval",
-    "command_timeout", "retries", "backoff_factor", "upload_batch", "sleep", "clock", "new_id", "timeout",
+    "token", "refresh_token", "base_url", "env", "project", "dataset", "task_owner", "poll_interval",
+    "max_poll_interval", "command_timeout", "retries", "backoff_factor", "upload_batch", "sleep", "clock",
+    "new_id", "timeout",
 })
 
 
@@ -65,8 +70,10 @@ class DataloopBackend(Backend):
 
     ``token_env`` (API key or JWT, required for calls), ``refresh_token_env`` (renews expired JWTs),
     ``project`` / ``dataset`` (where uploaded items go, and the default project of dataset sources),
-    ``task_owner``, ``base_url``, ``poll_interval`` / ``max_poll_interval`` / ``command_timeout``
-    (command polling), ``retries`` / ``backoff_factor`` (HTTP), ``upload_batch``.
+    ``task_owner``, ``env`` (``prod``, ``rc`` or ``dev``: the gates of dtlpy's ``dl.setenv``; default
+    ``prod``) or ``base_url`` (any other gate, e.g. on-prem: ``https://<host>/api/v1``),
+    ``poll_interval`` / ``max_poll_interval`` / ``command_timeout`` (command polling), ``retries`` /
+    ``backoff_factor`` (HTTP), ``upload_batch``.
     """
 
     name: ClassVar[str] = "dataloop"
@@ -147,13 +154,14 @@ class DataloopBackend(Backend):
         if self.upload_batch < 1:
             raise ConfigError("option 'upload_batch' of backend 'dataloop': expected a positive integer")
         self._new_id: Callable[[], str] = options.get("new_id") or (lambda: uuid.uuid4().hex)
+        self.base_url = _base_url(options.get("env"), options.get("base_url"))
 
     @property
     def gate(self) -> Gate:
         if self._gate is None:
             o = self.options
             self._gate = Gate(
-                base_url=o.get("base_url", DEFAULT_BASE_URL),
+                base_url=self.base_url,
                 token=o.get("token"),
                 refresh_token=o.get("refresh_token"),
                 poll_interval=float(o.get("poll_interval", 1.0)),
@@ -176,6 +184,15 @@ class DataloopBackend(Backend):
 
     def plan(self, spec: JobSpec, n_items: int | None = None) -> list[PlannedOperation]:
         return Planner(self.options, token_email(self.options.get("token"))).plan(spec, n_items)
+
+    def warnings(self, spec: JobSpec, n_items: int | None = None) -> list[PlanWarning]:
+        """Where Dataloop runs ``spec`` with another meaning: ``fidelity.plan_warnings``."""
+        return plan_warnings(spec)
+
+    def _now(self) -> datetime:
+        """The backend's clock (option ``clock``) as an aware datetime: when a job is created."""
+        clock: Callable[[], float] = self.options.get("clock", time.time)
+        return datetime.fromtimestamp(clock(), tz=timezone.utc)
 
     # ---- creating -------------------------------------------------------------------------------
 
@@ -226,7 +243,7 @@ class DataloopBackend(Backend):
             log.info("job key %s: task %s exists, resuming", key, task["id"])
         else:
             body = payloads.annotation_task_body(spec, query=query, ids=where.ids, create_id=create_id,
-                                                 due=payloads.due_date(spec), empty=empty, key=key)
+                                                 due=payloads.due_date(spec, self._now()), empty=empty, key=key)
             field, value = ("key", key) if key else ("createId", create_id)
             task = self._create_task(body, lambda: _first(_split(self._marked_tasks(field, value, project_id))[0]))
             log.info("Dataloop task %s (%r) created with %s item(s)", task["id"], task.get("name"),
@@ -239,8 +256,8 @@ class DataloopBackend(Backend):
                 limit = payloads.qa_limit(spec, int(task.get("totalItems") or 0))
                 qa_body = payloads.qa_task_body(spec, parent_query=query, parent_id=task["id"],
                                                 parent_name=str(task.get("name") or payloads.task_name(spec)),
-                                                ids=where.ids, create_id=qa_id, due=payloads.due_date(spec),
-                                                limit=limit, key=key)
+                                                ids=where.ids, create_id=qa_id, limit=limit, key=key,
+                                                due=payloads.due_date(spec, self._now()))
                 field, value = ("key", key) if key else ("createId", qa_id)
                 parent = task["id"]
                 qa = self._create_task(
@@ -329,10 +346,13 @@ class DataloopBackend(Backend):
 
     def _recipe(self, spec: JobSpec, project_id: str, dataset: Mapping[str, Any], chosen: str | None,
                 key: str | None = None) -> tuple[str, str]:
-        """The dataset's recipe (or ``options.dataloop.recipe_id``) when it has the labels, else a new one.
+        """The dataset's recipe (or ``options.dataloop.recipe_id``) when it has the labels, else the job's own.
 
-        With a job key the new recipe's title names the key, and a rerun reuses the recipe an earlier
-        run made (``GET /recipes?projects=``, every page) instead of making another.
+        The job's own recipe is titled ``recipe_title(spec, key)``: one of the project's recipes with that
+        title and every label is reused (``GET /recipes?projects=``, every page), else an ontology and a
+        recipe are created — as ``dataset.recipes.create`` does — and either way the recipe becomes the
+        dataset's (``PATCH /datasets/{id}?system=true``, dtlpy's ``switch_recipe``), so the dataset offers
+        the job's labels and the next run finds them on the dataset instead of making another recipe.
         """
         recipes = get(dataset, "metadata.system.recipes") or []
         recipe_id = chosen or (recipes[0] if recipes and isinstance(recipes[0], str) else None)
@@ -343,36 +363,41 @@ class DataloopBackend(Backend):
                 return recipe_id, str(recipe.get("title") or "")
             if chosen:
                 raise SpecError(f"options.dataloop.recipe_id: recipe {chosen} lacks label(s) {sorted(wanted - labels)}")
-            log.info("recipe %s lacks label(s) %s: creating a recipe for this job", recipe_id, sorted(wanted - labels))
+            log.info("recipe %s lacks label(s) %s: using the job's own recipe", recipe_id, sorted(wanted - labels))
         title = payloads.recipe_title(spec, key)
 
         def find() -> dict[str, Any] | None:
             for r in self.gate.iter_list("/recipes", {"projects": project_id}):
-                if isinstance(r, dict) and r.get("title") == title and isinstance(r.get("id"), str):
+                if isinstance(r, dict) and r.get("title") == title and isinstance(r.get("id"), str) \
+                        and wanted <= self.gate.labels_of_recipe(r["id"])[1]:
                     return r
             return None
 
-        made = find() if key else None
+        made = find()
         if made is not None:
-            log.info("job key %s: recipe %s exists, reusing it", key, made["id"])
+            log.info("recipe %s (%r) has the labels: reusing it", made["id"], title)
         else:
             ontology = self.gate.object("POST", "/ontologies", json=payloads.ontology_body(spec, project_id))
             ontology_id = need(ontology, "id", str, "POST /ontologies")
             body = payloads.recipe_body(spec, project_id, ontology_id, key)
-            if key:
-                made = self._once(f"create recipe {title!r}",
-                                    lambda: self.gate.object("POST", "/recipes", json=body), find)
-            else:  # titles repeat between unkeyed jobs: nothing to look it up by, so it is sent once
-                made = self.gate.object("POST", "/recipes", json=body)
-        return need(made, "id", str, "POST /recipes"), str(made.get("title") or "")
+            made = self._once(f"create recipe {title!r}", lambda: self.gate.object("POST", "/recipes", json=body),
+                              find)
+        made_id = need(made, "id", str, "POST /recipes")
+        dataset_id = need(dataset, "id", str, "dataset")
+        # the whole entity with one field changed: repeating it changes nothing
+        self.gate.object("PATCH", f"/datasets/{dataset_id}", params={"system": "true"},
+                         json=payloads.switch_recipe_body(dataset, made_id), idempotent=True)
+        log.info("dataset %s now uses recipe %s (%r)", dataset_id, made_id, title)
+        return made_id, str(made.get("title") or "")
 
     def _create_pipeline(self, spec: JobSpec, where: _Where, key: str | None, create_id: str) -> JobRef:
-        """Pipeline, task nodes, install and (for dataset sources) execute — each step once.
+        """The pipeline and its task nodes, each step once; nothing runs until ``start()``.
 
         The pipeline's description marks it with the key (or this call's create id): a lost create
-        reply is looked up by it, and a rerun with the key resumes the pipeline it names, checking
-        the pipeline's state before each step. With a key, the description says ``ready`` once every
-        step is done (what ``find_job`` waits for).
+        reply is looked up by it, and a rerun with the key resumes the pipeline it names. The ``PATCH``
+        that adds the nodes also marks it ``ready`` (what ``find_job`` waits for) and keeps the items
+        query ``start()`` runs (``pipeline.source_variable``). Installing and executing are
+        ``start()``'s: creating a job must not start work.
         """
         ids = where.ids
         token = key or f"call {create_id}"
@@ -385,26 +410,61 @@ class DataloopBackend(Backend):
                                   lambda: self._marked_pipeline(token, ids.project))
         pipeline_id = need(pipeline, "id", str, "POST /pipelines")
         ref = JobRef(pipeline=pipeline_id)
-        if key and pipeline.get("description") == pl.key_mark(key, pl.READY):
+        if pipeline.get("description") == pl.key_mark(token, pl.READY):
             return ref
         if resumed:
             log.info("job key %s: pipeline %s exists (%s), resuming", key, pipeline_id, pipeline.get("status"))
+        src = spec.source
+        uploaded = not isinstance(src, DatasetSource)
+        query = source_query(src) if isinstance(src, DatasetSource) else dql.folder(payloads.folder_for(spec))
         body = pl.update_body(pipeline, spec, project_id=ids.project, dataset_id=ids.dataset, recipe_id=ids.recipe,
-                              recipe_title=where.recipe_title, owner=ids.owner, due=payloads.due_date(spec))
+                              recipe_title=where.recipe_title, owner=ids.owner,
+                              due=payloads.due_date(spec, self._now()),
+                              source=pl.source_variable(query, uploaded=uploaded),
+                              description=pl.key_mark(token, pl.READY))
         # the whole entity with client-chosen, deterministic node ids: repeating it changes nothing
-        updated = self.gate.object("PATCH", f"/pipelines/{pipeline_id}", json=body, idempotent=True)
-        pipeline = self._install(pipeline_id, updated)
-        log.info("Dataloop pipeline %s installed with %d task node(s)", pipeline_id, len(body["nodes"]))
-        if isinstance(spec.source, DatasetSource):
-            if resumed and any(int(t.get("totalItems") or 0) for t in self._pipeline_tasks(pipeline_id, ids.project)):
-                log.info("pipeline %s already holds items: not executed again", pipeline_id)
-            else:
-                self._execute(pipeline_id, source_query(spec.source), project_id=ids.project)
-        if key:  # the nodes as sent, the server's own fields as it last answered, and the ready mark
-            ready = {**body, **{k: v for k, v in pipeline.items() if k not in ("nodes", "connections", "startNodes")},
-                     "description": pl.key_mark(key, pl.READY)}
-            self.gate.object("PATCH", f"/pipelines/{pipeline_id}", json=ready, idempotent=True)
+        self.gate.object("PATCH", f"/pipelines/{pipeline_id}", json=body, idempotent=True)
+        log.info("Dataloop pipeline %s built with %d task node(s); job.start() installs and runs it",
+                 pipeline_id, len(body["nodes"]))
         return ref
+
+    def _start_pipeline(self, pipeline_id: str) -> None:
+        """Install the pipeline unless it runs, then run the job's items through it — once.
+
+        Executes only what no task of the pipeline's nodes holds yet: a dataset source's query when the
+        nodes' tasks hold nothing (a rerun after a run that executed it sends nothing); for uploaded items,
+        the items of the job's folder that are in no node task (by id).
+        """
+        pipeline = self.gate.object("GET", f"/pipelines/{pipeline_id}")
+        project_id = need(pipeline, "projectId", str, f"GET /pipelines/{pipeline_id}")
+        stored = pl.stored_source(pipeline)  # read before install: its answer's fields are not documented
+        self._install(pipeline_id, pipeline)
+        if stored is None:
+            log.info("pipeline %s keeps no annotate source: nothing to execute", pipeline_id)
+            return
+        query, uploaded = stored
+        tasks = self._pipeline_tasks(pipeline_id, project_id)
+        if not uploaded:
+            if any(int(t.get("totalItems") or 0) for t in tasks):
+                log.info("pipeline %s already holds items: not executed again", pipeline_id)
+                return
+            self._execute(pipeline_id, query, project_id=project_id)
+            return
+        dataset_id = self._pipeline_dataset(pipeline)
+        task_ids = {t["id"] for t in tasks}
+        waiting = [e["id"] for e in self.gate.iter_dql(dataset_id, {**query, "sort": dict(dql.SORT_BY_ID)})
+                   if not any(_in_task(e, t) for t in task_ids)]
+        for chunk in range(0, len(waiting), self.upload_batch):
+            ids = waiting[chunk:chunk + self.upload_batch]
+            self._execute(pipeline_id, dql.items_by_id(ids), project_id=project_id, item_ids=ids)
+
+    def _pipeline_dataset(self, pipeline: Mapping[str, Any]) -> str:
+        nodes = need(pipeline, "nodes", list, f"GET /pipelines/{pipeline.get('id')}")
+        dataset_id = next((get(n, "metadata.datasetId") for n in nodes if get(n, "metadata.datasetId")), None)
+        if not isinstance(dataset_id, str):
+            raise MalformedResponseError(f"GET /pipelines/{pipeline.get('id')}: no node has 'metadata.datasetId'",
+                                         backend=BACKEND)
+        return dataset_id
 
     def _marked_pipeline(self, token: str, project_id: str) -> dict[str, Any] | None:
         """The oldest pipeline of the project whose description carries ``token``'s mark (any stage)."""
@@ -500,12 +560,7 @@ class DataloopBackend(Backend):
             task = self.gate.object("GET", f"/annotationtasks/{ref.task}")
             return {"dataset": need(task, "datasetId", str, f"GET /annotationtasks/{ref.task}"), "task": task}
         pipeline = self.gate.object("GET", f"/pipelines/{ref.pipeline}")
-        nodes = need(pipeline, "nodes", list, f"GET /pipelines/{ref.pipeline}")
-        dataset_id = next((get(n, "metadata.datasetId") for n in nodes if get(n, "metadata.datasetId")), None)
-        if not isinstance(dataset_id, str):
-            raise MalformedResponseError(f"GET /pipelines/{ref.pipeline}: no node has 'metadata.datasetId'",
-                                         backend=BACKEND)
-        return {"dataset": dataset_id, "pipeline": pipeline}
+        return {"dataset": self._pipeline_dataset(pipeline), "pipeline": pipeline}
 
     def _add_batch(self, ref: JobRef, spec: JobSpec, context: dict[str, Any], batch: list[Item]) -> UploadReport:
         report = UploadReport()
@@ -539,6 +594,10 @@ class DataloopBackend(Backend):
             if to_add:
                 people = [] if is_pulling(spec) else list(spec.workforce.assignees)
                 self._add_to_task(ref.task, dataset_id, [found[k]["id"] for k in to_add], people)
+        elif context["pipeline"].get("status") not in _RUNNING_PIPELINE:
+            # not started: the items wait in the job's folder; start() runs them through the pipeline
+            to_add, in_task = [k for k in keys if k in uploaded_now], {k for k in keys if k not in uploaded_now}
+            log.info("pipeline %s is not running: %d item(s) wait for job.start()", ref.pipeline, len(keys))
         else:
             # an item is in the pipeline once a task of its nodes holds it; an item uploaded by an earlier
             # run whose execution is still on its way may be run again (the node's task holds it once)
@@ -584,6 +643,9 @@ class DataloopBackend(Backend):
         query = source_query(source)
         if ref.pipeline is not None:
             pipeline = self.gate.object("GET", f"/pipelines/{ref.pipeline}")
+            if pipeline.get("status") not in _RUNNING_PIPELINE:
+                raise JobStateError(f"pipeline {ref.pipeline} is not running ({pipeline.get('status')}): call "
+                                    "job.start() first; dataset items are run through a running pipeline")
             project_id = need(pipeline, "projectId", str, f"GET /pipelines/{ref.pipeline}")
             self._execute(ref.pipeline, query, project_id=project_id, item_ids=list(source.item_ids or ()))
             return UploadReport(keys=list(source.item_ids or ()))
@@ -624,10 +686,11 @@ class DataloopBackend(Backend):
         return annotate, review, pipeline
 
     def start(self, job_id: str) -> None:
-        """Tasks are open from creation; a pipeline is (re)installed if it is not running."""
+        """A pipeline is installed and its items executed (``_start_pipeline``); a task, open from
+        creation (Dataloop tasks have no draft state), is reopened if it was closed."""
         ref = JobRef.parse(job_id)
         if ref.pipeline is not None:
-            self._install(ref.pipeline, self.gate.object("GET", f"/pipelines/{ref.pipeline}"))
+            self._start_pipeline(ref.pipeline)
             return
         task = self.gate.object("GET", f"/annotationtasks/{ref.task}")
         status = task.get("status")
@@ -725,15 +788,26 @@ class DataloopBackend(Backend):
         by_dataset: dict[str, list[str]] = {}
         for t in annotate:
             by_dataset.setdefault(need(t, "datasetId", str, f"task {t['id']}"), []).append(t["id"])
+        holders = [h for t in annotate if isinstance(h := get(t, "metadata.system.consensusAssignmentId"), str)]
         for dataset_id, task_ids in by_dataset.items():
-            query = dql.task_items(task_ids)
+            query = dql.task_items(task_ids, exclude=holders)
             items = self.gate.iter_dql(dataset_id, query)
             while page := list(islice(items, query["pageSize"])):
                 notes: dict[str, list[dict[str, Any]]] = {}
                 for a in self.gate.iter_dql(dataset_id, dql.class_annotations([i["id"] for i in page])):
                     notes.setdefault(str(a.get("itemId")), []).append(a)
+                originals = self._originals(dataset_id, page)
                 for item in page:
-                    yield from amap.item_records(item, notes.get(item["id"], []), ctx)
+                    yield from amap.item_records(item, notes.get(item["id"], []), ctx,
+                                                 original=originals.get(str(amap.parent_id(item))))
+
+    def _originals(self, dataset_id: str, page: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+        """The original items of the consensus copies on a page (their key, inputs and QA statuses)."""
+        parents = sorted({p for i in page if (p := amap.parent_id(i)) is not None})
+        if not parents:
+            return {}
+        query = {**dql.items_by_id(parents), "sort": dict(dql.SORT_BY_ID)}
+        return {e["id"]: e for e in self.gate.iter_dql(dataset_id, query) if isinstance(e.get("id"), str)}
 
 
 class _Where:
@@ -742,6 +816,23 @@ class _Where:
     def __init__(self, ids: payloads.Ids, recipe_title: str) -> None:
         self.ids = ids
         self.recipe_title = recipe_title
+
+
+def _base_url(env: Any, base_url: Any) -> str:
+    """The gate's REST base from ``env`` (dtlpy's ``dl.setenv`` names) or ``base_url`` (any other gate)."""
+    if env is not None and (not isinstance(env, str) or env not in ENVIRONMENTS):
+        raise ConfigError(f"option 'env' of backend 'dataloop': expected one of {', '.join(map(repr, ENVIRONMENTS))} "
+                          f"(the environments of dtlpy's dl.setenv), got {env!r}; for another gate (on-prem) set "
+                          "'base_url' to its REST base, https://<host>/api/v1")
+    if base_url is not None:
+        if not isinstance(base_url, str) or not base_url.startswith(("https://", "http://")):
+            raise ConfigError(f"option 'base_url' of backend 'dataloop': expected the gate's REST base URL, "
+                              f"https://<host>/api/v1, got {base_url!r}")
+        if env is not None and ENVIRONMENTS[env] != base_url.rstrip("/"):
+            raise ConfigError(f"backend 'dataloop': options 'env' ({env!r}, {ENVIRONMENTS[env]}) and 'base_url' "
+                              f"({base_url}) name different gates; set only one")
+        return base_url
+    return ENVIRONMENTS[env] if env is not None else DEFAULT_BASE_URL
 
 
 def _timeout(value: Any) -> float | tuple[float, float]:

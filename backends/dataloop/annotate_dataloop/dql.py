@@ -100,15 +100,21 @@ def has_status_in(task_id: str) -> dict[str, Any]:
     }
 
 
-def task_items(task_ids: Sequence[str], *, page_size: int = DQL_PAGE_SIZE) -> dict[str, Any]:
-    """The visible items of one or more tasks, ordered by id for keyset paging.
+def task_items(task_ids: Sequence[str], *, exclude: Sequence[str] = (), page_size: int = DQL_PAGE_SIZE
+               ) -> dict[str, Any]:
+    """The items of one or more tasks as ``task.get_items()`` lists them, ordered by id for keyset paging.
 
-    ``hidden: false`` keeps consensus clones out: for a consensus task the originals carry every
-    annotator's merged annotations (what dtlpymetrics scores), so each annotation is read once
-    [K repositories/tasks.py:get_items][T dtlpymetrics scoring/tasks.py].
+    Like dtlpy: no default clauses (hidden items too) and, for consensus tasks, not the items the
+    consensus assignment holds (``exclude``: ``metadata.system.consensusAssignmentId``) [K
+    repositories/tasks.py:get_items]. So a consensus task yields the annotators' copies (hidden items
+    under ``/.consensus/``, each answered by one annotator) instead of the originals, which get the
+    copies' annotations only once every copy has a status [D create-consensus-tasks]: answers show up
+    as each annotator gives them.
     """
+    clauses: list[dict[str, Any]] = [{"metadata.system.refs.id": {"$in": list(task_ids)}}]
+    clauses += [{"metadata.system.refs.id": {"$ne": holder}} for holder in exclude]
     return {
-        "filter": {"$and": [{"hidden": False}, {"metadata.system.refs.id": {"$in": list(task_ids)}}]},
+        "filter": {"$and": clauses},
         "sort": dict(SORT_BY_ID),
         "page": 0,
         "pageSize": page_size,

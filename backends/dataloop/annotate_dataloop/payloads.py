@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from annotate_core.model.fields import FieldType
@@ -20,7 +20,7 @@ from annotate_core.model.workforce import Assignee
 from annotate_dataloop import dql
 from annotate_dataloop.options import dataloop_options
 from annotate_dataloop.rules import consensus_settings, pulling_settings
-from annotate_dataloop.wire import due_date_ms, encode_query
+from annotate_dataloop.wire import DEFAULT_DUE_DAYS, due_date_ms, encode_query
 
 #: key under ``metadata.user`` where annotate keeps its own data on tasks and items
 META_KEY = "annotate"
@@ -99,6 +99,21 @@ def recipe_body(spec: JobSpec, project_id: str, ontology_id: str, key: str | Non
     }
 
 
+def switch_recipe_body(dataset: Mapping[str, Any], recipe_id: str) -> dict[str, Any]:
+    """``PATCH /datasets/{id}?system=true``: the dataset as the gate returned it, with ``recipe_id`` as its
+    recipe — what ``dataset.recipes.create`` does through ``dataset.switch_recipe`` [W §3.4][K
+    entities/dataset.py:switch_recipe]: the whole entity, ``metadata.system.recipes`` replaced by
+    ``[recipe_id]``. The dataset's studio then offers the job's labels; other tasks keep their own
+    ``recipeId``."""
+    body = dict(dataset)
+    metadata = dict(body.get("metadata") or {})
+    system = dict(metadata.get("system") or {})
+    system["recipes"] = [recipe_id]
+    metadata["system"] = system
+    body["metadata"] = metadata
+    return body
+
+
 def flat_labels(roots: Any, prefix: str = "") -> set[str]:
     """Every label of an ontology tree, children as dotted paths [K entities/ontology.py:labels_flat_dict]."""
     found: set[str] = set()
@@ -129,9 +144,18 @@ def task_name(spec: JobSpec) -> str:
     return dataloop_options(spec).task_name or spec.name
 
 
-def due_date(spec: JobSpec, created: datetime | None = None) -> float | None:
-    when = spec.deadline_at(created)
-    return None if when is None else due_date_ms(when)
+def due_date(spec: JobSpec, created: datetime | None = None) -> float:
+    """A task's (or task node's) ``dueDate``: the spec's deadline, else dtlpy's default, 7 days after
+    ``created`` (now when not given).
+
+    dtlpy never creates a task or task node without a due date (``now + 7 days`` when the caller gives
+    none), so a task without one is a path Dataloop's own SDK never takes; annotate follows dtlpy and
+    the plan says so (``fidelity.plan_warnings``, path ``deadline``). annotate never sets
+    ``metadata.system.enforceDueDate`` (what the platform does at the date without it is unverified).
+    """
+    now = created or datetime.now(timezone.utc)
+    when = spec.deadline_at(now)
+    return due_date_ms(when if when is not None else now + timedelta(days=DEFAULT_DUE_DAYS))
 
 
 def spec_metadata(spec: JobSpec, create_id: str, key: str | None = None, **extra: Any) -> dict[str, Any]:

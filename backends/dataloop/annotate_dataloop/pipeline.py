@@ -65,7 +65,8 @@ def key_mark(token: str, stage: str = BUILDING) -> str:
 
     Pipelines carry no user metadata annotate could rely on, but ``description`` is sent and returned
     whole by ``POST``/``PATCH /pipelines`` [W §3.14]; the stage says whether the create got to its end
-    (nodes, install, execute), so a rerun knows whether to resume it.
+    (the nodes are in place: the same ``PATCH`` that adds them says ``ready``), so a rerun knows
+    whether to resume it. Install and execute are ``start()``'s, checked against the pipeline's state.
     """
     return f"annotate job {token} ({stage})"
 
@@ -165,6 +166,28 @@ def task_stages(spec: JobSpec) -> list[Stage]:
     return [s for s in spec.pipeline.stages if s.kind in (StageKind.ANNOTATE, StageKind.REVIEW)]
 
 
+#: the pipeline variable holding what ``start()`` runs through the pipeline (see ``source_variable``)
+SOURCE_VARIABLE = "annotate_source"
+
+
+def source_variable(query: Mapping[str, Any], *, uploaded: bool) -> dict[str, Any]:
+    """A pipeline variable (``dl.Variable`` JSON: name, type, value [K entities/pipeline.py:Variable])
+    holding the items query ``start()`` executes the pipeline over: the source's DQL, or the job's upload
+    folder (``uploaded``). Creating a job only builds the pipeline; ``start()`` has nothing but the job
+    id, so the pipeline itself keeps the query. No node reads the variable."""
+    return {"name": SOURCE_VARIABLE, "type": "Json", "value": {"query": dict(query), "uploaded": uploaded}}
+
+
+def stored_source(pipeline: Mapping[str, Any]) -> tuple[dict[str, Any], bool] | None:
+    """(query, uploaded) kept by ``source_variable`` on a pipeline, or None (made by an older annotate)."""
+    for v in pipeline.get("variables") or []:
+        if isinstance(v, dict) and v.get("name") == SOURCE_VARIABLE and isinstance(v.get("value"), dict):
+            query = v["value"].get("query")
+            if isinstance(query, dict):
+                return dict(query), bool(v["value"].get("uploaded"))
+    return None
+
+
 def update_body(
     pipeline: Mapping[str, Any],
     spec: JobSpec,
@@ -175,11 +198,14 @@ def update_body(
     recipe_title: str,
     owner: str,
     due: float | None,
+    source: Mapping[str, Any] | None = None,
+    description: str | None = None,
 ) -> dict[str, Any]:
     """``PATCH /pipelines/{id}``: the pipeline as the gate returned it, with nodes, edges and start node.
 
     Like ``pipeline.update()`` the whole entity is sent [W §3.14]; nodes are chained in stage order,
-    each connected on its first action (``complete`` for annotation, ``approve`` for QA).
+    each connected on its first action (``complete`` for annotation, ``approve`` for QA). ``source``
+    (a ``source_variable``) replaces the pipeline's variables; ``description`` its key mark.
     """
     pipeline_id = str(pipeline.get("id"))
     stages = task_stages(spec)
@@ -196,6 +222,10 @@ def update_body(
     body["nodes"] = nodes
     body["connections"] = connections
     body["startNodes"] = [{"nodeId": ids[0].node, "type": "root"}]
+    if source is not None:
+        body["variables"] = [dict(source)]
+    if description is not None:
+        body["description"] = description
     return body
 
 

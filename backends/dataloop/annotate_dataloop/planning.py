@@ -17,7 +17,7 @@ from annotate_dataloop import pipeline as pl
 from annotate_dataloop.options import dataloop_options
 from annotate_dataloop.rules import check_spec, consensus_settings, is_pulling, pulling_settings
 from annotate_dataloop.uploads import form_preview, item_file, link_input
-from annotate_dataloop.wire import is_object_id, is_uuid
+from annotate_dataloop.wire import DEFAULT_DUE_DAYS, is_object_id, is_uuid
 
 UPLOAD_BATCH = 100
 
@@ -55,8 +55,8 @@ def describe_task(spec: JobSpec, where: str) -> str:
             s.action if (s.display_name or s.action) == s.action else f"{s.action} ({s.display_name!r})"
             for s in statuses))
     due = spec.deadline_at()
-    if due is not None:
-        parts.append(f"due {due.isoformat()}")
+    parts.append(f"due {due.isoformat()}" if due is not None else
+                 f"due {DEFAULT_DUE_DAYS} days after creation (no deadline: dtlpy's default)")
     return "; ".join(parts) + "; returns when the server's CreateTask command succeeds"
 
 
@@ -147,29 +147,48 @@ class Planner:
         rid = recipe_id or "<dataset.metadata.system.recipes[0]>"
         ops.append(PlannedOperation(f"GET /recipes/{rid}", "read the recipe; then GET /ontologies/<ontologyIds[0]>"
                                     f" to check it has the label(s) {tags}"))
+        if recipe_id is not None:
+            return recipe_id
+        title = payloads.recipe_title(spec)
         ops.append(PlannedOperation(
-            "POST /ontologies", f"only if a label is missing: an ontology with {tags}",
+            f"GET /recipes?projects={project_id}", f"only if a label is missing: look for the job's own recipe, "
+            f"titled {title!r}, with the labels (every page; each candidate's ontology is read)"))
+        ops.append(PlannedOperation(
+            "POST /ontologies", f"... if there is none: an ontology with {tags}",
             payloads.ontology_body(spec, project_id)))
         ops.append(PlannedOperation(
-            "POST /recipes", "... and a recipe using it (the task's recipeId; the dataset is not changed)",
+            "POST /recipes", "... and a recipe using it (the task's recipeId)",
             payloads.recipe_body(spec, project_id, "<created ontology id>")))
-        return recipe_id or f"<recipe of dataset {dataset!r} with {tags}, or the created one>"
+        ops.append(PlannedOperation(
+            "PATCH /datasets/<dataset id>?system=true",
+            "... and the job's recipe becomes the dataset's (the whole dataset with metadata.system.recipes "
+            "replaced, as dtlpy's dataset.recipes.create)",
+            {"metadata": {"system": {"recipes": ["<the job's recipe id>"]}}}))
+        return f"<recipe of dataset {dataset!r} with {tags}, or the job's own>"
 
     def _pipeline(self, ops: list[PlannedOperation], spec: JobSpec, ids: payloads.Ids, src: Any,
                   due: float | None) -> None:
         name = pl.pipeline_name(spec)
         ops.append(PlannedOperation("POST /pipelines", f"create pipeline {name!r}", pl.create_body(name, ids.project)))
         placeholder = {"id": "<pipeline id>", "name": name, "projectId": ids.project, "status": "Created"}
+        uploaded = not isinstance(src, DatasetSource)
+        query = source_query(src) if isinstance(src, DatasetSource) else dql.folder(payloads.folder_for(spec))
         body = pl.update_body(placeholder, spec, project_id=ids.project, dataset_id=ids.dataset,
-                              recipe_id=ids.recipe, recipe_title="<recipe title>", owner=ids.owner, due=due)
+                              recipe_id=ids.recipe, recipe_title="<recipe title>", owner=ids.owner, due=due,
+                              source=pl.source_variable(query, uploaded=uploaded),
+                              description=pl.key_mark("<job key or create id>", pl.READY))
         chain = " -> ".join(f"{n['name']} ({n['metadata']['taskType']})" for n in body["nodes"])
         ops.append(PlannedOperation("PATCH /pipelines/<pipeline id>",
-                                    f"add the task nodes {chain}, connected in order (the whole pipeline)", body))
-        ops.append(PlannedOperation("POST /pipelines/<pipeline id>/install", "install (start) the pipeline", {}))
+                                    f"add the task nodes {chain}, connected in order (the whole pipeline), and "
+                                    f"keep the items query job.start() runs (variable {pl.SOURCE_VARIABLE!r})",
+                                    body))
+        ops.append(PlannedOperation("POST /pipelines/<pipeline id>/install",
+                                    "at job.start(), not before: install the pipeline unless it runs", {}))
         if isinstance(src, DatasetSource):
             ops.append(PlannedOperation("POST /pipelines/<pipeline id>/execute",
-                                        "run the source items through the pipeline (a command, polled)",
-                                        pl.execute_body(source_query(src))))
+                                        "at job.start(), unless the nodes' tasks hold items already: run the "
+                                        "source items through the pipeline (a command, polled)",
+                                        pl.execute_body(query)))
 
     def _uploads(self, ops: list[PlannedOperation], spec: JobSpec, dataset_id: str, n_items: int | None) -> None:
         folder = payloads.folder_for(spec)
@@ -186,6 +205,7 @@ class Planner:
             form_preview(item_file(spec, sample, folder))))
         if spec.pipeline is not None:
             ops.append(PlannedOperation("POST /pipelines/<pipeline id>/execute",
+                                        "once the pipeline runs (job.start() runs the items uploaded before it), "
                                         "per batch: run the new items through the pipeline (command, polled)",
                                         pl.execute_body(dql.items_by_id(["<item id>", "..."]))))
         else:

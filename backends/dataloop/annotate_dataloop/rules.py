@@ -36,15 +36,14 @@ class ConsensusSettings:
 
 
 def is_pulling(spec: JobSpec) -> bool:
-    """Whether the task is a pulling task.
+    """Whether the task is a pulling task: only when the spec says ``distribution: {kind: pulling}``.
 
-    ``Pulling`` is the model's default distribution. A spec that asks for consensus without saying
-    how to distribute gets a regular (workload) task, because Dataloop cannot run consensus as a
-    pulling task; only an *explicit* pulling distribution combined with overlap is an error.
+    ``Pulling`` is the neutral model's default distribution, but a spec that does not choose one gets
+    dtlpy's default instead: a fixed workload split among ``workforce.assignees`` (equal weights give
+    dtlpy's equal split, ``Workload.generate``) [K repositories/tasks.py:create]. The plan warns about
+    it (``fidelity.plan_warnings``, path ``distribution``).
     """
-    if not isinstance(spec.distribution, Pulling):
-        return False
-    return "distribution" in spec.model_fields_set or spec.overlap.count == 1
+    return isinstance(spec.distribution, Pulling) and "distribution" in spec.model_fields_set
 
 
 def pulling_settings(spec: JobSpec) -> PullingSettings | None:

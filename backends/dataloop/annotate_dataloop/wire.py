@@ -23,6 +23,18 @@ BACKEND = "dataloop"
 #: REST base of the production gate [K service_defaults.py][O servers[0]]
 DEFAULT_BASE_URL = "https://gate.dataloop.ai/api/v1"
 
+#: the ``env`` option: the gates ``dl.setenv('prod'|'rc'|'dev')`` switches to, with dtlpy's aliases
+#: [K services/service_defaults.py:DEFAULT_ENVIRONMENTS]; any other gate (on-prem) is ``base_url``
+ENVIRONMENTS = {
+    "prod": DEFAULT_BASE_URL,
+    "rc": "https://rc-gate.dataloop.ai/api/v1",
+    "dev": "https://dev-gate.dataloop.ai/api/v1",
+}
+
+#: days until a task's ``dueDate`` when the spec has no deadline: dtlpy's default, ``now + 7 days``, for
+#: ``tasks.create`` and ``dl.TaskNode`` alike [K repositories/tasks.py:1024, entities/node.py]
+DEFAULT_DUE_DAYS = 7
+
 #: page size dtlpy uses for items / annotations DQL queries (its clamp) [K filters.py:138-152]
 DQL_PAGE_SIZE = 1000
 #: page size dtlpy uses for tasks and assignments [K repositories/tasks.py, assignments.py]
