@@ -7,6 +7,7 @@ from annotate_toloka import TolokaBackend
 
 from annotate_core.backend import JobState
 from annotate_core.client import Client
+from annotate_core.errors import JobStateError
 from annotate_core.comparison.collect import reported_cost
 from annotate_core.items import Item
 
@@ -58,6 +59,18 @@ def test_open_close_archive(backend: TolokaBackend, sleeps: list[float], vcr) ->
     backend.archive(POOL)
     assert len(sleeps) == 5  # open twice polled, close once, archive pool once, archive project once
     assert vcr.all_played
+
+
+@synthetic
+def test_start_refuses_golden_mixing_without_golden_items(backend: TolokaBackend, vcr) -> None:
+    """golden_per_batch: 1 with no golden item uploaded: Toloka would open the pool and hand out
+    nothing, so start() refuses with the counts and sends no open (the cassette has none)."""
+    job = Client(backend).job(POOL, spec=e.CATS)
+    with pytest.raises(JobStateError, match=r"pool 36502086 was not opened: it mixes 1 golden item\(s\) into every "
+                       r"task suite \(distribution.golden_per_batch: 1\) but 0 golden item\(s\) are uploaded.*"
+                       r"Add at least 1 more item\(s\) with golden answers"):
+        job.start()
+    assert vcr.all_played  # every page of tasks was read before refusing
 
 
 @synthetic

@@ -19,6 +19,7 @@ from annotate_core.capabilities import Capability
 from annotate_core.errors import (
     ConflictError,
     ItemsRejectedError,
+    JobStateError,
     MalformedResponseError,
     SpecError,
     VendorError,
@@ -329,11 +330,45 @@ class TolokaBackend(SkillsMixin, Backend):
                                          backend=BACKEND) from None
 
     def start(self, job_id: str) -> None:
-        """Open the training pool (if any), then the pool; 204 'already open' is fine."""
-        training = training_id_of(self.api.get_pool(job_id))
+        """Open the training pool (if any), then the pool; 204 'already open' is fine.
+
+        A closed pool that mixes golden tasks into its suites is opened only when it holds at least
+        as many golden tasks as one suite mixes in (``golden_enough``): Toloka would open it and
+        hand out nothing.
+        """
+        pool = self.api.get_pool(job_id)
+        if pool.get("status") != "OPEN":
+            self.golden_enough(job_id, pool)
+        training = training_id_of(pool)
         if training:
             self.api.pool_action(training, "open", training=True)
         self.api.pool_action(job_id, "open")
+
+    def golden_enough(self, job_id: str, pool: Mapping[str, Any]) -> None:
+        """Refuse to open a pool whose smart mixing asks for golden tasks it does not have.
+
+        ``distribution.golden_per_batch`` becomes ``mixer_config.golden_tasks_count``; Toloka builds
+        every task suite with that many control tasks, so with fewer uploaded it never hands out
+        work (its docs: suites must hold their control count). Only the items reveal this, so it is
+        checked here, before the pool opens: the pool's tasks are listed until enough golden ones
+        (tasks with ``known_solutions``) are seen.
+        """
+        mixer = pool.get("mixer_config")
+        wanted = mixer.get("golden_tasks_count") if isinstance(mixer, dict) else None
+        if not isinstance(wanted, int) or wanted <= 0:
+            return
+        found = 0
+        for task in self.api.iter_tasks(job_id):
+            if task.get("known_solutions"):
+                found += 1
+                if found >= wanted:
+                    return
+        raise JobStateError(
+            f"pool {job_id} was not opened: it mixes {wanted} golden item(s) into every task suite "
+            f"(distribution.golden_per_batch: {wanted}) but {found} golden item(s) are uploaded, so Toloka "
+            f"would hand out no work. Add at least {wanted - found} more item(s) with golden answers "
+            "(job.add_items), then start again"
+        )
 
     def close(self, job_id: str) -> None:
         self.api.pool_action(job_id, "close")
