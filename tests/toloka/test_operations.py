@@ -7,8 +7,8 @@ from annotate_toloka import TolokaBackend
 
 from annotate_core.backend import JobState
 from annotate_core.client import Client
-from annotate_core.errors import JobStateError
 from annotate_core.comparison.collect import reported_cost
+from annotate_core.errors import JobStateError
 from annotate_core.items import Item
 
 from . import expected as e

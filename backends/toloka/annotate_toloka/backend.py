@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
-from annotate_core.backend import Backend, JobState, PlannedOperation, Progress, ProgressCallback
+from annotate_core.backend import Backend, JobState, PlannedOperation, PlanWarning, Progress, ProgressCallback
 from annotate_core.capabilities import Capability
 from annotate_core.errors import (
     ConflictError,
@@ -31,6 +31,7 @@ from annotate_toloka.api import TolokaApi, unknown_outcome
 from annotate_toloka.compile import Compiled, compile_spec
 from annotate_toloka.context import POOL_ID, PROJECT_ID, TRAINING_ID, Context, bind, skill_placeholder
 from annotate_toloka.keys import check_fingerprint, first_with_key, key_metadata, tagged
+from annotate_toloka.plan_warnings import plan_warnings
 from annotate_toloka.pool import SPEC_METADATA_KEY, webhook_bodies
 from annotate_toloka.results import records
 from annotate_toloka.settings import Settings
@@ -203,6 +204,10 @@ class TolokaBackend(SkillsMixin, Backend):
             ops.append(PlannedOperation(f"POST /v1/trainings/{TRAINING_ID}/open", "open the training pool"))
         ops.append(PlannedOperation(f"POST /v1/pools/{POOL_ID}/open", "open the pool to Tolokers (job.start)"))
         return ops
+
+    def warnings(self, spec: JobSpec, n_items: int | None = None) -> list[PlanWarning]:
+        """Where the pool changes what the spec says (``plan_warnings`` holds the decisions)."""
+        return plan_warnings(spec, self._compile(spec))
 
     def _plan_upload(self, spec: JobSpec, c: Compiled, n_items: int) -> list[PlannedOperation]:
         size = chunk_size_for(self.settings.upload_chunk_size, spec.batch_size, c.task_suites)
