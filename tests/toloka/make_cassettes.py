@@ -13,6 +13,7 @@ backend must send exactly these requests, in this order, and nothing else.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import random
 import sys
@@ -310,6 +311,25 @@ def test_answers_of_a_pool_made_elsewhere(t: Tape) -> None:
     tasks = [{"id": task_id(i), "pool_id": POOL, "input_values": {"image": url}, "overlap": 3,
               "infinite_overlap": False, "created": T0} for i, (_, url) in enumerate(cats_items(2, "kit"))]
     pages(t, POOL, [assignment(0, "w0", "ACCEPTED", tasks, ["cat", "dog"])], 1000)
+
+
+def in_review_sample(pool_id: str, aid: str, fraction: float) -> bool:
+    """The review sample as the backend must draw it: sha256 of pool id, assignment id and 'review'."""
+    digest = hashlib.sha256(f"{pool_id}\x1f{aid}\x1freview".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < fraction
+
+
+def test_accept_unsampled_accepts_what_the_review_sample_leaves_out(t: Tape) -> None:
+    """review.fraction 0.1 (read from the pool's stored spec): of 16 submitted assignments, the
+    two in the stable sample (12 and 15) are returned for review, the others accepted."""
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(e.cats_pool(PROJECT), POOL, "OPEN", started=True))
+    submitted = [assignment(n, f"w{n}", "SUBMITTED", _status_tasks(n), ["cat", "dog"]) for n in range(16)]
+    t.add("GET", "/v1/assignments", query={"pool_id": POOL, "status": "SUBMITTED", "sort": "id", "limit": 1000},
+          response={"items": submitted, "has_more": False})
+    for a in submitted:
+        if not in_review_sample(POOL, a["id"], 0.1):
+            t.add("PATCH", f"/v1/assignments/{a['id']}", body={"status": "ACCEPTED"},
+                  response={"status": "ACCEPTED", "bonus_ids": []})
 
 
 def pool_pages(tape: Tape, status: str, pools: list[Json], limit: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from annotate_toloka import TolokaBackend
+from annotate_toloka.backend import in_review_sample
 
 from annotate_core.backend import JobState
 from annotate_core.client import Client
@@ -71,6 +72,29 @@ def test_start_refuses_golden_mixing_without_golden_items(backend: TolokaBackend
                        r"Add at least 1 more item\(s\) with golden answers"):
         job.start()
     assert vcr.all_played  # every page of tasks was read before refusing
+
+
+@synthetic
+def test_accept_unsampled_accepts_what_the_review_sample_leaves_out(backend: TolokaBackend, vcr) -> None:
+    """review.fraction 0.1 honoured from the requester's side: the sample comes back for job.review,
+    every other submitted assignment is accepted (one PATCH each, the cassette has exactly those)."""
+    sample = backend.accept_unsampled(POOL)
+    assert sample == [f"00022c1a86--6650{n:020x}" for n in (12, 15)]
+    assert vcr.all_played
+
+
+def test_review_sample_is_stable_and_near_its_fraction() -> None:
+    ids = [f"a{n}" for n in range(20_000)]
+    drawn = [a for a in ids if in_review_sample(POOL, a, 0.1)]
+    assert 0.09 < len(drawn) / len(ids) < 0.11
+    assert drawn == [a for a in ids if in_review_sample(POOL, a, 0.1)]  # the same draw every time
+    assert set(drawn) <= {a for a in ids if in_review_sample(POOL, a, 0.5)}  # a larger share keeps it
+    assert all(in_review_sample(POOL, a, 1) for a in ids[:100])
+
+
+def test_accept_unsampled_refuses_a_share_out_of_range(backend: TolokaBackend) -> None:
+    with pytest.raises(ValueError, match=r"fraction: expected a share in \(0, 1\], got 1.5"):
+        backend.accept_unsampled(POOL, 1.5)
 
 
 @synthetic

@@ -10,6 +10,7 @@ the first request, and ``plan`` shows exactly the bodies ``create_job`` would se
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
@@ -72,6 +73,12 @@ def job_state(pool: Mapping[str, Any]) -> JobState:
             return JobState.PAUSED
         return JobState.CLOSED
     raise MalformedResponseError(f"pool {pool.get('id')}: unknown status {status!r}", backend=BACKEND)
+
+
+def in_review_sample(pool_id: str, assignment_id: str, fraction: float) -> bool:
+    """Whether an assignment falls in a pool's review sample: a hash, the same in every process."""
+    digest = hashlib.sha256(f"{pool_id}\x1f{assignment_id}\x1freview".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < fraction
 
 
 def training_id_of(pool: Mapping[str, Any]) -> str | None:
@@ -478,6 +485,32 @@ class TolokaBackend(SkillsMixin, Backend):
             fields = list(((project.get("task_spec") or {}).get("output_spec") or {}).keys())
         yield from records(self.api.iter_assignments(job_id), fields)
 
+    def accept_unsampled(self, job_id: str, fraction: float | None = None) -> list[str]:
+        """Honour ``review.fraction`` from the requester's side: accept every submitted assignment
+        outside the review sample now, and return the ids of those in it, to review with ``job.review``.
+
+        Toloka has no server-side review sample (see ``plan_warnings``): with manual acceptance
+        every assignment waits, and Tolokers wait for pay, until ``auto_accept_period_day``. The
+        sample is a hash of the pool and assignment ids (``in_review_sample``), so every call, in any
+        process, draws the same one. ``fraction`` defaults to the stored spec's ``review.fraction``.
+        """
+        if fraction is None:
+            spec = self.get_spec(job_id)
+            if spec is None or spec.review is None:
+                raise JobStateError(f"pool {job_id}: no review fraction (the pool's stored spec has no review): "
+                                    "pass fraction=")
+            fraction = spec.review.fraction
+        if not 0 < fraction <= 1:
+            raise ValueError(f"fraction: expected a share in (0, 1], got {fraction!r}")
+        submitted = [str(require(a, "id", "assignment")) for a in self.api.iter_assignments(job_id, "SUBMITTED")]
+        sample = [a for a in submitted if in_review_sample(job_id, a, fraction)]
+        for assignment in submitted:
+            if assignment not in sample:
+                self.review(job_id, assignment, accept=True)
+        log.info("pool %s: accepted %d submitted assignment(s) outside the %.0f%% review sample; %d to review",
+                 job_id, len(submitted) - len(sample), fraction * 100, len(sample))
+        return sample
+
     def review(self, job_id: str, assignment: str, *, accept: bool, comment: str | None = None) -> None:
         """Accept or reject one assignment (``PATCH /v1/assignments/{id}``); the comment reaches the Toloker."""
         body: dict[str, Any] = {}
@@ -503,4 +536,4 @@ class TolokaBackend(SkillsMixin, Backend):
                 api.backoff(attempt)
 
 
-__all__ = ["TolokaBackend", "job_state", "training_id_of"]
+__all__ = ["TolokaBackend", "in_review_sample", "job_state", "training_id_of"]

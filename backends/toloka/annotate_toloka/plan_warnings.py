@@ -7,10 +7,11 @@ reinterpreted silently. The decisions, in one place:
   ``batch_size`` items), by the requester, and an accepted assignment can no longer be rejected.
   A server-side sample (``review.fraction``) does not exist, and accepting automatically on submit
   (``auto_accept_solutions: true``) would leave nothing to reject. So a spec with ``review`` gets
-  manual acceptance (``auto_accept_solutions: false``): the requester reviews a ``fraction`` sample
-  with ``job.review`` and Toloka accepts the rest after ``auto_accept_period_day``
-  (``review.auto_accept_after_days``, default 7, toloka-kit's recipe value). The fraction is the
-  requester's to honour; the plan says so, and that Tolokers wait up to that long for pay.
+  manual acceptance (``auto_accept_solutions: false``) and the fraction is honoured from the
+  requester's side: ``TolokaBackend.accept_unsampled`` accepts the submitted assignments outside a
+  stable ``fraction`` sample and returns the sample, reviewed with ``job.review``; Toloka accepts
+  whatever still waits after ``auto_accept_period_day`` (``review.auto_accept_after_days``, default 7,
+  toloka-kit's recipe value). The plan says so, and that Tolokers wait for pay until then.
 - **Reject rules** need the same manual acceptance (Toloka rejects only what awaits acceptance).
 - **Defaults Toloka needs and the spec left out**: the time limit per task suite
   (``assignment_max_duration_seconds`` 600) and the pool's expiry (``will_expire`` now + 365 days).
@@ -43,8 +44,10 @@ def _review(spec: JobSpec) -> list[PlanWarning]:
         share = f"{review.fraction:.0%}"
         what = (f"Toloka cannot sample {share} of the work for review: the requester accepts or rejects each "
                 f"assignment (one {batch}). The pool gets auto_accept_solutions: false, so every assignment awaits "
-                f"acceptance; review a {share} sample with job.review(...) and Toloka accepts the rest after "
-                f"{days} day(s) (auto_accept_period_day: {days}), so Tolokers wait up to {days} day(s) for pay")
+                f"acceptance: backend.accept_unsampled(job_id) accepts the submitted ones outside a stable {share} "
+                "sample and returns the sample to review with job.review(...); whatever is still waiting after "
+                f"{days} day(s) is accepted by Toloka (auto_accept_period_day: {days}), so Tolokers wait for pay "
+                "until then or until accept_unsampled runs")
     else:
         what = (f"every assignment (one {batch}) awaits your acceptance with job.review(...) "
                 f"(auto_accept_solutions: false); Toloka accepts what is not reviewed after {days} day(s) "
