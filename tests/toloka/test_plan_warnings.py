@@ -119,3 +119,17 @@ def test_recipe_plan_lists_the_warnings_in_text_and_json() -> None:
 @pytest.mark.parametrize("path", ["quality.rules.1"])
 def test_approximations_found_while_compiling_are_warnings(path: str) -> None:
     assert "no timed ban on a skill value" in warned(e.MEDIUM)[path]
+
+
+def test_skills_and_training_say_what_toloka_does_with_them() -> None:
+    w = warned(e.MEDIUM)
+    assert "skill 'custom_skill' is looked up by name and, when the account has none, created" in w["workforce.filter"]
+    assert w["training.passing_score"].startswith("Toloka scores a Toloker after 1 training suite(s) of 1 item(s)")
+    assert "training.max_duration_seconds" not in w  # the medium spec sets it
+    item = {"key": "t1", "inputs": {"image": "https://example.com/1.jpg"}, "golden": {"result": "cat"}}
+    s = spec_from_dict({k: v for k, v in QUIET.items() if k != "limits"} | {"training": {"items": [item]}})
+    assert compile_spec(s, CASSETTE_NOW).training["assignment_max_duration_seconds"] == 600
+    assert "600 s per training suite" in warned(s)["training.max_duration_seconds"]
+    priced = spec(pricing={"reward_per_batch": 0.01, "dynamic": {"skill": "speed", "intervals": [
+        {"from": 0, "to": 100, "reward": 0.02}]}})
+    assert "skill 'speed'" in warned(priced)["pricing.dynamic.skill"]

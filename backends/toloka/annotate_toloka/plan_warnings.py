@@ -106,7 +106,35 @@ def _golden(spec: JobSpec, c: Compiled) -> list[PlanWarning]:
                "tasks are paid as part of the suite's reward")]
 
 
+def _training(spec: JobSpec, c: Compiled) -> list[PlanWarning]:
+    tr = spec.training
+    if tr is None or c.training is None:
+        return []
+    out = []
+    if not tr.max_duration_seconds and not spec.limits.assignment_max_seconds:
+        out.append(_w("training.max_duration_seconds", f"not set: {DEFAULT_ASSIGNMENT_SECONDS} s per training "
+                      "suite is sent (assignment_max_duration_seconds)"))
+    per, suites = c.training["training_tasks_in_task_suite_count"], c.training["task_suites_required_to_pass"]
+    out.append(_w("training.passing_score", f"Toloka scores a Toloker after {suites} training suite(s) of {per} "
+                  f"item(s), the whole training set, shown shuffled (shuffle_tasks_in_task_suite), and admits to "
+                  f"the pool at {tr.passing_score:g}% correct (training_passing_skill_value)"))
+    return out
+
+
+def _skills(spec: JobSpec, c: Compiled) -> list[PlanWarning]:
+    dyn = spec.pricing.dynamic if spec.pricing else None
+    workforce = spec.workforce.model_dump_json() if spec.workforce else ""
+    out = []
+    for name in c.skills:
+        path = ("workforce.filter" if f'"{name}"' in workforce
+                else "pricing.dynamic.skill" if dyn is not None and dyn.skill == name else "quality.rules")
+        out.append(_w(path, f"skill {name!r} is looked up by name and, when the account has none, created "
+                      "(hidden, held by nobody): a filter or price on a new skill matches no Toloker until "
+                      "someone sets it (backend.set_user_skill or a quality rule)"))
+    return out
+
+
 def plan_warnings(spec: JobSpec, c: Compiled) -> list[PlanWarning]:
     """Every place where the compiled pool changes what ``spec`` says, in spec order."""
-    return [*_golden(spec, c), *_review(spec), *_reject_rules(spec), *_defaults(spec),
-            *(_w(path, message) for path, message in c.approximations)]
+    return [*_skills(spec, c), *_golden(spec, c), *_training(spec, c), *_review(spec), *_reject_rules(spec),
+            *_defaults(spec), *(_w(path, message) for path, message in c.approximations)]
