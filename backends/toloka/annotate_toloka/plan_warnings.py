@@ -123,7 +123,7 @@ def _training(spec: JobSpec, c: Compiled) -> list[PlanWarning]:
 
 def _skills(spec: JobSpec, c: Compiled) -> list[PlanWarning]:
     dyn = spec.pricing.dynamic if spec.pricing else None
-    workforce = spec.workforce.model_dump_json() if spec.workforce else ""
+    workforce = spec.workforce.model_dump_json()
     out = []
     for name in c.skills:
         path = ("workforce.filter" if f'"{name}"' in workforce
