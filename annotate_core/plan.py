@@ -61,6 +61,9 @@ class Plan:
     cost: CostEstimate | None = None
     #: where the backend changes the spec's meaning or cost without refusing it
     warnings: list[PlanWarning] = field(default_factory=list)
+    #: the spec's reward per batch (``"0.01 USD per batch of 9 items"``) when it is priced: shown when
+    #: the cost cannot be estimated because the item count is unknown
+    reward: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -92,8 +95,15 @@ class Plan:
         if self.warnings:
             lines.append(f"  warnings: {len(self.warnings)} place(s) where {self.backend} changes what the spec says")
             lines += [f"  ! {w.describe()}" for w in self.warnings]
-        lines.append("  estimated cost: " + (self.cost.describe() if self.cost else "no pricing in the spec"))
+        lines.append("  estimated cost: " + self._cost_text())
         return "\n".join(lines)
+
+    def _cost_text(self) -> str:
+        if self.cost:
+            return self.cost.describe()
+        if self.reward:  # priced, but how many items is not known
+            return f"unknown without the number of items: pass --n-items to estimate (reward {self.reward})"
+        return "no pricing in the spec"
 
 
 def make_plan(backend: Backend, spec: JobSpec, n_items: int | None = None, n_golden: int = 0) -> Plan:
@@ -106,6 +116,10 @@ def make_plan(backend: Backend, spec: JobSpec, n_items: int | None = None, n_gol
     if not unsupported:
         unsupported = backend.check_spec(spec)  # gaps finer than a capability (one filter attribute)
     plan = Plan(backend.name, spec.name, unsupported=unsupported)
+    if spec.pricing is not None:
+        golden = spec.distribution.golden_per_batch if isinstance(spec.distribution, Pulling) else 0
+        plan.reward = (f"{spec.pricing.reward_per_batch:g} {spec.pricing.currency} per batch of "
+                       f"{spec.batch_size} item(s)" + (f" + {golden} golden" if golden else ""))
     if unsupported:
         return plan
     try:

@@ -43,6 +43,18 @@ def test_plan_exit_0_when_the_backend_can_run_it(tmp_path: Path) -> None:
     assert "estimated cost: no pricing in the spec" in result.output
 
 
+def test_plan_of_a_priced_spec_without_n_items_asks_for_them() -> None:
+    from annotate_core.plan import CostEstimate, Plan
+
+    plan = Plan("vendor", "s", reward="0.005 USD per batch of 9 item(s)")
+    assert plan.render().endswith("estimated cost: unknown without the number of items: pass --n-items to "
+                                  "estimate (reward 0.005 USD per batch of 9 item(s))")
+    plan.cost = CostEstimate(18, 18, 2, 0.01, "USD")
+    assert plan.render().endswith("estimated cost: 0.01 USD for 18 items (18 answers in 2 batches, vendor fees "
+                                  "excluded)")
+    assert Plan("vendor", "s").render().endswith("estimated cost: no pricing in the spec")
+
+
 def test_cost_estimate_counts_batches_and_partial_overlap() -> None:
     from annotate_core import estimate_cost, spec_from_dict
 

@@ -13,6 +13,7 @@ backend must send exactly these requests, in this order, and nothing else.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import random
 import sys
@@ -246,6 +247,7 @@ def test_add_items_in_chunks_with_operation_ids(t: Tape) -> None:
 def test_open_close_archive(t: Tape) -> None:
     pool = pool_state(e.cats_pool(PROJECT), POOL, "CLOSED")
     t.add("GET", f"/v1/pools/{POOL}", response=pool)
+    t.list_tasks(POOL, cats_tasks(golden=1))  # golden mixing: enough golden tasks before it opens
     t.action(f"/v1/pools/{POOL}/open", "POOL.OPEN", {"pool_id": POOL}, polls=2)
     t.add("GET", f"/v1/pools/{POOL}", response={**pool, "status": "OPEN"})
     t.action(f"/v1/pools/{POOL}/open", "POOL.OPEN", {"pool_id": POOL}, already=True)
@@ -255,6 +257,23 @@ def test_open_close_archive(t: Tape) -> None:
                                                           reason="MANUAL"))
     t.action(f"/v1/pools/{POOL}/archive", "POOL.ARCHIVE", {"pool_id": POOL})
     t.action(f"/v1/projects/{PROJECT}/archive", "PROJECT.ARCHIVE", {"project_id": PROJECT})
+
+
+def cats_tasks(*, real: int = 2, golden: int = 0) -> list[Json]:
+    """Cats tasks as Toloka lists them: ``real`` ones, then ``golden`` ones with known solutions."""
+    items = cats_items(real + golden, "listed")
+    bodies = [e.cats_task(POOL, k, url, "cat" if i >= real else None) for i, (k, url) in enumerate(items)]
+    return [stored_task(b, 500 + i) for i, b in enumerate(bodies)]
+
+
+def test_start_refuses_golden_mixing_without_golden_items(t: Tape) -> None:
+    """golden_per_batch 1 and only real tasks uploaded (listed over two pages): the pool is not opened."""
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(e.cats_pool(PROJECT), POOL, "CLOSED"))
+    tasks = cats_tasks(real=3)
+    query: Json = {"pool_id": POOL, "sort": "id", "limit": 10000}
+    t.add("GET", "/v1/tasks", query=query, response={"items": tasks[:2], "has_more": True})
+    t.add("GET", "/v1/tasks", query={**query, "id_gt": tasks[1]["id"]}, response={"items": tasks[2:],
+                                                                                   "has_more": False})
 
 
 def test_progress_from_pool_analytics(t: Tape) -> None:
@@ -292,6 +311,25 @@ def test_answers_of_a_pool_made_elsewhere(t: Tape) -> None:
     tasks = [{"id": task_id(i), "pool_id": POOL, "input_values": {"image": url}, "overlap": 3,
               "infinite_overlap": False, "created": T0} for i, (_, url) in enumerate(cats_items(2, "kit"))]
     pages(t, POOL, [assignment(0, "w0", "ACCEPTED", tasks, ["cat", "dog"])], 1000)
+
+
+def in_review_sample(pool_id: str, aid: str, fraction: float) -> bool:
+    """The review sample as the backend must draw it: sha256 of pool id, assignment id and 'review'."""
+    digest = hashlib.sha256(f"{pool_id}\x1f{aid}\x1freview".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < fraction
+
+
+def test_accept_unsampled_accepts_what_the_review_sample_leaves_out(t: Tape) -> None:
+    """review.fraction 0.1 (read from the pool's stored spec): of 16 submitted assignments, the
+    two in the stable sample (12 and 15) are returned for review, the others accepted."""
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(e.cats_pool(PROJECT), POOL, "OPEN", started=True))
+    submitted = [assignment(n, f"w{n}", "SUBMITTED", _status_tasks(n), ["cat", "dog"]) for n in range(16)]
+    t.add("GET", "/v1/assignments", query={"pool_id": POOL, "status": "SUBMITTED", "sort": "id", "limit": 1000},
+          response={"items": submitted, "has_more": False})
+    for a in submitted:
+        if not in_review_sample(POOL, a["id"], 0.1):
+            t.add("PATCH", f"/v1/assignments/{a['id']}", body={"status": "ACCEPTED"},
+                  response={"status": "ACCEPTED", "bonus_ids": []})
 
 
 def pool_pages(tape: Tape, status: str, pools: list[Json], limit: int) -> None:
@@ -374,6 +412,7 @@ def test_seed_001_recipe_end_to_end(t: Tape) -> None:
     stored = t.upload(POOL, [it.key for it in items], bodies, first_task=0, polls=3)
     by_key = {task["input_values"]["_key"]: task for task in stored}
     t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, "CLOSED"))
+    t.list_tasks(POOL, stored)  # golden mixing: the uploaded golden tasks are counted before it opens
     t.action(f"/v1/pools/{POOL}/open", "POOL.OPEN", {"pool_id": POOL})
     # spent: 0.01 USD per suite plus Toloka's fee (illustrative: the fee rate is not part of the reference)
     for status, percent, submitted, reason in (("OPEN", 0, 0, None), ("OPEN", 74, 45, None),
@@ -505,11 +544,13 @@ def test_open_after_an_unknown_outcome_reads_the_pool_first(t: Tape) -> None:
     Toloka opened the pool: the pool is open, so nothing is sent again."""
     closed = pool_state(e.cats_pool(PROJECT), POOL, "CLOSED")
     t.add("GET", f"/v1/pools/{POOL}", response=closed)
+    t.list_tasks(POOL, cats_tasks(golden=1))
     t.add("POST", f"/v1/pools/{POOL}/open", status=503,
           response={"code": "REMOTE_SERVICE_UNAVAILABLE", "message": "Service unavailable"})
     t.add("GET", f"/v1/pools/{POOL}", response=closed)
     t.action(f"/v1/pools/{POOL}/open", "POOL.OPEN", {"pool_id": POOL})
     t.add("GET", f"/v1/pools/{POOL}", response=closed)  # the second start(), on another pool state
+    t.list_tasks(POOL, cats_tasks(golden=1))
     pending = {"id": str(uuid.uuid5(NAMESPACE, "lost-open")), "type": "POOL.OPEN", "status": "PENDING",
                "submitted": T0, "parameters": {"pool_id": POOL}}
     t.add("POST", f"/v1/pools/{POOL}/open", status=202, response=pending)  # its reply is lost (the test drops it)
@@ -706,7 +747,10 @@ def test_resume_subscribes_the_webhooks_a_stopped_run_left_out(t: Tape) -> None:
 def test_vendor_errors_are_typed(t: Tape) -> None:
     t.add("GET", "/v1/pools/999", status=404, response={
         "request_id": "404e", "code": "DOES_NOT_EXIST", "message": "Object does not exist"})
-    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(e.cats_pool(PROJECT), POOL, "CLOSED"))
+    # a pool that mixes no golden tasks (with golden mixing, start() would refuse an empty pool itself)
+    unmixed = {**e.cats_pool(PROJECT), "mixer_config": {"real_tasks_count": 10, "golden_tasks_count": 0,
+                                                        "training_tasks_count": 0}}
+    t.add("GET", f"/v1/pools/{POOL}", response=pool_state(unmixed, POOL, "CLOSED"))
     t.add("POST", f"/v1/pools/{POOL}/open", status=409, response={
         "request_id": "409e", "code": "EMPTY_POOL", "message": "Pool contains no tasks. Operation is not allowed"})
     t.add("POST", "/v1/projects", body=e.CATS_PROJECT, status=400, response={
@@ -739,8 +783,15 @@ def test_medium_pool_with_training_skills_and_webhooks(t: Tape) -> None:
         "items": {str(i): {**h, "id": f"a8f25{i}c0-1111-4a5b-9d10-2b1e1b4f0d3{i}", "created": T0}
                   for i, h in enumerate(hooks)},
         "validation_errors": {}})
-    # job.start(): the training pool opens first, then the pool
+    # job.add_items: one golden item, which the pool's mixing (golden_per_batch: 1) needs before it opens
+    t.list_tasks(POOL)
+    gold = [{**e.medium_training_tasks(POOL)[0], "input_values": {"image": "https://example.com/gold/1.jpg",
+                                                                  "_key": "gold-1"}}]
+    del gold[0]["message_on_unknown_solution"]
+    stored = t.upload(POOL, ["gold-1"], gold, first_task=950)
+    # job.start(): the golden tasks are counted, then the training pool opens first, then the pool
     t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, "CLOSED"))
+    t.list_tasks(POOL, stored)
     t.action(f"/v1/trainings/{TRAINING}/open", "TRAINING.OPEN", {"training_id": TRAINING})
     t.action(f"/v1/pools/{POOL}/open", "POOL.OPEN", {"pool_id": POOL})
     # archive(): close and archive the pool, then the training pool, then the project
@@ -839,6 +890,8 @@ def conf_started(t: Tape, *, golden: int = 0, overlap: int = 1, start: bool = Tr
     stored = t.upload(POOL, [it.key for it in items], bodies, first_task=0, overlap=overlap)
     if start:
         t.add("GET", f"/v1/pools/{POOL}", response=pool_state(pool, POOL, "CLOSED"))
+        if golden:  # golden mixing: the golden tasks are counted before the pool opens
+            t.list_tasks(POOL, stored)
         t.action(f"/v1/pools/{POOL}/open", "POOL.OPEN", {"pool_id": POOL})
     t.pool = pool  # type: ignore[attr-defined]
     return stored

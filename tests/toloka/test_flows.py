@@ -21,10 +21,14 @@ def test_medium_pool_with_training_skills_and_webhooks(backend: TolokaBackend, s
     job = Client(backend).create_job(e.MEDIUM)
     # custom_skill was looked up by name, created, and its id put into the filter and dynamic pricing
     assert job.id.isdigit()
-    job.start()  # the training pool opens before the pool
+    golden = {"text_result": "a cat", "radio_result": "option_1", "checkbox_result": ["option_1"],
+              "dropdown_result": "option_1"}
+    job.add_items([Item(key="gold-1", inputs={"image": "https://example.com/gold/1.jpg"}, golden=golden)],
+                  progress=False)
+    job.start()  # golden_per_batch 1: one golden task is there; the training pool opens before the pool
     backend.archive(job.id)
     assert vcr.all_played
-    assert len(sleeps) == 1 + 2 + 5  # training upload poll; two opens; close + 4 archives/closes
+    assert len(sleeps) == 2 + 2 + 5  # two upload polls; two opens; close + 4 archives/closes
 
 
 @pytest.mark.synthetic

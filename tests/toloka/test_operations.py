@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 from annotate_toloka import TolokaBackend
+from annotate_toloka.backend import in_review_sample
 
 from annotate_core.backend import JobState
 from annotate_core.client import Client
 from annotate_core.comparison.collect import reported_cost
+from annotate_core.errors import JobStateError
 from annotate_core.items import Item
 
 from . import expected as e
@@ -58,6 +60,41 @@ def test_open_close_archive(backend: TolokaBackend, sleeps: list[float], vcr) ->
     backend.archive(POOL)
     assert len(sleeps) == 5  # open twice polled, close once, archive pool once, archive project once
     assert vcr.all_played
+
+
+@synthetic
+def test_start_refuses_golden_mixing_without_golden_items(backend: TolokaBackend, vcr) -> None:
+    """golden_per_batch: 1 with no golden item uploaded: Toloka would open the pool and hand out
+    nothing, so start() refuses with the counts and sends no open (the cassette has none)."""
+    job = Client(backend).job(POOL, spec=e.CATS)
+    with pytest.raises(JobStateError, match=r"pool 36502086 was not opened: it mixes 1 golden item\(s\) into every "
+                       r"task suite \(distribution.golden_per_batch: 1\) but 0 golden item\(s\) are uploaded.*"
+                       r"Add at least 1 more item\(s\) with golden answers"):
+        job.start()
+    assert vcr.all_played  # every page of tasks was read before refusing
+
+
+@synthetic
+def test_accept_unsampled_accepts_what_the_review_sample_leaves_out(backend: TolokaBackend, vcr) -> None:
+    """review.fraction 0.1 honoured from the requester's side: the sample comes back for job.review,
+    every other submitted assignment is accepted (one PATCH each, the cassette has exactly those)."""
+    sample = backend.accept_unsampled(POOL)
+    assert sample == [f"00022c1a86--6650{n:020x}" for n in (12, 15)]
+    assert vcr.all_played
+
+
+def test_review_sample_is_stable_and_near_its_fraction() -> None:
+    ids = [f"a{n}" for n in range(20_000)]
+    drawn = [a for a in ids if in_review_sample(POOL, a, 0.1)]
+    assert 0.09 < len(drawn) / len(ids) < 0.11
+    assert drawn == [a for a in ids if in_review_sample(POOL, a, 0.1)]  # the same draw every time
+    assert set(drawn) <= {a for a in ids if in_review_sample(POOL, a, 0.5)}  # a larger share keeps it
+    assert all(in_review_sample(POOL, a, 1) for a in ids[:100])
+
+
+def test_accept_unsampled_refuses_a_share_out_of_range(backend: TolokaBackend) -> None:
+    with pytest.raises(ValueError, match=r"fraction: expected a share in \(0, 1\], got 1.5"):
+        backend.accept_unsampled(POOL, 1.5)
 
 
 @synthetic

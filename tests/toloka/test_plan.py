@@ -71,6 +71,17 @@ def test_cli_plan_shows_toloka_objects() -> None:
     assert bodies["POST /v1/pools"]["mixer_config"]["golden_tasks_count"] == 1
 
 
+def test_cli_plan_of_a_priced_spec_without_n_items_says_to_pass_them() -> None:
+    result = CliRunner().invoke(cli, ["plan", str(EXAMPLES / "cats_vs_dogs.yaml"), "--backend", "toloka"])
+    assert result.exit_code == 0, result.output
+    assert "no pricing in the spec" not in result.output
+    assert ("estimated cost: unknown without the number of items: pass --n-items to estimate (reward 0.005 USD "
+            "per batch of 10 item(s) + 1 golden)") in result.output
+    priced = CliRunner().invoke(cli, ["plan", str(EXAMPLES / "cats_vs_dogs.yaml"), "--backend", "toloka",
+                                      "--n-items", "202"])
+    assert "estimated cost: " in priced.output and "USD for 202 items" in priced.output
+
+
 def test_cli_plan_refuses_what_toloka_cannot_do(tmp_path: Path) -> None:
     spec = tmp_path / "fixed.yaml"
     spec.write_text(

@@ -282,9 +282,9 @@ class TolokaApi:
 
     # ---- assignments --------------------------------------------------------------------------
 
-    def iter_assignments(self, pool_id: str) -> Iterator[Json]:
-        """Every assignment of the pool, in every status (no status filter)."""
-        return self.iter_pages("/v1/assignments", {"pool_id": pool_id})
+    def iter_assignments(self, pool_id: str, status: str | None = None) -> Iterator[Json]:
+        """Every assignment of the pool, in every status unless ``status`` names one."""
+        return self.iter_pages("/v1/assignments", {"pool_id": pool_id, **({"status": status} if status else {})})
 
     def get_assignment(self, assignment_id: str) -> Json:
         return expect_dict(self._send("GET", f"/v1/assignments/{assignment_id}"), "assignment")

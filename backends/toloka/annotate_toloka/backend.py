@@ -10,15 +10,17 @@ the first request, and ``plan`` shows exactly the bodies ``create_job`` would se
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
-from annotate_core.backend import Backend, JobState, PlannedOperation, Progress, ProgressCallback
+from annotate_core.backend import Backend, JobState, PlannedOperation, PlanWarning, Progress, ProgressCallback
 from annotate_core.capabilities import Capability
 from annotate_core.errors import (
     ConflictError,
     ItemsRejectedError,
+    JobStateError,
     MalformedResponseError,
     SpecError,
     VendorError,
@@ -30,6 +32,7 @@ from annotate_toloka.api import TolokaApi, unknown_outcome
 from annotate_toloka.compile import Compiled, compile_spec
 from annotate_toloka.context import POOL_ID, PROJECT_ID, TRAINING_ID, Context, bind, skill_placeholder
 from annotate_toloka.keys import check_fingerprint, first_with_key, key_metadata, tagged
+from annotate_toloka.plan_warnings import plan_warnings
 from annotate_toloka.pool import SPEC_METADATA_KEY, webhook_bodies
 from annotate_toloka.results import records
 from annotate_toloka.settings import Settings
@@ -70,6 +73,12 @@ def job_state(pool: Mapping[str, Any]) -> JobState:
             return JobState.PAUSED
         return JobState.CLOSED
     raise MalformedResponseError(f"pool {pool.get('id')}: unknown status {status!r}", backend=BACKEND)
+
+
+def in_review_sample(pool_id: str, assignment_id: str, fraction: float) -> bool:
+    """Whether an assignment falls in a pool's review sample: a hash, the same in every process."""
+    digest = hashlib.sha256(f"{pool_id}\x1f{assignment_id}\x1freview".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < fraction
 
 
 def training_id_of(pool: Mapping[str, Any]) -> str | None:
@@ -203,6 +212,10 @@ class TolokaBackend(SkillsMixin, Backend):
         ops.append(PlannedOperation(f"POST /v1/pools/{POOL_ID}/open", "open the pool to Tolokers (job.start)"))
         return ops
 
+    def warnings(self, spec: JobSpec, n_items: int | None = None) -> list[PlanWarning]:
+        """Where the pool changes what the spec says (``plan_warnings`` holds the decisions)."""
+        return plan_warnings(spec, self._compile(spec))
+
     def _plan_upload(self, spec: JobSpec, c: Compiled, n_items: int) -> list[PlannedOperation]:
         size = chunk_size_for(self.settings.upload_chunk_size, spec.batch_size, c.task_suites)
         sample = Item(key="<item key>", inputs={f.name: f"<{f.name}>" for f in spec.inputs})
@@ -329,11 +342,45 @@ class TolokaBackend(SkillsMixin, Backend):
                                          backend=BACKEND) from None
 
     def start(self, job_id: str) -> None:
-        """Open the training pool (if any), then the pool; 204 'already open' is fine."""
-        training = training_id_of(self.api.get_pool(job_id))
+        """Open the training pool (if any), then the pool; 204 'already open' is fine.
+
+        A closed pool that mixes golden tasks into its suites is opened only when it holds at least
+        as many golden tasks as one suite mixes in (``golden_enough``): Toloka would open it and
+        hand out nothing.
+        """
+        pool = self.api.get_pool(job_id)
+        if pool.get("status") != "OPEN":
+            self.golden_enough(job_id, pool)
+        training = training_id_of(pool)
         if training:
             self.api.pool_action(training, "open", training=True)
         self.api.pool_action(job_id, "open")
+
+    def golden_enough(self, job_id: str, pool: Mapping[str, Any]) -> None:
+        """Refuse to open a pool whose smart mixing asks for golden tasks it does not have.
+
+        ``distribution.golden_per_batch`` becomes ``mixer_config.golden_tasks_count``; Toloka builds
+        every task suite with that many control tasks, so with fewer uploaded it never hands out
+        work (its docs: suites must hold their control count). Only the items reveal this, so it is
+        checked here, before the pool opens: the pool's tasks are listed until enough golden ones
+        (tasks with ``known_solutions``) are seen.
+        """
+        mixer = pool.get("mixer_config")
+        wanted = mixer.get("golden_tasks_count") if isinstance(mixer, dict) else None
+        if not isinstance(wanted, int) or wanted <= 0:
+            return
+        found = 0
+        for task in self.api.iter_tasks(job_id):
+            if task.get("known_solutions"):
+                found += 1
+                if found >= wanted:
+                    return
+        raise JobStateError(
+            f"pool {job_id} was not opened: it mixes {wanted} golden item(s) into every task suite "
+            f"(distribution.golden_per_batch: {wanted}) but {found} golden item(s) are uploaded, so Toloka "
+            f"would hand out no work. Add at least {wanted - found} more item(s) with golden answers "
+            "(job.add_items), then start again"
+        )
 
     def close(self, job_id: str) -> None:
         self.api.pool_action(job_id, "close")
@@ -438,6 +485,32 @@ class TolokaBackend(SkillsMixin, Backend):
             fields = list(((project.get("task_spec") or {}).get("output_spec") or {}).keys())
         yield from records(self.api.iter_assignments(job_id), fields)
 
+    def accept_unsampled(self, job_id: str, fraction: float | None = None) -> list[str]:
+        """Honour ``review.fraction`` from the requester's side: accept every submitted assignment
+        outside the review sample now, and return the ids of those in it, to review with ``job.review``.
+
+        Toloka has no server-side review sample (see ``plan_warnings``): with manual acceptance
+        every assignment waits, and Tolokers wait for pay, until ``auto_accept_period_day``. The
+        sample is a hash of the pool and assignment ids (``in_review_sample``), so every call, in any
+        process, draws the same one. ``fraction`` defaults to the stored spec's ``review.fraction``.
+        """
+        if fraction is None:
+            spec = self.get_spec(job_id)
+            if spec is None or spec.review is None:
+                raise JobStateError(f"pool {job_id}: no review fraction (the pool's stored spec has no review): "
+                                    "pass fraction=")
+            fraction = spec.review.fraction
+        if not 0 < fraction <= 1:
+            raise ValueError(f"fraction: expected a share in (0, 1], got {fraction!r}")
+        submitted = [str(require(a, "id", "assignment")) for a in self.api.iter_assignments(job_id, "SUBMITTED")]
+        sample = [a for a in submitted if in_review_sample(job_id, a, fraction)]
+        for assignment in submitted:
+            if assignment not in sample:
+                self.review(job_id, assignment, accept=True)
+        log.info("pool %s: accepted %d submitted assignment(s) outside the %.0f%% review sample; %d to review",
+                 job_id, len(submitted) - len(sample), fraction * 100, len(sample))
+        return sample
+
     def review(self, job_id: str, assignment: str, *, accept: bool, comment: str | None = None) -> None:
         """Accept or reject one assignment (``PATCH /v1/assignments/{id}``); the comment reaches the Toloker."""
         body: dict[str, Any] = {}
@@ -463,4 +536,4 @@ class TolokaBackend(SkillsMixin, Backend):
                 api.backoff(attempt)
 
 
-__all__ = ["TolokaBackend", "job_state", "training_id_of"]
+__all__ = ["TolokaBackend", "in_review_sample", "job_state", "training_id_of"]

@@ -34,6 +34,7 @@ class Compiled:
     webhooks: list[Json] = field(default_factory=list)
     task_suites: bool = False
     notes: list[str] = field(default_factory=list)
+    approximations: list[tuple[str, str]] = field(default_factory=list)
 
 
 def spec_json(spec: JobSpec) -> str:
@@ -58,4 +59,4 @@ def compile_spec(spec: JobSpec, now: datetime, *, store_spec: bool = True) -> Co
         builder = TaskBuilder(TRAINING_ID, spec.overlap, training=True)
         training_tasks = [builder.task(item) for item in spec.training.items]
     return Compiled(spec, list(ctx.skills), project, pool, training, training_tasks, webhooks,
-                    ctx.task_suites, ctx.notes)
+                    ctx.task_suites, ctx.notes, ctx.approximations)

@@ -51,6 +51,8 @@ class Context:
     problems: list[Unsupported] = field(default_factory=list)
     skills: dict[str, None] = field(default_factory=dict)  # skill names referenced, in order
     notes: list[str] = field(default_factory=list)  # approximations worth showing in a plan
+    #: the same approximations as (spec path, message), for ``Backend.warnings``
+    approximations: list[tuple[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         opts = self.spec.options.get(BACKEND) or {}

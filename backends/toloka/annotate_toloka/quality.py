@@ -126,10 +126,10 @@ def _skill_rule(rule: QualityRule, conditions: list[SkillValue], ctx: Context, p
             return None
         leaves.append({"category": "skill", "key": ctx.skill(cond.skill), "operator": _NEGATE[cond.op],
                        "value": number(cond.value)})
-    ctx.notes.append(
-        f"{path} ({rule.name or 'skill rule'}): Tolokers matching it are kept out of the pool by its filter while "
-        "the skill stays there; Toloka has no timed ban on a skill value"
-    )
+    message = ("Tolokers matching it are kept out of the pool by its filter while the skill stays there; Toloka "
+               "has no timed ban on a skill value")
+    ctx.notes.append(f"{path} ({rule.name or 'skill rule'}): {message}")
+    ctx.approximations.append((path, message))
     return {"or": leaves}
 
 

@@ -5,8 +5,8 @@ An ``annotate.toml`` profile::
     [profiles.toloka]
     driver = "toloka"
     token_env = "TOLOKA_TOKEN"      # the secret comes from the environment, never the file
-    auth_scheme = "ApiKey"           # or "OAuth" for a classic OAuth token
-    # base_url = "https://toloka.dev/api"
+    # auth_scheme = "ApiKey"         # or "OAuth"; by default told apart by the token's shape, as toloka-kit does
+    # base_url = "https://toloka.dev/api"   # the API root; "https://toloka.dev" (toloka-kit's url) gets "/api"
     # act_under_account_id = "..."   # X-Act-Under-Account-ID: act on a shared account
     # upload_chunk_size = 10000      # tasks per async upload request (max 10000)
     # poll_interval = 1.0            # seconds between operation polls
@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TypeGuard
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -27,10 +28,15 @@ from annotate_core.secrets import register_secret
 from annotate_toloka.tasks import MAX_CHUNK
 from annotate_toloka.wire import AUTH_SCHEMES, PRODUCTION_URL
 
+#: ``auth_scheme`` default: the scheme is told from the token's shape (``guess_auth_scheme``)
+AUTO_SCHEME = "auto"
+
 OPTION_HELP = {
     "token": "API key or OAuth token (give token_env = 'VAR' in the profile)",
-    "auth_scheme": f"one of {list(AUTH_SCHEMES)} (default ApiKey)",
-    "base_url": f"API root (default {PRODUCTION_URL})",
+    "auth_scheme": f"one of {list(AUTH_SCHEMES)}, or 'auto' (default): ApiKey for a token shaped like Toloka's "
+    "API keys (two dots, the first after 22-24 characters), OAuth otherwise, as toloka-kit decides",
+    "base_url": f"API root ending in /api (default {PRODUCTION_URL}); a bare host such as https://toloka.dev, "
+    "toloka-kit's url, gets /api appended",
     "act_under_account_id": "requester id to act for (X-Act-Under-Account-ID header)",
     "upload_chunk_size": f"tasks per upload request, 1-{MAX_CHUNK} (default {MAX_CHUNK})",
     "poll_interval": "seconds between operation polls (default 1)",
@@ -46,6 +52,30 @@ OPTION_HELP = {
     "sleep": "callable used to wait (tests inject a no-op)",
     "clock": "callable returning the current UTC datetime (tests pin it)",
 }
+
+
+def guess_auth_scheme(token: str) -> str:
+    """``ApiKey`` or ``OAuth`` from the token's shape, exactly as toloka-kit 1.2.3 decides
+    (``TolokaClient.__is_apikey``): Toloka's API keys have two dots, the first after 22-24 characters;
+    anything else is sent as a classic OAuth token. Profiles that know better set ``auth_scheme``."""
+    if token.count(".") != 2:
+        return "OAuth"
+    return "ApiKey" if 21 < token.find(".") < 25 else "OAuth"
+
+
+def _base_url(value: object) -> str:
+    """The API root, ending in ``/api``: every path the backend sends starts with ``/v1`` or
+    ``/staging`` under it, so any other root makes every call a 404. A bare host (toloka-kit's
+    ``url``, to which toloka-kit adds ``/api`` itself) gets ``/api`` appended; anything else is refused."""
+    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
+        raise ConfigError(f"toloka: option 'base_url' must be an http(s) URL, got {value!r}")
+    url = value.rstrip("/")
+    if url.endswith("/api"):
+        return url
+    if urlsplit(url).path == "":
+        return url + "/api"
+    raise ConfigError(f"toloka: option 'base_url' must be the API root ending in /api (e.g. {PRODUCTION_URL}), "
+                      f"got {value!r}: the backend adds /v1/... itself, so any other path makes every call a 404")
 
 
 def _utcnow() -> datetime:
@@ -68,7 +98,7 @@ def _timeout(value: object) -> float | tuple[float, float]:
 @dataclass
 class Settings:
     token: SecretStr | None = None
-    auth_scheme: str = "ApiKey"
+    auth_scheme: str = AUTO_SCHEME
     base_url: str = PRODUCTION_URL
     act_under_account_id: str | None = None
     upload_chunk_size: int = MAX_CHUNK
@@ -100,11 +130,10 @@ class Settings:
             self.token = SecretStr(self.token)
         if self.token is not None and not isinstance(self.token, SecretStr):
             raise ConfigError("toloka: option 'token' must be a string (give token_env in the profile)")
-        if self.auth_scheme not in AUTH_SCHEMES:
-            raise ConfigError(f"toloka: option 'auth_scheme' must be one of {list(AUTH_SCHEMES)}, "
+        if self.auth_scheme not in (*AUTH_SCHEMES, AUTO_SCHEME):
+            raise ConfigError(f"toloka: option 'auth_scheme' must be one of {[*AUTH_SCHEMES, AUTO_SCHEME]}, "
                               f"got {self.auth_scheme!r}")
-        if not isinstance(self.base_url, str) or not self.base_url.startswith(("https://", "http://")):
-            raise ConfigError(f"toloka: option 'base_url' must be an http(s) URL, got {self.base_url!r}")
+        self.base_url = _base_url(self.base_url)
         if not isinstance(self.upload_chunk_size, int) or not 1 <= self.upload_chunk_size <= MAX_CHUNK:
             raise ConfigError(f"toloka: option 'upload_chunk_size' must be an integer 1-{MAX_CHUNK}, "
                               f"got {self.upload_chunk_size!r}")
@@ -125,7 +154,9 @@ class Settings:
                 "toloka: no API token. Set token_env = 'TOLOKA_TOKEN' in the profile (or pass "
                 "token_env='TOLOKA_TOKEN' to connect) and export the key in that variable"
             )
-        value = f"{self.auth_scheme} {self.token.get_secret_value()}"
+        token = self.token.get_secret_value()
+        scheme = guess_auth_scheme(token) if self.auth_scheme == AUTO_SCHEME else self.auth_scheme
+        value = f"{scheme} {token}"
         register_secret(value)
         return SecretStr(value)
 
