@@ -291,3 +291,18 @@ def test_consensus_copy_answers_under_its_original() -> None:
     assert (record["status"], record["reviewer"]) == ("accepted", "rev@x.io")
     [alone] = amap.item_records(copy, [note], ctx)  # without its original: the copy's own status
     assert (alone["item_key"], alone["status"]) == ("c1", "submitted")
+
+
+def test_the_stored_spec_reads_back_equal_with_explicit_nulls() -> None:
+    """A permanent ban is ``duration: null``: storing the spec without nulls read it back as 1 day, so
+    the fingerprint changed and a rerun with the same job key became a false key conflict."""
+    from annotate_core.jobkeys import spec_fingerprint
+    from annotate_core.stored_spec import spec_from_json
+
+    spec = example("task_from_items", quality={"rules": [
+        {"name": "captcha", "when": [{"metric": "captcha_fail_rate", "window": 5, "above": 20}],
+         "then": {"action": "ban", "duration": None, "scope": "project"}}]})
+    assert spec.quality.rules[0].then.duration is None
+    stored = json.loads(json.dumps(payloads.spec_metadata(spec, "create-1", key="k")))["spec"]
+    back = spec_from_json(stored)
+    assert back == spec and spec_fingerprint(back) == spec_fingerprint(spec)

@@ -209,7 +209,7 @@ class DataloopBackend(Backend):
         if annotate:
             task = annotate[0]
             qa = _review_of(review, task["id"])
-            wants_review = "review" in (get(task, f"metadata.user.{payloads.META_KEY}.spec") or {})
+            wants_review = (get(task, f"metadata.user.{payloads.META_KEY}.spec") or {}).get("review") is not None
             if wants_review and qa is None:
                 log.info("job key %s: task %s has no QA task yet: the create resumes", key, task["id"])
                 return None

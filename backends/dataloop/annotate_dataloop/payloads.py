@@ -17,6 +17,7 @@ from typing import Any
 from annotate_core.model.fields import FieldType
 from annotate_core.model.spec import JobSpec
 from annotate_core.model.workforce import Assignee
+from annotate_core.stored_spec import spec_document
 from annotate_dataloop import dql
 from annotate_dataloop.options import dataloop_options
 from annotate_dataloop.rules import consensus_settings, pulling_settings
@@ -162,7 +163,7 @@ def spec_metadata(spec: JobSpec, create_id: str, key: str | None = None, **extra
     """``metadata.user.annotate`` of an annotation task: the spec (for ``get_spec``), the id of this create
     call and the job key (both looked up when a create's outcome is unknown, see ``creates.py``)."""
     return {"createId": create_id, **({"key": key} if key else {}), **extra,
-            "spec": spec.model_dump(mode="json", exclude_none=True, by_alias=True)}
+            "spec": spec_document(spec)}  # lossless: an explicit null (a permanent ban) stays null
 
 
 def _task_head(
