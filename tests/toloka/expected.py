@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from annotate_core.specfile import load_spec
+from annotate_core.stored_spec import spec_to_json
 from annotate_core.testing import BackendConformance, paged_item_count
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -92,7 +93,7 @@ def cats_pool(project_id: str) -> dict[str, Any]:
             ],
         },
         "mixer_config": {"real_tasks_count": 10, "golden_tasks_count": 1, "training_tasks_count": 0},
-        "metadata": {"annotate_spec": [CATS.model_dump_json(by_alias=True, exclude_none=True)]},
+        "metadata": {"annotate_spec": [spec_to_json(CATS)]},
     }
 
 
@@ -211,7 +212,7 @@ def medium_pool(project_id: str, training_id: str, skill_id: str) -> dict[str, A
             ],
         },
         "mixer_config": {"real_tasks_count": 5, "golden_tasks_count": 1, "training_tasks_count": 0},
-        "metadata": {"annotate_spec": [MEDIUM.model_dump_json(by_alias=True, exclude_none=True)]},
+        "metadata": {"annotate_spec": [spec_to_json(MEDIUM)]},
     }
 
 
@@ -274,7 +275,7 @@ def conformance_pool(project_id: str, spec: Any, overlap: int = 1, golden: int =
         "auto_accept_period_day": 7,
         "quality_control": {"configs": []},
         "mixer_config": {"real_tasks_count": 10, "golden_tasks_count": golden, "training_tasks_count": 0},
-        "metadata": {"annotate_spec": [spec.model_dump_json(by_alias=True, exclude_none=True)]},
+        "metadata": {"annotate_spec": [spec_to_json(spec)]},
     }
 
 

@@ -388,3 +388,18 @@ def test_bodies_equal_the_hand_written_expectations() -> None:
     assert medium.training == e.medium_training("<project_id>")
     assert medium.training_tasks == e.medium_training_tasks("<training_id>")
     assert medium.webhooks == e.medium_webhooks("<pool_id>")
+
+
+def test_the_spec_in_pool_metadata_reads_back_equal_with_explicit_nulls():
+    """A permanent ban is ``duration: null``; stored without nulls it read back as 1 day, changed the
+    fingerprint, and a rerun with the same job key became a false key conflict."""
+    from annotate_core.jobkeys import spec_fingerprint
+    from annotate_core.stored_spec import spec_from_json
+
+    s = spec(quality={"rules": [{"name": "captcha", "when": [{"metric": "captcha_fail_rate", "window": 5,
+                                                             "above": 20}],
+                                 "then": {"action": "ban", "duration": None, "scope": "project"}}]})
+    assert s.quality.rules[0].then.duration is None
+    stored = compile_spec(s, CASSETTE_NOW).pool["metadata"]["annotate_spec"][0]
+    back = spec_from_json(stored)
+    assert back == s and spec_fingerprint(back) == spec_fingerprint(s)

@@ -13,6 +13,7 @@ from typing import Any
 
 from annotate_core.capabilities import Capability
 from annotate_core.model.spec import JobSpec
+from annotate_core.stored_spec import spec_to_json
 from annotate_toloka.context import TRAINING_ID, Context
 from annotate_toloka.pool import pool_body, training_body, webhook_bodies
 from annotate_toloka.project import project_body
@@ -38,8 +39,9 @@ class Compiled:
 
 
 def spec_json(spec: JobSpec) -> str:
-    """The spec as compact JSON, stored in the pool's metadata for ``get_spec``."""
-    return spec.model_dump_json(by_alias=True, exclude_none=True)
+    """The spec as compact JSON, stored in the pool's metadata for ``get_spec``: lossless
+    (``spec_to_json``), so an explicit null such as a permanent ban reads back as written."""
+    return spec_to_json(spec)
 
 
 def compile_spec(spec: JobSpec, now: datetime, *, store_spec: bool = True) -> Compiled:
