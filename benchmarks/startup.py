@@ -23,6 +23,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,11 +57,11 @@ def cases() -> list[Case]:
     ]
 
 
-def run_once(argv: list[str]) -> tuple[float, float]:
+def run_once(argv: list[str], cwd: str) -> tuple[float, float]:
     """(wall ms, child CPU ms) of one fresh process; its output is discarded, a failure stops the run."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=cwd)
     wall = (time.perf_counter() - start) * 1000
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
@@ -76,15 +77,18 @@ def main() -> int:
     args = parser.parse_args()
 
     todo = cases()
-    for case in todo:  # warm the OS file cache and the bytecode caches once; not counted
-        run_once(case.argv)
-    walls: dict[str, list[float]] = {c.name: [] for c in todo}
-    cpus: dict[str, list[float]] = {c.name: [] for c in todo}
-    for _ in range(args.runs):
-        for case in todo:
-            wall, cpu = run_once(case.argv)
-            walls[case.name].append(wall)
-            cpus[case.name].append(cpu)
+    # an empty working directory: `python -c` puts it first on sys.path, so a checkout there (or an
+    # annotate.toml) would change what is measured
+    with tempfile.TemporaryDirectory(prefix="annotate-startup-") as cwd:
+        for case in todo:  # warm the OS file cache and the bytecode caches once; not counted
+            run_once(case.argv, cwd)
+        walls: dict[str, list[float]] = {c.name: [] for c in todo}
+        cpus: dict[str, list[float]] = {c.name: [] for c in todo}
+        for _ in range(args.runs):
+            for case in todo:
+                wall, cpu = run_once(case.argv, cwd)
+                walls[case.name].append(wall)
+                cpus[case.name].append(cpu)
 
     base_wall = statistics.median(walls[todo[0].name])
     base_cpu = statistics.median(cpus[todo[0].name])
