@@ -168,6 +168,3 @@ def compare_cmd(ctx: click.Context, jobs: tuple[str, ...], job_opts: tuple[str, 
                 click.echo(f"wrote {p}")
         else:
             click.echo(json.dumps({k: str(v) for k, v in paths.items()}), err=True)
-
-
-COMMANDS = [compare_cmd]

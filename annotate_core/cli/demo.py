@@ -98,6 +98,3 @@ def demo_cmd(ctx: click.Context, workers: int, seed: int, accuracy_: float | Non
         click.echo("  the temporary store is removed; to look at the job again later, run with --db FILE")
     else:
         click.echo(f"  look again with: annotate status {job.id} --db {db}")
-
-
-COMMANDS = [demo_cmd]

@@ -454,6 +454,3 @@ def jobs_cmd(ctx: click.Context, backend: str | None, profile: str | None, db: s
         items = r.get("items")
         count = f"{items:>7} items" if isinstance(items, int) else f"{'-':>7} items"
         click.echo(f"{r.get('id')}  {r.get('state', ''):<10} {count}  {r.get('name', '')}")
-
-
-COMMANDS = [run_cmd, status_cmd, results_cmd, jobs_cmd]

@@ -68,6 +68,3 @@ def plan_cmd(ctx: click.Context, spec: str, backend: str | None, profile: str | 
         click.echo(plan.render())
     if not plan.ok:
         sys.exit(EXIT_UNSUPPORTED)
-
-
-COMMANDS = [schema_cmd, validate_cmd, plan_cmd]

@@ -27,8 +27,9 @@ from annotate_core.secrets import register_secret
 from annotate_local.types import Batch, ReviewBatch, SubmitResult
 
 if TYPE_CHECKING:
-    # SQLAlchemy and the store's modules load when the backend first touches its store, not when the
-    # class is imported: `annotate backends` imports every backend class to read its capabilities.
+    # SQLAlchemy and the store's modules are imported inside the methods that use them, so they load
+    # when a LocalBackend is made, not when the class is imported: `annotate backends` imports every
+    # backend class to read its capabilities (tests/core/test_startup.py).
     from sqlalchemy import Connection
 
     from annotate_core.model.spec import JobSpec
