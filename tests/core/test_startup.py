@@ -65,6 +65,14 @@ def test_annotate_backends_imports_backend_classes_without_their_heavy_dependenc
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
 
 
+def test_annotate_validate_reads_a_spec_without_pandas(examples_dir) -> None:
+    spec = examples_dir / "cats_vs_dogs.yaml"
+    modules, printed = modules_after(f"from annotate_core.cli.main import cli\ncli(['validate', {str(spec)!r}])")
+    assert ": valid ('Cat or Dog?'" in printed
+    loaded = {m.split(".")[0] for m in modules}
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
 def test_every_public_name_resolves_lazily_and_star_import_works() -> None:
     import annotate_core.model as model
 
