@@ -35,7 +35,8 @@ def test_run_simulate_and_results_announce_their_phases(tmp_path, examples_dir, 
                            catch_exceptions=False)
     assert r.exit_code == 0, r.output
     job_id = r.stdout.split("job ")[1].split()[0]
-    for line in (f"checking {items}...", f"starting job {job_id}...", "reading answers...",
+    for line in (f"checking {items}...", f"starting job {job_id}...", "preparing the simulated workforce...",
+                 "summing up the simulation...", "reading answers...",
                  "counting items and answers...", "aggregating with majority vote...",
                  "aggregating with Dawid-Skene...", f"writing {out / 'results.csv'}...",
                  f"writing {out / 'answers.csv'}..."):
