@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from annotate_core.errors import MalformedResponseError
+
+if TYPE_CHECKING:  # pandas loads when a frame is built: backends import AnswerStatus at startup
+    import pandas as pd
 
 
 class AnswerStatus(str, Enum):
@@ -56,6 +57,8 @@ def answers_frame(records: Iterable[Mapping[str, Any]], input_names: Sequence[st
     answer: it raises ``MalformedResponseError`` naming the key, instead of leaving NaN to surface
     later in aggregation.
     """
+    import pandas as pd
+
     columns: dict[str, list[Any]] = {c: [] for c in ANSWER_COLUMNS}
     inputs: dict[str, list[Any]] = {n: [] for n in input_names}
     for n, rec in enumerate(records):

@@ -23,14 +23,10 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import requests
 from pydantic import SecretStr
-from requests.adapters import HTTPAdapter
-from urllib3.response import BaseHTTPResponse
-from urllib3.util.retry import Retry
 
 from annotate_core.errors import (
     AuthenticationError,
@@ -46,48 +42,13 @@ from annotate_core.errors import (
 )
 from annotate_core.secrets import SENSITIVE_NAMES, redact, register_secret
 
+if TYPE_CHECKING:  # requests loads when the first client is built (http_session.py), not with this module
+    import requests
+
 log = logging.getLogger(__name__)
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 RETRY_STATUSES = (408, 500, 502, 503, 504)
-
-
-class _Retry(Retry):
-    """urllib3's Retry, minus 429 handling (ours, above it) and with Retry-After waits capped.
-
-    Left alone, urllib3 would sleep out any Retry-After on a 429 — a daily quota's included —
-    inside the connection pool where nothing can interrupt it.
-    """
-
-    RETRY_AFTER_STATUS_CODES = frozenset({503})
-    MAX_RETRY_AFTER = 60.0
-
-    def __init__(self, *args: Any, sleeper: Callable[[float], None] = time.sleep, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        # The client's injectable sleep, for 503 Retry-After and backoff waits too: a test that replays
-        # a 503 must not really sleep, and a caller's own sleep sees every wait.
-        self.sleeper = sleeper
-
-    def new(self, **kw: Any) -> _Retry:
-        fresh = super().new(**kw)
-        fresh.sleeper = self.sleeper
-        return fresh
-
-    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
-        value = super().get_retry_after(response)
-        return None if value is None else min(value, self.MAX_RETRY_AFTER)
-
-    def sleep_for_retry(self, response: BaseHTTPResponse) -> bool:
-        retry_after = self.get_retry_after(response)
-        if retry_after:
-            self.sleeper(retry_after)
-            return True
-        return False
-
-    def _sleep_backoff(self) -> None:
-        backoff = self.get_backoff_time()
-        if backoff > 0:
-            self.sleeper(backoff)
 
 
 @dataclass(frozen=True)
@@ -143,21 +104,6 @@ def safe_url(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-class _HeaderAuth(requests.auth.AuthBase):
-    """Adds the credential header at send time; its repr never shows the value."""
-
-    def __init__(self, header: str, value: Callable[[], str]):
-        self.header = header
-        self._value = value
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        r.headers[self.header] = self._value()
-        return r
-
-    def __repr__(self) -> str:
-        return f"_HeaderAuth({self.header!r}, '***')"
-
-
 class HttpClient:
     """A configured ``requests`` session for one vendor API.
 
@@ -195,21 +141,23 @@ class HttpClient:
         self.rate_limit_wait = rate_limit_wait
         self.parse_error = parse_error
         self.sleep = sleep
+        from annotate_core.http_session import HeaderAuth, make_session
+
         auth: requests.auth.AuthBase | None = None
         if isinstance(credential, SecretStr):
             register_secret(credential.get_secret_value())
             secret = credential
-            auth = _HeaderAuth(auth_header, secret.get_secret_value)
+            auth = HeaderAuth(auth_header, secret.get_secret_value)
         elif callable(credential):
-            auth = _HeaderAuth(auth_header, credential)
+            auth = HeaderAuth(auth_header, credential)
         from annotate_core import __version__
 
         base_headers = {"User-Agent": user_agent or f"annotate/{__version__}", "Accept": "application/json"}
         base_headers.update(headers or {})
         # Two sessions that differ only in which methods urllib3 may repeat on 5xx / connection errors.
         sleeper = self._sleep_for_retry
-        self._strict = self._session(retries, backoff_factor, IDEMPOTENT_METHODS, auth, base_headers, sleeper)
-        self._keyed = self._session(
+        self._strict = make_session(retries, backoff_factor, IDEMPOTENT_METHODS, auth, base_headers, sleeper)
+        self._keyed = make_session(
             retries, backoff_factor, IDEMPOTENT_METHODS | {"POST", "PATCH"}, auth, base_headers, sleeper
         )
 
@@ -217,38 +165,6 @@ class HttpClient:
         """urllib3's waits (5xx backoff, 503 Retry-After) go through ``self.sleep`` like 429 waits."""
         log.debug("retrying after %.2fs", seconds)
         self.sleep(seconds)
-
-    @staticmethod
-    def _session(
-        retries: int,
-        backoff: float,
-        methods: frozenset[str],
-        auth: requests.auth.AuthBase | None,
-        headers: Mapping[str, str],
-        sleeper: Callable[[float], None],
-    ) -> requests.Session:
-        retry = _Retry(
-            sleeper=sleeper,
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            other=0,
-            allowed_methods=methods,
-            status_forcelist=RETRY_STATUSES,
-            backoff_factor=backoff,
-            backoff_max=60,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-            raise_on_redirect=False,
-        )
-        s = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=8)
-        s.mount("https://", adapter)
-        s.mount("http://", adapter)
-        s.auth = auth
-        s.headers.update(headers)
-        return s
 
     def __repr__(self) -> str:
         return f"HttpClient(base_url={self.base_url!r}, backend={self.backend!r})"
@@ -281,6 +197,8 @@ class HttpClient:
         ``idempotent`` defaults to the method's own semantics; pass True for a POST that carries
         an idempotency key. Statuses in ``expect`` are returned instead of raised.
         """
+        import requests
+
         method = method.upper()
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS

@@ -50,6 +50,3 @@ def backends_cmd(as_json: bool, matrix: bool) -> None:
         else:
             caps = ", ".join(i.capabilities) or "none declared yet"
             click.echo(f"    capabilities: {caps}")
-
-
-COMMANDS = [backends_cmd]

@@ -15,6 +15,7 @@ from annotate_core.comparison.table import text_table
 from annotate_core.comparison.truth import load_truth
 from annotate_core.comparison.verdict import verdict_text
 from annotate_core.errors import SpecError
+from annotate_core.phases import phase
 from annotate_core.specfile import load_spec
 
 
@@ -27,7 +28,8 @@ def parse_ref(ref: str) -> tuple[str, str]:
     return profile, job_id
 
 
-def collect_refs(ctx: click.Context, refs: list[str], spec_path: str | None) -> list[JobData]:
+def collect_refs(ctx: click.Context, refs: list[str], spec_path: str | None, *, progress: bool = True
+                 ) -> list[JobData]:
     """Each finished job by reference, one client per profile (jobs of a profile share its backend).
 
     Profiles are resolved as for profile runs, so their ``simulate`` and ``spec_overrides`` tables
@@ -50,7 +52,8 @@ def collect_refs(ctx: click.Context, refs: list[str], spec_path: str | None) -> 
                 stored = job.spec  # the backend's own copy wins over --spec
             except SpecError:
                 stored = None
-            out.append(collect(job, name=ref, profile=profile, spec=stored or spec))
+            with phase(f"reading the answers of {ref}", enabled=progress):
+                out.append(collect(job, name=ref, profile=profile, spec=stored or spec))
     finally:
         for client in clients.values():
             client.close()
@@ -106,11 +109,12 @@ def echo_comparison(c: Comparison) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Write metrics.csv, metrics.json and report.html into this directory.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON instead of the table.")
+@click.option("--no-progress", is_flag=True, help="No progress bars, and no progress lines on stderr for long phases.")
 @click.pass_context
 def compare_cmd(ctx: click.Context, jobs: tuple[str, ...], job_opts: tuple[str, ...], spec_path: str | None,
                 profiles: tuple[str, ...], simulate: bool, items_path: str | None, seed: int | None,
                 timeout: float | None, poll_interval: float, truth_path: str | None, methods: tuple[str, ...],
-                field_name: str | None, out_dir: str | None, as_json: bool) -> None:
+                field_name: str | None, out_dir: str | None, as_json: bool, no_progress: bool) -> None:
     """Compare jobs on quality, agreement, cost and turnaround.
 
     \b
@@ -130,7 +134,8 @@ def compare_cmd(ctx: click.Context, jobs: tuple[str, ...], job_opts: tuple[str, 
     chosen = tuple(methods) or default_methods()
     check_methods(chosen)
 
-    data = collect_refs(ctx, refs, spec_path)
+    shown = not no_progress
+    data = collect_refs(ctx, refs, spec_path, progress=shown)
     if profiles and spec_path:  # always both: --profile without --spec was refused above
         from annotate_core.comparison.run import items_for, resolve_profiles, run_profile
 
@@ -139,19 +144,22 @@ def compare_cmd(ctx: click.Context, jobs: tuple[str, ...], job_opts: tuple[str, 
                                    spec=spec)
         items = items_for(spec, items_path)
         data += [run_profile(t, spec, items, simulate=simulate, seed=seed, timeout=timeout,
-                             poll_interval=poll_interval, progress=not as_json) for t in targets]
+                             poll_interval=poll_interval, progress=shown and not as_json) for t in targets]
         hidden = items.labels(field_name or spec.outputs[0].name)
         if truth is None and hidden:  # the items' truth:<output> columns, never shown to workers
             truth = pd.Series(hidden, dtype="object")
-    c = build_comparison(data, truth=truth, methods=chosen, field_name=field_name)
+    with phase(f"comparing {len(data)} job(s): aggregating with {', '.join(chosen)}", enabled=shown):
+        c = build_comparison(data, truth=truth, methods=chosen, field_name=field_name)
     if as_json:
         click.echo(c.to_json())
     else:
         echo_comparison(c)
     if out_dir:
-        paths = c.write(out_dir, report=False)
+        with phase(f"writing metrics to {out_dir}", enabled=shown):
+            paths = c.write(out_dir, report=False)
         try:
-            paths["html"] = c.write_report(Path(out_dir) / "report.html")
+            with phase(f"writing {Path(out_dir) / 'report.html'}", enabled=shown):
+                paths["html"] = c.write_report(Path(out_dir) / "report.html")
         except ImportError as exc:
             raise click.ClickException(f"{exc} (metrics.csv and metrics.json are written)") from None
         if not as_json:
@@ -160,6 +168,3 @@ def compare_cmd(ctx: click.Context, jobs: tuple[str, ...], job_opts: tuple[str, 
                 click.echo(f"wrote {p}")
         else:
             click.echo(json.dumps({k: str(v) for k, v in paths.items()}), err=True)
-
-
-COMMANDS = [compare_cmd]

@@ -27,6 +27,7 @@ from annotate_core.cli.jobs import (
     split_truth,
 )
 from annotate_core.model.spec import JobSpec
+from annotate_core.phases import phase
 from annotate_core.registry import get_backend_class
 from annotate_core.specfile import load_spec
 
@@ -76,7 +77,8 @@ def demo_cmd(ctx: click.Context, workers: int, seed: int, accuracy_: float | Non
     cats_vs_dogs = demo_datasets().cats_vs_dogs  # BackendNotInstalled names what to install
     spec = demo_spec()
     check_out_dir(Path(out))
-    rows, truth = split_truth(cats_vs_dogs(n_items, seed=seed))
+    with phase(f"generating {n_items} items", enabled=not no_progress):
+        rows, truth = split_truth(cats_vs_dogs(n_items, seed=seed))
     with contextlib.ExitStack() as cleanup:
         temporary = db is None
         if db is None:  # a fresh store for this run only, removed when it ends (or fails)
@@ -86,7 +88,8 @@ def demo_cmd(ctx: click.Context, workers: int, seed: int, accuracy_: float | Non
         with open_client(ctx, "local", None, db) as client:
             job = client.create_job(spec)
             job.add_items(rows, progress=not no_progress)
-            job.start()
+            with phase(f"starting job {job.id}", enabled=not no_progress):
+                job.start()
             opts = simulation_options(workers, seed, accuracy_, spammers, fast_clickers, not no_progress)
             simulate_and_report(job, spec, truth, Path(out), opts, method=method,
                                 where="temporary store" if temporary
@@ -95,6 +98,3 @@ def demo_cmd(ctx: click.Context, workers: int, seed: int, accuracy_: float | Non
         click.echo("  the temporary store is removed; to look at the job again later, run with --db FILE")
     else:
         click.echo(f"  look again with: annotate status {job.id} --db {db}")
-
-
-COMMANDS = [demo_cmd]

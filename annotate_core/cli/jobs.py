@@ -34,6 +34,7 @@ from annotate_core.items import split_truth as items_split_truth
 from annotate_core.items_check import ItemsCheck, check_items
 from annotate_core.job import Job
 from annotate_core.model.spec import JobSpec
+from annotate_core.phases import phase
 from annotate_core.specfile import load_spec
 
 # ---- shared helpers (the demo uses them too) ------------------------------------------------------
@@ -163,21 +164,27 @@ def simulate_and_report(job: Job, spec: JobSpec, truth: Mapping[str, Mapping[str
     elif truth:
         sim_options = {**sim_options, "truth": dict(truth)}
     summary = dict(job.simulate(**sim_options))
+    shown = bool(sim_options.get("progress", True))
     out.mkdir(parents=True, exist_ok=True)
-    answers = job.answers()
+    with phase("reading answers", enabled=shown):
+        answers = job.answers()
     field = spec.outputs[0].name
-    counts = job_counts(job, answers, field_name=field)
+    with phase("counting items and answers", enabled=shown):
+        counts = job_counts(job, answers, field_name=field)
     scores: dict[str, tuple[float, int] | None] = {}
     tables: dict[str, pd.DataFrame] = {}
     if counts.usable_answers:
         for m in dict.fromkeys(["mv", "ds", method]):
-            tables[m] = results_table(job, m, answers)
+            with phase(f"aggregating with {_METHOD_NAMES.get(m, m)}", enabled=shown):
+                tables[m] = results_table(job, m, answers)
             scores[m] = accuracy(tables[m].rename(columns={"key": "task"}), truth, field)
         table = tables[method]
     else:
         table = pd.DataFrame(columns=["key", "label", "confidence", "n_answers", "golden", "method"])
-    table.to_csv(out / "results.csv", index=False)
-    answers.to_csv(out / "answers.csv", index=False)
+    with phase(f"writing {out / 'results.csv'}", enabled=shown):
+        table.to_csv(out / "results.csv", index=False)
+    with phase(f"writing {out / 'answers.csv'}", enabled=shown):
+        answers.to_csv(out / "answers.csv", index=False)
     summary["accuracy"] = {m: (None if s is None else round(s[0], 4)) for m, s in scores.items()}
     echo_summary(job, spec, summary, counts, scores, out, where)
     return summary
@@ -288,7 +295,8 @@ def run_cmd(ctx: click.Context, spec: str, backend: str | None, profile: str | N
     path = items_path or getattr(s.source, "path", None)
     if not path:
         raise click.UsageError("no items: give --items FILE or set source.path in the spec")
-    check = checked_items(s, path, allow_partial=allow_partial)
+    with phase(f"checking {path}", enabled=not no_progress):
+        check = checked_items(s, path, allow_partial=allow_partial)
     if simulate:
         check_out_dir(Path(out))
     client = open_client(ctx, backend, profile, db)
@@ -319,7 +327,8 @@ def _drive(job: Job, s: JobSpec, check: ItemsCheck, client: Client, opts: dict[s
         click.echo("\n".join([f"warning: the backend refused {report.rejected - check.rejected} item(s):",
                               *describe_errors(report.errors[len(check.errors):], limit=ERRORS_SHOWN)]),
                    err=True)
-    job.start()
+    with phase(f"starting job {job.id}", enabled=progress):
+        job.start()
     if simulate:
         simulate_and_report(job, s, check.truth, out, opts, method=method, where=_where(client))
         return
@@ -408,24 +417,28 @@ def status_cmd(ctx: click.Context, job_id: str, backend: str | None, profile: st
 @click.option("-o", "--output", default="-", show_default=True, help="CSV file to write ('-': standard output).")
 @click.option("--method", default=DEFAULT_METHOD, show_default=True, help="Aggregation method (ds, mv, wawa, ...).")
 @click.option("--answers", "answers_path", type=click.Path(dir_okay=False), help="Also write every answer here.")
+@click.option("--no-progress", is_flag=True, help="No progress lines on stderr for long phases.")
 @click.pass_context
 def results_cmd(ctx: click.Context, job_id: str, backend: str | None, profile: str | None, db: str | None,
-                output: str, method: str, answers_path: str | None) -> None:
+                output: str, method: str, answers_path: str | None, no_progress: bool) -> None:
     """Aggregated results of a job: one row per item (key, inputs, label, confidence, n_answers)."""
+    shown = not no_progress
     with open_client(ctx, backend, profile, db) as client:
         job = client.job(job_id)
-        answers = job.answers()
+        with phase("reading answers", enabled=shown):
+            answers = job.answers()
         try:
-            table = results_table(job, method, answers)
+            with phase(f"aggregating with {_METHOD_NAMES.get(method, method)}", enabled=shown):
+                table = results_table(job, method, answers)
         except ValueError as exc:  # no usable answers yet, unknown method, ...
             raise click.ClickException(str(exc)) from None
-    if output == "-":
-        table.to_csv(sys.stdout, index=False)
-    else:
-        table.to_csv(output, index=False)
+    with phase(f"writing {'results' if output == '-' else output}", enabled=shown):
+        table.to_csv(sys.stdout if output == "-" else output, index=False)
+    if output != "-":
         click.echo(f"wrote {len(table)} item(s) to {output} ({method})", err=True)
     if answers_path:
-        answers.to_csv(answers_path, index=False)
+        with phase(f"writing {answers_path}", enabled=shown):
+            answers.to_csv(answers_path, index=False)
 
 
 @click.command("jobs")
@@ -441,6 +454,3 @@ def jobs_cmd(ctx: click.Context, backend: str | None, profile: str | None, db: s
         items = r.get("items")
         count = f"{items:>7} items" if isinstance(items, int) else f"{'-':>7} items"
         click.echo(f"{r.get('id')}  {r.get('state', ''):<10} {count}  {r.get('name', '')}")
-
-
-COMMANDS = [run_cmd, status_cmd, results_cmd, jobs_cmd]

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from annotate_core.cli.failures import EXIT_UNSUPPORTED
-from annotate_core.client import connect
 from annotate_core.items import read_items_file
 from annotate_core.model.spec import JobSpec
 from annotate_core.specfile import load_spec
+
+if TYPE_CHECKING:
+    from annotate_core.client import Client
 
 
 @click.command("schema")
@@ -29,8 +32,10 @@ def validate_cmd(spec: str) -> None:
     click.echo(f"{spec}: valid ({s.name!r}, {len(s.inputs)} input(s), {len(s.outputs)} output(s))")
 
 
-def client_for(ctx: click.Context, backend: str | None, profile: str | None):
+def client_for(ctx: click.Context, backend: str | None, profile: str | None) -> Client:
     """A client from --backend (a driver with defaults) or --profile (annotate.toml)."""
+    from annotate_core.client import connect  # the Job handle and pandas behind it: plan only, not validate
+
     if backend and profile:
         raise click.UsageError("give --backend or --profile, not both")
     if backend:
@@ -68,6 +73,3 @@ def plan_cmd(ctx: click.Context, spec: str, backend: str | None, profile: str | 
         click.echo(plan.render())
     if not plan.ok:
         sys.exit(EXIT_UNSUPPORTED)
-
-
-COMMANDS = [schema_cmd, validate_cmd, plan_cmd]

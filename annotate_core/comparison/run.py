@@ -30,6 +30,7 @@ from annotate_core.errors import ConfigError, ItemsRejectedError, UnsupportedFea
 from annotate_core.items import UploadReport, iter_rows, split_truth
 from annotate_core.items_check import check_items
 from annotate_core.model.spec import JobSpec
+from annotate_core.phases import phase
 from annotate_core.registry import get_backend_class
 from annotate_core.specfile import spec_from_dict
 
@@ -151,7 +152,8 @@ def run_profile(target: ProfileTarget, spec: JobSpec, items: str | Path | ItemsW
         job = client.create_job(spec)
         log.info("profile %s: job %s created", target.name, job.id)
         job.add_items(checked, progress=progress)
-        job.start()
+        with phase(f"{target.name}: starting job {job.id}", enabled=progress):
+            job.start()
         summary: Mapping[str, Any] = {}
         if simulate:
             workforce = dict(target.simulate)
@@ -171,7 +173,8 @@ def run_profile(target: ProfileTarget, spec: JobSpec, items: str | Path | ItemsW
         if sleep is not None:
             wait_kw["sleep"] = sleep
         job.wait(**wait_kw)
-        return collect(job, name=target.name, profile=target.name, spec=spec, simulation=summary or {})
+        with phase(f"{target.name}: reading the answers of job {job.id}", enabled=progress):
+            return collect(job, name=target.name, profile=target.name, spec=spec, simulation=summary or {})
     finally:
         client.close()
 

@@ -225,3 +225,20 @@ def test_cli_without_matplotlib_writes_the_metrics_and_says_what_to_install(shar
     assert res.exit_code == 1
     assert "pip install 'annotate-core[report]'" in res.output
     assert {p.name for p in (tmp_path / "o").iterdir()} == {"metrics.csv", "metrics.json"}
+
+
+def test_cli_announces_long_phases_on_stderr_unless_no_progress(shared_memory, tmp_path, monkeypatch) -> None:
+    from annotate_core import phases
+
+    monkeypatch.setattr(phases, "NOTICE_AFTER", 0)  # every phase counts as long
+    a = fill(shared_memory["mem"])
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["compare", f"mem:{a.id}", "--json", "-m", "mv", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    json.loads(res.stdout)  # stdout stays pure JSON
+    lines = res.stderr.splitlines()
+    for line in (f"reading the answers of mem:{a.id}...", "comparing 1 job(s): aggregating with mv...",
+                 f"writing metrics to {out}...", f"writing {out / 'report.html'}..."):
+        assert line in lines, (line, res.stderr)
+    quiet = CliRunner().invoke(cli, ["compare", f"mem:{a.id}", "--json", "-m", "mv", "--no-progress"])
+    assert quiet.exit_code == 0 and "..." not in quiet.stderr

@@ -20,8 +20,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from urllib3 import encode_multipart_formdata
-
 from annotate_core.items import Item
 from annotate_core.model.fields import FieldType
 from annotate_core.model.spec import JobSpec
@@ -82,6 +80,8 @@ def multipart(upload: ItemFile) -> tuple[bytes, str]:
     A fixed boundary per item keeps the body identical between a call and its retry (and between a
     recording and its replay); the hash cannot collide with the JSON inside.
     """
+    from urllib3 import encode_multipart_formdata  # urllib3 loads with the first upload, not at startup
+
     boundary = "annotate" + hashlib.sha256(upload.path.encode() + upload.content).hexdigest()[:32]
     fields: list[tuple[str, str | tuple[str, bytes, str]]] = [
         ("type", "file"),

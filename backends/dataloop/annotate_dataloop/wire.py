@@ -11,12 +11,13 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from annotate_core.errors import MalformedResponseError
 from annotate_core.http import ErrorInfo
+
+if TYPE_CHECKING:  # annotations only: requests loads when a client is built
+    import requests
 
 BACKEND = "dataloop"
 

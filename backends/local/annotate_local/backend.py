@@ -14,36 +14,33 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import SecretStr
-from sqlalchemy import Connection, case, func, make_url, or_, select, update
 
 from annotate_core.answers import AnswerStatus
 from annotate_core.backend import Backend, JobState, PlannedOperation, Progress, ProgressCallback, shown_option
 from annotate_core.capabilities import Capability
 from annotate_core.errors import ConfigError, JobStateError
 from annotate_core.items import Item, ItemError, UploadReport
-from annotate_core.model.spec import JobSpec
 from annotate_core.secrets import register_secret
-from annotate_core.stored_spec import spec_document
-from annotate_local import review as review_mod
-from annotate_local import schema as t
-from annotate_local import work, workforce
-from annotate_local.context import JobCtx, SpecCache, mixes_golden
-from annotate_local.events import EventCallback, EventLog, Subscribers, iter_events
-from annotate_local.store import Store, store_url
-from annotate_local.store_errors import describe
 from annotate_local.types import Batch, ReviewBatch, SubmitResult
+
+if TYPE_CHECKING:
+    # SQLAlchemy and the store's modules are imported inside the methods that use them, so they load
+    # when a LocalBackend is made, not when the class is imported: `annotate backends` imports every
+    # backend class to read its capabilities (tests/core/test_startup.py).
+    from sqlalchemy import Connection
+
+    from annotate_core.model.spec import JobSpec
+    from annotate_local.context import JobCtx
+    from annotate_local.events import EventCallback, EventLog
+    from annotate_local.store import Store
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Clock = Callable[[], float]
-
-A = t.assignments.c
-I = t.items.c  # noqa: E741
-W = t.answers.c
 
 UPLOAD_CHUNK = 500
 #: seconds without a pull, an answer or a review after which an open job counts as unattended
@@ -74,6 +71,12 @@ class LocalBackend(Backend):
     }
 
     def __init__(self, **options: Any) -> None:
+        from sqlalchemy import make_url
+
+        from annotate_local.context import SpecCache
+        from annotate_local.events import Subscribers
+        from annotate_local.store import store_url
+
         known = {"url", "path", "password", "echo", "clock", "webhook_timeout"}
         unknown = sorted(set(options) - known)
         if unknown:
@@ -103,6 +106,8 @@ class LocalBackend(Backend):
     def open_store(self, *, create: bool = True) -> Store:
         """The store, created (file and schema) when missing unless ``create=False``; only what makes
         something new (a job, a worker) creates it, so a mistyped path is an error, not an empty store."""
+        from annotate_local.store import Store
+
         if self._store is None:
             self._store = Store(self._url, echo=bool(self.options.get("echo")), create=create)
         return self._store
@@ -116,6 +121,8 @@ class LocalBackend(Backend):
 
     def _write(self, job_id: str, fn: Callable[[Connection, JobCtx, float, EventLog], T]) -> T:
         """Run ``fn`` in one write transaction on the job, then deliver its events to subscribers."""
+        from annotate_local.events import EventLog
+
         events = EventLog()
 
         def tx(conn: Connection) -> T:
@@ -147,6 +154,10 @@ class LocalBackend(Backend):
 
     def webhook_deliveries(self, job_id: str) -> list[dict[str, Any]]:
         """Every webhook delivery of a job, with its event, status, attempts and last error."""
+        from sqlalchemy import select
+
+        from annotate_local import schema as t
+
         d, e = t.webhook_deliveries.c, t.events.c
         with self.store.read() as conn:
             rows = conn.execute(select(d.id, d.url, d.status, d.attempts, d.last_error, e.seq, e.type)
@@ -156,6 +167,8 @@ class LocalBackend(Backend):
     # ---- planning ---------------------------------------------------------------------------
 
     def plan(self, spec: JobSpec, n_items: int | None = None) -> list[PlannedOperation]:
+        from annotate_local.context import mixes_golden
+
         where = self.store_description()
         ops = [PlannedOperation("insert job", f"job {spec.name!r} in {where}",
                                 {"name": spec.name, "state": "draft", "mixing": mixes_golden(spec)})]
@@ -171,16 +184,28 @@ class LocalBackend(Backend):
         return ops
 
     def store_description(self) -> str:
+        from annotate_local.store_errors import describe
+
         return f"{'SQLite' if self._url.startswith('sqlite') else 'PostgreSQL'} {describe(self._url)}"
 
     # ---- lifecycle --------------------------------------------------------------------------
 
     def find_job(self, key: str) -> str | None:
         # only create_job(key=...) looks a key up, and it creates the store next anyway
+        from sqlalchemy import select
+
+        from annotate_local import schema as t
+
         with self.open_store().read() as conn:
             return conn.execute(select(t.jobs.c.id).where(t.jobs.c.job_key == key)).scalar_one_or_none()
 
     def create_job(self, spec: JobSpec, *, key: str | None = None) -> str:
+        from sqlalchemy import select
+
+        from annotate_core import stored_spec
+        from annotate_local import schema as t
+        from annotate_local.context import mixes_golden
+
         job_id = uuid.uuid4().hex[:12]
         now = self.clock()
         project = str((spec.options.get("local") or {}).get("project") or spec.name)
@@ -193,7 +218,7 @@ class LocalBackend(Backend):
                 if found is not None:
                     return str(found)
             conn.execute(t.jobs.insert().values(
-                id=job_id, name=spec.name, project=project, spec=spec_document(spec),
+                id=job_id, name=spec.name, project=project, spec=stored_spec.spec_document(spec),
                 state=JobState.DRAFT.value, created_at=now, deadline_at=deadline.timestamp() if deadline else None,
                 mixing=mixes_golden(spec), job_key=key))
             if spec.training is not None:
@@ -232,6 +257,11 @@ class LocalBackend(Backend):
         return report
 
     def _add_chunk(self, job_id: str, chunk: list[Item]) -> UploadReport:
+        from sqlalchemy import select, update
+
+        from annotate_local import schema as t
+        I = t.items.c  # noqa: E741
+
         def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> UploadReport:
             if ctx.state in (JobState.CLOSED.value, JobState.ARCHIVED.value):
                 raise JobStateError(f"job {job_id} is {ctx.state}; items cannot be added")
@@ -267,6 +297,11 @@ class LocalBackend(Backend):
 
     def _allocate(self, conn: Connection, ctx: JobCtx, keys: list[str]) -> None:
         """Fixed workload: each item goes to ``needed`` different assignees, least loaded by weight first."""
+        from sqlalchemy import func, select
+
+        from annotate_local import schema as t
+        I = t.items.c  # noqa: E741
+
         weights = {a.id: a.weight for a in ctx.spec.workforce.assignees if a.id in ctx.annotators}
         ia = t.item_assignees.c
         load = {w: 0 for w in weights}
@@ -289,6 +324,11 @@ class LocalBackend(Backend):
 
         Only the simulator reads them; workers never see them. Returns how many items were updated.
         """
+        from sqlalchemy import update
+
+        from annotate_local import schema as t
+        I = t.items.c  # noqa: E741
+
         def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> int:
             single = ctx.spec.outputs[0].name
             n = 0
@@ -301,6 +341,11 @@ class LocalBackend(Backend):
         return self._write(job_id, tx)
 
     def start(self, job_id: str) -> None:
+        from sqlalchemy import func, update
+
+        from annotate_local import schema as t
+        from annotate_local import work
+
         def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> None:
             if ctx.state in (JobState.CLOSED.value, JobState.ARCHIVED.value):
                 raise JobStateError(f"job {job_id} is {ctx.state}; a closed job cannot be reopened")
@@ -314,6 +359,10 @@ class LocalBackend(Backend):
         self._write(job_id, tx)
 
     def pause(self, job_id: str) -> None:
+        from sqlalchemy import update
+
+        from annotate_local import schema as t
+
         def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> None:
             if ctx.state != JobState.OPEN.value:
                 raise JobStateError(f"job {job_id} is {ctx.state}; only an open job can be paused")
@@ -322,6 +371,8 @@ class LocalBackend(Backend):
         self._write(job_id, tx)
 
     def close(self, job_id: str) -> None:
+        from annotate_local import work
+
         def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> None:
             if ctx.state in (JobState.CLOSED.value, JobState.COMPLETED.value, JobState.ARCHIVED.value):
                 return
@@ -330,6 +381,8 @@ class LocalBackend(Backend):
         self._write(job_id, tx)
 
     def progress(self, job_id: str) -> Progress:
+        from annotate_local import work
+
         def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> JobCtx:
             if ctx.state in ("open", "paused", "draft"):
                 work.sweep(conn, ctx, now, events)
@@ -341,6 +394,14 @@ class LocalBackend(Backend):
             return self._progress(conn, ctx)
 
     def _progress(self, conn: Connection, ctx: JobCtx) -> Progress:
+        from sqlalchemy import case, func, select
+
+        from annotate_local import review as review_mod
+        from annotate_local import schema as t
+        from annotate_local import work
+        A = t.assignments.c
+        I = t.items.c  # noqa: E741
+
         kind = I.kind == "real" if ctx.mixing else I.kind != "training"
         total, completed, expected, done = conn.execute(select(
             func.count(), func.coalesce(func.sum(case((I.done >= I.needed, 1), else_=0)), 0),
@@ -375,6 +436,11 @@ class LocalBackend(Backend):
         handed in or reviewed in the last ``IDLE_AFTER`` seconds (people pause between batches).
         Activity stamped well after now came from a simulation's clock running ahead: it is over.
         """
+        from sqlalchemy import func, or_, select
+
+        from annotate_local import schema as t
+        A = t.assignments.c
+
         if ctx.state == JobState.DRAFT.value:
             return "it has not been started: call job.start()"
         if ctx.state == JobState.PAUSED.value:
@@ -400,6 +466,13 @@ class LocalBackend(Backend):
     # ---- answers ----------------------------------------------------------------------------
 
     def iter_answers(self, job_id: str, spec: JobSpec | None, *, page: int = 2000) -> Iterator[Mapping[str, Any]]:
+        from sqlalchemy import select
+
+        from annotate_local import schema as t
+        A = t.assignments.c
+        I = t.items.c  # noqa: E741
+        W = t.answers.c
+
         with self.store.read() as conn:
             ctx = self._ctx(conn, job_id)
         outputs = [f.name for f in ctx.spec.outputs]
@@ -430,6 +503,9 @@ class LocalBackend(Backend):
 
     def review(self, job_id: str, assignment: str, *, accept: bool, comment: str | None = None,
                reviewer: str | None = None) -> None:
+        from annotate_local import review as review_mod
+        from annotate_local import work
+
         def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> None:
             review_mod.decide(conn, ctx, assignment, now, events, accept=accept, comment=comment, reviewer=reviewer)
             work.check_completion(conn, ctx, now, events)
@@ -438,6 +514,10 @@ class LocalBackend(Backend):
 
     def stage_results(self, job_id: str) -> list[dict[str, Any]]:
         """What a pipeline's aggregate stage stored: one row per item and output field."""
+        from sqlalchemy import select
+
+        from annotate_local import schema as t
+
         r = t.results.c
         with self.store.read() as conn:
             self._ctx(conn, job_id)
@@ -449,6 +529,9 @@ class LocalBackend(Backend):
     def pull(self, job_id: str, assignee: str, *, role: str = "work", limit: int | None = None
              ) -> Batch | ReviewBatch | None:
         """The next batch for ``assignee`` (``role="review"``: the next assignment to review), or None."""
+        from annotate_local import review as review_mod
+        from annotate_local import work
+
         if role not in ("work", "review"):
             raise ValueError(f"role: expected 'work' or 'review', got {role!r}")
         if limit is not None and limit <= 0:
@@ -470,6 +553,8 @@ class LocalBackend(Backend):
     def submit(self, job_id: str, assignment: str, answers: Any, *, captcha: str | None = None,
                worker: str | None = None) -> SubmitResult:
         """Answers for every item of an assignment (mapping key -> answer, or a list in batch order)."""
+        from annotate_local import work
+
         def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> SubmitResult | str:
             out = work.submit(conn, ctx, assignment, answers, now, events, captcha=captcha, worker=worker)
             work.check_completion(conn, ctx, now, events)
@@ -484,6 +569,8 @@ class LocalBackend(Backend):
 
     def skip(self, job_id: str, assignment: str, *, worker: str | None = None) -> list[str]:
         """Give an assignment back unanswered; returns quality actions it triggered."""
+        from annotate_local import work
+
         return self._write(job_id, lambda conn, ctx, now, ev: work.skip(conn, ctx, assignment, now, ev, worker=worker))
 
     def reclaim(self, job_id: str, *, workers: Iterable[str] = (), reviewers: Iterable[str] = ()) -> int:
@@ -493,6 +580,12 @@ class LocalBackend(Backend):
         For a party known to be gone without a word: a simulated crowd whose process was killed, before
         a resumed run plays the same people again. Nothing answered is touched.
         """
+        from sqlalchemy import select, update
+
+        from annotate_local import schema as t
+        from annotate_local import work
+        A = t.assignments.c
+
         workers, reviewers = list(workers), list(reviewers)
 
         def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> int:
@@ -513,6 +606,12 @@ class LocalBackend(Backend):
     def expire_assignment(self, job_id: str, assignment: str) -> bool:
         """End an assignment nobody will finish (its worker walked away): its slots go back to the queue.
         Returns False when it was no longer active (submitted, skipped or expired meanwhile)."""
+        from sqlalchemy import select
+
+        from annotate_local import schema as t
+        from annotate_local import work
+        A = t.assignments.c
+
 
         def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> bool:
             row = conn.execute(select(A.worker).where(A.id == assignment, A.job_id == job_id,
@@ -526,6 +625,10 @@ class LocalBackend(Backend):
 
     def last_activity(self, job_id: str) -> float | None:
         """The latest time anything happened in a job (epoch seconds), for a clock that must not go back."""
+        from sqlalchemy import func, select
+
+        from annotate_local import schema as t
+
         with self.store.read() as conn:
             return conn.execute(select(func.max(t.events.c.at)).where(t.events.c.job_id == job_id)).scalar_one()
 
@@ -533,6 +636,8 @@ class LocalBackend(Backend):
 
     def register_worker(self, worker: str, **attributes: Any) -> None:
         """Record a worker's attributes (languages, region_by_ip, client_type, age, ...) for crowd filters."""
+        from annotate_local import workforce
+
         skills = attributes.pop("skills", None) or {}
         now = self.clock()
 
@@ -544,14 +649,22 @@ class LocalBackend(Backend):
         self.open_store().write(tx)
 
     def set_skill(self, worker: str, skill: str, value: float) -> None:
+        from annotate_local import workforce
+
         now = self.clock()
         self.open_store().write(lambda conn: workforce.set_skill(conn, worker, skill, value, now))
 
     def get_skills(self, worker: str) -> dict[str, float]:
+        from annotate_local import workforce
+
         with self.store.read() as conn:
             return workforce.get_skills(conn, worker)
 
     def bans(self, job_id: str | None = None) -> list[dict[str, Any]]:
+        from sqlalchemy import select
+
+        from annotate_local import schema as t
+
         q = select(t.bans).order_by(t.bans.c.id)
         if job_id is not None:
             q = q.where(t.bans.c.job_id == job_id)
@@ -559,6 +672,10 @@ class LocalBackend(Backend):
             return [dict(r) for r in conn.execute(q).mappings()]
 
     def training_status(self, job_id: str, worker: str) -> dict[str, Any] | None:
+        from sqlalchemy import select
+
+        from annotate_local import schema as t
+
         jw = t.job_workers.c
         with self.store.read() as conn:
             row = conn.execute(select(jw.training, jw.training_score, jw.training_at)
@@ -568,6 +685,8 @@ class LocalBackend(Backend):
     # ---- events, simulation, listing --------------------------------------------------------
 
     def iter_events(self, job_id: str, *, since: int = 0) -> Iterator[Mapping[str, Any]]:
+        from annotate_local.events import iter_events
+
         with self.store.read() as conn:
             self._ctx(conn, job_id)  # unknown job: NotFoundError now, not an empty stream
         return iter_events(self.store.read, job_id, since)
@@ -583,6 +702,11 @@ class LocalBackend(Backend):
         return Simulation(self, job_id, spec, **workforce_options).run()
 
     def list_jobs(self) -> list[Mapping[str, Any]]:
+        from sqlalchemy import func, select
+
+        from annotate_local import schema as t
+        I = t.items.c  # noqa: E741
+
         j = t.jobs.c
         n_items = select(func.count()).where(I.job_id == j.id, I.kind != "training").scalar_subquery()
         with self.store.read() as conn:

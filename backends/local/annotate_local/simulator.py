@@ -31,6 +31,7 @@ from annotate_core.counts import count_answers, progress_items
 from annotate_core.errors import JobStateError
 from annotate_core.model.fields import DataField, FieldType
 from annotate_core.model.spec import JobSpec
+from annotate_core.phases import phase
 from annotate_local import schema as t
 from annotate_local.context import review_plan
 from annotate_local.errors import BannedError, NotAllowedError
@@ -289,20 +290,21 @@ class Simulation:
         clock = SimClock(start)
         saved = backend.clock
         backend.clock = clock
-        # the people this run plays cannot also be holding work from a run that died: take it back
-        self.counts["reclaimed"] = backend.reclaim(self.job_id, workers=[w.id for w in self.workers],
-                                                   reviewers=self.reviewers)
-        self.queue: list[_Step] = []
-        # workers drift in over about the time the job takes, not all in the first second
-        answers = backend.progress(self.job_id).expected_answers or 0
-        self.arrival_seconds = max(60.0, answers * self.seconds_per_item / max(1, len(self.workers)))
-        self.spec_seconds = self._spec_seconds()
-        by_id = {w.id: w for w in self.workers}
-        for w in self.workers:
-            self._at(start + self.rng.uniform(0, self.arrival_seconds), "pull", w.id)
-        for r in self.reviewers:
-            self._at(start + self.rng.uniform(30, 120), "review", r)
-        total = backend.progress(self.job_id).expected_answers or 0
+        with phase("preparing the simulated workforce", enabled=self.show_progress):
+            # the people this run plays cannot also be holding work from a run that died: take it back
+            self.counts["reclaimed"] = backend.reclaim(self.job_id, workers=[w.id for w in self.workers],
+                                                       reviewers=self.reviewers)
+            self.queue: list[_Step] = []
+            # workers drift in over about the time the job takes, not all in the first second
+            answers = backend.progress(self.job_id).expected_answers or 0
+            self.arrival_seconds = max(60.0, answers * self.seconds_per_item / max(1, len(self.workers)))
+            self.spec_seconds = self._spec_seconds()
+            by_id = {w.id: w for w in self.workers}
+            for w in self.workers:
+                self._at(start + self.rng.uniform(0, self.arrival_seconds), "pull", w.id)
+            for r in self.reviewers:
+                self._at(start + self.rng.uniform(30, 120), "review", r)
+            total = backend.progress(self.job_id).expected_answers or 0
         bar = tqdm(total=total, desc=f"simulating {self.spec.name}", unit="answer", disable=not self.show_progress,
                    leave=False)
         self._load_truth()
@@ -342,7 +344,8 @@ class Simulation:
         finally:
             bar.close()
             backend.clock = saved
-        return self._summary(start, clock.now, finished)
+        with phase("summing up the simulation", enabled=self.show_progress):
+            return self._summary(start, clock.now, finished)
 
     def _hand_back(self) -> None:
         """The simulation stops before the job is done: its workers give back the batches they still

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timezone
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from annotate_core.errors import FieldProblem, MalformedResponseError
 from annotate_core.http import ErrorInfo
+
+if TYPE_CHECKING:  # annotations only: requests loads when a client is built
+    import requests
 
 BACKEND = "toloka"
 
