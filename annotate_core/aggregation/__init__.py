@@ -10,7 +10,12 @@ codes with numpy, tens of times faster. Input is the answers DataFrame (columns 
     labels = DawidSkene(n_iter=100).fit_predict(answers)
     table = aggregate(answers, method="ds")   # task, label, confidence, n_answers
 
-Ties between equally supported labels go to the label that sorts first (see ``MajorityVote``).
+Ties, the one rule every method follows (``_base.choose``): labels whose probability is within
+``TIE_TOLERANCE`` (1e-9) of a task's highest are tied, and the tie goes to the label that sorts
+first (``0`` before ``1``, ``"cat"`` before ``"dog"``; labels of types that cannot be compared keep
+their order of first appearance). The tolerance makes the rule hold in floating point: an EM
+posterior that is exactly 1/2 each way can come out 0.49999999999999994 / 0.5000000000000001, and
+skill weights 0.1 + 0.2 outweigh 0.3 in binary. The result does not depend on row order.
 """
 
 from annotate_core.aggregation._base import BaseAggregator

@@ -36,7 +36,7 @@ class DawidSkene(BaseAggregator):
     at every iteration, so known tasks calibrate the confusion matrices (crowd-kit's behaviour).
     A golden label no worker gave is added to the label set.
 
-    Ties in the posterior go to the label that sorts first (as ``MajorityVote``).
+    Ties in the posterior (within 1e-9) go to the label that sorts first (the package's rule).
     """
 
     _params = ("n_iter", "tol")
