@@ -1,9 +1,10 @@
 """Aggregation: turn overlapping answers into one label per task.
 
 The classes keep crowd-kit's interface (``fit`` / ``fit_predict`` / ``fit_predict_proba`` and its
-fitted attribute names ``labels_``, ``probas_``, ``skills_``, ``errors_``, ``priors_``), so code
-moves between the two libraries by changing an import; they compute the same results on integer
-codes with numpy, tens of times faster. Input is the answers DataFrame (columns ``task``,
+fitted attribute names ``labels_``, ``probas_``, ``skills_``, ``errors_``, ``priors_``, GLAD's
+``alphas_`` / ``betas_``, MACE's ``spamming_`` / ``thetas_``), so code moves between the two
+libraries by changing an import; they compute the same results on integer codes with numpy, tens
+of times faster. Input is the answers DataFrame (columns ``task``,
 ``worker``, ``label``; any hashable labels; other columns ignored).
 
     from annotate_core.aggregation import DawidSkene, aggregate
@@ -20,6 +21,8 @@ skill weights 0.1 + 0.2 outweigh 0.3 in binary. The result does not depend on ro
 
 from annotate_core.aggregation._base import BaseAggregator
 from annotate_core.aggregation.dawid_skene import DawidSkene, OneCoinDawidSkene
+from annotate_core.aggregation.glad import GLAD
+from annotate_core.aggregation.mace import MACE
 from annotate_core.aggregation.majority import GoldMajorityVote, MajorityVote
 from annotate_core.aggregation.registry import (
     AGGREGATORS,
@@ -35,6 +38,8 @@ from annotate_core.aggregation.wawa import Wawa
 __all__ = [
     "AGGREGATORS",
     "DEFAULT_METHOD",
+    "GLAD",
+    "MACE",
     "RESULT_COLUMNS",
     "BaseAggregator",
     "DawidSkene",
