@@ -103,6 +103,8 @@ class EM:
     operation costs page faults that, on 100k tasks, take longer than the arithmetic itself.
     """
 
+    sparse_steps = True  # K != 2: counts and E-step as sparse products (see the module docstring)
+
     def __init__(self, enc: EncodedAnswers, golden: Golden) -> None:
         self.enc = enc
         self.golden = golden
@@ -113,7 +115,7 @@ class EM:
         self._weights = np.empty(enc.n_answers)
         self._post = np.empty((k, t)) if k == 2 else np.empty((0, t))
         self._tmp = np.empty((2, t))
-        if k != 2:
+        if k != 2 and self.sparse_steps:
             # (T, P): how many answers of each task are each pair's (duplicates add up)
             self._answers = sparse.csr_matrix(
                 (np.ones(enc.n_answers), (self.task, self.pair)), shape=(t, self.pairs.n)
@@ -166,6 +168,11 @@ class EM:
         # label-major again (one copy): per-task reductions over a short axis are slow in numpy,
         # K whole-row operations are not
         rel = np.ascontiguousarray(np.asarray(self._answers @ log_errors.T).T)
+        return self._softmax(rel, log_priors)
+
+    def _softmax(self, rel: np.ndarray, log_priors: np.ndarray) -> tuple[np.ndarray, float]:
+        """Posteriors from (K, T) log-likelihoods ``rel`` (overwritten), golden tasks clamped, and
+        their clipped entropy."""
         rel += log_priors[:, None]
         rel -= rel.max(axis=0)
         post = np.exp(rel)
@@ -270,3 +277,74 @@ class EM:
             loss = new_loss
         logger.debug("EM stopped after %d iteration(s)", len(history))
         return EMResult(post, priors, counts, errors, history)
+
+
+class OneCoinEM(EM):
+    """One-coin EM for three labels or more without any label x pair table.
+
+    A worker's error entries are only two numbers, ``right`` (its skill) for the label it gave
+    and ``wrong = (1 - skill) / (K-1)`` for every other, so "errors" here is a (2, W) array. Then
+    a task's log-likelihood of label c is the sum of its answers' ``log wrong`` (the same for
+    every c, so it drops out of the posterior) plus, over the answers that say c,
+    ``log right - log wrong``: one bincount straight into a label-major (K, T) table. The M-step
+    needs only each answer's posterior of its own label, and the bound each label's posterior
+    mass over the answers. Per iteration that is a few passes over the answers and over the
+    (K, T) posteriors, nothing over K x P: 1,000 labels cost what the posteriors cost.
+    """
+
+    sparse_steps = False
+
+    def __init__(self, enc: EncodedAnswers, golden: Golden) -> None:
+        super().__init__(enc, golden)
+        # (label, task) of each answer in the label-major (K, T) layout
+        self._cell = enc.label.astype(np.int64) * enc.n_tasks + enc.task
+        self._answers_per_task = enc.answers_per_task().astype(np.float64)
+        self._label_mass = np.zeros(enc.n_labels)
+
+    def counts(self, post: np.ndarray) -> np.ndarray:
+        """(P,): each pair's summed posterior of its own label (``counts[label(p), p]``)."""
+        np.ascontiguousarray(post).ravel().take(self._cell, out=self._weights)
+        # each label's posterior mass over the answers, for the prior term of the bound
+        self._label_mass = post @ self._answers_per_task
+        return np.bincount(self.pair, weights=self._weights, minlength=self.pairs.n)
+
+    def skills(self, right: np.ndarray) -> np.ndarray:
+        """(W,) mean posterior probability that each worker's answers are right."""
+        pairs = self.pairs
+        hits = np.bincount(pairs.worker, weights=right, minlength=pairs.n_workers)
+        return hits / np.maximum(pairs.answers_per_worker, 1)
+
+    def errors_from_counts(self, right: np.ndarray) -> np.ndarray:
+        """(2, W): each worker's clipped error entries for its own label and for any other."""
+        skill = self.skills(right)
+        k = self.enc.n_labels
+        errors = np.stack([skill, (1.0 - skill) / max(k - 1, 1)])
+        return np.clip(errors, EPS, 1.0 - EPS, out=errors)
+
+    def e_step(self, log_errors: np.ndarray, priors: np.ndarray) -> tuple[np.ndarray, float]:
+        t, k = self.enc.n_tasks, self.enc.n_labels
+        log_right, log_wrong = log_errors
+        # The sum of log wrong over a task's answers is the same for every label: the posterior
+        # does not depend on it, so only the correction for the answers' own labels is summed.
+        (log_right - log_wrong).take(self.enc.worker, out=self._weights)
+        rel = np.bincount(self._cell, weights=self._weights, minlength=k * t).reshape(k, t)
+        return self._softmax(rel, np.log(np.maximum(priors, EPS)))
+
+    def lower_bound(
+        self, counts: np.ndarray, errors: np.ndarray, priors: np.ndarray, entropy: float
+    ) -> float:
+        """``EM.lower_bound`` with the label x pair sum taken per pair: its own label's count
+        times ``log right``, the rest of its answers times ``log wrong``."""
+        pairs = self.pairs
+        log_errors = np.log(errors).take(pairs.worker, axis=1)
+        joint = float(np.dot(counts, log_errors[0]))
+        joint += float(np.dot(pairs.answers_per_pair - counts, log_errors[1]))
+        joint += float(np.dot(self._label_mass, np.log(np.maximum(priors, EPS))))
+        return (joint + entropy) / self.enc.n_answers
+
+    def full_errors(self, errors: np.ndarray) -> np.ndarray:
+        """The (K, P) table ``EM`` would hold, for the fitted ``errors_`` attribute."""
+        pairs = self.pairs
+        full = np.repeat(errors[1].take(pairs.worker)[None, :], self.enc.n_labels, axis=0)
+        full[pairs.label, np.arange(pairs.n)] = errors[0].take(pairs.worker)
+        return full

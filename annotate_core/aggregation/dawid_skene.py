@@ -9,15 +9,15 @@ attributes; ``_em`` holds the loop.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from annotate_core.aggregation._base import EPS, BaseAggregator, empty_result, encoded
-from annotate_core.aggregation._em import EM, EMResult, Pairs
-from annotate_core.aggregation._encode import EncodedAnswers, encode_golden
+from annotate_core.aggregation._em import EM, EMResult, OneCoinEM, Pairs
+from annotate_core.aggregation._encode import EncodedAnswers, Golden, encode_golden
 
 __all__ = ["DawidSkene", "OneCoinDawidSkene"]
 
@@ -47,7 +47,8 @@ class DawidSkene(BaseAggregator):
         self.n_iter = n_iter
         self.tol = tol
         self.priors_: pd.Series | None = None
-        self.errors_: pd.DataFrame | None = None
+        self._errors: pd.DataFrame | None = None
+        self._errors_from: Callable[[], pd.DataFrame] | None = None
         self.loss_history_: list[float] = []
 
     def fit(
@@ -71,12 +72,16 @@ class DawidSkene(BaseAggregator):
         if enc.n_answers == 0:
             self._set_empty(enc)
             return self
+        em, fit = self._run_em(enc, golden)
+        self._store(enc, em, fit)
+        return self
+
+    def _run_em(self, enc: EncodedAnswers, golden: Golden) -> tuple[EM, EMResult]:
         em = EM(enc, golden)
         fit = em.run(
             lambda counts: self._errors_from_counts(em.pairs, counts), self.n_iter, self.tol
         )
-        self._store(enc, em.pairs, fit)
-        return self
+        return em, fit
 
     def _set_empty(self, enc: EncodedAnswers) -> None:
         self.probas_, self.labels_ = empty_result(enc)
@@ -90,15 +95,38 @@ class DawidSkene(BaseAggregator):
         )
         self.loss_history_ = []
 
-    def _store(self, enc: EncodedAnswers, pairs: Pairs, fit: EMResult) -> None:
+    def _store(self, enc: EncodedAnswers, em: EM, fit: EMResult) -> None:
+        pairs = em.pairs
         self._set_result(enc, fit.post.T)
         self.priors_ = pd.Series(fit.priors, index=enc.labels.rename("label"), name="prior")
         index = pd.MultiIndex.from_arrays(
             [enc.workers.take(pairs.worker), enc.labels.take(pairs.label)],
             names=["worker", "label"],
         )
-        self.errors_ = pd.DataFrame(fit.errors.T, index=index, columns=enc.labels.rename("label"))
+        columns = enc.labels.rename("label")
+
+        def errors_frame() -> pd.DataFrame:
+            errors = em.full_errors(fit.errors) if isinstance(em, OneCoinEM) else fit.errors
+            return pd.DataFrame(errors.T, index=index, columns=columns)
+
+        self.errors_ = None
+        self._errors_from = errors_frame
         self.loss_history_ = fit.history
+
+    @property
+    def errors_(self) -> pd.DataFrame | None:
+        """Rows (worker, observed label) for the pairs seen, columns true label: P(observed | true).
+
+        Built on first access: with many labels the table is large (pairs x labels) and most
+        callers only want the labels.
+        """
+        if self._errors_from is not None:
+            self._errors, self._errors_from = self._errors_from(), None
+        return self._errors
+
+    @errors_.setter
+    def errors_(self, value: pd.DataFrame | None) -> None:
+        self._errors, self._errors_from = value, None
 
 
 class OneCoinDawidSkene(DawidSkene):
@@ -129,9 +157,15 @@ class OneCoinDawidSkene(DawidSkene):
         errors[pairs.label, np.arange(pairs.n)] = skill
         return np.clip(errors, EPS, 1.0 - EPS, out=errors)
 
-    def _store(self, enc: EncodedAnswers, pairs: Pairs, fit: EMResult) -> None:
-        super()._store(enc, pairs, fit)
-        skills = self._skills(pairs, fit.counts)
+    def _run_em(self, enc: EncodedAnswers, golden: Golden) -> tuple[EM, EMResult]:
+        if enc.n_labels < 3:  # yes/no: the shared logistic E-step on a 2 x P table is faster
+            return super()._run_em(enc, golden)
+        em = OneCoinEM(enc, golden)
+        return em, em.run(em.errors_from_counts, self.n_iter, self.tol)
+
+    def _store(self, enc: EncodedAnswers, em: EM, fit: EMResult) -> None:
+        super()._store(enc, em, fit)
+        skills = em.skills(fit.counts) if isinstance(em, OneCoinEM) else self._skills(em.pairs, fit.counts)
         self.skills_ = pd.Series(skills, index=enc.workers.rename("worker"), name="skill")
 
     def _set_empty(self, enc: EncodedAnswers) -> None:
