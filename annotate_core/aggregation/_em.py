@@ -257,12 +257,18 @@ class EM:
         return (joint + entropy) / self.enc.n_answers
 
     def run(
-        self, errors_from_counts: Callable[[np.ndarray], np.ndarray], n_iter: int, tol: float
+        self,
+        errors_from_counts: Callable[[np.ndarray], np.ndarray],
+        n_iter: int,
+        tol: float,
+        first_errors: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> EMResult:
+        """EM from majority-vote shares; ``first_errors`` replaces the first M-step (Dawid-Skene's
+        ``initial_error``)."""
         post = self.clamp(np.ascontiguousarray(vote_shares(self.enc).T))
         priors = post.mean(axis=1)
         counts = self.counts(post)
-        errors = errors_from_counts(counts)
+        errors = (first_errors or errors_from_counts)(counts)
         loss = -np.inf
         history: list[float] = []
         for _ in range(n_iter):

@@ -18,6 +18,7 @@ import pandas as pd
 from annotate_core.aggregation._base import EPS, BaseAggregator, empty_result, encoded
 from annotate_core.aggregation._em import EM, EMResult, OneCoinEM, Pairs
 from annotate_core.aggregation._encode import EncodedAnswers, Golden, encode_golden
+from annotate_core.aggregation._initial_error import InitialErrorStrategy, check_strategy, initial_errors
 
 __all__ = ["DawidSkene", "OneCoinDawidSkene"]
 
@@ -36,27 +37,42 @@ class DawidSkene(BaseAggregator):
     at every iteration, so known tasks calibrate the confusion matrices (crowd-kit's behaviour).
     A golden label no worker gave is added to the label set.
 
+    Known confusion matrices: ``DawidSkene(initial_error_strategy="assign" | "addition")`` and
+    ``fit(data, initial_error=table)`` start EM from them, as crowd-kit does (``_initial_error``; ``aggregate`` never passes one).
+
     Ties in the posterior (within 1e-9) go to the label that sorts first (the package's rule).
     """
 
-    _params = ("n_iter", "tol")
+    _params: tuple[str, ...] = ("n_iter", "tol", "initial_error_strategy")
 
-    def __init__(self, n_iter: int = 100, tol: float = 1e-5) -> None:
+    def __init__(
+        self,
+        n_iter: int = 100,
+        tol: float = 1e-5,
+        initial_error_strategy: InitialErrorStrategy | None = None,
+    ) -> None:
         if n_iter < 0:
             raise ValueError(f"n_iter: must be >= 0, got {n_iter}")
+        check_strategy(initial_error_strategy)
         self.n_iter = n_iter
         self.tol = tol
+        self.initial_error_strategy = initial_error_strategy
         self.priors_: pd.Series | None = None
         self._errors: pd.DataFrame | None = None
         self._errors_from: Callable[[], pd.DataFrame] | None = None
         self.loss_history_: list[float] = []
 
     def fit(
-        self, data: pd.DataFrame, true_labels: pd.Series | Mapping[Any, Any] | None = None
+        self,
+        data: pd.DataFrame,
+        true_labels: pd.Series | Mapping[Any, Any] | None = None,
+        initial_error: pd.DataFrame | None = None,
     ) -> DawidSkene:
         """Run EM on ``data`` (columns task, worker, label); ``true_labels`` (a Series task ->
-        label) are golden tasks whose label is known."""
-        return self._fit_encoded(encoded(data), true_labels)
+        label) are golden tasks whose label is known; ``initial_error`` (rows (worker, label),
+        columns true label) are confusion matrices from history, applied to the first M-step as
+        ``initial_error_strategy`` says (see ``_initial_error``; ``aggregate`` never passes one)."""
+        return self._fit_encoded(encoded(data), true_labels, initial_error)
 
     def _errors_from_counts(self, pairs: Pairs, counts: np.ndarray) -> np.ndarray:
         """Dawid-Skene M-step: each worker's confusion columns, normalised over the labels the
@@ -66,20 +82,41 @@ class DawidSkene(BaseAggregator):
         return errors
 
     def _fit_encoded(
-        self, enc: EncodedAnswers, true_labels: pd.Series | Mapping[Any, Any] | None = None
+        self,
+        enc: EncodedAnswers,
+        true_labels: pd.Series | Mapping[Any, Any] | None = None,
+        initial_error: pd.DataFrame | None = None,
     ) -> DawidSkene:
+        if initial_error is not None and self.initial_error_strategy is None:
+            raise ValueError(
+                f"initial_error: given, but {type(self).__name__}(initial_error_strategy=...) is "
+                f'None; set it to "assign" or "addition" (crowd-kit would ignore the table)'
+            )
         enc, golden = encode_golden(enc, true_labels)
         if enc.n_answers == 0:
             self._set_empty(enc)
             return self
-        em, fit = self._run_em(enc, golden)
+        em, fit = self._run_em(enc, golden, initial_error)
         self._store(enc, em, fit)
         return self
 
-    def _run_em(self, enc: EncodedAnswers, golden: Golden) -> tuple[EM, EMResult]:
+    def _run_em(
+        self, enc: EncodedAnswers, golden: Golden, initial_error: pd.DataFrame | None = None
+    ) -> tuple[EM, EMResult]:
         em = EM(enc, golden)
+        first: Callable[[np.ndarray], np.ndarray] | None = None
+        strategy = self.initial_error_strategy
+        if initial_error is not None and strategy is not None:
+            table, how = initial_error, strategy
+
+            def first(counts: np.ndarray) -> np.ndarray:
+                return initial_errors(enc, em.pairs, counts, table, how)
+
         fit = em.run(
-            lambda counts: self._errors_from_counts(em.pairs, counts), self.n_iter, self.tol
+            lambda counts: self._errors_from_counts(em.pairs, counts),
+            self.n_iter,
+            self.tol,
+            first_errors=first,
         )
         return em, fit
 
@@ -139,6 +176,8 @@ class OneCoinDawidSkene(DawidSkene):
     ``DawidSkene``; without them the results are crowd-kit's.
     """
 
+    _params: tuple[str, ...] = ("n_iter", "tol")
+
     def __init__(self, n_iter: int = 100, tol: float = 1e-5) -> None:
         super().__init__(n_iter=n_iter, tol=tol)
         self.skills_: pd.Series | None = None
@@ -157,7 +196,9 @@ class OneCoinDawidSkene(DawidSkene):
         errors[pairs.label, np.arange(pairs.n)] = skill
         return np.clip(errors, EPS, 1.0 - EPS, out=errors)
 
-    def _run_em(self, enc: EncodedAnswers, golden: Golden) -> tuple[EM, EMResult]:
+    def _run_em(
+        self, enc: EncodedAnswers, golden: Golden, initial_error: pd.DataFrame | None = None
+    ) -> tuple[EM, EMResult]:
         if enc.n_labels < 3:  # yes/no: the shared logistic E-step on a 2 x P table is faster
             return super()._run_em(enc, golden)
         em = OneCoinEM(enc, golden)

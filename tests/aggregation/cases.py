@@ -16,7 +16,9 @@ REFERENCE = HERE / "reference"
 BLUEBIRDS = HERE.parent / "data" / "bluebirds"
 
 # method -> fit arguments beyond the answers ("golden" = every third true label)
-METHODS = ("mv", "ds", "ocds", "wawa", "ds_golden", "gold_mv", "glad", "mace")
+METHODS = (
+    "mv", "ds", "ocds", "wawa", "ds_golden", "gold_mv", "glad", "mace", "ds_assign", "ds_addition",
+)
 CASES = ("bluebirds", "multiclass")
 
 
@@ -41,6 +43,24 @@ def golden(truth: pd.Series) -> pd.Series:
     return truth.iloc[::3]
 
 
+def initial_error(answers: pd.DataFrame, truth: pd.Series, strategy: str) -> pd.DataFrame:
+    """A history of confusion matrices for DawidSkene's ``initial_error``: the answers on every
+    third task against its truth. "addition" gets the raw counts (only the pairs seen there);
+    "assign" gets, for every (worker, label) pair in the data, add-one smoothed probabilities
+    that sum to 1 over each worker's labels for each true label."""
+    known = golden(truth)
+    seen = answers[answers["task"].isin(known.index)]
+    seen = seen.assign(true=seen["task"].map(known).to_numpy())
+    counts = seen.groupby(["worker", "label", "true"]).size().unstack("true", fill_value=0)
+    counts = counts.reindex(columns=sorted(truth.unique()), fill_value=0)
+    counts.columns.name = None
+    if strategy == "addition":
+        return counts.astype(float)
+    pairs = pd.MultiIndex.from_frame(answers[["worker", "label"]].drop_duplicates())
+    full = counts.reindex(pairs, fill_value=0).astype(float) + 1.0
+    return full / full.groupby(level="worker").transform("sum")
+
+
 def run_method(lib: object, method: str, answers: pd.DataFrame, truth: pd.Series) -> object:
     """Fit ``method`` from ``lib`` (crowd-kit's aggregation module or ours); return the model."""
     if method == "mv":
@@ -55,6 +75,10 @@ def run_method(lib: object, method: str, answers: pd.DataFrame, truth: pd.Series
         model = lib.Wawa()
         model.fit_predict(answers)
         return model
+    if method in ("ds_assign", "ds_addition"):
+        strategy = method.removeprefix("ds_")
+        model = lib.DawidSkene(n_iter=100, tol=1e-5, initial_error_strategy=strategy)
+        return model.fit(answers, initial_error=initial_error(answers, truth, strategy))
     if method == "glad":
         return lib.GLAD().fit(answers)
     if method == "mace":
