@@ -243,7 +243,7 @@ class EM:
         return entropy
 
     def lower_bound(
-        self, counts: np.ndarray, errors: np.ndarray, priors: np.ndarray, entropy: float
+        self, counts: np.ndarray, log_errors: np.ndarray, priors: np.ndarray, entropy: float
     ) -> float:
         """crowd-kit's evidence lower bound, per answer, used for its stopping rule.
 
@@ -252,8 +252,8 @@ class EM:
         term is counted once per answer (not per task) exactly as crowd-kit does, so both stop
         after the same number of iterations.
         """
-        log_priors = np.log(np.maximum(priors, EPS))[:, None]
-        joint = float(np.sum(counts * (np.log(errors) + log_priors)))
+        log_priors = np.log(np.maximum(priors, EPS))
+        joint = _dot_all(counts, log_errors) + float(np.dot(counts.sum(axis=1), log_priors))
         return (joint + entropy) / self.enc.n_answers
 
     def run(
@@ -269,14 +269,16 @@ class EM:
         priors = post.mean(axis=1)
         counts = self.counts(post)
         errors = (first_errors or errors_from_counts)(counts)
+        log_errors = np.log(errors)
         loss = -np.inf
         history: list[float] = []
         for _ in range(n_iter):
-            post, entropy = self.e_step(np.log(errors), priors)
+            post, entropy = self.e_step(log_errors, priors)
             priors = post.mean(axis=1)
             counts = self.counts(post)
             errors = errors_from_counts(counts)
-            new_loss = self.lower_bound(counts, errors, priors, entropy)
+            log_errors = np.log(errors)
+            new_loss = self.lower_bound(counts, log_errors, priors, entropy)
             history.append(new_loss)
             if new_loss - loss < tol:
                 break
@@ -337,12 +339,12 @@ class OneCoinEM(EM):
         return self._softmax(rel, np.log(np.maximum(priors, EPS)))
 
     def lower_bound(
-        self, counts: np.ndarray, errors: np.ndarray, priors: np.ndarray, entropy: float
+        self, counts: np.ndarray, log_errors: np.ndarray, priors: np.ndarray, entropy: float
     ) -> float:
         """``EM.lower_bound`` with the label x pair sum taken per pair: its own label's count
         times ``log right``, the rest of its answers times ``log wrong``."""
         pairs = self.pairs
-        log_errors = np.log(errors).take(pairs.worker, axis=1)
+        log_errors = log_errors.take(pairs.worker, axis=1)
         joint = float(np.dot(counts, log_errors[0]))
         joint += float(np.dot(pairs.answers_per_pair - counts, log_errors[1]))
         joint += float(np.dot(self._label_mass, np.log(np.maximum(priors, EPS))))
@@ -354,3 +356,10 @@ class OneCoinEM(EM):
         full = np.repeat(errors[1].take(pairs.worker)[None, :], self.enc.n_labels, axis=0)
         full[pairs.label, np.arange(pairs.n)] = errors[0].take(pairs.worker)
         return full
+
+
+def _dot_all(a: np.ndarray, b: np.ndarray) -> float:
+    """``sum(a * b)`` without a temporary, for two arrays of the same shape and memory order."""
+    if a.flags.f_contiguous and b.flags.f_contiguous and not (a.flags.c_contiguous and b.flags.c_contiguous):
+        return float(np.dot(a.T.ravel(), b.T.ravel()))
+    return float(np.dot(np.ravel(a), np.ravel(b)))

@@ -38,7 +38,8 @@ class DawidSkene(BaseAggregator):
     A golden label no worker gave is added to the label set.
 
     Known confusion matrices: ``DawidSkene(initial_error_strategy="assign" | "addition")`` and
-    ``fit(data, initial_error=table)`` start EM from them, as crowd-kit does (``_initial_error``; ``aggregate`` never passes one).
+    ``fit(data, initial_error=table)`` start EM from them, as crowd-kit does (``_initial_error``;
+    ``aggregate`` never passes one).
 
     Ties in the posterior (within 1e-9) go to the label that sorts first (the package's rule).
     """
@@ -77,8 +78,12 @@ class DawidSkene(BaseAggregator):
     def _errors_from_counts(self, pairs: Pairs, counts: np.ndarray) -> np.ndarray:
         """Dawid-Skene M-step: each worker's confusion columns, normalised over the labels the
         worker gave (crowd-kit keeps only observed (worker, label) rows, clipped at 1e-10)."""
-        errors = np.maximum(counts, EPS)
-        errors /= pairs.per_worker_sum(errors).take(pairs.worker, axis=1)
+        errors = np.maximum(counts, EPS)  # keeps counts' layout: (P, K) rows from the sparse product
+        totals = pairs.per_worker_sum(errors)
+        if errors.flags.f_contiguous and not errors.flags.c_contiguous:
+            errors.T[...] /= totals.T.take(pairs.worker, axis=0)  # divide in memory order
+        else:
+            errors /= totals.take(pairs.worker, axis=1)
         return errors
 
     def _fit_encoded(
