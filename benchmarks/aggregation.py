@@ -30,6 +30,7 @@ Without crowd-kit installed (``pip install -e ".[parity]"``) only our figures pr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -135,10 +136,8 @@ def child(lib_name: str, case: Case, out: str) -> None:
         case.tasks, overlap=OVERLAP, n_workers=WORKERS, labels=tuple(range(case.labels)),
         string_ids=case.ids == "str", seed=7,
     )
-    try:  # reset the peak-RSS mark so the peak below is this call's
+    with contextlib.suppress(OSError):  # reset the peak-RSS mark so the peak below is this call's
         Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
     base = _status_kib("VmRSS")
     start = time.perf_counter()
     labels = fit(lib, case.method, df)
