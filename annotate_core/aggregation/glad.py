@@ -20,7 +20,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from annotate_core.aggregation._base import BaseAggregator, empty_result, encoded
+from annotate_core.aggregation._base import BaseAggregator, dot, empty_result, encoded
 from annotate_core.aggregation._encode import EncodedAnswers
 
 __all__ = ["GLAD"]
@@ -206,7 +206,7 @@ class _Model:
     def _priors_term(self, alpha: np.ndarray, beta: np.ndarray) -> float:
         da, db = alpha - self.mu_alpha, beta - self.mu_beta
         n = alpha.size + beta.size
-        return -0.5 * (float(np.dot(da, da)) + float(np.dot(db, db))) - n * _LOG_SQRT_2PI
+        return -0.5 * (dot(da, da) + dot(db, db)) - n * _LOG_SQRT_2PI
 
     def q(self, alpha: np.ndarray, beta: np.ndarray, post: np.ndarray | None = None) -> float:
         """Q: expected complete log-likelihood plus the log densities of the priors."""
@@ -214,7 +214,7 @@ class _Model:
             self.hold(post)
         z, _ = self._z(alpha, beta)
         total = -float(np.logaddexp(0.0, z).sum()) - z.size * self.log_k1
-        total += float(np.dot(self.q_given, z + self.log_k1))
+        total += dot(self.q_given, z + self.log_k1)
         total += self._priors_term(alpha, beta)
         return total if not math.isnan(total) else -math.inf
 
@@ -225,7 +225,7 @@ class _Model:
         z, exp_beta = self._z(alpha, beta)
         log_one_minus = -np.logaddexp(0.0, z)
         total = float(log_one_minus.sum()) - z.size * self.log_k1
-        total += float(np.dot(self.q_given, z)) + self.log_k1 * float(self.q_given.sum())
+        total += dot(self.q_given, z) + self.log_k1 * float(self.q_given.sum())
         total += self._priors_term(alpha, beta)
         # dQ/dz = q - sigmoid(z); sigmoid(z) = exp(log sigmoid(z)) = exp(z + log(1 - sigmoid(z)))
         dz = self.q_given - np.exp(z + log_one_minus)
