@@ -9,7 +9,8 @@ With yes/no labels each iteration is two passes over the answers (a gather and a
 ``np.bincount``) plus a few passes over the tasks. With three labels or more the answers become
 a sparse (task x pair) count matrix, built once, and both steps are sparse matrix-vector
 products, one per label (``counts = post @ A``, ``log-likelihoods = log errors @ A.T``): a
-compiled fused pass instead of a gather, a temporary and a bincount each way. The models plug in their M-step as ``errors_from_counts``.
+compiled fused pass instead of a gather, a temporary and a bincount each way. The models plug
+in their M-step as ``errors_from_counts``.
 """
 
 from __future__ import annotations
