@@ -22,6 +22,10 @@ EPS = 1e-10
 #: Probabilities this close to a task's highest count as tied with it (see ``choose``). Far above
 #: the rounding of an EM run (~1e-15 per step) and far below any difference the data can make.
 TIE_TOLERANCE = 1e-9
+# Up to this many labels, K whole-column operations on a (T, K) array beat numpy's per-row
+# reductions; beyond, each strided column pass reads the whole array (K=20, 1M tasks: 139 ms for
+# the column loop against 23 ms for .sum(axis=1)).
+_COLUMN_LOOP_MAX = 8
 
 
 class BaseAggregator:
@@ -83,7 +87,7 @@ def choose(probs: np.ndarray, tolerance: float = TIE_TOLERANCE) -> np.ndarray:
     n, k = probs.shape
     if k == 0:
         return np.zeros(n, dtype=np.intp)
-    if k > 32:
+    if k > _COLUMN_LOOP_MAX:
         floor = probs.max(axis=1) - tolerance
         return np.argmax(probs >= floor[:, None], axis=1)
     # Column by column: K whole-array operations beat T tiny row reductions when K is small.
@@ -111,7 +115,7 @@ def dot(a: np.ndarray, b: np.ndarray) -> float:
 
 def row_sums(a: np.ndarray) -> np.ndarray:
     """Sum of each row of a (T, K) array, column by column (fast for the small K of labels)."""
-    if a.shape[1] == 0 or a.shape[1] > 32:
+    if a.shape[1] == 0 or a.shape[1] > _COLUMN_LOOP_MAX:
         return a.sum(axis=1)
     total = a[:, 0].copy()
     for c in range(1, a.shape[1]):
