@@ -1,28 +1,47 @@
-"""Aggregation speed and memory: annotate_core.aggregation against crowd-kit, same crowd, one run.
+"""Aggregation speed and memory against crowd-kit: every method, 2/5/20 labels, int and string ids.
 
-    python benchmarks/aggregation.py            # full: DS on 300k answers, MV on 3M answers
-    python benchmarks/aggregation.py --quick    # small: DS on 30k, MV on 300k (seconds)
-    python benchmarks/aggregation.py --string-ids --repeat 5
+    python benchmarks/aggregation.py                 # the full matrix (~10 min with crowd-kit)
+    python benchmarks/aggregation.py --quick         # 10x smaller crowds (~2 min)
+    python benchmarks/aggregation.py --only ds,mv --labels 5 --ids str --repeat 5
 
-The crowd is synthetic and seeded (``simulate_crowd``): overlap 3, 500 workers, yes/no labels,
-task-major rows. Times are the best of ``--repeat`` runs of ``fit_predict``, crowd-kit and ours
-alternating in one process. Peak memory is measured with tracemalloc in a fresh subprocess per
-library and method (numpy and pandas report their buffers to it), so one run's leftovers never
-count against the other. Targets: Dawid-Skene (20 iterations, tol=0) >= 20x faster, majority vote
->= 4x faster, memory well under crowd-kit's. Without crowd-kit installed only our figures print.
+Every measurement is a fresh interpreter (``--child``): it builds the seeded synthetic crowd
+(``simulate_crowd``: overlap 3, 500 workers, task-major rows), resets the kernel's peak-RSS mark,
+times one ``fit`` and reports the time, the peak resident memory the call added and the process's
+peak. Nothing one run warms up (imports, caches, allocator pools) helps the next, and neither
+library runs in the other's leftovers. Ours runs ``--repeat`` times and crowd-kit
+``--crowdkit-repeat`` times (it is slow); medians are reported with the spread, and ratios are
+from the same run, of wall time and of CPU time (``time.process_time``: all the process's
+threads; steadier than wall time on a machine shared with other work). Labels are compared task
+by task. The machine's load average is printed before and after: on a shared machine, read the
+ratios, not the absolute times.
+
+Cases (full size; ``--quick`` divides the crowds by 10):
+
+- ``ds`` / ``ocds``: Dawid-Skene and one-coin, 300k answers, 20 iterations (``tol=0``).
+- ``mv`` / ``mv+skills``: majority vote on 3M answers; ours measures ``skills_`` only when read,
+  crowd-kit always does, so ``mv+skills`` reads it.
+- ``glad`` / ``mace``: 6k answers, int ids, 2 and 5 labels (crowd-kit's GLAD takes seconds per
+  thousand answers; ``--quick``: 1.5k); MACE
+  with one restart for both (crowd-kit's restarts with an integer seed repeat the same run; ours
+  runs it once, so at the default ten restarts ours is a further 10x ahead).
+- ``ds``/``ocds`` with 1,000 labels on 20k answers: ours only (crowd-kit takes many minutes).
+
+Without crowd-kit installed (``pip install -e ".[parity]"``) only our figures print.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
+import contextlib
 import json
+import os
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
-import tracemalloc
 import warnings
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,160 +54,172 @@ except ImportError:  # run from a checkout without installing the core
 OVERLAP = 3
 WORKERS = 500
 DS_ITER = 20
-TARGETS = {"ds": 20.0, "mv": 4.0}
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    labels: int
+    ids: str  # "int" or "str"
+    tasks: int
+    crowdkit: bool = True
+
+    @property
+    def answers(self) -> int:
+        return self.tasks * OVERLAP
+
+    def name(self) -> str:
+        return f"{self.method} K={self.labels} {self.ids} ids, {self.answers:,} answers"
+
+
+def cases(quick: bool, only: set[str] | None, labels: list[int], ids: list[str]) -> list[Case]:
+    scale = 10 if quick else 1
+    out: list[Case] = []
+    for id_kind in ids:
+        for k in labels:
+            out += [Case("ds", k, id_kind, 100_000 // scale), Case("ocds", k, id_kind, 100_000 // scale)]
+            out += [Case("mv", k, id_kind, 1_000_000 // scale), Case("mv+skills", k, id_kind, 1_000_000 // scale)]
+            if id_kind == "int" and k <= 5:
+                small = 500 if quick else 2_000
+                out += [Case("glad", k, id_kind, small), Case("mace", k, id_kind, small)]
+    if "int" in ids:
+        out += [Case("ds", 1000, "int", 6_667 // scale, crowdkit=False),
+                Case("ocds", 1000, "int", 6_667 // scale, crowdkit=False)]
+    return [c for c in out if only is None or c.method in only]
 
 
 def crowdkit_module() -> Any | None:
     """crowd-kit's aggregation package, or None when it is not installed (or fails to import)."""
-    # crowd-kit 1.4.2 on pandas 3 warns about its own deprecated pandas calls at every step.
-    warnings.filterwarnings("ignore", module="crowdkit")
+    warnings.filterwarnings("ignore", module="crowdkit")  # its own pandas deprecations, every step
     try:
         import crowdkit.aggregation as ck
-    except Exception as exc:  # crowd-kit pulls scikit-learn & co.: any failure means "absent"
-        print(f"crowd-kit not available ({type(exc).__name__}: {exc}); timing ours only")
+    except Exception:  # crowd-kit pulls scikit-learn & co.: any failure means "absent"
         return None
     return ck
 
 
-def make_method(lib: Any, method: str, n_iter: int) -> Callable[[Any], Any]:
+def fit(lib: Any, method: str, df: Any) -> Any:
+    """Run ``method`` the way a user would; return the labels (Series task -> label)."""
     if method == "ds":
-        return lambda df: lib.DawidSkene(n_iter=n_iter, tol=0.0).fit_predict(df)
-    if method == "mv":
-        return lambda df: lib.MajorityVote().fit_predict(df)
+        return lib.DawidSkene(n_iter=DS_ITER, tol=0.0).fit_predict(df)
+    if method == "ocds":
+        return lib.OneCoinDawidSkene(n_iter=DS_ITER, tol=0.0).fit_predict(df)
+    if method in ("mv", "mv+skills"):
+        mv = lib.MajorityVote().fit(df)
+        if method == "mv+skills":
+            assert mv.skills_ is not None
+        return mv.labels_
+    if method == "glad":
+        return lib.GLAD().fit_predict(df)
+    if method == "mace":
+        return lib.MACE(n_restarts=1).fit_predict(df)
     raise ValueError(f"method: {method!r}")
 
 
-def crowd(n_tasks: int, string_ids: bool) -> Any:
-    answers, _ = ours.simulate_crowd(
-        n_tasks, overlap=OVERLAP, n_workers=WORKERS, string_ids=string_ids, seed=7
-    )
-    return answers
-
-
-def timings(
-    fns: dict[str, Callable[[Any], Any]], df: Any, repeat: int
-) -> tuple[dict[str, float], dict[str, Any]]:
-    """Best wall time of each function over ``repeat`` rounds, alternating within each round so
-    a slow spell of a shared machine hits both libraries alike; and each one's last result."""
-    best = dict.fromkeys(fns, float("inf"))
-    results: dict[str, Any] = {}
-    for _ in range(repeat):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            results[name] = fn(df)
-            best[name] = min(best[name], time.perf_counter() - start)
-    return best, results
-
-
-def _status_kib(field: str) -> int | None:
-    """A ``/proc/self/status`` field (VmRSS, VmHWM) in KiB, or None off Linux."""
+def _status_kib(field: str) -> int:
+    """A ``/proc/self/status`` field (VmRSS, VmHWM) in KiB (Linux), else 0."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     except OSError:
-        return None
-    return None
+        pass
+    return 0
 
 
-def _reset_peak_rss() -> bool:
-    """Reset the kernel's peak-RSS mark (Linux: write 5 to clear_refs); False if not possible."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return _status_kib("VmHWM") is not None
-
-
-def memory_child(
-    lib_name: str, method: str, n_tasks: int, string_ids: bool, n_iter: int, mode: str
-) -> None:
-    """Runs in a subprocess: print the peak memory one fit_predict adds, in bytes.
-
-    ``traced``: tracemalloc's peak (numpy and pandas buffers and Python objects). ``rss``: growth
-    of the resident set's peak over the level before the call, everything included (Linux).
-    """
+def child(lib_name: str, case: Case, out: str) -> None:
+    """One measurement in this (fresh) process; writes a JSON line and the labels (pickle)."""
     lib = ours if lib_name == "ours" else crowdkit_module()
-    df = crowd(n_tasks, string_ids)
-    fn = make_method(lib, method, n_iter)
-    gc.collect()
-    if mode == "traced":
-        tracemalloc.start()
-        base = tracemalloc.get_traced_memory()[0]
-        fn(df)
-        peak = tracemalloc.get_traced_memory()[1] - base
-        tracemalloc.stop()
-    elif _reset_peak_rss():
-        base = _status_kib("VmRSS") or 0
-        fn(df)
-        peak = ((_status_kib("VmHWM") or 0) - base) * 1024
-    else:
-        peak = -1  # no way to measure the peak of one call here
-    print(json.dumps({"peak": peak}))
+    if case.method in ("glad", "mace"):  # crowd-kit imports these with itself; ours when first used
+        import scipy.optimize
+        import scipy.special  # noqa: F401
+    df, _ = ours.simulate_crowd(
+        case.tasks, overlap=OVERLAP, n_workers=WORKERS, labels=tuple(range(case.labels)),
+        string_ids=case.ids == "str", seed=7,
+    )
+    with contextlib.suppress(OSError):  # reset the peak-RSS mark so the peak below is this call's
+        Path("/proc/self/clear_refs").write_text("5")
+    base = _status_kib("VmRSS")
+    start, cpu_start = time.perf_counter(), time.process_time()
+    labels = fit(lib, case.method, df)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    peak = _status_kib("VmHWM")
+    labels.to_pickle(out)
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "added_mib": (peak - base) / 1024,
+                      "peak_mib": peak / 1024}))
 
 
-def peak_memory(
-    lib_name: str, method: str, n_tasks: int, string_ids: bool, n_iter: int, mode: str
-) -> float:
-    """Peak MiB of one fit_predict, measured in a fresh interpreter (see ``memory_child``)."""
-    cmd = [
-        sys.executable, __file__, "--memory-child", lib_name, method, str(n_tasks),
-        str(int(string_ids)), str(n_iter), mode,
-    ]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])["peak"] / 2**20
+def measure(lib_name: str, case: Case, repeat: int, tmp: Path) -> tuple[list[dict[str, float]], Path]:
+    runs = []
+    out = tmp / f"{lib_name}-{case.method}-{case.labels}-{case.ids}.pkl"
+    for _ in range(repeat):
+        cmd = [sys.executable, __file__, "--child", lib_name, json.dumps(case.__dict__), str(out)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode:
+            raise RuntimeError(f"{lib_name} {case.name()} failed:\n{proc.stderr[-2000:]}")
+        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return runs, out
+
+
+def summary(runs: list[dict[str, float]]) -> tuple[float, float, float, float, float]:
+    """Median, min and max wall seconds, median CPU seconds, median memory the call added (MiB)."""
+    times = [r["seconds"] for r in runs]
+    return (statistics.median(times), min(times), max(times),
+            statistics.median(r["cpu"] for r in runs), statistics.median(r["added_mib"] for r in runs))
+
+
+def load() -> str:
+    try:
+        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "load average unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10x smaller crowds")
-    parser.add_argument("--string-ids", action="store_true", help='ids like "t17"/"w3", not ints')
-    parser.add_argument("--repeat", type=int, default=3, help="runs per timing (best kept)")
-    parser.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")
-    parser.add_argument("--memory-child", nargs=6, help=argparse.SUPPRESS)
+    parser.add_argument("--repeat", type=int, default=3, help="fresh-process runs of ours per case")
+    parser.add_argument("--crowdkit-repeat", type=int, default=1, help="fresh-process runs of crowd-kit")
+    parser.add_argument("--only", help="comma-separated methods: ds,ocds,mv,mv+skills,glad,mace")
+    parser.add_argument("--labels", default="2,5,20", help="comma-separated label counts")
+    parser.add_argument("--ids", default="int,str", help="int, str or both")
+    parser.add_argument("--no-crowdkit", action="store_true", help="time ours only")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.memory_child:
-        lib_name, method, n_tasks, string_ids, n_iter, mode = args.memory_child
-        memory_child(lib_name, method, int(n_tasks), bool(int(string_ids)), int(n_iter), mode)
+    if args.child:
+        lib_name, spec, out = args.child
+        child(lib_name, Case(**json.loads(spec)), out)
         return 0
 
-    scale = 10 if args.quick else 1
-    cases = [("ds", 100_000 // scale), ("mv", 1_000_000 // scale)]
-    ck = crowdkit_module()
-    ids = "string" if args.string_ids else "int"
-    print(f"crowd: overlap {OVERLAP}, {WORKERS} workers, binary labels, {ids} ids; "
-          f"best of {args.repeat}; DS: {DS_ITER} iterations, tol=0")
-    mismatch = False
-    for method, n_tasks in cases:
-        df = crowd(n_tasks, args.string_ids)
-        name = f"{method.upper()} on {len(df):,} answers"
-        fns = {"ours": make_method(ours, method, DS_ITER)}
-        if ck is not None:
-            fns["crowd-kit"] = make_method(ck, method, DS_ITER)
-        best, results = timings(fns, df, args.repeat)
-        line = f"{name:<26} ours {best['ours'] * 1e3:8.1f} ms"
-        if ck is not None:
-            labels = results["ours"]
-            same = bool(labels.equals(results["crowd-kit"].reindex(labels.index)))
-            ratio = best["crowd-kit"] / best["ours"]
-            met = "met" if ratio >= TARGETS[method] else "MISSED"
-            mismatch |= not same
-            line += (f" | crowd-kit {best['crowd-kit'] * 1e3:8.1f} ms | {ratio:5.1f}x faster "
-                     f"(target {TARGETS[method]:.0f}x: {met}) | same labels: {same}")
-        print(line, flush=True)
+    import pandas as pd
 
-    if not args.no_memory:
-        # Both methods on the larger crowd; DS runs 3 iterations (its peak is per step).
-        n_tasks = 1_000_000 // scale
-        for method in ("ds", "mv"):
-            for mode in ("traced", "rss"):
-                mine = peak_memory("ours", method, n_tasks, args.string_ids, 3, mode)
-                line = (f"peak memory ({mode:>6}) {method.upper()} on {n_tasks * OVERLAP:,} "
-                        f"answers: ours {mine:7.1f} MiB")
-                if ck is not None:
-                    theirs = peak_memory("crowdkit", method, n_tasks, args.string_ids, 3, mode)
-                    line += f" | crowd-kit {theirs:7.1f} MiB | {theirs / mine:4.1f}x less"
-                print(line, flush=True)
+    only = set(args.only.split(",")) if args.only else None
+    todo = cases(args.quick, only, [int(k) for k in args.labels.split(",")], args.ids.split(","))
+    ck = None if args.no_crowdkit else crowdkit_module()
+    print(f"{len(todo)} cases; ours x{args.repeat}, crowd-kit x{args.crowdkit_repeat if ck else 0} "
+          f"fresh processes each; {os.cpu_count()} cores; {load()}", flush=True)
+    print("| case | ours wall median (min-max) | crowd-kit wall | ratio wall | ratio CPU "
+          "| peak MiB added, ours / crowd-kit | labels differ |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |", flush=True)
+    mismatch = False
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        for case in todo:
+            mine, mine_out = measure("ours", case, args.repeat, tmp)
+            med, lo, hi, cpu, mem = summary(mine)
+            row = f"| {case.name()} | {med * 1e3:,.0f} ms ({lo * 1e3:,.0f}-{hi * 1e3:,.0f}) |"
+            if ck is not None and case.crowdkit:
+                theirs, theirs_out = measure("crowdkit", case, args.crowdkit_repeat, tmp)
+                t_med, _, _, t_cpu, t_mem = summary(theirs)
+                a, b = pd.read_pickle(mine_out), pd.read_pickle(theirs_out)
+                differ = int((a != b.reindex(a.index)).sum())
+                mismatch |= differ > 0 and case.method in ("ds", "ocds")
+                row += (f" {t_med * 1e3:,.0f} ms | {t_med / med:.1f}x | {t_cpu / cpu:.1f}x "
+                        f"| {mem:,.0f} / {t_mem:,.0f} | {differ} |")
+            else:
+                row += f" - | - | - | {mem:,.0f} / - | - |"
+            print(row, flush=True)
+    print(f"done; {load()}")
     return 1 if mismatch else 0
 
 

@@ -5,8 +5,12 @@ label-major, ``(K, T)`` and ``(K, P)``, so every per-label pass reads contiguous
 reductions over labels are K element-wise operations rather than T tiny ones.
 ``counts[c, p]`` is the expected number of answers of pair ``p`` whose task's true label is
 ``c`` (the M-step's sufficient statistic); ``errors[c, p]`` = P(worker answers label(p) | true c).
-Each iteration is two passes over the answers (a gather and an ``np.bincount``) plus a few
-passes over the tasks; the models plug in their M-step as ``errors_from_counts``.
+With yes/no labels each iteration is two passes over the answers (a gather and an
+``np.bincount``) plus a few passes over the tasks. With three labels or more the answers become
+a sparse (task x pair) count matrix, built once, and both steps are sparse matrix-vector
+products, one per label (``counts = post @ A``, ``log-likelihoods = log errors @ A.T``): a
+compiled fused pass instead of a gather, a temporary and a bincount each way. The models plug
+in their M-step as ``errors_from_counts``.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
-from annotate_core.aggregation._base import EPS, vote_shares
+from annotate_core.aggregation._base import EPS, dot, vote_shares
 from annotate_core.aggregation._encode import EncodedAnswers, Golden
 
 logger = logging.getLogger(__name__)
@@ -62,9 +67,22 @@ class Pairs:
 
     def per_worker_sum(self, values: np.ndarray) -> np.ndarray:
         """(K, W) sums of (K, P) ``values`` over each worker's pairs."""
-        return np.stack(
-            [np.bincount(self.worker, weights=row, minlength=self.n_workers) for row in values]
-        )
+        if values.shape[0] <= 2:
+            return np.stack(
+                [np.bincount(self.worker, weights=row, minlength=self.n_workers) for row in values]
+            )
+        return np.asarray(self.worker_matrix() @ values.T).T
+
+    def worker_matrix(self) -> sparse.csr_matrix:
+        """(W, P) incidence of workers and their pairs, built on first use."""
+        cached = self.__dict__.get("_worker_matrix")
+        if cached is None:
+            p = self.n
+            cached = sparse.csr_matrix(
+                (np.ones(p), (self.worker, np.arange(p))), shape=(self.n_workers, p)
+            )
+            object.__setattr__(self, "_worker_matrix", cached)
+        return cached
 
 
 @dataclass(frozen=True)
@@ -85,6 +103,8 @@ class EM:
     operation costs page faults that, on 100k tasks, take longer than the arithmetic itself.
     """
 
+    sparse_steps = True  # K != 2: counts and E-step as sparse products (see the module docstring)
+
     def __init__(self, enc: EncodedAnswers, golden: Golden) -> None:
         self.enc = enc
         self.golden = golden
@@ -93,9 +113,14 @@ class EM:
         self.pair = self.pairs.code
         k, t = enc.n_labels, enc.n_tasks
         self._weights = np.empty(enc.n_answers)
-        self._post = np.empty((k, t))
-        self._log_post = np.empty((k, t)) if k != 2 else np.empty((0, t))
-        self._tmp = np.empty((max(k, 2), t))
+        self._post = np.empty((k, t)) if k == 2 else np.empty((0, t))
+        self._tmp = np.empty((2, t))
+        if k != 2 and self.sparse_steps:
+            # (T, P): how many answers of each task are each pair's (duplicates add up)
+            self._answers = sparse.csr_matrix(
+                (np.ones(enc.n_answers), (self.task, self.pair)), shape=(t, self.pairs.n)
+            )
+            self._answers_t = self._answers.T.tocsr()
 
     def clamp(self, post: np.ndarray) -> np.ndarray:
         """Golden tasks get probability 1 for their known label (crowd-kit's golden correction)."""
@@ -107,12 +132,14 @@ class EM:
     def counts(self, post: np.ndarray) -> np.ndarray:
         """(K, P): sum over each pair's answers of the task's label probabilities.
 
-        Each task's probabilities sum to 1, so a pair's row sums to its number of answers and the
-        last label's row is that minus the others: one pass over the answers fewer (half the work
-        for yes/no labels), exact up to rounding in the last bits.
+        Yes/no: each task's probabilities sum to 1, so a pair's row sums to its number of answers
+        and the last label's row is that minus the other: one gather and bincount in all, exact up
+        to rounding in the last bits. Otherwise one sparse product, (P, T) @ (T, K).
         """
         p = self.pairs.n
         k = post.shape[0]
+        if k != 2:
+            return _rows_times(post, self._answers_t)
         counts = np.empty((k, p))
         for c in range(k - 1):
             post[c].take(self.task, out=self._weights)
@@ -125,10 +152,10 @@ class EM:
         """(K, T) posterior label probabilities given errors and priors (golden tasks clamped),
         and their entropy as crowd-kit's bound takes it: ``-sum q log q``, ``q = max(p, 1e-10)``.
 
-        Computed in log space relative to label 0 (the posterior is invariant to a per-task
-        shift), which saves one pass over the answers and keeps long products from
-        underflowing. ``exp`` and ``log`` dominate the step's cost, so yes/no labels take a
-        logistic form with one of each per task.
+        Computed in log space, shifted per task (the posterior is invariant to that), so long
+        products never underflow: one sparse product (T, P) @ (P, K) sums every label's
+        log-likelihood over the answers. ``exp`` and ``log`` dominate the step's cost, so yes/no
+        labels take a logistic form with one of each per task, in one gather and bincount.
         """
         t = self.enc.n_tasks
         k = log_errors.shape[0]
@@ -138,14 +165,15 @@ class EM:
             nd = np.bincount(self.task, weights=self._weights, minlength=t)
             nd += log_priors[0] - log_priors[1]
             return self._post, self._logistic(nd)
-        post, rel = self._post, self._log_post
-        rel[0] = 0.0
-        for c in range(1, k):
-            (log_errors[c] - log_errors[0]).take(self.pair, out=self._weights)
-            rel[c] = np.bincount(self.task, weights=self._weights, minlength=t)
-            rel[c] += log_priors[c] - log_priors[0]
+        rel = _rows_times(log_errors, self._answers)
+        return self._softmax(rel, log_priors)
+
+    def _softmax(self, rel: np.ndarray, log_priors: np.ndarray) -> tuple[np.ndarray, float]:
+        """Posteriors from (K, T) log-likelihoods ``rel`` (overwritten), golden tasks clamped, and
+        their clipped entropy."""
+        rel += log_priors[:, None]
         rel -= rel.max(axis=0)
-        np.exp(rel, out=post)
+        post = np.exp(rel)
         total = post.sum(axis=0)
         post /= total
         rel -= np.log(total)
@@ -153,9 +181,22 @@ class EM:
         if len(self.golden):
             rel[:, self.golden.task] = -np.inf
             rel[self.golden.label, self.golden.task] = 0.0
-        q = np.maximum(post, EPS, out=self._tmp[:k])
-        np.maximum(rel, np.log(EPS), out=rel)
-        return post, -float(np.multiply(q, rel, out=q).sum())
+        return post, self._entropy(post, rel)
+
+    @staticmethod
+    def _entropy(post: np.ndarray, log_post: np.ndarray) -> float:
+        """``-sum q log q`` with ``q = max(post, 1e-10)``: one dot product over every cell, with
+        the cells below the clip (``log_post`` may be -inf there) corrected; clips ``log_post``."""
+        floor = np.log(EPS)
+        low = log_post < floor
+        n_low = int(np.count_nonzero(low))
+        if n_low == 0:
+            return -dot(post, log_post)
+        np.maximum(log_post, floor, out=log_post)
+        # the probability in the clipped cells: sum(min(post, EPS)) less EPS for every other cell
+        low_mass = float(np.minimum(post, EPS).sum())
+        low_mass -= (post.size - n_low) * EPS
+        return -(dot(post, log_post) + (n_low * EPS - low_mass) * floor)
 
     def _logistic(self, nd: np.ndarray) -> float:
         """Yes/no posterior (into ``_post``, golden tasks clamped) from ``nd``, the log-odds of
@@ -179,7 +220,7 @@ class EM:
         np.divide(1.0, log_total, out=post[1])
         np.log(log_total, out=log_total)
         np.multiply(e, post[1], out=post[0])
-        entropy = float(log_total.sum()) - float(np.dot(post[0], nd))
+        entropy = float(log_total.sum()) - dot(post[0], nd)
         extreme = lo < -20.0 or hi > 20.0
         special = np.flatnonzero(np.abs(nd, out=e) > 20.0) if extreme else np.empty(0, dtype=np.intp)
         if len(self.golden):
@@ -200,7 +241,7 @@ class EM:
         return entropy
 
     def lower_bound(
-        self, counts: np.ndarray, errors: np.ndarray, priors: np.ndarray, entropy: float
+        self, counts: np.ndarray, log_errors: np.ndarray, priors: np.ndarray, entropy: float
     ) -> float:
         """crowd-kit's evidence lower bound, per answer, used for its stopping rule.
 
@@ -209,28 +250,120 @@ class EM:
         term is counted once per answer (not per task) exactly as crowd-kit does, so both stop
         after the same number of iterations.
         """
-        log_priors = np.log(np.maximum(priors, EPS))[:, None]
-        joint = float(np.sum(counts * (np.log(errors) + log_priors)))
+        log_priors = np.log(np.maximum(priors, EPS))
+        joint = dot(counts, log_errors) + dot(counts.sum(axis=1), log_priors)
         return (joint + entropy) / self.enc.n_answers
 
     def run(
-        self, errors_from_counts: Callable[[np.ndarray], np.ndarray], n_iter: int, tol: float
+        self,
+        errors_from_counts: Callable[[np.ndarray], np.ndarray],
+        n_iter: int,
+        tol: float,
+        first_errors: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> EMResult:
+        """EM from majority-vote shares; ``first_errors`` replaces the first M-step (Dawid-Skene's
+        ``initial_error``)."""
         post = self.clamp(np.ascontiguousarray(vote_shares(self.enc).T))
         priors = post.mean(axis=1)
         counts = self.counts(post)
-        errors = errors_from_counts(counts)
+        errors = (first_errors or errors_from_counts)(counts)
+        log_errors = np.log(errors)
         loss = -np.inf
         history: list[float] = []
         for _ in range(n_iter):
-            post, entropy = self.e_step(np.log(errors), priors)
+            post, entropy = self.e_step(log_errors, priors)
             priors = post.mean(axis=1)
             counts = self.counts(post)
             errors = errors_from_counts(counts)
-            new_loss = self.lower_bound(counts, errors, priors, entropy)
+            log_errors = np.log(errors)
+            new_loss = self.lower_bound(counts, log_errors, priors, entropy)
             history.append(new_loss)
             if new_loss - loss < tol:
                 break
             loss = new_loss
         logger.debug("EM stopped after %d iteration(s)", len(history))
         return EMResult(post, priors, counts, errors, history)
+
+
+class OneCoinEM(EM):
+    """One-coin EM for three labels or more without any label x pair table.
+
+    A worker's error entries are only two numbers, ``right`` (its skill) for the label it gave
+    and ``wrong = (1 - skill) / (K-1)`` for every other, so "errors" here is a (2, W) array. Then
+    a task's log-likelihood of label c is the sum of its answers' ``log wrong`` (the same for
+    every c, so it drops out of the posterior) plus, over the answers that say c,
+    ``log right - log wrong``: one bincount straight into a label-major (K, T) table. The M-step
+    needs only each answer's posterior of its own label, and the bound each label's posterior
+    mass over the answers. Per iteration that is a few passes over the answers and over the
+    (K, T) posteriors, nothing over K x P: 1,000 labels cost what the posteriors cost.
+    """
+
+    sparse_steps = False
+
+    def __init__(self, enc: EncodedAnswers, golden: Golden) -> None:
+        super().__init__(enc, golden)
+        # (label, task) of each answer in the label-major (K, T) layout
+        self._cell = enc.label.astype(np.int64) * enc.n_tasks + enc.task
+        self._answers_per_task = enc.answers_per_task().astype(np.float64)
+        self._label_mass = np.zeros(enc.n_labels)
+
+    def counts(self, post: np.ndarray) -> np.ndarray:
+        """(P,): each pair's summed posterior of its own label (``counts[label(p), p]``)."""
+        np.ascontiguousarray(post).ravel().take(self._cell, out=self._weights)
+        # each label's posterior mass over the answers, for the prior term of the bound
+        self._label_mass = np.einsum("kt,t->k", post, self._answers_per_task)
+        return np.bincount(self.pair, weights=self._weights, minlength=self.pairs.n)
+
+    def skills(self, right: np.ndarray) -> np.ndarray:
+        """(W,) mean posterior probability that each worker's answers are right."""
+        pairs = self.pairs
+        hits = np.bincount(pairs.worker, weights=right, minlength=pairs.n_workers)
+        return hits / np.maximum(pairs.answers_per_worker, 1)
+
+    def errors_from_counts(self, right: np.ndarray) -> np.ndarray:
+        """(2, W): each worker's clipped error entries for its own label and for any other."""
+        skill = self.skills(right)
+        k = self.enc.n_labels
+        errors = np.stack([skill, (1.0 - skill) / max(k - 1, 1)])
+        return np.clip(errors, EPS, 1.0 - EPS, out=errors)
+
+    def e_step(self, log_errors: np.ndarray, priors: np.ndarray) -> tuple[np.ndarray, float]:
+        t, k = self.enc.n_tasks, self.enc.n_labels
+        log_right, log_wrong = log_errors
+        # The sum of log wrong over a task's answers is the same for every label: the posterior
+        # does not depend on it, so only the correction for the answers' own labels is summed.
+        (log_right - log_wrong).take(self.enc.worker, out=self._weights)
+        rel = np.bincount(self._cell, weights=self._weights, minlength=k * t).reshape(k, t)
+        return self._softmax(rel, np.log(np.maximum(priors, EPS)))
+
+    def lower_bound(
+        self, counts: np.ndarray, log_errors: np.ndarray, priors: np.ndarray, entropy: float
+    ) -> float:
+        """``EM.lower_bound`` with the label x pair sum taken per pair: its own label's count
+        times ``log right``, the rest of its answers times ``log wrong``."""
+        pairs = self.pairs
+        log_errors = log_errors.take(pairs.worker, axis=1)
+        joint = dot(counts, log_errors[0])
+        joint += dot(pairs.answers_per_pair - counts, log_errors[1])
+        joint += dot(self._label_mass, np.log(np.maximum(priors, EPS)))
+        return (joint + entropy) / self.enc.n_answers
+
+    def full_errors(self, errors: np.ndarray) -> np.ndarray:
+        """The (K, P) table ``EM`` would hold, for the fitted ``errors_`` attribute."""
+        pairs = self.pairs
+        full = np.repeat(errors[1].take(pairs.worker)[None, :], self.enc.n_labels, axis=0)
+        full[pairs.label, np.arange(pairs.n)] = errors[0].take(pairs.worker)
+        return full
+
+
+
+def _rows_times(rows: np.ndarray, matrix: sparse.csr_matrix) -> np.ndarray:
+    """``rows @ matrix.T`` for a label-major (K, n) array, one sparse matrix-vector product per
+    label: the result comes out label-major too. One (n, K) product would read the answers once,
+    but its task-major result must be transposed, and on 100k tasks x 20 labels that transpose
+    costs more than the K passes; per-task reductions over a short axis are slow in numpy, K
+    whole-row operations are not."""
+    out = np.empty((rows.shape[0], matrix.shape[0]))
+    for c, row in enumerate(rows):
+        out[c] = matrix @ row
+    return out

@@ -88,10 +88,9 @@ class MajorityVote(BaseAggregator):
     ``probas_`` holds each label's share of the task's votes; ``skills_`` each worker's agreement
     with the aggregated labels (as crowd-kit: a repeated identical answer counts once).
 
-    Ties: the label that sorts first wins (``0`` before ``1``, ``"cat"`` before ``"dog"``); when
-    labels cannot be compared with each other (mixed types), the one that first appears in the
-    data wins. Deterministic for a given set of answers, whatever their row order, when labels
-    are sortable.
+    Ties (vote shares within 1e-9, so weights 0.1 + 0.2 tie with 0.3): the label that sorts first
+    wins (``0`` before ``1``, ``"cat"`` before ``"dog"``); see the package docstring for the rule
+    every method shares.
 
     Parameters as crowd-kit: ``on_missing_skill`` ("error", "ignore" or "value") and
     ``default_skill`` say what ``fit(data, skills)`` does with workers that have no skill.

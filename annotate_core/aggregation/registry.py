@@ -16,6 +16,8 @@ import pandas as pd
 from annotate_core.aggregation._base import BaseAggregator, choose, empty_result
 from annotate_core.aggregation._encode import encode_answers, encode_golden
 from annotate_core.aggregation.dawid_skene import DawidSkene, OneCoinDawidSkene
+from annotate_core.aggregation.glad import GLAD
+from annotate_core.aggregation.mace import MACE
 from annotate_core.aggregation.majority import GoldMajorityVote, MajorityVote
 from annotate_core.aggregation.wawa import Wawa
 
@@ -29,6 +31,8 @@ AGGREGATORS: dict[str, type[BaseAggregator]] = {
     "one_coin": OneCoinDawidSkene,
     "wawa": Wawa,
     "gold_mv": GoldMajorityVote,
+    "glad": GLAD,
+    "mace": MACE,
 }
 
 _LONG_NAMES: dict[str, type[BaseAggregator]] = {
@@ -57,8 +61,8 @@ def _lookup() -> dict[str, type[BaseAggregator]]:
 
 
 def get_aggregator(name: str, **params: Any) -> BaseAggregator:
-    """A new aggregator for ``name`` ("mv", "ds", "ocds"/"one_coin", "wawa", "gold_mv" or a class
-    name such as "DawidSkene"), built with ``params`` (e.g. ``n_iter=50``)."""
+    """A new aggregator for ``name`` ("mv", "ds", "ocds"/"one_coin", "wawa", "gold_mv", "glad",
+    "mace" or a class name such as "DawidSkene"), built with ``params`` (e.g. ``n_iter=50``)."""
     if not isinstance(name, str):
         raise ValueError(
             f"method: expected a name, one of {', '.join(available_methods())}; "
@@ -87,8 +91,9 @@ def aggregate(
 
     ``true_labels`` (task -> known label, e.g. golden items): Dawid-Skene and one-coin clamp them
     inside EM so they calibrate the workers; gold majority vote measures skills on them (and
-    needs them). Whatever the method, a task with a known label comes out with that label and
-    confidence 1.0: the known answer beats any estimate of it.
+    needs them); GLAD, MACE, majority vote and Wawa do not use them. Whatever the method, a task
+    with a known label comes out with that label and confidence 1.0: the known answer beats any
+    estimate of it.
 
     Rows are in task order (sorted when task ids are comparable). An empty ``df`` gives an empty
     table with these columns; missing columns or missing values raise ``ValueError``.
@@ -101,7 +106,7 @@ def aggregate(
         aggregator._fit_encoded(enc, true_labels)._predict_encoded(enc)
     elif isinstance(aggregator, Wawa):
         aggregator._fit_encoded(enc)._predict_encoded(enc)
-    elif isinstance(aggregator, MajorityVote):
+    elif isinstance(aggregator, MajorityVote | GLAD | MACE):
         aggregator._fit_encoded(enc)
     else:
         aggregator.fit(df)

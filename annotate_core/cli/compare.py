@@ -104,7 +104,8 @@ def echo_comparison(c: Comparison) -> None:
 @click.option("--truth", "truth_path", type=click.Path(dir_okay=False, exists=True),
               help="CSV of known labels (key and label columns); golden items are always used.")
 @click.option("--method", "-m", "methods", multiple=True,
-              help="Aggregation method (repeatable; default: mv, ds and wawa when available).")
+              help="Aggregation method (repeatable; default: every method that needs no golden input: "
+                   "mv, ds, ocds, wawa, glad, mace).")
 @click.option("--field", "field_name", help="Output field to compare (default: the spec's first output).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Write metrics.csv, metrics.json and report.html into this directory.")

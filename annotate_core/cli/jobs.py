@@ -22,7 +22,7 @@ from typing import Any
 import click
 import pandas as pd
 
-from annotate_core.aggregation.registry import DEFAULT_METHOD
+from annotate_core.aggregation.registry import AGGREGATORS, DEFAULT_METHOD
 from annotate_core.capabilities import Capability
 from annotate_core.cli.keys import run_key
 from annotate_core.client import Client, connect
@@ -193,7 +193,8 @@ def simulate_and_report(job: Job, spec: JobSpec, truth: Mapping[str, Mapping[str
 #: Progress.details keys the counts lines already show (annotate status prints the other details)
 PROGRESS_COUNTED = ("items_to_label", "golden_items")
 
-_METHOD_NAMES = {"mv": "majority vote", "ds": "Dawid-Skene", "wawa": "Wawa", "gold_mv": "gold majority vote"}
+_METHOD_NAMES = {"mv": "majority vote", "ds": "Dawid-Skene", "ocds": "one-coin Dawid-Skene", "wawa": "Wawa",
+                 "gold_mv": "gold majority vote", "glad": "GLAD", "mace": "MACE"}
 
 
 def echo_counts(counts: Counts) -> None:
@@ -415,7 +416,8 @@ def status_cmd(ctx: click.Context, job_id: str, backend: str | None, profile: st
 @click.argument("job_id")
 @backend_options
 @click.option("-o", "--output", default="-", show_default=True, help="CSV file to write ('-': standard output).")
-@click.option("--method", default=DEFAULT_METHOD, show_default=True, help="Aggregation method (ds, mv, wawa, ...).")
+@click.option("--method", default=DEFAULT_METHOD, show_default=True,
+              help=f"Aggregation method: {', '.join(AGGREGATORS)} (or a crowd-kit class name).")
 @click.option("--answers", "answers_path", type=click.Path(dir_okay=False), help="Also write every answer here.")
 @click.option("--no-progress", is_flag=True, help="No progress lines on stderr for long phases.")
 @click.pass_context

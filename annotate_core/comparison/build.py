@@ -44,12 +44,17 @@ WAWA = "wawa"
 
 
 def default_methods() -> tuple[str, ...]:
-    """mv and ds, and wawa when the installed ``annotate_core.aggregation`` has it (the CLI default)."""
+    """Every aggregation method that needs no golden labels as input, by its short name (the CLI
+    default): mv, ds, ocds, wawa, glad, mace with the aggregation package as it is now."""
     try:
-        from annotate_core.aggregation import available_methods
+        from annotate_core.aggregation import AGGREGATORS, GoldMajorityVote
     except ImportError:
         return DEFAULT_METHODS
-    return (*DEFAULT_METHODS, WAWA) if WAWA in available_methods() else DEFAULT_METHODS
+    names: dict[type, str] = {}
+    for name, cls in AGGREGATORS.items():
+        if cls is not GoldMajorityVote:
+            names.setdefault(cls, name)
+    return tuple(names.values())
 
 # method names for ``annotate_core.aggregation``, or name -> name/callable (see metrics.aggregated_labels)
 Methods = Sequence[str] | Mapping[str, "str | m.Aggregator"]

@@ -16,7 +16,8 @@ from annotate_core.counts import LABELS
 if TYPE_CHECKING:
     from annotate_core.comparison.build import Comparison
 
-METHOD_NAMES = {"mv": "majority vote", "ds": "Dawid-Skene", "wawa": "WAWA", "glad": "GLAD", "zbs": "ZBS",
+METHOD_NAMES = {"mv": "majority vote", "ds": "Dawid-Skene", "ocds": "one-coin Dawid-Skene", "wawa": "WAWA",
+                "glad": "GLAD", "mace": "MACE", "zbs": "ZBS",
                 "mmsr": "M-MSR", "gold": "golden-weighted"}
 
 HEAD_ROWS: list[tuple[str, str]] = [

@@ -16,7 +16,9 @@ REFERENCE = HERE / "reference"
 BLUEBIRDS = HERE.parent / "data" / "bluebirds"
 
 # method -> fit arguments beyond the answers ("golden" = every third true label)
-METHODS = ("mv", "ds", "ocds", "wawa", "ds_golden", "gold_mv")
+METHODS = (
+    "mv", "ds", "ocds", "wawa", "ds_golden", "gold_mv", "glad", "mace", "ds_assign", "ds_addition",
+)
 CASES = ("bluebirds", "multiclass")
 
 
@@ -41,6 +43,24 @@ def golden(truth: pd.Series) -> pd.Series:
     return truth.iloc[::3]
 
 
+def initial_error(answers: pd.DataFrame, truth: pd.Series, strategy: str) -> pd.DataFrame:
+    """A history of confusion matrices for DawidSkene's ``initial_error``: the answers on every
+    third task against its truth. "addition" gets the raw counts (only the pairs seen there);
+    "assign" gets, for every (worker, label) pair in the data, add-one smoothed probabilities
+    that sum to 1 over each worker's labels for each true label."""
+    known = golden(truth)
+    seen = answers[answers["task"].isin(known.index)]
+    seen = seen.assign(true=seen["task"].map(known).to_numpy())
+    counts = seen.groupby(["worker", "label", "true"]).size().unstack("true", fill_value=0)
+    counts = counts.reindex(columns=sorted(truth.unique()), fill_value=0)
+    counts.columns.name = None
+    if strategy == "addition":
+        return counts.astype(float)
+    pairs = pd.MultiIndex.from_frame(answers[["worker", "label"]].drop_duplicates())
+    full = counts.reindex(pairs, fill_value=0).astype(float) + 1.0
+    return full / full.groupby(level="worker").transform("sum")
+
+
 def run_method(lib: object, method: str, answers: pd.DataFrame, truth: pd.Series) -> object:
     """Fit ``method`` from ``lib`` (crowd-kit's aggregation module or ours); return the model."""
     if method == "mv":
@@ -55,6 +75,14 @@ def run_method(lib: object, method: str, answers: pd.DataFrame, truth: pd.Series
         model = lib.Wawa()
         model.fit_predict(answers)
         return model
+    if method in ("ds_assign", "ds_addition"):
+        strategy = method.removeprefix("ds_")
+        model = lib.DawidSkene(n_iter=100, tol=1e-5, initial_error_strategy=strategy)
+        return model.fit(answers, initial_error=initial_error(answers, truth, strategy))
+    if method == "glad":
+        return lib.GLAD().fit(answers)
+    if method == "mace":
+        return (aligned_mace(lib) if is_crowdkit(lib) else lib.MACE)().fit(answers)
     if method == "gold_mv":
         model = lib.GoldMajorityVote()
         model.fit_predict(answers, golden(truth))
@@ -69,3 +97,30 @@ def recorded(case: str, method: str) -> tuple[pd.DataFrame, pd.Series]:
     probas = frame.pivot(index="task", columns="label", values="proba")
     labels = frame[frame["chosen"]].set_index("task")["label"]
     return probas, labels
+
+
+def is_crowdkit(lib: object) -> bool:
+    return getattr(lib, "__name__", "").startswith("crowdkit")
+
+
+def aligned_mace(ck: object) -> type:
+    """crowd-kit 1.4.2's MACE with its one ordering bug fixed, the reference ours is held to.
+
+    Its E-step returns the spamming-label counts as a (worker x label) table in sorted order, and
+    its M-step reads that table's rows and columns as if they were in order of first appearance
+    (``pd.factorize``). On bluebirds, whose labels first appear as 1 then 0, every spamming
+    distribution is read with its labels swapped. Reindexing the table to the order it is read
+    in is the whole fix; where the two orders agree it changes nothing (test_crowdkit_parity
+    checks that against crowd-kit as released).
+    """
+    from crowdkit.aggregation.classification.mace import MACE
+
+    class AlignedMACE(MACE):  # type: ignore[misc]
+        def _e_step(self, annotation, task_names, worker_names, label_names, tasks, workers, labels):  # type: ignore[no-untyped-def]
+            lml, gold, strategy, knowing = super()._e_step(
+                annotation, task_names, worker_names, label_names, tasks, workers, labels
+            )
+            strategy = strategy.reindex(index=worker_names, columns=label_names, fill_value=0.0)
+            return lml, gold, strategy, knowing
+
+    return AlignedMACE

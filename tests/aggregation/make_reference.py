@@ -4,7 +4,9 @@
 
 Needs crowd-kit (and scikit-learn<1.6 for Wawa). Writes the synthetic multiclass crowd (once) and
 ``<case>_crowdkit.csv``: one row per (method, task, label) with crowd-kit's probability and
-whether crowd-kit chose that label. Tasks and labels are written as text.
+whether crowd-kit chose that label. Tasks and labels are written as text. MACE is recorded from
+crowd-kit's MACE with its label-order bug fixed (``cases.aligned_mace``). Rows of a method already
+recorded need not be rewritten: crowd-kit's numbers move in the last bit between numpy builds.
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ def test_data_is_what_the_readme_says(bluebirds_data: tuple[pd.DataFrame, pd.Ser
 
 @pytest.mark.parametrize(
     ("method", "expected"),
-    [("mv", 0.759), ("ds", 0.889), ("wawa", 0.759), ("ocds", 0.583)],
+    [("mv", 0.759), ("ds", 0.889), ("wawa", 0.759), ("ocds", 0.583), ("glad", 0.722),
+     ("mace", 0.861)],
 )
 def test_reference_accuracy(
     bluebirds_data: tuple[pd.DataFrame, pd.Series], method: str, expected: float

@@ -21,6 +21,10 @@ from .cases import CASES, METHODS, load_case, recorded, run_method
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:crowdkit")
 
 TOL = 1e-8  # crowd-kit clips final probabilities at 1e-10; everything else agrees to rounding
+# GLAD's M-step is 25 conjugate-gradient steps stopped far from convergence: rounding in the last
+# bits of the objective (a different summation order) moves that path, and the probabilities
+# with it, by up to ~1e-3 on bluebirds; the labels stay the same.
+TOLERANCE = {"glad": 3e-3}
 
 
 def as_text(probas: pd.DataFrame, labels: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
@@ -58,7 +62,8 @@ def test_same_labels_and_probabilities_as_crowdkit(
 
     assert list(probas.index) == list(want_probas.index)
     assert list(probas.columns) == list(want_probas.columns)
-    np.testing.assert_allclose(probas.to_numpy(), want_probas.to_numpy(), rtol=0, atol=TOL)
+    atol = TOLERANCE.get(method, TOL)
+    np.testing.assert_allclose(probas.to_numpy(), want_probas.to_numpy(), rtol=0, atol=atol)
     mismatched = labels[labels != want_labels.reindex(labels.index)]
     assert mismatched.empty, f"labels differ from crowd-kit on {len(mismatched)} tasks"
 
@@ -98,3 +103,29 @@ def test_fitted_attributes_match_crowdkit(crowdkit: ModuleType | None, case: str
     np.testing.assert_allclose(mv.skills_.to_numpy(), ck_mv.skills_[mv.skills_.index], atol=1e-12)
     assert len(ds.loss_history_) == len(ck_ds.loss_history_)
     np.testing.assert_allclose(ds.loss_history_, ck_ds.loss_history_, atol=1e-9)
+
+
+def test_mace_matches_crowdkit_as_released_where_its_orders_agree(crowdkit: ModuleType | None) -> None:
+    """crowd-kit's MACE reads its spamming counts in first-appearance order but stores them
+    sorted (see ``cases.aligned_mace``). Renaming bluebirds' labels 1 -> "a", 0 -> "b" makes the
+    two orders agree (its workers already appear in sorted order): then crowd-kit as released
+    computes what ours does, and our result does not depend on what the labels are called."""
+    answers, truth = load_case("bluebirds")
+    names = {1: "a", 0: "b"}
+    renamed = answers.assign(label=answers["label"].map(names))
+    ours_renamed = ours.MACE().fit(renamed)
+    ours_plain = ours.MACE().fit(answers)
+    np.testing.assert_allclose(
+        ours_renamed.probas_[["a", "b"]].to_numpy(), ours_plain.probas_[[1, 0]].to_numpy(), atol=1e-12
+    )
+    assert ours_renamed.labels_.equals(ours_plain.labels_.map(names))
+    assert (ours_plain.labels_ == truth.reindex(ours_plain.labels_.index)).mean() == pytest.approx(93 / 108)
+    if crowdkit is None:
+        return
+    released = crowdkit.MACE().fit(renamed)
+    probas = released.probas_.reindex(index=ours_renamed.probas_.index, columns=["a", "b"])
+    np.testing.assert_allclose(ours_renamed.probas_.to_numpy(), probas.to_numpy(), atol=TOL)
+    assert released.labels_.reindex(ours_renamed.labels_.index).equals(ours_renamed.labels_)
+    # on the labels as they come, crowd-kit as released reads swapped counts and is less accurate
+    unaligned = crowdkit.MACE().fit_predict(answers)
+    assert (unaligned == truth.reindex(unaligned.index)).mean() == pytest.approx(78 / 108)

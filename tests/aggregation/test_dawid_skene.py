@@ -121,3 +121,72 @@ def test_many_answers_per_task_do_not_underflow() -> None:
         model = cls().fit(df)
         assert np.isfinite(model.probas_.to_numpy()).all()
         assert model.labels_["big"] == "y" and model.probas_.loc["big", "y"] == pytest.approx(1.0)
+
+
+# --- initial_error: confusion matrices from history (parity with crowd-kit: test_crowdkit_parity)
+
+
+def test_initial_error_assign_starts_from_the_given_matrices() -> None:
+    """With n_iter=0 nothing but the first M-step runs: "assign" makes errors_ the given table
+    (already normalised); "addition" adds it to the counts before normalising."""
+    answers, truth = load_case("bluebirds")
+    from .cases import initial_error
+
+    table = initial_error(answers, truth, "assign")
+    model = agg.DawidSkene(n_iter=1, tol=0, initial_error_strategy="assign").fit(
+        answers, initial_error=table
+    )
+    assert model.labels_.index.equals(agg.DawidSkene().fit(answers).labels_.index)
+    plain = agg.DawidSkene(n_iter=1, tol=0).fit(answers)
+    assert not np.allclose(model.probas_.to_numpy(), plain.probas_.to_numpy())
+    addition = initial_error(answers, truth, "addition")
+    strong = agg.DawidSkene(initial_error_strategy="addition").fit_predict(answers, initial_error=addition * 50)
+    assert (strong == truth[strong.index]).mean() >= (plain.labels_ == truth[strong.index]).mean()
+
+
+def test_initial_error_rows_for_labels_not_given_count_in_the_normalisation() -> None:
+    """A history row for a label the worker did not give here still takes its share of the
+    worker's column: w said "x" on both tasks, its history says "y" as often when the truth is y."""
+    df = pd.DataFrame({"task": ["a", "b", "a", "b"], "worker": ["w", "w", "v", "v"],
+                       "label": ["x", "x", "y", "x"]})
+    index = pd.MultiIndex.from_tuples([("w", "x"), ("w", "y")], names=["worker", "label"])
+    with_row = pd.DataFrame([[9.0, 5.0], [1.0, 5.0]], index=index, columns=["x", "y"])
+    without = with_row.iloc[:1]
+    fits = [
+        agg.DawidSkene(n_iter=1, tol=0, initial_error_strategy="addition").fit(df, initial_error=t)
+        for t in (with_row, without)
+    ]
+    # without the row, w's columns are all on "x": its "x" answers say nothing about x vs y
+    assert fits[0].probas_.loc["a", "x"] != pytest.approx(fits[1].probas_.loc["a", "x"])
+    assert fits[0].probas_.loc["a", "x"] > fits[1].probas_.loc["a", "x"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "table", "message"),
+    [
+        ({"initial_error_strategy": "replace"}, None, "not one of 'assign', 'addition'"),
+        ({}, "valid", "initial_error_strategy=...\\) is None"),
+        ({"initial_error_strategy": "assign"}, "flat", "index must be \\(worker, label\\)"),
+        ({"initial_error_strategy": "assign"}, "partial", "needs a row for every \\(worker, label\\) pair"),
+        ({"initial_error_strategy": "assign"}, "unnormalised", "must sum to 1.0"),
+        ({"initial_error_strategy": "addition"}, "unknown_label", "not in the data, e.g. 'z'"),
+        ({"initial_error_strategy": "addition"}, "nan", "NaN"),
+    ],
+)
+def test_initial_error_bad_input(kwargs: dict, table: str | None, message: str) -> None:
+    df = pd.DataFrame({"task": ["a", "a", "b"], "worker": ["w1", "w2", "w1"], "label": ["x", "y", "y"]})
+    index = pd.MultiIndex.from_tuples([("w1", "x"), ("w1", "y"), ("w2", "y")], names=["worker", "label"])
+    valid = pd.DataFrame([[0.5, 0.5], [0.5, 0.5], [1.0, 1.0]], index=index, columns=["x", "y"])
+    tables = {
+        "valid": valid,
+        "flat": valid.reset_index(drop=True),
+        "partial": valid.iloc[:2],
+        "unnormalised": valid * 0.5,
+        "unknown_label": valid.assign(z=1.0),
+        "nan": valid.where(valid < 1.0),
+    }
+    with pytest.raises(ValueError, match=message):
+        agg.DawidSkene(**kwargs).fit(df, initial_error=tables.get(table or ""))
+    if table == "valid":
+        with pytest.raises(ValueError, match="initial_error_strategy"):
+            agg.OneCoinDawidSkene().fit(df, initial_error=valid)

@@ -93,7 +93,8 @@ def test_skills_are_measured_lazily_but_exactly_once() -> None:
 
 def test_repr_shows_parameters() -> None:
     assert repr(agg.MajorityVote()) == "MajorityVote(on_missing_skill='error', default_skill=None)"
-    assert repr(agg.DawidSkene(n_iter=7)) == "DawidSkene(n_iter=7, tol=1e-05)"
+    assert repr(agg.DawidSkene(n_iter=7)) == "DawidSkene(n_iter=7, tol=1e-05, initial_error_strategy=None)"
+    assert repr(agg.OneCoinDawidSkene(n_iter=7)) == "OneCoinDawidSkene(n_iter=7, tol=1e-05)"
 
 
 def test_repeats_found_when_rows_are_grouped_but_not_sorted() -> None:

@@ -17,7 +17,8 @@ import annotate_core.aggregation as agg
         ("ocds", agg.OneCoinDawidSkene), ("one_coin", agg.OneCoinDawidSkene),
         ("OneCoinDawidSkene", agg.OneCoinDawidSkene), ("wawa", agg.Wawa), ("Wawa", agg.Wawa),
         ("gold_mv", agg.GoldMajorityVote), ("GoldMajorityVote", agg.GoldMajorityVote),
-        (" MV ", agg.MajorityVote),
+        (" MV ", agg.MajorityVote), ("glad", agg.GLAD), ("GLAD", agg.GLAD), ("mace", agg.MACE),
+        ("MACE", agg.MACE),
     ],
 )
 def test_names(name: str, cls: type) -> None:
@@ -30,9 +31,9 @@ def test_parameters_are_passed_on() -> None:
 
 
 def test_unknown_name_lists_valid_ones() -> None:
-    with pytest.raises(ValueError, match="unknown aggregation method 'glad'") as err:
-        agg.get_aggregator("glad")
-    for name in ("mv", "ds", "ocds", "one_coin", "wawa", "gold_mv", "DawidSkene"):
+    with pytest.raises(ValueError, match="unknown aggregation method 'kos'") as err:
+        agg.get_aggregator("kos")
+    for name in ("mv", "ds", "ocds", "one_coin", "wawa", "gold_mv", "glad", "mace", "DawidSkene"):
         assert name in str(err.value)
     assert agg.available_methods()[:6] == ["mv", "ds", "ocds", "one_coin", "wawa", "gold_mv"]
 
@@ -51,7 +52,7 @@ def test_aggregate_table() -> None:
     }
 
 
-@pytest.mark.parametrize("method", ["mv", "ds", "ocds", "wawa", "gold_mv"])
+@pytest.mark.parametrize("method", ["mv", "ds", "ocds", "wawa", "gold_mv", "glad", "mace"])
 def test_known_labels_win_in_every_method(method: str) -> None:
     """job.results passes golden items' known answers: they come out as such, confidence 1."""
     answers, truth = agg.simulate_crowd(200, overlap=3, n_workers=10, labels=("n", "y"), seed=21)

@@ -186,14 +186,14 @@ def test_cli_json_output(shared_memory) -> None:
     assert data["jobs"][0]["answer_acc_truth"] is None  # no truth file: null, not NaN
 
 
-def test_cli_default_methods_include_wawa_when_available(shared_memory) -> None:
-    from annotate_core.aggregation import available_methods
-
+def test_cli_default_methods_are_every_method_without_golden_input(shared_memory) -> None:
     a = fill(shared_memory["mem"])
     res = CliRunner().invoke(cli, ["compare", f"mem:{a.id}", "--json"])
     assert res.exit_code == 0, res.output
-    expected = ["mv", "ds", "wawa"] if "wawa" in available_methods() else ["mv", "ds"]
-    assert json.loads(res.output)["methods"] == expected
+    data = json.loads(res.output)
+    assert data["methods"] == ["mv", "ds", "ocds", "wawa", "glad", "mace"]
+    for method in data["methods"]:
+        assert data["jobs"][0][f"acc_golden_{method}"] == 1.0
 
 
 @pytest.mark.parametrize(("args", "message"), [

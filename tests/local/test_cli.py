@@ -71,6 +71,14 @@ def test_run_simulate_status_and_results(tmp_path, examples_dir):
     assert set(table["key"]) == {f"k{i}" for i in range(30)}
     stdout = invoke("results", job_id, "--db", str(db))
     assert stdout.output.startswith("key,image,label,confidence")
+    from annotate_core.aggregation import AGGREGATORS
+
+    for method in AGGREGATORS:  # every method is offered; golden items' known labels always win
+        res = invoke("results", job_id, "--db", str(db), "-o", str(out), "--method", method)
+        assert res.exit_code == 0, (method, res.output)
+        table = pd.read_csv(out).set_index("key")
+        assert set(table["label"]) <= {"cat", "dog"} and (table["method"] == method).all()
+        assert (table.loc[["k0", "k1", "k2"], "label"] == ["dog", "cat", "cat"]).all()
 
 
 def test_run_without_simulation_starts_the_job(tmp_path, examples_dir):
