@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +81,18 @@ class FaultyDataloop(FaultyVendor):
 
 
 @dataclass
+@contextmanager
+def served_gate() -> Iterator[FaultyDataloop]:
+    """A fresh fake gate (no dedupe, real paging, commands that finish unpolled) behind a FaultyServer."""
+    gate = FakeGate()
+    server = FaultyServer(gate.handle, read_timeout=0.3)
+    server.start()
+    try:
+        yield FaultyDataloop(gate, server)
+    finally:
+        server.stop()
+
+
 class AimedPlan(FaultPlan):
     """One fault on the ``nth`` request whose method and path match (and the ``times - 1`` after it)."""
 

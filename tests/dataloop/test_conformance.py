@@ -17,10 +17,9 @@ from annotate_dataloop.jobref import JobRef
 from pydantic import SecretStr
 
 from annotate_core.testing import BackendConformance
-from annotate_core.testing.faults import FaultyServer
 
-from .fake_gate import MAX_PAGE_SIZE, FakeGate
-from .faulty import FaultyDataloop
+from .fake_gate import MAX_PAGE_SIZE
+from .faulty import FaultyDataloop, served_gate
 from .helpers import fake_jwt
 from .recorded import replayed_all
 
@@ -61,13 +60,8 @@ class TestDataloopConformance(BackendConformance):
     @pytest.fixture
     def faulty_vendor(self) -> Iterator[FaultyDataloop]:
         """The fake gate (no dedupe, real paging, commands that finish unpolled) behind planned faults."""
-        gate = FakeGate()
-        server = FaultyServer(gate.handle, read_timeout=0.3)
-        server.start()
-        try:
-            yield FaultyDataloop(gate, server)
-        finally:
-            server.stop()
+        with served_gate() as vendor:
+            yield vendor
 
     @pytest.fixture
     def backend(self, make_backend):

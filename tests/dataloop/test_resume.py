@@ -16,12 +16,11 @@ import pytest
 from annotate_dataloop.jobref import JobRef
 
 from annotate_core import Client
-from annotate_core.testing.faults import Fault, FaultPlan, FaultyServer, run_with_reruns
+from annotate_core.testing.faults import Fault, FaultPlan, run_with_reruns
 from annotate_core.testing.specs import base_spec
 from annotate_core.testing.suite import conformance_items
 
-from .fake_gate import FakeGate
-from .faulty import AimedPlan, FaultyDataloop
+from .faulty import AimedPlan, FaultyDataloop, served_gate
 from .helpers import example
 
 #: the faults whose outcome the client cannot know, and the two that are plain failures
@@ -31,13 +30,8 @@ FAULTS = [Fault.ERROR_BEFORE, Fault.ERROR_AFTER, Fault.LOST_REPLY, Fault.READ_TI
 
 @pytest.fixture
 def vendor() -> Iterator[FaultyDataloop]:
-    gate = FakeGate()
-    server = FaultyServer(gate.handle, read_timeout=0.3)
-    server.start()
-    try:
-        yield FaultyDataloop(gate, server)
-    finally:
-        server.stop()
+    with served_gate() as served:
+        yield served
 
 
 def rerun_until_done(vendor: FaultyDataloop, plan: FaultPlan, spec: Any, key: str, *, answer: bool = True
