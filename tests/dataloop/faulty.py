@@ -80,7 +80,6 @@ class FaultyDataloop(FaultyVendor):
                        and not self.gate.s.items[a["itemId"]]["hidden"])
 
 
-@dataclass
 @contextmanager
 def served_gate() -> Iterator[FaultyDataloop]:
     """A fresh fake gate (no dedupe, real paging, commands that finish unpolled) behind a FaultyServer."""
@@ -93,6 +92,7 @@ def served_gate() -> Iterator[FaultyDataloop]:
         server.stop()
 
 
+@dataclass
 class AimedPlan(FaultPlan):
     """One fault on the ``nth`` request whose method and path match (and the ``times - 1`` after it)."""
 
