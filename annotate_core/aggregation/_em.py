@@ -92,7 +92,8 @@ class Pairs:
 
 @dataclass(frozen=True)
 class EMResult:
-    """Where EM ended: posteriors (K, T), priors (K,), counts and errors (K, P), bound history."""
+    """Where EM ended: posteriors (K, T), priors (K,), counts and errors (K, P; ``OneCoinEM``:
+    counts (P,) and errors (2, W)), bound history."""
 
     post: np.ndarray
     priors: np.ndarray
