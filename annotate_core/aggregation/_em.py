@@ -18,13 +18,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from annotate_core.aggregation._base import EPS, dot, vote_shares
 from annotate_core.aggregation._encode import EncodedAnswers, Golden
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +80,8 @@ class Pairs:
         """(W, P) incidence of workers and their pairs, built on first use."""
         cached = self.__dict__.get("_worker_matrix")
         if cached is None:
+            from scipy import sparse  # ~0.1 s to import: only when three labels or more need it
+
             p = self.n
             cached = sparse.csr_matrix(
                 (np.ones(p), (self.worker, np.arange(p))), shape=(self.n_workers, p)
@@ -87,7 +92,8 @@ class Pairs:
 
 @dataclass(frozen=True)
 class EMResult:
-    """Where EM ended: posteriors (K, T), priors (K,), counts and errors (K, P), bound history."""
+    """Where EM ended: posteriors (K, T), priors (K,), counts and errors (K, P; ``OneCoinEM``:
+    counts (P,) and errors (2, W)), bound history."""
 
     post: np.ndarray
     priors: np.ndarray
@@ -116,6 +122,8 @@ class EM:
         self._post = np.empty((k, t)) if k == 2 else np.empty((0, t))
         self._tmp = np.empty((2, t))
         if k != 2 and self.sparse_steps:
+            from scipy import sparse  # ~0.1 s to import: only when three labels or more need it
+
             # (T, P): how many answers of each task are each pair's (duplicates add up)
             self._answers = sparse.csr_matrix(
                 (np.ones(enc.n_answers), (self.task, self.pair)), shape=(t, self.pairs.n)
