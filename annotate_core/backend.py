@@ -200,6 +200,12 @@ class Backend(abc.ABC):
     def review(self, job_id: str, assignment: str, *, accept: bool, comment: str | None = None) -> None:
         raise NotImplementedError(f"backend {self.name!r} has no manual review")
 
+    def review_sample(self, job_id: str) -> list[str]:
+        """The submitted assignments in the spec's review sample still awaiting a verdict. A vendor with
+        no server-side sample (Toloka) accepts the submitted work outside it first, so those workers
+        are paid now; with manual review declared, backends implement it."""
+        raise NotImplementedError(f"backend {self.name!r} has no manual review")
+
     def add_source(
         self, job_id: str, spec: JobSpec, source: Any, *, assignees: tuple[str, ...] = ()
     ) -> UploadReport:

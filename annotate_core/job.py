@@ -215,6 +215,13 @@ class Job:
             raise ValueError("comment: a rejection needs a comment the worker can act on")
         self.backend.review(self.id, assignment, accept=accept, comment=comment)
 
+    def review_sample(self) -> list[str]:
+        """The assignments of the spec's review sample (``review.fraction``) awaiting your verdict, to
+        pass to ``review``. The same call on every backend: the local store samples as work arrives;
+        on Toloka, which has no server-side sample, it also accepts the submitted work outside it."""
+        _refuse(self.backend, Capability.MANUAL_REVIEW, "manual review")
+        return self.backend.review_sample(self.id)
+
     def results(
         self,
         method: str = DEFAULT_METHOD,

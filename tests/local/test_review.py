@@ -8,7 +8,7 @@ from annotate_local import NotAllowedError
 from annotate_core.backend import JobState
 from annotate_core.errors import JobStateError
 
-from .conftest import make_items
+from .conftest import make_items, make_spec
 
 ONE = {"kind": "pulling", "batch_size": 1}
 
@@ -178,3 +178,16 @@ def test_pipeline_runs_annotate_then_review_then_aggregate(started):
     first = stored[b.keys[0]]
     assert first["label"] == "dog" and first["confidence"] == pytest.approx(2 / 3) and first["method"] == "mv"
     assert first["n_answers"] == 3
+
+
+def test_review_sample_lists_the_sampled_work_awaiting_a_verdict(client) -> None:
+    """job.review_sample(): the same call as on Toloka; here the store sampled as work arrived."""
+    spec = make_spec(review={"fraction": 1.0, "reviewers": ["qa@example.com"]})
+    job = client.create_job(spec)
+    job.add_items(make_items(6), progress=False)
+    job.start()
+    a = job.pull("w1")
+    job.submit(a.assignment, {i.key: "cat" for i in a.items})
+    assert job.review_sample() == [a.assignment]
+    job.review(a.assignment, accept=True)
+    assert job.review_sample() == []

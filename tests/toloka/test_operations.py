@@ -77,8 +77,11 @@ def test_start_refuses_golden_mixing_without_golden_items(backend: TolokaBackend
 @synthetic
 def test_accept_unsampled_accepts_what_the_review_sample_leaves_out(backend: TolokaBackend, vcr) -> None:
     """review.fraction 0.1 honoured from the requester's side: the sample comes back for job.review,
-    every other submitted assignment is accepted (one PATCH each, the cassette has exactly those)."""
-    sample = backend.accept_unsampled(POOL)
+    every other submitted assignment is accepted (one PATCH each, the cassette has exactly those).
+    Called as every backend's neutral ``job.review_sample()``."""
+    from annotate_core.client import Client
+
+    sample = Client(backend).job(POOL).review_sample()
     assert sample == [f"00022c1a86--6650{n:020x}" for n in (12, 15)]
     assert vcr.all_played
 

@@ -62,9 +62,9 @@ def test_sampled_review_becomes_manual_acceptance_of_every_assignment() -> None:
     assert w["review.fraction"] == (
         "Toloka cannot sample 10% of the work for review: the requester accepts or rejects each assignment (one "
         "task suite of 9 item(s)). The pool gets auto_accept_solutions: false, so every assignment awaits "
-        "acceptance: backend.accept_unsampled(job_id) accepts the submitted ones outside a stable 10% sample and "
+        "acceptance: job.review_sample() accepts the submitted ones outside a stable 10% sample and "
         "returns the sample to review with job.review(...); whatever is still waiting after 7 day(s) is accepted "
-        "by Toloka (auto_accept_period_day: 7), so Tolokers wait for pay until then or until accept_unsampled runs")
+        "by Toloka (auto_accept_period_day: 7), so Tolokers wait for pay until then or until job.review_sample() runs")
     assert "7 days is sent (auto_accept_period_day)" in w["review.auto_accept_after_days"]
     assert "CHANGE_OVERLAP +1" in w["review.on_reject"]
 

@@ -512,6 +512,19 @@ class LocalBackend(Backend):
 
         self._write(job_id, tx)
 
+    def review_sample(self, job_id: str) -> list[str]:
+        """Submitted assignments the store sampled for review (as work arrived) still without a verdict."""
+        from sqlalchemy import select
+
+        from annotate_local import schema as t
+
+        a = t.assignments.c
+        with self.store.read() as conn:
+            self._ctx(conn, job_id)  # an unknown job is a NotFoundError
+            return list(conn.execute(select(a.id).where(
+                a.job_id == job_id, a.status == "submitted", a.review.in_(("pending", "taken")))
+                .order_by(a.submitted_at, a.id)).scalars())
+
     def stage_results(self, job_id: str) -> list[dict[str, Any]]:
         """What a pipeline's aggregate stage stored: one row per item and output field."""
         from sqlalchemy import select

@@ -511,6 +511,10 @@ class TolokaBackend(SkillsMixin, Backend):
                  job_id, len(submitted) - len(sample), fraction * 100, len(sample))
         return sample
 
+    def review_sample(self, job_id: str) -> list[str]:
+        """``Job.review_sample``: ``accept_unsampled`` with the stored spec's review fraction."""
+        return self.accept_unsampled(job_id)
+
     def review(self, job_id: str, assignment: str, *, accept: bool, comment: str | None = None) -> None:
         """Accept or reject one assignment (``PATCH /v1/assignments/{id}``); the comment reaches the Toloker."""
         body: dict[str, Any] = {}

@@ -44,10 +44,10 @@ def _review(spec: JobSpec) -> list[PlanWarning]:
         share = f"{review.fraction:.0%}"
         what = (f"Toloka cannot sample {share} of the work for review: the requester accepts or rejects each "
                 f"assignment (one {batch}). The pool gets auto_accept_solutions: false, so every assignment awaits "
-                f"acceptance: backend.accept_unsampled(job_id) accepts the submitted ones outside a stable {share} "
+                f"acceptance: job.review_sample() accepts the submitted ones outside a stable {share} "
                 "sample and returns the sample to review with job.review(...); whatever is still waiting after "
                 f"{days} day(s) is accepted by Toloka (auto_accept_period_day: {days}), so Tolokers wait for pay "
-                "until then or until accept_unsampled runs")
+                "until then or until job.review_sample() runs")
     else:
         what = (f"every assignment (one {batch}) awaits your acceptance with job.review(...) "
                 f"(auto_accept_solutions: false); Toloka accepts what is not reviewed after {days} day(s) "

@@ -87,7 +87,7 @@ def pool_body(ctx: Context, spec_json: str | None = None) -> Json:
         body["dynamic_pricing_config"] = dyn
     # manual acceptance for review, and for rules that reject (Toloka rejects only what awaits
     # acceptance); work nobody reviews is accepted after the period. Toloka cannot sample a review
-    # fraction: the requester honours it (TolokaBackend.accept_unsampled); see plan_warnings
+    # fraction: the requester honours it (job.review_sample(), TolokaBackend.accept_unsampled); see plan_warnings
     if spec.review is not None or any(isinstance(r.then, RejectAnswers) for r in spec.quality.rules):
         body["auto_accept_solutions"] = False
         body["auto_accept_period_day"] = (spec.review and spec.review.auto_accept_after_days) \
