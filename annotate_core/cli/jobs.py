@@ -34,6 +34,7 @@ from annotate_core.items import split_truth as items_split_truth
 from annotate_core.items_check import ItemsCheck, check_items
 from annotate_core.job import Job
 from annotate_core.model.spec import JobSpec
+from annotate_core.model.workflow import Pulling
 from annotate_core.phases import phase
 from annotate_core.specfile import load_spec
 
@@ -298,6 +299,11 @@ def run_cmd(ctx: click.Context, spec: str, backend: str | None, profile: str | N
         raise click.UsageError("no items: give --items FILE or set source.path in the spec")
     with phase(f"checking {path}", enabled=not no_progress):
         check = checked_items(s, path, allow_partial=allow_partial)
+    mixed = s.distribution.golden_per_batch if isinstance(s.distribution, Pulling) else 0
+    if mixed and not check.golden:  # every batch would promise a golden item that does not exist
+        raise ItemsInputError(
+            f"{check.name}: distribution.golden_per_batch is {mixed} but the file has no golden items; add "
+            "rows with a golden:<output> answer, or set golden_per_batch to 0 in the spec")
     if simulate:
         check_out_dir(Path(out))
     client = open_client(ctx, backend, profile, db)

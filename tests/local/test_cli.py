@@ -83,11 +83,13 @@ def test_run_simulate_status_and_results(tmp_path, examples_dir):
 
 def test_run_without_simulation_starts_the_job(tmp_path, examples_dir):
     items = tmp_path / "items.jsonl"
-    items.write_text("\n".join(json.dumps({"key": f"j{i}", "image": f"https://e.com/{i}.png"}) for i in range(4)))
+    rows = [{"key": f"j{i}", "image": f"https://e.com/{i}.png"} for i in range(4)]
+    rows.append({"key": "gold", "image": "https://e.com/g.png", "golden:result": "cat"})  # the spec mixes one in
+    items.write_text("\n".join(json.dumps(r) for r in rows))
     db = tmp_path / "r.db"
     r = invoke("run", str(examples_dir / "cats_vs_dogs.yaml"), "--db", str(db), "--items", str(items),
                "--no-progress")
-    assert r.exit_code == 0 and "started on local with 4 item(s)" in r.output
+    assert r.exit_code == 0 and "started on local with 5 item(s)" in r.output
     job_id = r.output.split()[1]
     st = invoke("status", job_id, "--db", str(db))
     assert "open" in st.output and "0 of 4 items complete" in st.output
@@ -96,7 +98,8 @@ def test_run_without_simulation_starts_the_job(tmp_path, examples_dir):
 
 def test_results_of_a_job_without_answers_is_a_clear_error(tmp_path, examples_dir):
     items = tmp_path / "items.jsonl"
-    items.write_text(json.dumps({"key": "a", "image": "https://e.com/a.png"}))
+    items.write_text(json.dumps({"key": "a", "image": "https://e.com/a.png"}) + "\n"
+                     + json.dumps({"key": "g", "image": "https://e.com/g.png", "golden:result": "cat"}))
     db = tmp_path / "r.db"
     job_id = invoke("run", str(examples_dir / "cats_vs_dogs.yaml"), "--db", str(db), "--items", str(items),
                     "--no-progress").output.split()[1]

@@ -25,7 +25,8 @@ def invoke(*args: str):
 
 
 def rows(n: int, start: int = 0) -> str:
-    return "".join(f"img-{i},https://x.example/{i}.jpg,\n" for i in range(start, start + n))
+    """Item rows; img-0 carries a golden answer, as the spec mixes one golden item into every batch."""
+    return "".join(f"img-{i},https://x.example/{i}.jpg,{'cat' if i == 0 else ''}\n" for i in range(start, start + n))
 
 
 def run(examples_dir: Path, db: Path, items: Path, *extra: str):
@@ -110,7 +111,7 @@ def test_allow_partial_keeps_the_valid_rows_and_lists_the_others(tmp_path, examp
     assert "started on local with 5 item(s)" in r.output
     job_id = r.output.split("annotate status ")[1].split()[0]
     with connect(driver="local", path=str(db)) as client:
-        assert client.job(job_id).progress().total_items == 5
+        assert client.job(job_id).progress().total_items == 4  # to label: img-0 is the golden one
 
 
 def test_allow_partial_with_no_valid_row_creates_nothing(tmp_path, examples_dir) -> None:
@@ -126,9 +127,10 @@ def test_truth_columns_reach_the_simulation_after_the_check(tmp_path, examples_d
     items = tmp_path / "items.csv"
     with items.open("w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["key", "image", "truth:result"])
+        w.writerow(["key", "image", "golden:result", "truth:result"])
+        w.writerow(["gold", "https://example.com/gold.jpg", "cat", ""])  # the spec mixes one into every batch
         for i in range(20):
-            w.writerow([f"k{i}", f"https://example.com/{i}.jpg", "cat" if i % 2 else "dog"])
+            w.writerow([f"k{i}", f"https://example.com/{i}.jpg", "", "cat" if i % 2 else "dog"])
     r = run(examples_dir, tmp_path / "run.db", items, "--simulate", "--workers", "8", "--out", str(tmp_path / "o"))
     assert r.exit_code == 0, r.output
     assert "vs true labels of 20 items" in r.output
@@ -196,3 +198,15 @@ def test_demo_checks_out_before_creating_anything(tmp_path, temp_root) -> None:
     r = invoke("demo", "--no-progress", "--out", str(tmp_path / "taken" / "sub"))
     assert r.exit_code == 1 and f"--out {tmp_path / 'taken' / 'sub'}: cannot write there" in r.output
     assert list(temp_root.iterdir()) == []
+
+
+def test_golden_mixing_without_golden_rows_is_refused_before_any_job(tmp_path, examples_dir) -> None:
+    """The spec mixes one golden item into every batch: a file without any is what only the items
+    reveal, refused with the count before anything is created (the store itself refuses at start)."""
+    items = tmp_path / "items.csv"
+    items.write_text("key,image\n" + "".join(f"k{i},https://x.example/{i}.jpg\n" for i in range(3)))
+    db = tmp_path / "run.db"
+    r = run(examples_dir, db, items)
+    assert r.exit_code == 1
+    assert "distribution.golden_per_batch is 1 but the file has no golden items" in r.output
+    assert not db.exists()

@@ -22,9 +22,10 @@ def items_file(tmp_path: Path) -> Path:
     items = tmp_path / "items.csv"
     with items.open("w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["key", "image", "truth:result"])
+        w.writerow(["key", "image", "golden:result", "truth:result"])
+        w.writerow(["gold", "https://example.com/gold.jpg", "cat", ""])  # the spec mixes one into every batch
         for i in range(20):
-            w.writerow([f"k{i}", f"https://example.com/{i}.jpg", "cat" if i % 3 else "dog"])
+            w.writerow([f"k{i}", f"https://example.com/{i}.jpg", "", "cat" if i % 3 else "dog"])
     return items
 
 

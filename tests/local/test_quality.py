@@ -6,6 +6,7 @@ import pytest
 from annotate_local import BannedError, NotAllowedError
 
 from annotate_core.backend import JobState
+from annotate_core.errors import JobStateError
 from annotate_core.items import Item
 
 from .conftest import make_items, make_spec
@@ -71,7 +72,7 @@ def test_golden_accuracy_rule_bans_for_its_duration_and_scope(client, clock):
         job.pull("liar")
     assert err.value.until == pytest.approx(clock.now + 7200)
     other = client.create_job(spec)  # same project (the spec's name): banned there too
-    other.add_items(make_items(5), progress=False)
+    other.add_items(make_items(5, golden=1), progress=False)
     other.start()
     with pytest.raises(BannedError):
         other.pull("liar")
@@ -260,3 +261,15 @@ def test_adult_content_flag_and_instructions_travel_with_the_batch(started):
     job, _ = started(2, adult_content=True, instructions="Be careful")
     b = job.pull("a")
     assert b.adult_content is True and b.instructions == "Be careful"
+
+
+def test_a_job_mixing_golden_items_it_does_not_have_is_not_opened(client):
+    spec = make_spec(distribution={**PULL5, "golden_per_batch": 1})
+    job = client.create_job(spec)
+    job.add_items(make_items(6), progress=False)
+    with pytest.raises(JobStateError, match="golden_per_batch is 1 but 0 golden items are uploaded"):
+        job.start()
+    assert job.progress().state.value == "draft"
+    job.add_items(make_items(2, golden=1, prefix="g"), progress=False)
+    job.start()
+    assert job.progress().state.value == "open"

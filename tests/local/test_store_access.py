@@ -163,7 +163,7 @@ def test_an_unwritable_store_location_is_one_line(tmp_path: Path, examples_dir: 
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the store's folder should be\n")
     items = tmp_path / "items.csv"
-    items.write_text("key,image\na,https://example.com/a.jpg\n")
+    items.write_text("key,image,golden:result\na,https://example.com/a.jpg,\ng,https://example.com/g.jpg,cat\n")
     result = invoke("run", str(examples_dir / "cats_vs_dogs.yaml"), "--items", str(items),
                     "--db", str(blocker / "annotate.db"), "--no-progress")
     assert_one_clean_error(result, f"cannot open the annotate store {blocker / 'annotate.db'}",

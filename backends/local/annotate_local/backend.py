@@ -345,10 +345,13 @@ class LocalBackend(Backend):
 
         from annotate_local import schema as t
         from annotate_local import work
+        from annotate_local.context import check_golden_for_mixing
 
         def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> None:
             if ctx.state in (JobState.CLOSED.value, JobState.ARCHIVED.value):
                 raise JobStateError(f"job {job_id} is {ctx.state}; a closed job cannot be reopened")
+            if ctx.state == JobState.DRAFT.value and ctx.mixing:
+                check_golden_for_mixing(conn, job_id, ctx.spec)
             if ctx.state in (JobState.DRAFT.value, JobState.PAUSED.value):
                 conn.execute(update(t.jobs).where(t.jobs.c.id == job_id).values(
                     state=JobState.OPEN.value, started_at=func.coalesce(t.jobs.c.started_at, now)))

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from annotate_core.errors import NotFoundError
+from annotate_core.errors import JobStateError, NotFoundError
 from annotate_core.model.spec import JobSpec
 from annotate_core.model.workflow import Fixed, OnReject, Pulling, StageKind
 
@@ -91,6 +91,23 @@ def review_plan(spec: JobSpec) -> ReviewPlan | None:
 def mixes_golden(spec: JobSpec) -> bool:
     """Golden items are a separate control pool mixed into batches (else they queue like any item)."""
     return isinstance(spec.distribution, Pulling) and spec.distribution.golden_per_batch > 0
+
+
+def check_golden_for_mixing(conn: Connection, job_id: str, spec: JobSpec) -> None:
+    """Refuse to open a job whose batches promise golden items it does not have: what only the items
+    reveal (a plan cannot know), checked when the job starts, as a crowd platform would hand out no
+    control tasks and the golden-accuracy rules would never see an answer."""
+    from sqlalchemy import func, select
+
+    from annotate_local import schema as t
+
+    wanted = spec.distribution.golden_per_batch if isinstance(spec.distribution, Pulling) else 0
+    have = conn.execute(select(func.count()).select_from(t.items).where(
+        t.items.c.job_id == job_id, t.items.c.kind == "golden")).scalar_one()
+    if wanted and not have:
+        raise JobStateError(
+            f"job {job_id} was not opened: distribution.golden_per_batch is {wanted} but 0 golden items are "
+            "uploaded; add items with a golden:<output> answer, or set golden_per_batch to 0")
 
 
 def stable_fraction(*parts: Any) -> float:
