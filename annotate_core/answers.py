@@ -113,9 +113,15 @@ def job_answers(backend: Backend, job_id: str, spec: JobSpec | None) -> pd.DataF
     frames = list(frames_of(job_id, spec))
     if not frames:
         return empty_answers(names)
-    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    if len(frames) == 1:
+        return settle_like_records(frames[0])
+    columns: dict[str, pd.Series] = {}
+    for c in list(frames[0].columns):  # column by column, dropping each page's copy as it is joined:
+        columns[c] = pd.concat([f[c] for f in frames], ignore_index=True)  # peak is the frame + one column
+        for f in frames:
+            del f[c]
     del frames
-    return settle_like_records(frame)
+    return settle_like_records(pd.DataFrame(columns, copy=False))
 
 
 def settle_like_records(frame: pd.DataFrame) -> pd.DataFrame:

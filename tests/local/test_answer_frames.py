@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from annotate_local import answer_frames
 from annotate_local.answer_frames import _epoch_us, iter_answer_frames
 from annotate_local.datasets import cats_vs_dogs, split_truth
 from pandas.testing import assert_frame_equal
@@ -52,7 +53,7 @@ def test_frame_path_equals_record_path_on_a_simulated_job(client, backend, examp
     assert_identical(job.answers(), old)
 
 
-def test_pages_concatenate_to_the_same_frame_with_active_work_and_two_fields(client, backend):
+def test_pages_concatenate_to_the_same_frame_with_active_work_and_two_fields(client, backend, monkeypatch):
     job = client.create_job(two_field_spec())
     job.add_items(make_items(9), progress=False)
     job.start()
@@ -67,7 +68,11 @@ def test_pages_concatenate_to_the_same_frame_with_active_work_and_two_fields(cli
     pages = list(iter_answer_frames(backend.store, job.id, ["result", "tags", "score"], ["image", "note"], page=3))
     assert len(pages) > 1
     assert_identical(settle_like_records(pd.concat(pages, ignore_index=True)), old)
-    assert_identical(job.answers(), old)
+    assert_identical(job.answers(), old)  # one page
+    monkeypatch.setattr(answer_frames, "PAGE", 2)
+    assert_identical(job.answers(), old)  # pages joined column by column
+    monkeypatch.setattr(backend, "iter_answers", lambda *a, **k: iter(()))
+    assert len(job.answers()) == len(old)  # job.answers() reads the columnar path, not the records
     tags = job.answers().query("field == 'tags' and status == 'submitted'")["label"]
     assert tags.iloc[0] == ["a", "c"] and tags.iloc[0] is not tags.iloc[1]  # lists are per row
 

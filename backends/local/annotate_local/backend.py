@@ -470,6 +470,7 @@ class LocalBackend(Backend):
         from sqlalchemy import select
 
         from annotate_local import schema as t
+        from annotate_local.answer_frames import job_id_unindexed
         A = t.assignments.c
         I = t.items.c  # noqa: E741
         W = t.answers.c
@@ -484,7 +485,8 @@ class LocalBackend(Backend):
                     select(W.id, W.value, W.status, W.worker, W.assignment_id, W.submitted_at, I.key, I.inputs,
                            I.golden, A.duration_s, A.reviewer, A.review_comment)
                     .join(t.items, I.id == W.item_id).join(t.assignments, A.id == W.assignment_id)
-                    .where(W.job_id == job_id, W.kind != "training", W.id > last).order_by(W.id).limit(page)
+                    .where(job_id_unindexed(W.job_id) == job_id, W.kind != "training", W.id > last)
+                    .order_by(W.id).limit(page)
                 ).all()
             for r in rows:
                 value = r.value or {}
