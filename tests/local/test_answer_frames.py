@@ -6,10 +6,12 @@ import pandas as pd
 import pytest
 from annotate_local import answer_frames
 from annotate_local.answer_frames import _epoch_us, iter_answer_frames
+from annotate_local.backend import LocalBackend
 from annotate_local.datasets import cats_vs_dogs, split_truth
 from pandas.testing import assert_frame_equal
 
 from annotate_core.answers import answers_frame, job_answers, settle_like_records
+from annotate_core.client import Client
 from annotate_core.specfile import load_spec
 
 from .conftest import make_items, make_spec
@@ -54,6 +56,18 @@ def test_frame_path_equals_record_path_on_a_simulated_job(client, backend, examp
 
 
 def test_pages_concatenate_to_the_same_frame_with_active_work_and_two_fields(client, backend, monkeypatch):
+    pages_equal_records(client, backend, monkeypatch)
+
+
+def test_pages_equal_records_on_postgres(pg_empty_url, clock, monkeypatch):
+    backend = LocalBackend(url=pg_empty_url, clock=clock)
+    try:
+        pages_equal_records(Client(backend, profile="test"), backend, monkeypatch)
+    finally:
+        backend.close_backend()
+
+
+def pages_equal_records(client, backend, monkeypatch):
     job = client.create_job(two_field_spec())
     job.add_items(make_items(9), progress=False)
     job.start()
