@@ -15,6 +15,9 @@ from annotate_core.errors import MalformedResponseError
 if TYPE_CHECKING:  # pandas loads when a frame is built: backends import AnswerStatus at startup
     import pandas as pd
 
+    from annotate_core.backend import Backend
+    from annotate_core.model.spec import JobSpec
+
 
 class AnswerStatus(str, Enum):
     """Neutral life cycle of one answer."""
@@ -92,3 +95,47 @@ def answers_frame(records: Iterable[Mapping[str, Any]], input_names: Sequence[st
 
 def empty_answers(input_names: Sequence[str] = ()) -> pd.DataFrame:
     return answers_frame([], input_names)
+
+
+def job_answers(backend: Backend, job_id: str, spec: JobSpec | None) -> pd.DataFrame:
+    """The job's answers frame, through the backend's columnar path when it has one.
+
+    ``Backend.iter_answers`` (records) is the contract every backend keeps. A backend may also offer
+    ``iter_answer_frames(job_id, spec)``, yielding pages already shaped like ``answers_frame``'s
+    output (same columns, dtypes and order); at millions of answers that skips a dict per answer.
+    """
+    names = [f.name for f in spec.inputs] if spec else []
+    frames_of = getattr(backend, "iter_answer_frames", None)
+    if frames_of is None:
+        return answers_frame(backend.iter_answers(job_id, spec), names)
+    import pandas as pd
+
+    frames = list(frames_of(job_id, spec))
+    if not frames:
+        return empty_answers(names)
+    if len(frames) == 1:
+        return settle_like_records(frames[0])
+    columns: dict[str, pd.Series] = {}
+    for c in list(frames[0].columns):  # column by column, dropping each page's copy as it is joined:
+        columns[c] = pd.concat([f[c] for f in frames], ignore_index=True)  # peak is the frame + one column
+        for f in frames:
+            del f[c]
+    del frames
+    return settle_like_records(pd.DataFrame(columns, copy=False))
+
+
+def settle_like_records(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give a columnar page's object columns the values ``answers_frame`` gives them.
+
+    ``answers_frame`` lets pandas infer each answer column from its list before casting it to
+    object, and that inference changes cells: under pandas 3 a column of strings and None becomes
+    ``str`` with NaN for None, one of ints and None becomes float. Frame paths keep Python objects
+    with None, and this replays the same inference over the whole column (not per page, where it
+    could decide differently), so both paths give equal frames.
+    """
+    import pandas as pd
+
+    for c, dtype in ANSWER_COLUMNS.items():
+        if dtype == "object" and frame[c].dtype == "object" and frame[c].isna().any():
+            frame[c] = pd.Series(frame[c].tolist(), index=frame.index).astype("object")
+    return frame

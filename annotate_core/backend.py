@@ -195,6 +195,9 @@ class Backend(abc.ABC):
         """Every answer of the job, in every status, following pagination to its end.
 
         Yields records with the keys of ``annotate_core.answers.ANSWER_COLUMNS`` plus ``inputs``.
+        A backend may also define ``iter_answer_frames(job_id, spec)``, yielding pandas frames of the
+        same rows (object columns holding Python values, None for missing); ``job.answers()`` then
+        uses it instead (see ``annotate_core.answers.job_answers``).
         """
 
     def review(self, job_id: str, assignment: str, *, accept: bool, comment: str | None = None) -> None:

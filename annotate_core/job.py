@@ -12,7 +12,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from annotate_core.aggregation.registry import DEFAULT_METHOD
-from annotate_core.answers import answers_frame
+from annotate_core.answers import job_answers
 from annotate_core.backend import Backend, JobState, Progress
 from annotate_core.capabilities import Capability
 from annotate_core.counts import USABLE_STATUSES
@@ -205,8 +205,7 @@ class Job:
     def answers(self) -> pd.DataFrame:
         """Every answer, in every status, as the neutral DataFrame (see ``annotate_core.answers``)."""
         spec = self._spec or self.backend.get_spec(self.id)
-        names = [f.name for f in spec.inputs] if spec else []
-        return answers_frame(self.backend.iter_answers(self.id, spec), names)
+        return job_answers(self.backend, self.id, spec)
 
     def review(self, assignment: str, *, accept: bool, comment: str | None = None) -> None:
         """Accept or reject one assignment (a batch of answers by one worker)."""

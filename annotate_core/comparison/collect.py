@@ -121,6 +121,6 @@ def collect(job: Job, *, name: str | None = None, profile: str | None = None,
 
 
 def _answers(job: Job, spec: JobSpec) -> pd.DataFrame:
-    from annotate_core.answers import answers_frame
+    from annotate_core.answers import job_answers
 
-    return answers_frame(job.backend.iter_answers(job.id, spec), [f.name for f in spec.inputs])
+    return job_answers(job.backend, job.id, spec)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     # SQLAlchemy and the store's modules are imported inside the methods that use them, so they load
     # when a LocalBackend is made, not when the class is imported: `annotate backends` imports every
     # backend class to read its capabilities (tests/core/test_startup.py).
+    import pandas as pd
     from sqlalchemy import Connection
 
     from annotate_core.model.spec import JobSpec
@@ -472,6 +473,7 @@ class LocalBackend(Backend):
         from sqlalchemy import select
 
         from annotate_local import schema as t
+        from annotate_local.answer_frames import job_id_unindexed
         A = t.assignments.c
         I = t.items.c  # noqa: E741
         W = t.answers.c
@@ -486,7 +488,8 @@ class LocalBackend(Backend):
                     select(W.id, W.value, W.status, W.worker, W.assignment_id, W.submitted_at, I.key, I.inputs,
                            I.golden, A.duration_s, A.reviewer, A.review_comment)
                     .join(t.items, I.id == W.item_id).join(t.assignments, A.id == W.assignment_id)
-                    .where(W.job_id == job_id, W.kind != "training", W.id > last).order_by(W.id).limit(page)
+                    .where(job_id_unindexed(W.job_id) == job_id, W.kind != "training", W.id > last)
+                    .order_by(W.id).limit(page)
                 ).all()
             for r in rows:
                 value = r.value or {}
@@ -503,6 +506,16 @@ class LocalBackend(Backend):
             if len(rows) < page:
                 return
             last = rows[-1].id
+
+    def iter_answer_frames(self, job_id: str, spec: JobSpec | None) -> Iterator[pd.DataFrame]:
+        """The columnar path ``Job.answers`` prefers: the frame ``iter_answers`` would give, in pages
+        read straight into columns (see ``annotate_local.answer_frames``)."""
+        from annotate_local.answer_frames import iter_answer_frames
+
+        with self.store.read() as conn:
+            ctx = self._ctx(conn, job_id)
+        names = [f.name for f in spec.inputs] if spec else []
+        return iter_answer_frames(self.store, job_id, [f.name for f in ctx.spec.outputs], names)
 
     def review(self, job_id: str, assignment: str, *, accept: bool, comment: str | None = None,
                reviewer: str | None = None) -> None:

@@ -501,9 +501,9 @@ class Simulation:
 
 
 def backend_answers(backend: LocalBackend, job_id: str, spec: JobSpec):
-    from annotate_core.answers import answers_frame
+    from annotate_core.answers import job_answers
 
-    return answers_frame(backend.iter_answers(job_id, spec), [f.name for f in spec.inputs])
+    return job_answers(backend, job_id, spec)
 
 
 def _latent(key: str, f: DataField) -> Any:
