@@ -45,6 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from procstat import status_kib  # a sibling module: benchmarks run as scripts
+
 try:
     import annotate_core.aggregation as ours
 except ImportError:  # run from a checkout without installing the core
@@ -116,16 +118,6 @@ def fit(lib: Any, method: str, df: Any) -> Any:
     raise ValueError(f"method: {method!r}")
 
 
-def _status_kib(field: str) -> int:
-    """A ``/proc/self/status`` field (VmRSS, VmHWM) in KiB (Linux), else 0."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
 
 def child(lib_name: str, case: Case, out: str) -> None:
     """One measurement in this (fresh) process; writes a JSON line and the labels (pickle)."""
@@ -139,11 +131,11 @@ def child(lib_name: str, case: Case, out: str) -> None:
     )
     with contextlib.suppress(OSError):  # reset the peak-RSS mark so the peak below is this call's
         Path("/proc/self/clear_refs").write_text("5")
-    base = _status_kib("VmRSS")
+    base = status_kib("VmRSS")
     start, cpu_start = time.perf_counter(), time.process_time()
     labels = fit(lib, case.method, df)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    peak = _status_kib("VmHWM")
+    peak = status_kib("VmHWM")
     labels.to_pickle(out)
     print(json.dumps({"seconds": seconds, "cpu": cpu, "added_mib": (peak - base) / 1024,
                       "peak_mib": peak / 1024}))

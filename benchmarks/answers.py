@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from procstat import status_kib  # a sibling module: benchmarks run as scripts
+
 OVERLAP = 3
 BATCH = 10  # items per assignment
 WORKERS = 1000
@@ -34,16 +36,6 @@ SPEC = {
     "outputs": [{"name": "result", "type": "label", "options": ["cat", "dog", "bird", "other"]}],
 }
 
-
-def _status_kib(field: str) -> int:
-    """A ``/proc/self/status`` field (VmRSS, VmHWM) in KiB (Linux), else 0."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def build(path: Path, n_answers: int, seed: int = 0) -> str:
@@ -119,14 +111,14 @@ def measure(store: Path, job_id: str, path: str, out: Path | None) -> None:
     import pandas  # noqa: F401  (loaded before the mark: both paths need it, neither should pay it)
 
     Path("/proc/self/clear_refs").write_text("5") if Path("/proc/self/clear_refs").exists() else None
-    base = _status_kib("VmRSS")
+    base = status_kib("VmRSS")
     start = time.perf_counter()
     if path == "records":
         frame = answers_frame(backend.iter_answers(job_id, spec), [f.name for f in spec.inputs])
     else:
         frame = job_answers(backend, job_id, spec)
     seconds = time.perf_counter() - start
-    peak = _status_kib("VmHWM")
+    peak = status_kib("VmHWM")
     frame_mib = frame.memory_usage(deep=False).sum() / 2**20
     if out is not None:
         frame.to_pickle(out)
