@@ -13,6 +13,7 @@ from annotate_dataloop.jobref import JobRef
 
 from annotate_core import Client
 from annotate_core.errors import VendorError
+from annotate_core.jobkeys import JobKeyConflictError
 from annotate_core.testing.faults import ClientDied, Fault
 
 from .faulty import AimedPlan
@@ -133,3 +134,14 @@ def test_keyed_recipe_is_reused_by_a_rerun(make_backend, vcr, fake) -> None:
     task = first(vcr, f"GET /annotationtasks/{JobRef.parse(job.id).task}").response
     assert task["recipeId"] == recipe.response["id"]
     assert replayed_all(vcr)
+
+
+def test_a_pipeline_key_used_with_another_spec_is_a_conflict(make_backend, vcr, fake) -> None:
+    """The pipeline keeps its spec (variable annotate_spec), so a key reused for another pipeline
+    spec is refused instead of silently attached."""
+    spec = example("pipeline_task_node")
+    job = Client(make_backend()).create_job(spec, key=KEY)
+    other = spec.model_copy(update={"description": "another job under the same key"})
+    with pytest.raises(JobKeyConflictError) as err:
+        Client(make_backend()).create_job(other, key=KEY)
+    assert err.value.job_id == job.id and "description" in err.value.differences

@@ -8,6 +8,7 @@ import pytest
 from annotate_dataloop.jobref import JobRef
 
 from annotate_core import Client, JobState
+from annotate_core.stored_spec import spec_document
 
 from .conftest import CLOCK
 from .helpers import example
@@ -51,9 +52,12 @@ def test_pipeline_task_node(backend, vcr, fake) -> None:
                                      "condition": "{}", "action": "complete"}]
     whole = {"filter": {"$and": [{"hidden": False}, {"type": "file"}]}, "page": 0, "pageSize": 1000,
              "resource": "items"}
-    # the query start() runs is kept on the pipeline; the same PATCH marks it built
+    # the query start() runs and the spec (get_spec, job-key conflicts) are kept on the pipeline; the
+    # same PATCH marks it built
     assert patch["variables"] == [{"name": "annotate_source", "type": "Json",
-                                   "value": {"query": whole, "uploaded": False}}]
+                                   "value": {"query": whole, "uploaded": False}},
+                                  {"name": "annotate_spec", "type": "Json", "value": spec_document(job.spec)}]
+    assert job.backend.get_spec(job.id) == job.spec  # read back from the pipeline
     assert patch["description"] == "annotate job call create-0001 (ready)"
 
     job.start()

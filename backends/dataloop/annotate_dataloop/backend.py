@@ -524,16 +524,21 @@ class DataloopBackend(Backend):
     def get_spec(self, job_id: str) -> JobSpec | None:
         ref = JobRef.parse(job_id)
         if ref.task is None:
-            return None
-        task = self.gate.object("GET", f"/annotationtasks/{ref.task}")
-        data = get(task, f"metadata.user.{payloads.META_KEY}.spec")
+            if ref.pipeline is None:
+                return None
+            pipeline = self.gate.object("GET", f"/pipelines/{ref.pipeline}")
+            data, where = pl.stored_spec_document(pipeline), f"pipeline {ref.pipeline}: variable {pl.SPEC_VARIABLE}"
+        else:
+            task = self.gate.object("GET", f"/annotationtasks/{ref.task}")
+            data = get(task, f"metadata.user.{payloads.META_KEY}.spec")
+            where = f"task {ref.task}: metadata.user.annotate.spec"
         if data is None:
             return None
         try:
             return JobSpec.model_validate(data)
         except ValidationError as exc:
-            raise MalformedResponseError(f"task {ref.task}: metadata.user.annotate.spec is not a valid spec: "
-                                         f"{exc.error_count()} problem(s)", backend=BACKEND) from None
+            raise MalformedResponseError(f"{where} is not a valid spec: {exc.error_count()} problem(s)",
+                                         backend=BACKEND) from None
 
     # ---- items ----------------------------------------------------------------------------------
 

@@ -188,6 +188,26 @@ def stored_source(pipeline: Mapping[str, Any]) -> tuple[dict[str, Any], bool] | 
     return None
 
 
+#: the pipeline variable holding the spec the job was made from (``get_spec``, job-key conflicts)
+SPEC_VARIABLE = "annotate_spec"
+
+
+def spec_variable(spec: JobSpec) -> dict[str, Any]:
+    """A pipeline variable (``dl.Variable`` JSON) with the whole spec, losslessly (``spec_document``): a
+    pipeline job has no task of its own to carry it, and a rerun with the job's key compares it."""
+    from annotate_core.stored_spec import spec_document
+
+    return {"name": SPEC_VARIABLE, "type": "Json", "value": spec_document(spec)}
+
+
+def stored_spec_document(pipeline: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The spec document ``spec_variable`` kept on a pipeline, or None (made by an older annotate)."""
+    for v in pipeline.get("variables") or []:
+        if isinstance(v, dict) and v.get("name") == SPEC_VARIABLE and isinstance(v.get("value"), dict):
+            return dict(v["value"])
+    return None
+
+
 def update_body(
     pipeline: Mapping[str, Any],
     spec: JobSpec,
@@ -205,7 +225,8 @@ def update_body(
 
     Like ``pipeline.update()`` the whole entity is sent [W §3.14]; nodes are chained in stage order,
     each connected on its first action (``complete`` for annotation, ``approve`` for QA). ``source``
-    (a ``source_variable``) replaces the pipeline's variables; ``description`` its key mark.
+    (a ``source_variable``) replaces the pipeline's variables, which always end with the spec
+    (``spec_variable``); ``description`` its key mark.
     """
     pipeline_id = str(pipeline.get("id"))
     stages = task_stages(spec)
@@ -222,8 +243,9 @@ def update_body(
     body["nodes"] = nodes
     body["connections"] = connections
     body["startNodes"] = [{"nodeId": ids[0].node, "type": "root"}]
-    if source is not None:
-        body["variables"] = [dict(source)]
+    kept = [dict(source)] if source is not None else [
+        v for v in pipeline.get("variables") or [] if isinstance(v, dict) and v.get("name") != SPEC_VARIABLE]
+    body["variables"] = [*kept, spec_variable(spec)]
     if description is not None:
         body["description"] = description
     return body
