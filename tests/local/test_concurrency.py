@@ -117,3 +117,28 @@ def test_processes_creating_one_job_key_on_postgres_end_with_one_job(pg_url):
         keyed = conn.exec_driver_sql("select id from annotate_jobs where job_key = 'race'").scalars().all()
     assert keyed == list(ids)
     backend.close_backend()
+
+
+def test_scale_out_checks_hold_with_two_processes_on_postgres(pg_url):
+    # what benchmarks/pg_scaleout.py checks at each process count, on a small job
+    backend, job = concurrent_job(pg_url, overlap={"count": 3}, distribution={"kind": "pulling", "batch_size": 10})
+    reports = stress.run_processes(pg_url, job.id, 2, 4, skip_rate=0.0)
+    # golden items without golden mixing are answered like any other item
+    assert sum(r["answers"] for r in reports) == (N_ITEMS + N_GOLDEN) * 3
+    assert check_consistency(backend, job.id) == []
+    assert stress.check_complete(backend, job.id, reports) == []
+    backend.close_backend()
+
+
+def test_check_complete_names_missing_and_unreported_answers(tmp_path):
+    backend, job = concurrent_job(f"sqlite:///{tmp_path / 'c.db'}", overlap={"count": 2},
+                                  distribution={"kind": "pulling", "batch_size": 10})
+    batch = backend.pull(job.id, "w0")
+    assert batch is not None
+    backend.submit(job.id, batch.assignment, ["cat"] * len(batch))
+    problems = stress.check_complete(backend, job.id, [{"answers": len(batch) + 1}])
+    assert sum(p.endswith("0 counted answers, overlap is 2") for p in problems) == N_ITEMS + N_GOLDEN - 10
+    assert sum(p.endswith("1 counted answers, overlap is 2") for p in problems) == 10
+    assert f"10 counted answers stored, {(N_ITEMS + N_GOLDEN) * 2} expected (items x overlap)" in problems
+    assert "the processes submitted 11 answers, the store counts 10" in problems
+    backend.close_backend()

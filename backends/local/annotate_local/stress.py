@@ -122,3 +122,36 @@ def check_consistency(backend: LocalBackend, job_id: str) -> list[str]:
             if free != needed - done - open_:
                 problems.append(f"{key}: free {free} != needed {needed} - done {done} - open {open_}")
     return problems
+
+
+def check_complete(backend: LocalBackend, job_id: str, reports: list[dict[str, Any]]) -> list[str]:
+    """After a run to completion: every item that needs answers holds exactly its overlap of counted answers, and the
+    answers the processes say they submitted are exactly the ones stored (none lost, none duplicated).
+
+    ``check_consistency`` compares the store with itself; this compares it with what the clients did,
+    by plain counts, so the scale-out benchmark can state them. For jobs without review (a rejected
+    answer is submitted but no longer counted) or golden mixing (a mixed-in golden answer is submitted but
+    not one of the overlap).
+    """
+    problems: list[str] = []
+    i, a = t.items.c, t.answers.c
+    with backend.store.read() as conn:
+        counted = (select(a.item_id, func.count().label("n"))
+                   .where(a.job_id == job_id, a.status.in_(("submitted", "accepted"))).group_by(a.item_id)
+                   .subquery())
+        rows = conn.execute(
+            select(i.key, i.needed, func.coalesce(counted.c.n, 0))
+            .outerjoin(counted, counted.c.item_id == i.id)
+            .where(i.job_id == job_id, (i.kind == "real") | ((i.kind == "golden") & (i.needed > 0)))).all()
+        stored = conn.execute(select(func.count()).select_from(t.answers)
+                              .where(a.job_id == job_id, a.status.in_(("submitted", "accepted")))).scalar_one()
+    for key, needed, n in rows:
+        if n != needed:
+            problems.append(f"{key}: {n} counted answers, overlap is {needed}")
+    expected = sum(needed for _, needed, _ in rows)
+    submitted = sum(int(r["answers"]) for r in reports)
+    if stored != expected:
+        problems.append(f"{stored} counted answers stored, {expected} expected (items x overlap)")
+    if submitted != stored:
+        problems.append(f"the processes submitted {submitted} answers, the store counts {stored}")
+    return problems
