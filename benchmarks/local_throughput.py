@@ -23,6 +23,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -201,22 +203,28 @@ def pg_floor(url: str, n_items: int) -> tuple[int, float]:
     return sum(r[0] for r in results), max(r[1] for r in results)
 
 
-def pg_backend(url: str, n_items: int) -> tuple[int, float, list[str]]:
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
+@contextmanager
+def scoped_schema(url: str, prefix: str) -> Iterator[str]:
+    """``url`` pointed at a fresh schema of its own (dropped afterwards), so runs never see each other."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(url)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    scoped = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
     try:
+        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def pg_backend(url: str, n_items: int) -> tuple[int, float, list[str]]:
+    with scoped_schema(url, "bench") as scoped:
         backend, job_id = make_job(scoped, n_items)
         reports = run_processes(scoped, job_id, CLIENTS, 8, skip_rate=0.0)
         problems = check_consistency(backend, job_id)
         backend.close_backend()
         return sum(r["answers"] for r in reports), max(r["seconds"] for r in reports), problems
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def line(label: str, answers: int, seconds: float) -> float:

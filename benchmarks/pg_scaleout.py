@@ -19,21 +19,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import uuid
 
 from annotate_local.stress import check_complete, check_consistency, run_processes
-from local_throughput import OVERLAP, make_job  # a sibling module: benchmarks run as scripts
-from sqlalchemy import create_engine, text
+from local_throughput import OVERLAP, make_job, scoped_schema  # a sibling module: benchmarks run as scripts
 
 
 def run_once(url: str, n_items: int, processes: int, annotators: int) -> tuple[int, float, list[str]]:
     """(answers, seconds, problems) for one process count, in a schema of its own."""
-    schema = f"bench_scale_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    scoped = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-    try:
+    with scoped_schema(url, "bench_scale") as scoped:
         backend, job_id = make_job(scoped, n_items)
         try:
             reports = run_processes(scoped, job_id, processes, annotators, skip_rate=0.0, timeout=600.0)
@@ -41,10 +34,6 @@ def run_once(url: str, n_items: int, processes: int, annotators: int) -> tuple[i
         finally:
             backend.close_backend()
         return sum(int(r["answers"]) for r in reports), max(r["seconds"] for r in reports), problems
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def main() -> int:
