@@ -117,9 +117,25 @@ class Backend(abc.ABC):
     hints: ClassVar[Mapping[Capability, str]] = {}
     #: option names that carry credentials; they must come from ``<name>_env`` variables
     secret_options: ClassVar[frozenset[str]] = frozenset()
-    #: True when the backend talks to a vendor service over the network: it then meets rate limits
-    #: and the vendor's own validation errors, and must map both (the conformance suite checks it)
+    #: True when the backend talks to a vendor service over the network (the conformance suite then
+    #: runs its fault harness against a fake of that service, with job keys). A shorthand too: a class
+    #: that sets ``remote`` and not the two flags below gets both equal to it, so ``remote = True``
+    #: alone still means "throttled and validating" as it always did.
     remote: ClassVar[bool] = False
+    #: the service answers 429 / quota errors that the backend must map to ``RateLimitError`` (a
+    #: cloud vendor); a self-hosted server that never throttles sets it False
+    rate_limited: ClassVar[bool] = False
+    #: the service validates request bodies itself and answers 400/422 that the backend must map to
+    #: ``VendorValidationError`` saying what was refused
+    validates_on_server: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """``remote`` as shorthand: set in a class body without the finer flags, it sets both."""
+        super().__init_subclass__(**kwargs)
+        if "remote" in cls.__dict__:
+            for flag in ("rate_limited", "validates_on_server"):
+                if flag not in cls.__dict__:
+                    setattr(cls, flag, bool(cls.remote))
 
     def __init__(self, **options: Any) -> None:
         self.options = options

@@ -9,13 +9,15 @@ and provides fixtures:
   holds the workers' answers, so its callable does nothing);
 * ``paged_backend`` (optional) — a backend whose listings return at most ``page_size`` objects a
   page, for the pagination test (the default, ``backend``, suits a store with no paging);
-* ``fault_backend`` — for a backend with credentials or a remote service: a backend that meets
-  the vendor failure named by the ``fault`` parameter (see ``vendor_faults``).
+* ``fault_backend`` — for a backend with credentials, a rate-limited service or one that validates
+  on the server: a backend that meets the vendor failure named by the ``fault`` parameter (see
+  ``vendor_faults``).
 
 Tests are selected from what ``backend_class`` declares, never from its name: a declared
 capability must work, an undeclared one must be refused at plan time and by ``create_job``
 before any network access; credentials (``secret_options``) bring the auth and secret-hygiene
-tests, ``remote = True`` the rate-limit and validation ones. Tests that do not apply are removed
+tests, ``rate_limited`` the rate-limit one, ``validates_on_server`` the validation one (``remote = True``
+declares both unless overridden). Tests that do not apply are removed
 from the subclass, not skipped.
 """
 
@@ -92,12 +94,16 @@ API_CALLS: dict[Capability, Callable[[Any], Any]] = {
 def vendor_faults(backend_class: type[Backend]) -> list[str]:
     """The faults of ``FAULT_ERRORS`` a backend meets, from what it declares.
 
-    Credentials (``secret_options``) can be refused; a ``remote`` service throttles and validates
-    request bodies itself. A store in the same process meets none of them.
+    Credentials (``secret_options``) can be refused; a ``rate_limited`` service throttles; one that
+    ``validates_on_server`` refuses request bodies itself (``remote = True`` sets both unless the class
+    says otherwise: a self-hosted server that never throttles declares ``rate_limited = False``). A
+    store in the same process meets none of them.
     """
     faults = ["auth"] if backend_class.secret_options else []
-    if backend_class.remote:
-        faults += ["rate_limit", "validation"]
+    if backend_class.rate_limited:
+        faults.append("rate_limit")
+    if backend_class.validates_on_server:
+        faults.append("validation")
     return faults
 
 

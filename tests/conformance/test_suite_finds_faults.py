@@ -101,3 +101,21 @@ def test_a_backend_without_the_fault_fixture_is_told_to_write_it(pytester: pytes
     ''', "test_vendor_fault_is_mapped")
     result.assert_outcomes(errors=2)  # rate_limit and validation: no auth without credentials
     result.stdout.fnmatch_lines(["*provide a `fault_backend` fixture*"])
+
+
+def test_a_self_hosted_server_is_not_asked_for_a_rate_limit(pytester: pytest.Pytester) -> None:
+    """``rate_limited = False`` beside ``remote = True``: the validation fault is still demanded, the
+    throttle fault is not even collected (a self-hosted server never throttles)."""
+    pytester.makepyfile(test_broken=HEADER + textwrap.dedent('''
+        class SelfHosted(MemoryBackend):
+            name = "self-hosted"
+            remote = True
+            rate_limited = False
+
+        class TestSelfHosted(Suite):
+            backend_class = SelfHosted
+    '''))
+    result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", "--collect-only",
+                                          "-k", "test_vendor_fault_is_mapped")
+    result.stdout.fnmatch_lines(["*test_vendor_fault_is_mapped[[]validation[]]*"])
+    assert not any("rate_limit" in line for line in result.outlines)
