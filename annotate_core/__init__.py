@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from annotate_core.answers import ANSWER_COLUMNS, AnswerStatus, answers_frame
-    from annotate_core.backend import Backend, JobState, PlannedOperation, PlanWarning, Progress
+    from annotate_core.backend import Backend, JobState, PlannedOperation, PlanWarning, Progress, PulledWork
     from annotate_core.capabilities import Capability, Unsupported, check, required_capabilities
     from annotate_core.client import Client, connect
     from annotate_core.comparison import compare
@@ -117,7 +117,7 @@ _EXPORTS: dict[str, str] = {
         "annotate_core.answers",
     ),
     **dict.fromkeys(
-        ["Backend", "JobState", "PlanWarning", "PlannedOperation", "Progress"],
+        ["Backend", "JobState", "PlanWarning", "PlannedOperation", "Progress", "PulledWork"],
         "annotate_core.backend",
     ),
     **dict.fromkeys(
@@ -244,6 +244,7 @@ __all__ = [
     "Pricing",
     "Profile",
     "Progress",
+    "PulledWork",
     "Pulling",
     "Quality",
     "QualityRule",
