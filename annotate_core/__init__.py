@@ -106,7 +106,7 @@ if TYPE_CHECKING:
     from annotate_core.plan import CostEstimate, Plan, estimate_cost
     from annotate_core.registry import list_backends, register_backend
     from annotate_core.specfile import load_spec, spec_from_dict
-    from annotate_core.stored_spec import spec_from_json, spec_to_json
+    from annotate_core.stored_spec import spec_document, spec_from_json, spec_to_json
 
 __version__ = "0.1.0"
 
@@ -181,7 +181,7 @@ _EXPORTS: dict[str, str] = {
         "annotate_core.specfile",
     ),
     **dict.fromkeys(
-        ["spec_from_json", "spec_to_json"],
+        ["spec_document", "spec_from_json", "spec_to_json"],
         "annotate_core.stored_spec",
     ),
 }
@@ -282,6 +282,7 @@ __all__ = [
     "register_backend",
     "required_capabilities",
     "spec_from_dict",
+    "spec_document",
     "spec_from_json",
     "spec_to_json",
 ]
