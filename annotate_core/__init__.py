@@ -281,8 +281,8 @@ __all__ = [
     "load_spec",
     "register_backend",
     "required_capabilities",
-    "spec_from_dict",
     "spec_document",
+    "spec_from_dict",
     "spec_from_json",
     "spec_to_json",
 ]
