@@ -320,6 +320,31 @@ class BackendConformance:
         assert plan.operations, "plan() should list the operations creating the job would run"
         assert no_network == []
 
+    def test_check_spec_refusals_stop_plan_and_create_job(
+        self, client: Client, no_network: list[Any], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """``check_spec`` (refusals finer than a capability: one webhook event type, one filter
+        attribute) is asked by both ``plan`` and ``create_job``, offline; what it returns stops both
+        before ``create_job`` reaches the backend. Your own hook must accept the suite's base spec."""
+        from annotate_core.capabilities import Unsupported
+
+        spec = self.spec()
+        own = client.backend.check_spec(spec)
+        assert own == [], f"check_spec refuses the suite's base spec: {[u.describe() for u in own]}"
+        gap = Unsupported(self.backend_class.name, Capability.WEBHOOKS, "a value the suite refuses", "name",
+                          "the conformance suite's own refusal")
+        asked: list[Any] = []
+        monkeypatch.setattr(client.backend, "check_spec", lambda s: asked.append(s) or [gap])
+        plan = client.plan(spec)
+        assert not plan.ok and gap in plan.unsupported and plan.operations == []
+        assert asked == [spec], "plan() did not ask check_spec"
+        created: list[str] = []
+        monkeypatch.setattr(client.backend, "create_job", lambda *a, **k: created.append("create") or "x")
+        with pytest.raises(UnsupportedFeatureError) as err:
+            client.create_job(spec)
+        assert asked == [spec, spec], "create_job() did not ask check_spec"
+        assert gap in err.value.unsupported and created == [] and no_network == []
+
     # ---- job keys -----------------------------------------------------------------------------
 
     #: the key the job-key tests create with (vendor cassettes are recorded with it)

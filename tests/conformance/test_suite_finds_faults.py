@@ -119,3 +119,20 @@ def test_a_self_hosted_server_is_not_asked_for_a_rate_limit(pytester: pytest.Pyt
                                           "-k", "test_vendor_fault_is_mapped")
     result.stdout.fnmatch_lines(["*test_vendor_fault_is_mapped[[]validation[]]*"])
     assert not any("rate_limit" in line for line in result.outlines)
+
+
+def test_a_check_spec_that_refuses_the_base_spec_is_named(pytester: pytest.Pytester) -> None:
+    result = run_suite(pytester, '''
+        from annotate_core import Capability, Unsupported
+
+        class Picky(MemoryBackend):
+            name = "picky"
+
+            def check_spec(self, spec):
+                return [Unsupported(self.name, Capability.OVERLAP, "any overlap", "overlap.count", "none")]
+
+        class TestPicky(Suite):
+            backend_class = Picky
+    ''', "test_check_spec_refusals_stop_plan_and_create_job")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*check_spec refuses the suite's base spec*any overlap*"])
