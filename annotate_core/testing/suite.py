@@ -334,12 +334,21 @@ class BackendConformance:
         gap = Unsupported(self.backend_class.name, Capability.WEBHOOKS, "a value the suite refuses", "name",
                           "the conformance suite's own refusal")
         asked: list[Any] = []
-        monkeypatch.setattr(client.backend, "check_spec", lambda s: asked.append(s) or [gap])
+
+        def refuse(s: Any) -> list[Unsupported]:
+            asked.append(s)
+            return [gap]
+
+        def create_job(*args: Any, **kwargs: Any) -> str:
+            created.append("create")
+            return "x"
+
+        monkeypatch.setattr(client.backend, "check_spec", refuse)
         plan = client.plan(spec)
         assert not plan.ok and gap in plan.unsupported and plan.operations == []
         assert asked == [spec], "plan() did not ask check_spec"
         created: list[str] = []
-        monkeypatch.setattr(client.backend, "create_job", lambda *a, **k: created.append("create") or "x")
+        monkeypatch.setattr(client.backend, "create_job", create_job)
         with pytest.raises(UnsupportedFeatureError) as err:
             client.create_job(spec)
         assert asked == [spec, spec], "create_job() did not ask check_spec"
