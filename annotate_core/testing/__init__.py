@@ -16,6 +16,7 @@ Usage in a backend's tests::
             return lambda job, items: None
 """
 
+from annotate_core.testing.cassettes import Finding, Scrubber, recording_config, scan_cassettes
 from annotate_core.testing.specs import base_spec, spec_data_needing, spec_needing
 from annotate_core.testing.suite import (
     FAULT_ERRORS,
@@ -30,11 +31,15 @@ from annotate_core.testing.suite import (
 __all__ = [
     "FAULT_ERRORS",
     "BackendConformance",
+    "Finding",
+    "Scrubber",
     "applies_when",
     "base_spec",
     "conformance_items",
     "paged_item_count",
+    "recording_config",
     "requires",
+    "scan_cassettes",
     "spec_data_needing",
     "spec_needing",
     "vendor_faults",

@@ -47,6 +47,7 @@ from annotate_core.errors import (
 from annotate_core.items import Item
 from annotate_core.jobkeys import JobKeyConflictError
 from annotate_core.secrets import RedactingFilter
+from annotate_core.testing.cassettes import cassette_files, recording_config, scan_cassettes
 from annotate_core.testing.faults import FaultPlan, FaultyVendor, run_with_reruns
 from annotate_core.testing.specs import FRAGMENTS, base_spec, spec_data_needing
 
@@ -154,6 +155,12 @@ class BackendConformance:
     page_size: ClassVar[int | None] = None
     #: a job id in the backend's own format that names no job
     unknown_job_id: ClassVar[str] = "conformance-no-such-job"
+    #: where this backend's cassettes live, for the secrets scan; None: pytest-recording's
+    #: ``vcr_cassette_dir`` fixture (the one your conftest overrides)
+    cassette_dir: ClassVar[str | None] = None
+    #: fake credentials your cassettes hold on purpose (a JWT whose expiry a replay reads); the
+    #: scrubber leaves them and the scan allows them
+    cassette_fakes: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Drop the tests that do not apply to what the backend declares: selected, not skipped."""
@@ -224,6 +231,12 @@ class BackendConformance:
             f"it ({FAULT_ERRORS[fault].__name__} expected); vendor backends replay a cassette with the "
             "vendor's answer"
         )
+
+    @pytest.fixture
+    def vcr_config(self, vcr_config: dict[str, Any]) -> dict[str, Any]:
+        """Your ``vcr_config`` (pytest-recording's, or your conftest's), with credential scrubbing added:
+        whatever it says, the suite's cassettes are recorded without cookies, tokens or passwords."""
+        return recording_config(vcr_config, fakes=self.cassette_fakes)
 
     @pytest.fixture
     def client(self, backend: Backend) -> Client:
@@ -580,6 +593,19 @@ class BackendConformance:
         assert not leaks, f"{fault}: a credential appears in the error or the logs: {leaks}"
 
     # ---- secrets --------------------------------------------------------------------------------
+
+    @applies_when(lambda cls: bool(cls.secret_options))
+    def test_cassettes_hold_no_secrets(self, backend: Backend, request: pytest.FixtureRequest) -> None:
+        """No credential in any cassette of this backend: no credential header or cookie, no token or
+        password field in a body or query, no value of the backend's secret options or of a
+        secret-looking environment variable (the real token while re-recording), nothing token-shaped."""
+        where = self.cassette_dir or request.getfixturevalue("vcr_cassette_dir")
+        files = cassette_files(where)
+        assert files, (f"no cassettes under {where}: point the `vcr_cassette_dir` fixture (or `cassette_dir`) "
+                       "at this backend's cassettes")
+        findings = scan_cassettes(files, secrets=_secret_values(backend), fakes=self.cassette_fakes)
+        shown = "\n  ".join(f.describe() for f in findings[:20])
+        assert not findings, f"{len(findings)} credential(s) left in cassettes under {where}:\n  {shown}"
 
     @applies_when(lambda cls: bool(cls.secret_options))
     @requires(Capability.UPLOAD_ITEMS)

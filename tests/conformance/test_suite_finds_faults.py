@@ -136,3 +136,27 @@ def test_a_check_spec_that_refuses_the_base_spec_is_named(pytester: pytest.Pytes
     ''', "test_check_spec_refusals_stop_plan_and_create_job")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*check_spec refuses the suite's base spec*any overlap*"])
+
+
+def test_a_cassette_with_a_session_cookie_fails_the_secrets_scan(pytester: pytest.Pytester) -> None:
+    cassettes = pytester.mkdir("cassettes")
+    (cassettes / "TestTokened.test_x.yaml").write_text(
+        "interactions:\n- request: {body: null, headers: {}, method: GET, uri: 'https://acme.example/api/me'}\n"
+        "  response:\n    body: {string: '{\"id\": 1}'}\n"
+        "    headers: {Set-Cookie: ['sessionid=abcdef0123456789; Path=/']}\n    status: {code: 200, message: OK}\n"
+        "version: 1\n")
+    result = run_suite(pytester, f'''
+        class Tokened(MemoryBackend):
+            name = "tokened"
+            secret_options = frozenset({{"token"}})
+
+        class TestTokened(Suite):
+            backend_class = Tokened
+            cassette_dir = {str(cassettes)!r}
+
+            @pytest.fixture
+            def backend(self):
+                return Tokened(token=SecretStr("tokened-secret-value"))
+    ''', "test_cassettes_hold_no_secrets")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*credential(s) left in cassettes*", "*TestTokened.test_x.yaml*Set-Cookie*"])
