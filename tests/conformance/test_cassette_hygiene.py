@@ -161,13 +161,3 @@ def test_names_that_look_like_credentials_and_names_that_do_not() -> None:
     for name in ("Content-Type", "X-Request-Id", "Retry-After", "Location"):
         assert not is_secret_header(name), name
 
-
-def test_the_built_in_cassettes_are_clean() -> None:
-    """Toloka's and Dataloop's cassettes pass the scan (Dataloop's token fakes are allowed by name)."""
-    from tests.dataloop.conftest import CASSETTE_FAKES
-
-    repo = Path(__file__).resolve().parents[2]
-    assert scan_cassettes(repo / "cassettes" / "toloka") == []
-    assert scan_cassettes(repo / "cassettes" / "dataloop", fakes=CASSETTE_FAKES) == []
-    refreshed = repo / "cassettes" / "dataloop" / "faults" / "test_expired_token_is_refreshed.yaml"
-    assert scan_cassettes(refreshed)  # without them, the fakes are reported
