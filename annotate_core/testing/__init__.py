@@ -17,6 +17,7 @@ Usage in a backend's tests::
 """
 
 from annotate_core.testing.cassettes import Finding, Scrubber, recording_config, scan_cassettes
+from annotate_core.testing.recording import PlannedAnswer, is_recording, planned_answers
 from annotate_core.testing.specs import base_spec, spec_data_needing, spec_needing
 from annotate_core.testing.suite import (
     FAULT_ERRORS,
@@ -32,11 +33,14 @@ __all__ = [
     "FAULT_ERRORS",
     "BackendConformance",
     "Finding",
+    "PlannedAnswer",
     "Scrubber",
     "applies_when",
     "base_spec",
     "conformance_items",
+    "is_recording",
     "paged_item_count",
+    "planned_answers",
     "recording_config",
     "requires",
     "scan_cassettes",

@@ -5,8 +5,9 @@ and provides fixtures:
 
 * ``backend`` — a ready instance (for vendor backends: one whose HTTP replays cassettes);
 * ``make_answers`` — a callable ``(job, items) -> None`` that makes answers exist for every item
-  of a started job (the local backend has people pull work; a vendor backend's cassette already
-  holds the workers' answers, so its callable does nothing);
+  of a started job (the local backend has people pull work; a crowd vendor's cassette already holds
+  the workers' answers, so its callable does nothing; a self-hosted vendor's posts them through the
+  vendor's API, taped while ``recording`` and replayed after: see ``annotate_core.testing.recording``);
 * ``paged_backend`` (optional) — a backend whose listings return at most ``page_size`` objects a
   page, for the pagination test (the default, ``backend``, suits a store with no paging);
 * ``fault_backend`` — for a backend with credentials, a rate-limited service or one that validates
@@ -49,6 +50,7 @@ from annotate_core.jobkeys import JobKeyConflictError
 from annotate_core.secrets import RedactingFilter
 from annotate_core.testing.cassettes import cassette_files, recording_config, scan_cassettes
 from annotate_core.testing.faults import FaultPlan, FaultyVendor, run_with_reruns
+from annotate_core.testing.recording import is_recording
 from annotate_core.testing.specs import FRAGMENTS, base_spec, spec_data_needing
 
 MakeAnswers = Callable[[Any, list[Item]], None]
@@ -231,6 +233,13 @@ class BackendConformance:
             f"it ({FAULT_ERRORS[fault].__name__} expected); vendor backends replay a cassette with the "
             "vendor's answer"
         )
+
+    @pytest.fixture
+    def recording(self, request: pytest.FixtureRequest) -> bool:
+        """True while requests reach a live server (recording cassettes, or none at all), False on
+        replay: what a ``make_answers`` that creates answers through the vendor's API, or one whose
+        answers must already sit in the cassette, needs to know (``annotate_core.testing.recording``)."""
+        return is_recording(request.config)
 
     @pytest.fixture
     def vcr_config(self, vcr_config: dict[str, Any]) -> dict[str, Any]:
