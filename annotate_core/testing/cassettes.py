@@ -57,7 +57,9 @@ NOT_SECRET_FIELDS = frozenset({"page_token", "next_page_token", "next_token", "c
 #: strings that are credentials wherever they appear, with a name for the report
 TOKEN_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("JWT", re.compile(r"eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}")),
-    ("credential header value", re.compile(r"\b(?:Bearer|Token|OAuth|ApiKey|Basic)\s+[A-Za-z0-9._~+/=-]{12,}")),
+    # a scheme then a credential-like word (digits in it: "Token authentication" is prose, not a token)
+    ("credential header value",
+     re.compile(r"\b(?:Bearer|Token|OAuth|ApiKey|Basic)\s+(?=[A-Za-z._~+/=-]*\d)[A-Za-z0-9._~+/=-]{12,}")),
     ("session or CSRF cookie", re.compile(r"\b(?:sessionid|csrftoken|session|_session_id)=[^;\s\"',]{8,}")),
     ("Yandex OAuth token", re.compile(r"\by[0-3]_[A-Za-z0-9_-]{30,}")),
     ("AWS access key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),

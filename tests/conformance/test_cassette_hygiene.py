@@ -161,3 +161,13 @@ def test_names_that_look_like_credentials_and_names_that_do_not() -> None:
     for name in ("Content-Type", "X-Request-Id", "Retry-After", "Location"):
         assert not is_secret_header(name), name
 
+
+
+def test_token_shapes_are_found_and_prose_is_not(tmp_path: Path) -> None:
+    cassette = tmp_path / "shapes.yaml"
+    body = ("Token authentication failed for this request. Bearer tokens expire.\n"
+            "curl -H 'Authorization: Token 1f0e9d8c7b6a5f4e3d2c1b0a' -H 'Cookie: sessionid=q8w7e6r5t4y3u2i1'\n")
+    cassette.write_text(json.dumps({"interactions": [], "version": 1, "notes": body}))
+    found = sorted(f.what for f in scan_cassettes(cassette))
+    assert found == ["a credential header value", "a session or CSRF cookie"]
+    assert scan_cassettes(cassette, fakes=["1f0e9d8c7b6a5f4e3d2c1b0a", "sessionid=q8w7e6r5t4y3u2i1"]) == []
