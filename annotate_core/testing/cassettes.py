@@ -132,7 +132,7 @@ class Scrubber:
 
     def body(self, body: bytes | str | None, content_type: str = "") -> bytes | str | None:
         """A request or response body with credential fields and known secrets replaced."""
-        if not body:
+        if not body or not isinstance(body, (bytes, str)):
             return body
         as_bytes = isinstance(body, bytes)
         try:
@@ -176,7 +176,12 @@ class Scrubber:
                 del request.headers[name]
         content_type = str(request.headers.get("Content-Type", ""))
         request.uri = self.uri(request.uri)
-        request.body = self.body(request.body, content_type)
+        body = request.body  # vcrpy hands a file body back as a fresh BytesIO, an iterator as an iterator
+        raw = body.getvalue() if hasattr(body, "getvalue") else body
+        if isinstance(raw, (bytes, str)):
+            scrubbed = self.body(raw, content_type)
+            if scrubbed is not raw:
+                request.body = scrubbed  # a file body stays one: vcrpy wraps the bytes again
         return request
 
     def response(self, response: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ settings a plugin author would copy from vcrpy's README, then scan both.
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from collections.abc import Iterator
@@ -148,6 +149,10 @@ def test_form_bodies_and_binary_bodies() -> None:
     assert form == f"username=me&password={REDACTED}&next=%2F".encode()
     binary = bytes(range(256))
     assert scrubber.body(binary, "image/png") is binary
+    streamed = Request("PUT", "https://acme.example/upload", io.BytesIO(b"file bytes"), {"Authorization": "x"})
+    assert Scrubber().request(streamed).body.read() == b"file bytes"  # a file body stays a file, untouched
+    login = Request("POST", "https://acme.example/login", io.BytesIO(b'{"password": "pw-123456789"}'), {})
+    assert json.loads(Scrubber().request(login).body.read()) == {"password": REDACTED}
 
 
 def test_names_that_look_like_credentials_and_names_that_do_not() -> None:
