@@ -1,4 +1,7 @@
-"""Tools for backend authors: the conformance suite and the specs it feeds a backend.
+"""Tools for backend authors: the conformance suite and the specs it feeds a backend, recording settings
+that keep credentials out of cassettes (``recording_config``) and the scan that proves it
+(``scan_cassettes``), and what a ``make_answers`` fixture needs (``is_recording``, ``planned_answers``).
+docs/plugins.md is the guide.
 
 Usage in a backend's tests::
 
