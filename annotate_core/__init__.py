@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from annotate_core.answers import ANSWER_COLUMNS, AnswerStatus, answers_frame
-    from annotate_core.backend import Backend, JobState, PlannedOperation, PlanWarning, Progress
+    from annotate_core.backend import Backend, JobState, PlannedOperation, PlanWarning, Progress, PulledWork
     from annotate_core.capabilities import Capability, Unsupported, check, required_capabilities
     from annotate_core.client import Client, connect
     from annotate_core.comparison import compare
@@ -106,7 +106,7 @@ if TYPE_CHECKING:
     from annotate_core.plan import CostEstimate, Plan, estimate_cost
     from annotate_core.registry import list_backends, register_backend
     from annotate_core.specfile import load_spec, spec_from_dict
-    from annotate_core.stored_spec import spec_from_json, spec_to_json
+    from annotate_core.stored_spec import spec_document, spec_from_json, spec_to_json
 
 __version__ = "0.1.0"
 
@@ -117,7 +117,7 @@ _EXPORTS: dict[str, str] = {
         "annotate_core.answers",
     ),
     **dict.fromkeys(
-        ["Backend", "JobState", "PlanWarning", "PlannedOperation", "Progress"],
+        ["Backend", "JobState", "PlanWarning", "PlannedOperation", "Progress", "PulledWork"],
         "annotate_core.backend",
     ),
     **dict.fromkeys(
@@ -181,7 +181,7 @@ _EXPORTS: dict[str, str] = {
         "annotate_core.specfile",
     ),
     **dict.fromkeys(
-        ["spec_from_json", "spec_to_json"],
+        ["spec_document", "spec_from_json", "spec_to_json"],
         "annotate_core.stored_spec",
     ),
 }
@@ -244,6 +244,7 @@ __all__ = [
     "Pricing",
     "Profile",
     "Progress",
+    "PulledWork",
     "Pulling",
     "Quality",
     "QualityRule",
@@ -280,6 +281,7 @@ __all__ = [
     "load_spec",
     "register_backend",
     "required_capabilities",
+    "spec_document",
     "spec_from_dict",
     "spec_from_json",
     "spec_to_json",

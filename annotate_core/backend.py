@@ -2,17 +2,19 @@
 
 The core talks to backends only through this class. A backend declares ``capabilities`` as data;
 the core checks a spec against them before calling ``create_job``, so a backend never receives a
-spec it said it cannot run. Optional operations (events, simulation, pull/submit) raise
-``NotImplementedError`` by default and are gated by the matching capability.
+spec it said it cannot run. Optional operations (events, simulation) raise ``NotImplementedError``
+by default and are gated by the matching capability; the work API (``pull`` / ``submit`` / ``skip``)
+raises ``UnsupportedFeatureError`` with the backend's hint unless the backend declares
+``Capability.PULL_API`` and implements it.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import SecretStr
 
@@ -21,6 +23,7 @@ from annotate_core.secrets import mask_url_passwords, register_secret
 
 if TYPE_CHECKING:
     from annotate_core.capabilities import Unsupported
+    from annotate_core.errors import UnsupportedFeatureError
     from annotate_core.items import Item, UploadReport
     from annotate_core.model.spec import JobSpec
 
@@ -92,6 +95,27 @@ class PlanWarning:
         return f"{self.path}: {self.message}"
 
 
+@runtime_checkable
+class PulledItem(Protocol):
+    """One item of a pulled batch: what an annotator answers (the local backend's ``BatchItem``)."""
+
+    @property
+    def key(self) -> str: ...
+
+
+@runtime_checkable
+class PulledWork(Protocol):
+    """What ``pull`` hands an in-house annotator: an assignment and its items, answered in this order by
+    ``submit(job_id, work.assignment, answers)``. Backends return their own richer type (the local
+    backend's ``Batch`` adds the interface, expiry and captcha)."""
+
+    @property
+    def assignment(self) -> str: ...
+
+    @property
+    def items(self) -> Sequence[PulledItem]: ...
+
+
 #: called with the number of items just uploaded; whatever it returns is ignored (tqdm's ``update`` fits)
 ProgressCallback = Callable[[int], object]
 
@@ -117,9 +141,25 @@ class Backend(abc.ABC):
     hints: ClassVar[Mapping[Capability, str]] = {}
     #: option names that carry credentials; they must come from ``<name>_env`` variables
     secret_options: ClassVar[frozenset[str]] = frozenset()
-    #: True when the backend talks to a vendor service over the network: it then meets rate limits
-    #: and the vendor's own validation errors, and must map both (the conformance suite checks it)
+    #: True when the backend talks to a vendor service over the network (the conformance suite then
+    #: runs its fault harness against a fake of that service, with job keys). A shorthand too: a class
+    #: that sets ``remote`` and not the two flags below gets both equal to it, so ``remote = True``
+    #: alone still means "throttled and validating" as it always did.
     remote: ClassVar[bool] = False
+    #: the service answers 429 / quota errors that the backend must map to ``RateLimitError`` (a
+    #: cloud vendor); a self-hosted server that never throttles sets it False
+    rate_limited: ClassVar[bool] = False
+    #: the service validates request bodies itself and answers 400/422 that the backend must map to
+    #: ``VendorValidationError`` saying what was refused
+    validates_on_server: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """``remote`` as shorthand: set in a class body without the finer flags, it sets both."""
+        super().__init_subclass__(**kwargs)
+        if "remote" in cls.__dict__:
+            for flag in ("rate_limited", "validates_on_server"):
+                if flag not in cls.__dict__:
+                    setattr(cls, flag, bool(cls.remote))
 
     def __init__(self, **options: Any) -> None:
         self.options = options
@@ -227,6 +267,41 @@ class Backend(abc.ABC):
         """Answer a started job with a simulated crowd; ``workforce`` options are the backend's own
         (with none, a default crowd that finishes the job). Returns a summary mapping."""
         raise NotImplementedError(f"backend {self.name!r} cannot simulate a workforce")
+
+    # ---- the work API: in-house annotators pull and submit (Capability.PULL_API) ----------------
+
+    def refusal(self, capability: Capability, feature: str) -> UnsupportedFeatureError:
+        """The error for an operation this backend lacks ``capability`` for, with its hint (or the
+        default one): what ``Job`` raises before calling an optional operation, and what the work
+        API below raises when a backend does not override it."""
+        from annotate_core.capabilities import DEFAULT_HINTS, Unsupported
+        from annotate_core.errors import UnsupportedFeatureError
+
+        hint = self.hints.get(capability) or DEFAULT_HINTS.get(capability) or "use a backend that has it"
+        return UnsupportedFeatureError(self.name, [Unsupported(self.name, capability, feature, "job", hint)])
+
+    def _work_api_missing(self, method: str) -> Exception:
+        if Capability.PULL_API in self.capabilities:  # declared but not written: the author's bug, said so
+            return NotImplementedError(
+                f"backend {self.name!r} declares {Capability.PULL_API.value} but does not implement {method}()")
+        return self.refusal(Capability.PULL_API, "pull/submit")
+
+    def pull(self, job_id: str, assignee: str, *, role: str = "work", limit: int | None = None
+             ) -> PulledWork | None:
+        """The next batch of work for the in-house annotator ``assignee`` (at most ``limit`` items), or
+        None when nothing is left for them. ``role="review"``: the next submitted assignment to review
+        (backends with ``review.manual``). With ``Capability.PULL_API``; refused with the hint otherwise."""
+        raise self._work_api_missing("pull")
+
+    def submit(self, job_id: str, assignment: str, answers: Any) -> Any:
+        """The answers to a pulled assignment: one per item in the batch's order, or a mapping item key ->
+        answer. Returns the backend's receipt (the local backend's ``SubmitResult``). A backend may add
+        keyword-only options of its own (the local one: ``captcha``, ``worker``)."""
+        raise self._work_api_missing("submit")
+
+    def skip(self, job_id: str, assignment: str) -> Any:
+        """Give a pulled assignment back unanswered: its items return to the queue for someone else."""
+        raise self._work_api_missing("skip")
 
     def list_jobs(self) -> list[Mapping[str, Any]]:
         raise NotImplementedError(f"backend {self.name!r} cannot list jobs")

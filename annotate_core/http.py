@@ -13,6 +13,12 @@ Policy, in one place:
   ``parse_error`` to read its own error body.
 * The credential is added by a ``requests`` auth hook at send time, never stored in session
   headers, logged, or included in error messages.
+* No cookie jar by default (``cookies=False``): every request carries its own credential, so a
+  cookie could only add a second, unmanaged one. Django vendors (Label Studio) answer a
+  token-authenticated request with a ``sessionid`` cookie; sent back, it makes the server treat the
+  client as a browser session (CSRF checks on writes, a login that outlives a revoked token) and it
+  would end up in cassettes. ``cookies=True`` is for a vendor that really needs them (load-balancer
+  stickiness, a cookie-based login).
 """
 
 from __future__ import annotations
@@ -108,7 +114,9 @@ class HttpClient:
     """A configured ``requests`` session for one vendor API.
 
     ``credential`` is the full header value (e.g. ``SecretStr("OAuth y0_...")``) or a callable that
-    returns it fresh for every request (for refreshable tokens).
+    returns it fresh for every request (for refreshable tokens). ``cookies``: False (the default)
+    refuses every cookie the server sets and sends none, on redirects too; True keeps a normal
+    ``requests`` cookie jar (see the module docstring for why it is off).
     """
 
     def __init__(
@@ -129,6 +137,7 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         user_agent: str | None = None,
+        cookies: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.backend = backend
@@ -141,6 +150,7 @@ class HttpClient:
         self.rate_limit_wait = rate_limit_wait
         self.parse_error = parse_error
         self.sleep = sleep
+        self.cookies = cookies
         from annotate_core.http_session import HeaderAuth, make_session
 
         auth: requests.auth.AuthBase | None = None
@@ -156,10 +166,13 @@ class HttpClient:
         base_headers.update(headers or {})
         # Two sessions that differ only in which methods urllib3 may repeat on 5xx / connection errors.
         sleeper = self._sleep_for_retry
-        self._strict = make_session(retries, backoff_factor, IDEMPOTENT_METHODS, auth, base_headers, sleeper)
+        self._strict = make_session(retries, backoff_factor, IDEMPOTENT_METHODS, auth, base_headers, sleeper,
+                                    cookies=cookies)
         self._keyed = make_session(
-            retries, backoff_factor, IDEMPOTENT_METHODS | {"POST", "PATCH"}, auth, base_headers, sleeper
+            retries, backoff_factor, IDEMPOTENT_METHODS | {"POST", "PATCH"}, auth, base_headers, sleeper,
+            cookies=cookies,
         )
+        self._keyed.cookies = self._strict.cookies  # one jar: a cookie a GET received goes with the next POST
 
     def _sleep_for_retry(self, seconds: float) -> None:
         """urllib3's waits (5xx backoff, 503 Retry-After) go through ``self.sleep`` like 429 waits."""
@@ -168,6 +181,10 @@ class HttpClient:
 
     def __repr__(self) -> str:
         return f"HttpClient(base_url={self.base_url!r}, backend={self.backend!r})"
+
+    def stored_cookies(self) -> dict[str, str]:
+        """The cookies the client would send back (always empty with ``cookies=False``), for tests."""
+        return self._strict.cookies.get_dict()
 
     def close(self) -> None:
         self._strict.close()

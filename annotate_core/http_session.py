@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import requests
@@ -72,6 +73,22 @@ class HeaderAuth(requests.auth.AuthBase):
         return f"HeaderAuth({self.header!r}, '***')"
 
 
+class _CookielessSession(requests.Session):
+    """A session that keeps no cookie and sends none.
+
+    The jar's policy refuses every cookie a response sets, and each hop (redirects included: requests
+    builds their jar afresh from the response) goes out without a ``Cookie`` header.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        request.headers.pop("Cookie", None)
+        return super().send(request, **kwargs)
+
+
 def make_session(
     retries: int,
     backoff: float,
@@ -79,8 +96,11 @@ def make_session(
     auth: requests.auth.AuthBase | None,
     headers: Mapping[str, str],
     sleeper: Callable[[float], None],
+    *,
+    cookies: bool = False,
 ) -> requests.Session:
-    """A session that lets urllib3 repeat ``methods`` on connection errors and ``RETRY_STATUSES``."""
+    """A session that lets urllib3 repeat ``methods`` on connection errors and ``RETRY_STATUSES``;
+    with ``cookies=False`` it neither keeps nor sends cookies."""
     retry = _Retry(
         sleeper=sleeper,
         total=retries,
@@ -96,7 +116,7 @@ def make_session(
         raise_on_status=False,
         raise_on_redirect=False,
     )
-    s = requests.Session()
+    s = requests.Session() if cookies else _CookielessSession()
     adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=8)
     s.mount("https://", adapter)
     s.mount("http://", adapter)

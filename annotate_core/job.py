@@ -20,7 +20,6 @@ from annotate_core.errors import (
     ItemsRejectedError,
     JobIdleError,
     SpecError,
-    UnsupportedFeatureError,
     WaitTimeoutError,
 )
 from annotate_core.items import Item, UploadReport
@@ -28,18 +27,14 @@ from annotate_core.items_check import ItemsCheck, check_items
 from annotate_core.model.spec import JobSpec
 
 if TYPE_CHECKING:
-    from annotate_core.capabilities import Unsupported
+    pass
 
 log = logging.getLogger(__name__)
 
 
 def _refuse(backend: Backend, cap: Capability, feature: str) -> None:
     if cap not in backend.capabilities:
-        from annotate_core.capabilities import DEFAULT_HINTS, Unsupported
-
-        hint = backend.hints.get(cap) or DEFAULT_HINTS.get(cap) or "use a backend that has it"
-        u: Unsupported = Unsupported(backend.name, cap, feature, "job", hint)
-        raise UnsupportedFeatureError(backend.name, [u])
+        raise backend.refusal(cap, feature)
 
 
 class Job:
@@ -268,18 +263,19 @@ class Job:
         return self.backend.simulate(self.id, self.spec, **workforce)
 
     def pull(self, assignee: str, **kw: Any) -> Any:
-        """Next batch for an in-house annotator (local backend)."""
+        """Next batch for an in-house annotator (``Backend.pull``: ``role``, ``limit``)."""
         _refuse(self.backend, Capability.PULL_API, "pull/submit")
-        return self.backend.pull(self.id, assignee, **kw)  # type: ignore[attr-defined]
+        return self.backend.pull(self.id, assignee, **kw)
 
     def submit(self, assignment: str, answers: Any, **kw: Any) -> Any:
+        """Answers to a pulled batch, in its order or by item key (``Backend.submit``)."""
         _refuse(self.backend, Capability.PULL_API, "pull/submit")
-        return self.backend.submit(self.id, assignment, answers, **kw)  # type: ignore[attr-defined]
+        return self.backend.submit(self.id, assignment, answers, **kw)
 
     def skip(self, assignment: str, **kw: Any) -> Any:
         """Give a pulled batch back untouched (it returns to the queue for someone else)."""
         _refuse(self.backend, Capability.PULL_API, "pull/submit")
-        return self.backend.skip(self.id, assignment, **kw)  # type: ignore[attr-defined]
+        return self.backend.skip(self.id, assignment, **kw)
 
     def state(self) -> JobState:
         return self.progress().state

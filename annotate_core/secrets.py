@@ -40,6 +40,13 @@ def register_secret(value: str | None) -> None:
         _pattern = re.compile("|".join(re.escape(v) for v in sorted(_known, key=len, reverse=True)))
 
 
+def known_secrets() -> frozenset[str]:
+    """Every secret value registered so far (credential options, refreshed tokens): what the cassette
+    scrubber replaces wherever it appears."""
+    with _lock:
+        return frozenset(_known)
+
+
 def redact(text: str) -> str:
     """Replace every registered secret in ``text`` with ``***``."""
     pattern = _pattern

@@ -6,7 +6,9 @@ can compare fingerprints on attach. Storing it needs aliases (``from`` in pricin
 JSON types, and must not drop anything the model would read back differently: ``exclude_none``
 loses an explicit ``duration: null`` on a permanent ban (read back as the default 1), which changes
 the fingerprint and turns a rerun's attach into a key conflict. ``spec_to_json`` / ``spec_from_json``
-are the pair plugins use; ``spec_document`` is the same document as a dict (what fingerprints hash).
+are the pair plugins use; ``spec_document`` is the same document as a dict (what fingerprints hash),
+for a vendor whose metadata field holds JSON objects rather than text. All three are public API,
+importable from ``annotate_core``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pydantic import ValidationError
 
 from annotate_core.errors import MalformedResponseError
 from annotate_core.model.spec import JobSpec
+
+__all__ = ["spec_document", "spec_from_json", "spec_to_json"]
 
 
 def spec_document(spec: JobSpec) -> dict[str, Any]:

@@ -339,8 +339,9 @@ PLUGINS = """## For backend authors
 A backend receives a validated, frozen `JobSpec` (`from annotate_core import JobSpec`); by the time
 `plan` or `create_job` runs, the core has already refused every capability the backend did not declare
 (`check` in `annotate_core/capabilities.py`), so the code only meets features it said it supports.
-Refuse anything finer in `check_spec(spec)` (raise `SpecError` naming the field) and report a mapping
-that changes meaning or cost through `warnings(spec, n_items)` (`PlanWarning(path, message, backend)`).
+Refuse anything finer in `check_spec(spec)` (return `Unsupported` entries naming the path, asked by
+both `plan` and `create_job`) and report a mapping that changes meaning or cost through
+`warnings(spec, n_items)` (`PlanWarning(path, message, backend)`).
 
 Reading a spec:
 

@@ -5,17 +5,20 @@ and provides fixtures:
 
 * ``backend`` — a ready instance (for vendor backends: one whose HTTP replays cassettes);
 * ``make_answers`` — a callable ``(job, items) -> None`` that makes answers exist for every item
-  of a started job (the local backend has people pull work; a vendor backend's cassette already
-  holds the workers' answers, so its callable does nothing);
+  of a started job (the local backend has people pull work; a crowd vendor's cassette already holds
+  the workers' answers, so its callable does nothing; a self-hosted vendor's posts them through the
+  vendor's API, taped while ``recording`` and replayed after: see ``annotate_core.testing.recording``);
 * ``paged_backend`` (optional) — a backend whose listings return at most ``page_size`` objects a
   page, for the pagination test (the default, ``backend``, suits a store with no paging);
-* ``fault_backend`` — for a backend with credentials or a remote service: a backend that meets
-  the vendor failure named by the ``fault`` parameter (see ``vendor_faults``).
+* ``fault_backend`` — for a backend with credentials, a rate-limited service or one that validates
+  on the server: a backend that meets the vendor failure named by the ``fault`` parameter (see
+  ``vendor_faults``).
 
 Tests are selected from what ``backend_class`` declares, never from its name: a declared
 capability must work, an undeclared one must be refused at plan time and by ``create_job``
 before any network access; credentials (``secret_options``) bring the auth and secret-hygiene
-tests, ``remote = True`` the rate-limit and validation ones. Tests that do not apply are removed
+tests, ``rate_limited`` the rate-limit one, ``validates_on_server`` the validation one (``remote = True``
+declares both unless overridden). Tests that do not apply are removed
 from the subclass, not skipped.
 """
 
@@ -45,7 +48,9 @@ from annotate_core.errors import (
 from annotate_core.items import Item
 from annotate_core.jobkeys import JobKeyConflictError
 from annotate_core.secrets import RedactingFilter
+from annotate_core.testing.cassettes import cassette_files, recording_config, scan_cassettes
 from annotate_core.testing.faults import FaultPlan, FaultyVendor, run_with_reruns
+from annotate_core.testing.recording import is_recording
 from annotate_core.testing.specs import FRAGMENTS, base_spec, spec_data_needing
 
 MakeAnswers = Callable[[Any, list[Item]], None]
@@ -92,12 +97,16 @@ API_CALLS: dict[Capability, Callable[[Any], Any]] = {
 def vendor_faults(backend_class: type[Backend]) -> list[str]:
     """The faults of ``FAULT_ERRORS`` a backend meets, from what it declares.
 
-    Credentials (``secret_options``) can be refused; a ``remote`` service throttles and validates
-    request bodies itself. A store in the same process meets none of them.
+    Credentials (``secret_options``) can be refused; a ``rate_limited`` service throttles; one that
+    ``validates_on_server`` refuses request bodies itself (``remote = True`` sets both unless the class
+    says otherwise: a self-hosted server that never throttles declares ``rate_limited = False``). A
+    store in the same process meets none of them.
     """
     faults = ["auth"] if backend_class.secret_options else []
-    if backend_class.remote:
-        faults += ["rate_limit", "validation"]
+    if backend_class.rate_limited:
+        faults.append("rate_limit")
+    if backend_class.validates_on_server:
+        faults.append("validation")
     return faults
 
 
@@ -148,6 +157,12 @@ class BackendConformance:
     page_size: ClassVar[int | None] = None
     #: a job id in the backend's own format that names no job
     unknown_job_id: ClassVar[str] = "conformance-no-such-job"
+    #: where this backend's cassettes live, for the secrets scan; None: pytest-recording's
+    #: ``vcr_cassette_dir`` fixture (the one your conftest overrides)
+    cassette_dir: ClassVar[str | None] = None
+    #: fake credentials your cassettes hold on purpose (a JWT whose expiry a replay reads); the
+    #: scrubber leaves them and the scan allows them
+    cassette_fakes: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Drop the tests that do not apply to what the backend declares: selected, not skipped."""
@@ -218,6 +233,19 @@ class BackendConformance:
             f"it ({FAULT_ERRORS[fault].__name__} expected); vendor backends replay a cassette with the "
             "vendor's answer"
         )
+
+    @pytest.fixture
+    def recording(self, request: pytest.FixtureRequest) -> bool:
+        """True while requests reach a live server (recording cassettes, or none at all), False on
+        replay: what a ``make_answers`` that creates answers through the vendor's API, or one whose
+        answers must already sit in the cassette, needs to know (``annotate_core.testing.recording``)."""
+        return is_recording(request.config)
+
+    @pytest.fixture
+    def vcr_config(self, vcr_config: dict[str, Any]) -> dict[str, Any]:
+        """Your ``vcr_config`` (pytest-recording's, or your conftest's), with credential scrubbing added:
+        whatever it says, the suite's cassettes are recorded without cookies, tokens or passwords."""
+        return recording_config(vcr_config, fakes=self.cassette_fakes)
 
     @pytest.fixture
     def client(self, backend: Backend) -> Client:
@@ -313,6 +341,40 @@ class BackendConformance:
         assert plan.ok, plan.render()
         assert plan.operations, "plan() should list the operations creating the job would run"
         assert no_network == []
+
+    def test_check_spec_refusals_stop_plan_and_create_job(
+        self, client: Client, no_network: list[Any], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """``check_spec`` (refusals finer than a capability: one webhook event type, one filter
+        attribute) is asked by both ``plan`` and ``create_job``, offline; what it returns stops both
+        before ``create_job`` reaches the backend. Your own hook must accept the suite's base spec."""
+        from annotate_core.capabilities import Unsupported
+
+        spec = self.spec()
+        own = client.backend.check_spec(spec)
+        assert own == [], f"check_spec refuses the suite's base spec: {[u.describe() for u in own]}"
+        gap = Unsupported(self.backend_class.name, Capability.WEBHOOKS, "a value the suite refuses", "name",
+                          "the conformance suite's own refusal")
+        asked: list[Any] = []
+
+        def refuse(s: Any) -> list[Unsupported]:
+            asked.append(s)
+            return [gap]
+
+        def create_job(*args: Any, **kwargs: Any) -> str:
+            created.append("create")
+            return "x"
+
+        monkeypatch.setattr(client.backend, "check_spec", refuse)
+        plan = client.plan(spec)
+        assert not plan.ok and gap in plan.unsupported and plan.operations == []
+        assert asked == [spec], "plan() did not ask check_spec"
+        created: list[str] = []
+        monkeypatch.setattr(client.backend, "create_job", create_job)
+        with pytest.raises(UnsupportedFeatureError) as err:
+            client.create_job(spec)
+        assert asked == [spec, spec], "create_job() did not ask check_spec"
+        assert gap in err.value.unsupported and created == [] and no_network == []
 
     # ---- job keys -----------------------------------------------------------------------------
 
@@ -540,6 +602,19 @@ class BackendConformance:
         assert not leaks, f"{fault}: a credential appears in the error or the logs: {leaks}"
 
     # ---- secrets --------------------------------------------------------------------------------
+
+    @applies_when(lambda cls: bool(cls.secret_options))
+    def test_cassettes_hold_no_secrets(self, backend: Backend, request: pytest.FixtureRequest) -> None:
+        """No credential in any cassette of this backend: no credential header or cookie, no token or
+        password field in a body or query, no value of the backend's secret options or of a
+        secret-looking environment variable (the real token while re-recording), nothing token-shaped."""
+        where = self.cassette_dir or request.getfixturevalue("vcr_cassette_dir")
+        files = cassette_files(where)
+        assert files, (f"no cassettes under {where}: point the `vcr_cassette_dir` fixture (or `cassette_dir`) "
+                       "at this backend's cassettes")
+        findings = scan_cassettes(files, secrets=_secret_values(backend), fakes=self.cassette_fakes)
+        shown = "\n  ".join(f.describe() for f in findings[:20])
+        assert not findings, f"{len(findings)} credential(s) left in cassettes under {where}:\n  {shown}"
 
     @applies_when(lambda cls: bool(cls.secret_options))
     @requires(Capability.UPLOAD_ITEMS)

@@ -60,3 +60,31 @@ def test_paged_items_span_four_pages() -> None:
 
     assert Paged.paged_items() == 10 and -(-Paged.paged_items() // 3) == 4
     assert Unpaged.paged_items() == 2 * Unpaged.n_items
+
+
+class _SelfHosted(MemoryBackend):
+    """A self-hosted server (Label Studio-like): over the network, validates bodies, never throttles."""
+
+    name = "memory-self-hosted"
+    secret_options = frozenset({"token"})
+    remote = True
+    rate_limited = False
+
+
+class _ThrottledOnly(MemoryBackend):
+    name = "memory-throttled"
+    rate_limited = True
+
+
+def test_rate_limiting_and_server_validation_are_declared_apart() -> None:
+    assert (_Remote.rate_limited, _Remote.validates_on_server) == (True, True)  # `remote` alone: both
+    assert (_SelfHosted.remote, _SelfHosted.rate_limited, _SelfHosted.validates_on_server) == (True, False, True)
+    assert (_ThrottledOnly.remote, _ThrottledOnly.validates_on_server) == (False, False)
+    assert vendor_faults(_SelfHosted) == ["auth", "validation"]
+    assert vendor_faults(_ThrottledOnly) == ["rate_limit"]
+
+    class LocalAgain(_Remote):  # switching `remote` off in a subclass switches the shorthand's flags off
+        remote = False
+
+    assert (LocalAgain.rate_limited, LocalAgain.validates_on_server) == (False, False)
+

@@ -101,3 +101,62 @@ def test_a_backend_without_the_fault_fixture_is_told_to_write_it(pytester: pytes
     ''', "test_vendor_fault_is_mapped")
     result.assert_outcomes(errors=2)  # rate_limit and validation: no auth without credentials
     result.stdout.fnmatch_lines(["*provide a `fault_backend` fixture*"])
+
+
+def test_a_self_hosted_server_is_not_asked_for_a_rate_limit(pytester: pytest.Pytester) -> None:
+    """``rate_limited = False`` beside ``remote = True``: the validation fault is still demanded, the
+    throttle fault is not even collected (a self-hosted server never throttles)."""
+    pytester.makepyfile(test_broken=HEADER + textwrap.dedent('''
+        class SelfHosted(MemoryBackend):
+            name = "self-hosted"
+            remote = True
+            rate_limited = False
+
+        class TestSelfHosted(Suite):
+            backend_class = SelfHosted
+    '''))
+    result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", "--collect-only",
+                                          "-k", "test_vendor_fault_is_mapped")
+    result.stdout.fnmatch_lines(["*test_vendor_fault_is_mapped[[]validation[]]*"])
+    assert not any("rate_limit" in line for line in result.outlines)
+
+
+def test_a_check_spec_that_refuses_the_base_spec_is_named(pytester: pytest.Pytester) -> None:
+    result = run_suite(pytester, '''
+        from annotate_core import Capability, Unsupported
+
+        class Picky(MemoryBackend):
+            name = "picky"
+
+            def check_spec(self, spec):
+                return [Unsupported(self.name, Capability.OVERLAP, "any overlap", "overlap.count", "none")]
+
+        class TestPicky(Suite):
+            backend_class = Picky
+    ''', "test_check_spec_refusals_stop_plan_and_create_job")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*check_spec refuses the suite's base spec*any overlap*"])
+
+
+def test_a_cassette_with_a_session_cookie_fails_the_secrets_scan(pytester: pytest.Pytester) -> None:
+    cassettes = pytester.mkdir("cassettes")
+    (cassettes / "TestTokened.test_x.yaml").write_text(
+        "interactions:\n- request: {body: null, headers: {}, method: GET, uri: 'https://acme.example/api/me'}\n"
+        "  response:\n    body: {string: '{\"id\": 1}'}\n"
+        "    headers: {Set-Cookie: ['sessionid=abcdef0123456789; Path=/']}\n    status: {code: 200, message: OK}\n"
+        "version: 1\n")
+    result = run_suite(pytester, f'''
+        class Tokened(MemoryBackend):
+            name = "tokened"
+            secret_options = frozenset({{"token"}})
+
+        class TestTokened(Suite):
+            backend_class = Tokened
+            cassette_dir = {str(cassettes)!r}
+
+            @pytest.fixture
+            def backend(self):
+                return Tokened(token=SecretStr("tokened-secret-value"))
+    ''', "test_cassettes_hold_no_secrets")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*credential(s) left in cassettes*", "*TestTokened.test_x.yaml*Set-Cookie*"])

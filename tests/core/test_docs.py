@@ -49,6 +49,35 @@ def test_every_spec_field_is_described_and_documented() -> None:
         assert all(f"`{member.value}`" in doc for member in enum)
 
 
+def test_plugin_spec_mapping_is_current_and_covers_every_field() -> None:
+    """docs/plugin-spec-mapping.md: regenerated from the models, capabilities, notes and what the built-in
+    backends' own check_spec / plan / warnings return; a spec field without a row fails here."""
+    from annotate_core.testing.specs import FRAGMENTS
+
+    gen = _generator("gen_plugin_spec_doc")
+    current = (REPO / "docs" / "plugin-spec-mapping.md").read_text()
+    assert current == gen.render(), "docs/plugin-spec-mapping.md is stale: run python scripts/gen_plugin_spec_doc.py"
+    rows, fields = gen.documented_paths(current), gen.all_field_paths()
+    assert rows == fields, f"missing: {fields - rows}, extra: {rows - fields}"
+    assert {"name", "outputs[].options[].value", "quality.rules[].when", "webhooks[].events"} <= rows
+    assert all(f"`{cap.value}`" in current for cap in FRAGMENTS)
+    assert "plugin-spec-mapping.md" in (REPO / "docs" / "plugins.md").read_text()
+
+
+def test_plugin_spec_mapping_reports_what_the_backends_really_do() -> None:
+    """The refuse / warn markers come from running the built-in backends, not from prose."""
+    gen = _generator("gen_plugin_spec_doc")
+    observed = gen.observe(gen.all_field_paths())
+    assert "review.fraction" in observed["toloka"].warns  # Toloka reviews every assignment, says its plan
+    assert "pricing" in observed["toloka"].refuses  # a pool needs a reward: Toloka's check_spec
+    assert observed["local"].warns == set()  # the reference backend runs every spec as written
+    line = next(x for x in (REPO / "docs" / "plugin-spec-mapping.md").read_text().splitlines()
+                if x.startswith("| `review.fraction` |"))
+    assert line.count("**warns**") == len([b for b, o in observed.items() if "review.fraction" in o.warns])
+    assert gen.field_of("quality.rules.1.then", gen.all_field_paths()) == "quality.rules[].then"
+    assert gen.field_of("webhooks[0].events", gen.all_field_paths()) == "webhooks[].events"
+
+
 def test_spec_doc_shows_each_backends_verdict_for_each_capability() -> None:
     """Each spec-driven capability has a row whose cells are the backend's declaration or its hint."""
     from annotate_core.capabilities import Capability

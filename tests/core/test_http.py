@@ -265,3 +265,39 @@ def test_a_vendor_code_can_choose_the_error_type(server) -> None:
     with pytest.raises(RateLimitError) as quota:
         http.get("/v1/b")
     assert quota.value.status == 400 and quota.value.retry_after is None
+
+
+# ---- cookies -------------------------------------------------------------------------------------
+
+
+def _session_cookie_then_echo(script: Script) -> None:
+    """A Django-like vendor: a token-authenticated answer sets ``sessionid``; a redirect sets another."""
+    script.add("GET", "/me", 200, {"id": 1}, {"Set-Cookie": "sessionid=abc123; Path=/; HttpOnly"})
+    script.add("POST", "/tasks", 201, {"id": 7})
+    script.add("GET", "/old", 302, None, {"Location": "/new", "Set-Cookie": "csrftoken=zzz; Path=/"})
+    script.add("GET", "/new", 200, {"ok": True})
+
+
+def test_no_cookie_is_kept_or_sent_by_default(server) -> None:
+    base, script = server
+    _session_cookie_then_echo(script)
+    http = client(base)
+    assert http.cookies is False
+    http.get("/me")
+    http.post("/tasks", json={"x": 1})
+    http.get("/old")  # the redirect hop must not carry the cookie its 302 set either
+    assert http.stored_cookies() == {}
+    sent = [r["headers"] for r in script.requests]
+    assert [r["path"] for r in script.requests] == ["/me", "/tasks", "/old", "/new"]
+    assert not any("Cookie" in h for h in sent), sent
+    assert all(h["Authorization"] == TOKEN for h in sent)  # the credential is the only one sent
+
+
+def test_cookies_true_keeps_a_normal_jar(server) -> None:
+    base, script = server
+    _session_cookie_then_echo(script)
+    http = client(base, cookies=True)
+    http.get("/me")
+    http.post("/tasks", json={"x": 1})
+    assert http.stored_cookies() == {"sessionid": "abc123"}
+    assert script.requests[1]["headers"].get("Cookie") == "sessionid=abc123"

@@ -53,3 +53,34 @@ def test_an_invalid_document_names_where_and_the_field() -> None:
     assert "first at inputs" in text
     with pytest.raises(MalformedResponseError, match="stored spec is not a valid spec"):
         spec_from_json("not json")
+
+
+def test_the_pair_is_public_api_of_annotate_core() -> None:
+    import annotate_core
+    from annotate_core import stored_spec
+
+    for name in stored_spec.__all__:
+        assert getattr(annotate_core, name) is getattr(stored_spec, name), name
+        assert name in annotate_core.__all__, name
+
+
+def test_aliases_and_explicit_nulls_survive_a_vendor_metadata_round_trip() -> None:
+    """A plugin stores the spec inside a vendor object (text in a JSON metadata field, or the document
+    as a nested object) and reads it back from the vendor's reply: equal, alias and nulls included."""
+    import json
+
+    dynamic = spec_needing(next(c for c in FRAGMENTS if c.value == "pricing.dynamic"))
+    spec = dynamic.model_copy(update={"quality": PERMANENT_BAN.quality})
+    document = spec_document(spec)
+    interval = document["pricing"]["dynamic"]["intervals"][0]
+    assert "from" in interval and "from_" not in interval  # stored under its alias, as the model reads it
+    ban = document["quality"]["rules"][0]["then"]
+    assert "duration" in ban and ban["duration"] is None  # an explicit null is kept, not dropped
+    assert None in json.loads(spec_to_json(spec))["quality"]["rules"][0]["then"].values()
+
+    as_text = json.loads(json.dumps({"metadata": {"annotate_spec": spec_to_json(spec)}}))  # a text field
+    as_object = json.loads(json.dumps({"metadata": {"annotate_spec": document}}))  # a JSON-object field
+    for stored in (as_text["metadata"]["annotate_spec"], as_object["metadata"]["annotate_spec"]):
+        back = spec_from_json(stored, where="project 1: metadata.annotate_spec", backend="acme")
+        assert back == spec and back.quality.rules[0].then.duration is None
+        assert spec_fingerprint(back) == spec_fingerprint(spec)

@@ -28,6 +28,8 @@ from annotate_dataloop import DataloopBackend
 from annotate_dataloop.wire import DEFAULT_BASE_URL
 from pydantic import SecretStr
 
+from annotate_core.testing import recording_config
+
 from .fake_gate import FakeGate
 from .helpers import fake_jwt
 
@@ -122,15 +124,20 @@ def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
     vcr.register_matcher("dataloop_body", _body_matcher)
 
 
+#: the fake credentials the cassettes hold on purpose (the backend reads a refreshed JWT's expiry)
+CASSETTE_FAKES = frozenset({FAKE_TOKEN, FAKE_REFRESH_TOKEN, "fake-access-token", "fake-refresh-token"})
+
+
 @pytest.fixture(scope="module")
 def vcr_config() -> dict[str, Any]:
-    return {
-        "filter_headers": [("authorization", None), ("cookie", None)],
-        "match_on": ["method", "path", "query", "dataloop_body"],
-        "decode_compressed_response": True,
-        "before_record_request": _scrub_request,
-        "before_record_response": _scrub_response,
-    }
+    # ours first (loopback -> gate, tokens -> fakes), then the kit's scrubbing of everything else
+    return recording_config(
+        match_on=["method", "path", "query", "dataloop_body"],
+        decode_compressed_response=True,
+        before_record_request=_scrub_request,
+        before_record_response=_scrub_response,
+        fakes=CASSETTE_FAKES,
+    )
 
 
 @pytest.fixture(scope="module")

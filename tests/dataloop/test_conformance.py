@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from annotate_core.testing import BackendConformance
 
+from .conftest import CASSETTE_FAKES
 from .fake_gate import MAX_PAGE_SIZE
 from .faulty import FaultyDataloop, served_gate
 from .helpers import fake_jwt
@@ -43,6 +44,7 @@ class TestDataloopConformance(BackendConformance):
     backend_class = DataloopBackend
     page_size = MAX_PAGE_SIZE  # the fake gate's clamp the cassettes were recorded with
     unknown_job_id = "task:6700000000000000000fffff"
+    cassette_fakes = CASSETTE_FAKES
 
     @pytest.fixture
     def vcr_markers(self, request: pytest.FixtureRequest) -> list[pytest.Mark]:

@@ -20,7 +20,7 @@ from annotate_core.errors import (
     OperationFailedError,
 )
 
-from .conftest import CASSETTES, CLOCK, FAKE_REFRESH_TOKEN, FAKE_TOKEN
+from .conftest import CASSETTE_FAKES, CASSETTES, CLOCK, FAKE_REFRESH_TOKEN, FAKE_TOKEN
 from .helpers import example, fake_jwt
 from .recorded import all_of, calls, first, replayed_all
 
@@ -218,9 +218,13 @@ def test_unknown_task_is_not_found(backend, vcr) -> None:
 
 
 def test_no_secret_in_any_cassette() -> None:
-    """No credential header, and the only JWT-shaped strings are the obviously fake one."""
+    """The kit's scan (credential headers, cookies, token fields, token-shaped strings) finds nothing
+    but the obviously fake tokens; no credential header, and the only JWT is the fake one."""
+    from annotate_core.testing import scan_cassettes
+
     files = sorted(Path(CASSETTES).rglob("*.yaml"))
     assert files, "cassettes are missing: run tests/dataloop/generate_cassettes.py"
+    assert [f.describe() for f in scan_cassettes(files, fakes=CASSETTE_FAKES)] == []
     jwt = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]+")
     for path in files:
         text = path.read_text()

@@ -31,6 +31,8 @@ import pytest
 from annotate_toloka import TolokaBackend
 from pydantic import SecretStr
 
+from annotate_core.testing import recording_config
+
 REPO = Path(__file__).resolve().parents[2]
 CASSETTES = REPO / "cassettes" / "toloka"
 FAKE_TOKEN = "fake-toloka-api-key-for-cassettes"
@@ -72,13 +74,14 @@ def vcr_cassette_dir() -> str:
 
 @pytest.fixture(scope="module")
 def vcr_config() -> dict[str, Any]:
-    return {
-        "filter_headers": ["authorization", "x-act-under-account-id", "cookie", "set-cookie"],
-        "match_on": ["method", "scheme", "host", "port", "path", "query", "json_body"],
-        "decode_compressed_response": True,
+    # the kit's recording settings: credential headers, cookies, token fields and known secrets scrubbed
+    return recording_config(
+        filter_headers=["x-act-under-account-id"],
+        match_on=["method", "scheme", "host", "port", "path", "query", "json_body"],
+        decode_compressed_response=True,
         # the fault harness talks to a fake Toloka on loopback: that conversation is live, never taped
-        "ignore_localhost": True,
-    }
+        ignore_localhost=True,
+    )
 
 
 @pytest.fixture

@@ -138,6 +138,8 @@ class DataloopBackend(Backend):
     }
     secret_options: ClassVar[frozenset[str]] = frozenset({"token", "refresh_token"})
     remote: ClassVar[bool] = True
+    rate_limited: ClassVar[bool] = True  # the gate throttles (429) and validates bodies
+    validates_on_server: ClassVar[bool] = True
 
     def __init__(self, **options: Any) -> None:
         unknown = sorted(set(options) - _OPTIONS)

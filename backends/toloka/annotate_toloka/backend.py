@@ -136,6 +136,8 @@ class TolokaBackend(SkillsMixin, Backend):
     }
     secret_options: ClassVar[frozenset[str]] = frozenset({"token"})
     remote: ClassVar[bool] = True
+    rate_limited: ClassVar[bool] = True  # Toloka throttles (429, daily quotas) and validates bodies
+    validates_on_server: ClassVar[bool] = True
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
