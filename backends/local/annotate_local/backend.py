@@ -465,7 +465,7 @@ class LocalBackend(Backend):
                     "them with job.pull(reviewer, role='review') and job.review(...), or let job.simulate() do it")
         return (f"nobody is working on it (no batch handed out, nothing handed in for {IDLE_AFTER:g}s): let a "
                 "simulated crowd do the work with job.simulate(), or have people take batches with "
-                "job.pull(annotator) and job.submit(...) (a web UI, `annotate serve`, is coming)")
+                "job.pull(annotator) and job.submit(...), or in a browser with `annotate serve`")
 
     # ---- answers ----------------------------------------------------------------------------
 
