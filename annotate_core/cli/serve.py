@@ -1,11 +1,13 @@
-"""``annotate serve``: the browser UI over a local store (``annotate_local.serve``, the ``serve`` extra).
+"""``annotate serve``: the browser UI over a local store (the local backend's ``web_app``, its serve extra).
 
-Only the command lives here: it checks what can be checked before anything listens (the extra is
-installed, the store exists, a non-loopback bind has a token), then hands the app to uvicorn.
+Only the command lives here: it checks what can be checked before anything listens (a non-loopback
+bind has a token, the backend has a web UI and its extra is installed, the store exists), then hands
+the app to uvicorn. The core names no backend: it asks the connected backend for its ``web_app``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 
 import click
@@ -13,6 +15,16 @@ import click
 from annotate_core.cli.jobs import open_client
 
 MIN_TOKEN = 16
+
+
+def is_loopback(host: str) -> bool:
+    """Whether listening on ``host`` keeps the server on this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _from_env(option: str, name: str | None) -> str | None:
@@ -51,34 +63,22 @@ def serve_cmd(ctx: click.Context, profile: str | None, db: str | None, host: str
 
     Needs the serve extra: pip install "annotate-local[serve]".
     """
-    try:
-        from annotate_local.serve import EXTRA_HINT, missing_dependencies
-    except ImportError:
-        raise click.ClickException("annotate serve needs the local backend with its serve extra: "
-                                   'pip install "annotate-local[serve]"') from None
-    missing = missing_dependencies()
-    if missing:
-        raise click.ClickException(f"annotate serve needs the serve extra ({', '.join(missing)} missing): {EXTRA_HINT}")
-    from annotate_local.serve.security import is_loopback
-
     loopback = is_loopback(host)
     if not loopback and token_env is None:
         raise click.ClickException(f"--host {host} is reachable from other machines: give --token-env VAR with an "
                                    "access token, or listen on 127.0.0.1")
     token = _from_env("--token-env", token_env)
     secret = _from_env("--secret-env", secret_env)
-
-    import uvicorn
-    from annotate_local.backend import LocalBackend
-    from annotate_local.serve.app import create_app
-
     client = open_client(ctx, None, profile, db)
     backend = client.backend
-    if not isinstance(backend, LocalBackend):
+    web_app = getattr(backend, "web_app", None)
+    if web_app is None:
         raise click.ClickException(f"annotate serve works on the local backend; this profile uses {backend.name!r}")
+    app = web_app(token=token, secret=secret, loopback=loopback, links_only=links_only, spec_files=spec_files)
     jobs = backend.list_jobs()  # a missing store is an error now, naming it, not an empty page later
-    app = create_app(backend, token=token, secret=secret, loopback=loopback, links_only=links_only,
-                     spec_files=spec_files)
+
+    import uvicorn  # the serve extra's, present once web_app was built
+
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"annotate serve: {backend.store_description()}, {len(jobs)} job(s)")
     click.echo(f"  annotators  http://{shown}:{port}/")

@@ -275,3 +275,66 @@ def test_the_preview_renders_any_spec_with_sample_values(backend: LocalBackend, 
     spec_file.write_text(spec_file.read_text().replace("Draft", "Second draft"))
     assert "Second draft" in client.get("/requester/preview?file=0&fragment=1").text  # read again: live
     assert client.get("/requester/preview?file=7").status_code == 404
+
+
+def test_the_pull_rules_apply_training_first_with_hints(backend: LocalBackend) -> None:
+    spec = make_spec(training={"name": "warm-up", "passing_score": 100, "items": [
+        {"key": "t1", "inputs": {"image": "https://images.example.org/t1.jpg"}, "golden": {"result": "cat"},
+         "hint": "whiskers mean cat"}]})
+    job = open_job(backend, spec, make_items(2))
+    client = make_client(create_app(backend))
+    sign_in(client, "ann")
+    page = post(client, f"/jobs/{job.id}", f"/jobs/{job.id}/pull").text
+    assert "a <b>training</b> batch" in page and "training:t1" in page
+    page = answer_batch(client, job.id, ["dog"])
+    assert "you did not pass" in page and "whiskers mean cat" in page
+    assert "failed the training" in post(client, f"/jobs/{job.id}", f"/jobs/{job.id}/pull").text
+
+
+def test_golden_items_are_mixed_in_and_never_marked(backend: LocalBackend) -> None:
+    spec = make_spec(distribution={"kind": "pulling", "batch_size": 2, "golden_per_batch": 1})
+    gold = Item(key="gold-1", inputs={"image": "https://images.example.org/g.jpg", "caption": "photo 0"},
+                golden={"result": "dog"})
+    items = [*make_items(2), gold]
+    job = open_job(backend, spec, items)
+    client = make_client(create_app(backend))
+    sign_in(client, "ann")
+    page = post(client, f"/jobs/{job.id}", f"/jobs/{job.id}/pull").text
+    assert page.count('class="item"') == 3 and "gold-1" in page  # two items and the golden one
+    card = re.search(r'<section class="item" data-index="\d" data-key="gold-1">(.*?)</section>', page, re.S)
+    assert card is not None
+    other = re.search(r'<section class="item" data-index="(\d)" data-key="it-000">(.*?)</section>', page, re.S)
+    assert other is not None
+
+    def shape(html: str) -> str:  # a card without what differs between any two items: index, key, image URL
+        return re.sub(r'a\d\.result|https://[^"]+|(gold-1|it-000)', "", html)
+
+    assert shape(card.group(1)) == shape(other.group(2))  # nothing tells the golden item apart
+    assert "checked" not in card.group(1) and "golden" not in card.group(1)
+
+
+def test_an_expired_batch_is_gone_and_its_items_go_back(backend: LocalBackend, clock: ManualClock) -> None:
+    job = open_job(backend, make_spec(limits={"assignment_max_seconds": 60}), make_items(2))
+    app = create_app(backend)
+    ann, bob = make_client(app), make_client(app)
+    sign_in(ann, "ann")
+    sign_in(bob, "bob")
+    page = post(ann, f"/jobs/{job.id}", f"/jobs/{job.id}/pull").text
+    aid = held_assignment(page)
+    assert aid and 'class="timer" data-seconds="60"' in page
+    clock.advance(61)
+    late = ann.post(f"/jobs/{job.id}/submit/{aid}", data={"csrf": csrf_of(page), "a0.result": "cat",
+                                                          "a1.result": "cat"}).text
+    assert "no longer open" in late and held_assignment(late) is None
+    taken = post(bob, f"/jobs/{job.id}", f"/jobs/{job.id}/pull").text  # the slots are back in the queue
+    assert held_assignment(taken) is not None and "it-000" in taken and "it-001" in taken
+
+
+def test_per_worker_limits_end_a_persons_work(backend: LocalBackend) -> None:
+    job = open_job(backend, make_spec(limits={"max_batches_per_worker": 1}), make_items(4))
+    client = make_client(create_app(backend))
+    sign_in(client, "ann")
+    post(client, f"/jobs/{job.id}", f"/jobs/{job.id}/pull")
+    page = answer_batch(client, job.id, ["cat", "cat"])
+    assert "submitted 2 answer(s)" in page and "no work for you in this job right now" in page
+    assert held_assignment(page) is None

@@ -730,6 +730,24 @@ class LocalBackend(Backend):
 
         return Simulation(self, job_id, spec, **workforce_options).run()
 
+    def web_app(self, *, token: str | None = None, secret: str | None = None, loopback: bool = True,
+                links_only: bool = False, spec_files: Iterable[str] = ()) -> Any:
+        """The browser UI over this store (``annotate serve``), as an ASGI app; needs the ``serve`` extra.
+
+        Options as ``annotate_local.serve.app.create_app``. The CLI reaches it through this method, so
+        the core never imports a backend by name.
+        """
+        from annotate_local import serve
+
+        missing = serve.missing_dependencies()
+        if missing:
+            raise serve.ServeExtraMissing(f"annotate serve needs the serve extra ({', '.join(missing)} missing): "
+                                          f"{serve.EXTRA_HINT}")
+        from annotate_local.serve.app import create_app
+
+        return create_app(self, token=token, secret=secret, loopback=loopback, links_only=links_only,
+                          spec_files=list(spec_files))
+
     def list_jobs(self) -> list[Mapping[str, Any]]:
         from sqlalchemy import func, select
 

@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import importlib.util
 
+from annotate_core.errors import AnnotateError
+
 #: import name -> distribution, for the modules the extra brings
 NEEDED = {"starlette": "starlette", "uvicorn": "uvicorn", "jinja2": "jinja2", "multipart": "python-multipart",
           "itsdangerous": "itsdangerous", "nh3": "nh3"}
 EXTRA_HINT = 'pip install "annotate-local[serve]" (from a checkout: pip install -e "backends/local[serve]")'
+
+
+class ServeExtraMissing(AnnotateError, ImportError):
+    """The ``serve`` extra is not installed; the message says what to install."""
 
 
 def missing_dependencies() -> list[str]:
@@ -23,4 +29,4 @@ def missing_dependencies() -> list[str]:
     return [dist for module, dist in NEEDED.items() if importlib.util.find_spec(module) is None]
 
 
-__all__ = ["EXTRA_HINT", "NEEDED", "missing_dependencies"]
+__all__ = ["EXTRA_HINT", "NEEDED", "ServeExtraMissing", "missing_dependencies"]

@@ -10,7 +10,6 @@ double-submit: a page of another site can neither read the cookie nor the token)
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import re
 import secrets
 from dataclasses import dataclass
@@ -24,16 +23,6 @@ _DATA_IMAGE = re.compile(r"^data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]
 #: a person's name: what ``job.pull(name)`` takes, printable and short
 _NAME = re.compile(r"^[^\s<>\"'`\\/][^<>\"'`\\/]{0,119}$")
 LINK_SALT = "annotate-serve annotator link"
-
-
-def is_loopback(host: str) -> bool:
-    """Whether binding to ``host`` keeps the server on this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_name(name: str) -> str | None:
