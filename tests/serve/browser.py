@@ -85,7 +85,7 @@ def png(color: tuple[int, int, int] = (200, 120, 60), size: tuple[int, int] = (1
 
 
 @contextmanager
-def chromium(base_url: str) -> Iterator[Any]:
+def chromium() -> Iterator[Any]:
     """A Playwright Browser on Debian's Chromium; open pages with ``new_context(browser, base_url)``."""
     try:
         from playwright.sync_api import sync_playwright

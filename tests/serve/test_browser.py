@@ -27,6 +27,14 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
 
 
+@pytest.fixture(scope="module")
+def chromium() -> Any:
+    """One headless Chromium for the module (one Playwright per thread: sync API); each test opens its own
+    server and browser contexts (a context is a fresh profile: one person)."""
+    with browser.chromium() as b:
+        yield b
+
+
 @pytest.fixture
 def real_backend(tmp_path: Path) -> Any:
     """A store on the real clock: what `annotate serve` runs on."""
@@ -97,11 +105,12 @@ def answer_with_keys(page: Any, backend: LocalBackend, job_id: str, worker: str,
     return n
 
 
-def test_annotators_label_the_main_job_concurrently_to_completion(real_backend: LocalBackend, tmp_path: Path) -> None:
+def test_annotators_label_the_main_job_concurrently_to_completion(real_backend: LocalBackend, tmp_path: Path,
+                                                                  chromium: Any) -> None:
     job, truth = main_job(real_backend)
     names = ["ann@example.com", "bob@example.com", "cho@example.com"]
     app = create_app(real_backend)
-    with browser.live_server(app) as url, browser.chromium(url) as chromium:
+    with browser.live_server(app) as url:
         requester = browser.new_context(chromium, url)
         pages = {}
         for name in names:
@@ -151,11 +160,11 @@ def test_annotators_label_the_main_job_concurrently_to_completion(real_backend: 
     assert answers.groupby("task")["worker"].nunique().max() == 3  # nobody answered an item twice
 
 
-def test_a_reviewer_rejects_an_answer_and_it_goes_back_to_the_queue(real_backend: LocalBackend) -> None:
+def test_a_reviewer_rejects_an_answer_and_it_goes_back_to_the_queue(real_backend: LocalBackend, chromium: Any) -> None:
     spec = make_spec(overlap={"count": 1}, review={"fraction": 1.0, "on_reject": "requeue"})
     job = open_job(real_backend, spec, make_items(2))
     app = create_app(real_backend)
-    with browser.live_server(app) as url, browser.chromium(url) as chromium:
+    with browser.live_server(app) as url:
         people = {}
         for name in ("ann", "rev", "bob"):
             page = browser.new_context(chromium, url).new_page()
@@ -184,7 +193,7 @@ def test_a_reviewer_rejects_an_answer_and_it_goes_back_to_the_queue(real_backend
     assert set(answers[answers["worker"] == "bob"]["status"]) == {"active"}
 
 
-def test_hostile_item_data_runs_nothing_in_the_browser(real_backend: LocalBackend) -> None:
+def test_hostile_item_data_runs_nothing_in_the_browser(real_backend: LocalBackend, chromium: Any) -> None:
     spec = make_spec()
     job = Job(real_backend, real_backend.create_job(spec), spec)
     real_backend.add_items(job.id, spec, [
@@ -194,7 +203,7 @@ def test_hostile_item_data_runs_nothing_in_the_browser(real_backend: LocalBacken
     ])
     job.start()
     app = create_app(real_backend)
-    with browser.live_server(app) as url, browser.chromium(url) as chromium:
+    with browser.live_server(app) as url:
         page = browser.new_context(chromium, url).new_page()
         dialogs: list[str] = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -212,12 +221,12 @@ def test_hostile_item_data_runs_nothing_in_the_browser(real_backend: LocalBacken
 
 
 @pytest.fixture(scope="module")
-def preview_browser(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def preview_browser(tmp_path_factory: pytest.TempPathFactory, chromium: Any) -> Any:
     """One server previewing every example spec (``annotate serve --spec ...``) and one browser, for all of them."""
     backend = LocalBackend(path=str(tmp_path_factory.mktemp("preview") / "annotate.db"))
     backend.open_store()
     app = create_app(backend, spec_files=EXAMPLES)
-    with browser.live_server(app) as url, browser.chromium(url) as chromium:
+    with browser.live_server(app) as url:
         yield browser.new_context(chromium, url, width=1200, height=1000)
     backend.close_backend()
 
@@ -271,3 +280,29 @@ def drawn_colors(path: Path) -> int:
     with Image.open(path) as image:
         colors = image.convert("RGB").getcolors(maxcolors=1 << 16)
     return len(colors) if colors is not None else 1 << 16
+
+
+def test_the_preview_follows_a_spec_as_it_is_typed_and_as_its_file_changes(real_backend: LocalBackend,
+                                                                          tmp_path: Path, chromium: Any) -> None:
+    spec_file = tmp_path / "draft.yaml"
+    spec_file.write_text("name: First draft\ninputs: [{name: text, type: text}]\n"
+                         "outputs: [{name: tag, type: label, options: [red, blue]}]\n")
+    app = create_app(real_backend, spec_files=[spec_file])
+    with browser.live_server(app) as url:
+        page = browser.new_context(chromium, url).new_page()
+        page.goto("/requester/preview?file=0")
+        assert page.inner_text("#preview-body h1") == "First draft"
+        spec_file.write_text(spec_file.read_text().replace("First draft", "Second draft").replace("blue", "green"))
+        from playwright.sync_api import expect  # (no wait_for_function: the page's CSP forbids eval)
+
+        expect(page.locator("#preview-body h1")).to_have_text("Second draft", timeout=10_000)  # re-read every 2 s
+        options = page.locator('#preview-body .item[data-index="0"] .c-radio label.choice span')
+        assert options.all_inner_texts() == ["red", "green"]
+        page.goto("/requester/preview")
+        page.fill("#spec", "name: Typed\ninputs: [{name: photo, type: image}]\n"
+                           "outputs: [{name: ok, type: free_text}]\n")
+        page.wait_for_selector("#preview-body .c-image img")
+        assert page.inner_text("#preview-body h1") == "Typed"
+        page.fill("#spec", "name: Typed\ninputs: []\n")
+        page.wait_for_selector("#preview-body .spec-error")
+        assert "inputs" in page.inner_text("#preview-body .spec-error")

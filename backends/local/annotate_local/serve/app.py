@@ -66,6 +66,15 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def shown(value: Any) -> str:
+    """A progress detail as a person reads it: ``{'submitted': 6}`` becomes ``submitted 6``."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
 class Site:
     """What every page handler needs: the backend, the access rules, the templates, spec files to preview."""
 
@@ -75,7 +84,7 @@ class Site:
         self.spec_files = [Path(p) for p in spec_files]
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
         self.templates = Jinja2Templates(env=env)
-        self.templates.env.globals["hotkey_label"] = lambda c: f"{c.hotkey} " if c.hotkey else ""
+        env.filters["shown"] = shown
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await run_in_threadpool(fn, *args, **kwargs)
