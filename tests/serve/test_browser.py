@@ -108,7 +108,7 @@ def answer_with_keys(page: Any, backend: LocalBackend, job_id: str, worker: str,
 def test_annotators_label_the_main_job_concurrently_to_completion(real_backend: LocalBackend, tmp_path: Path,
                                                                   chromium: Any) -> None:
     job, truth = main_job(real_backend)
-    names = ["ann@example.com", "bob@example.com", "cho@example.com"]
+    names = ["ann@example.com", "bob@example.com", "ida@example.com"]  # ida's first batch is in the 10% QA sample
     app = create_app(real_backend)
     with browser.live_server(app) as url:
         requester = browser.new_context(chromium, url)
@@ -131,16 +131,22 @@ def test_annotators_label_the_main_job_concurrently_to_completion(real_backend: 
                     answered += answer_with_keys(page, real_backend, job.id, name, truth)
                     holding[name] = page.locator("form#batch").count() > 0
         assert answered == 3 * 16  # overlap 3 on 14 items + each golden item once per batch, for everyone
-        # the 10% QA sample: a reviewer accepts what was sampled, and the job completes
+        # the 10% QA sample (stable: ida's first batch): a reviewer accepts it, and the job completes
+        sampled = job.review_sample()
+        assert len(sampled) == 1 and job.state().value == "open"
         reviewer = browser.new_context(chromium, url).new_page()
         reviewer.goto(link_for(requester, "qa@example.com").removeprefix(url))
-        for _ in range(20):
+        accepted = []
+        for _ in range(5):
             reviewer.goto(f"/jobs/{job.id}/review")
             reviewer.click("#pull-review")
             if not reviewer.locator("#accept").count():
                 break
+            assert reviewer.locator(".item img").count() == 11  # the batch's images, with the answers
+            accepted.append(reviewer.inner_text(".reviewed-worker"))
             with reviewer.expect_navigation():
                 reviewer.click("#accept")
+        assert accepted == ["ida@example.com"] and job.review_sample() == []
         assert job.state().value == "completed"
         # the requester sees everyone's work and downloads the results
         page = requester.new_page()
