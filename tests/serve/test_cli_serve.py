@@ -84,3 +84,10 @@ def test_the_command_serves_the_store_until_stopped(tmp_path: Path) -> None:
         output = proc.communicate(timeout=30)[0]
     assert f"http://127.0.0.1:{port}/requester" in output and "1 job(s)" in output
     assert token not in output
+
+
+def test_a_backend_without_a_web_ui_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "annotate.toml"
+    config.write_text('[profiles.mem]\ndriver = "memory"\n')
+    out = CliRunner().invoke(cli, ["--config", str(config), "serve", "--profile", "mem"])
+    assert out.exit_code == 1 and "works on the local backend" in out.output and "'memory'" in out.output
