@@ -338,3 +338,22 @@ def test_per_worker_limits_end_a_persons_work(backend: LocalBackend) -> None:
     page = answer_batch(client, job.id, ["cat", "cat"])
     assert "submitted 2 answer(s)" in page and "no work for you in this job right now" in page
     assert held_assignment(page) is None
+
+
+def test_the_requester_opens_pauses_and_closes_a_job(backend: LocalBackend) -> None:
+    spec = make_spec()
+    job = Job(backend, backend.create_job(spec), spec)
+    job.add_items(make_items(2), progress=False)
+    app = create_app(backend)
+    requester, ann = make_client(app), make_client(app)
+    sign_in(ann, "ann")
+    assert "has not been started" in post(ann, f"/jobs/{job.id}", f"/jobs/{job.id}/pull").text
+    page = f"/requester/jobs/{job.id}"
+    assert "is open" in post(requester, page, f"{page}/state", {"action": "start"}).text
+    assert "is paused" in post(requester, page, f"{page}/state", {"action": "pause"}).text
+    assert "it is paused" in post(ann, f"/jobs/{job.id}", f"/jobs/{job.id}/pull").text
+    assert "is open" in post(requester, page, f"{page}/state", {"action": "start"}).text
+    assert held_assignment(post(ann, f"/jobs/{job.id}", f"/jobs/{job.id}/pull").text) is not None
+    assert "is closed" in post(requester, page, f"{page}/state", {"action": "close"}).text
+    assert job.state().value == "closed" and set(job.answers()["status"]) == {"expired"}
+    assert post(requester, page, f"{page}/state", {"action": "drop"}).status_code == 400

@@ -91,6 +91,30 @@ async def job_page(site: Site, request: Request) -> Response:
                      default_method=DEFAULT_METHOD, **data)
 
 
+async def job_state(site: Site, request: Request) -> Response:
+    """Open (start or resume), pause or close a job: ``job.start()`` / ``pause()`` / ``close()``."""
+    if (gone := site.need_requester(request)) is not None:
+        return gone
+    form = await site.form(request)
+    job_id = request.path_params["job_id"]
+    action = form.get("action")
+    if action not in ("start", "pause", "close"):
+        raise HTTPException(400, "action: expected start, pause or close")
+
+    def change() -> str:
+        job = Job(site.backend, job_id, site.spec(job_id))
+        getattr(job, str(action))()
+        return job.state().value
+
+    try:
+        state = await site.call(change)
+    except AnnotateError as exc:
+        site.flash(request, str(exc), "error")
+    else:
+        site.flash(request, f"job {job_id} is {state}")
+    return RedirectResponse(f"/requester/jobs/{job_id}", 303)
+
+
 async def results_csv(site: Site, request: Request) -> Response:
     if (gone := site.need_requester(request)) is not None:
         return gone
@@ -231,6 +255,7 @@ ROUTES = [
     ("/requester", jobs_page, ["GET"]),
     ("/requester/jobs/{job_id}", job_page, ["GET"]),
     ("/requester/jobs/{job_id}/results.csv", results_csv, ["GET"]),
+    ("/requester/jobs/{job_id}/state", job_state, ["POST"]),
     ("/requester/people", people_page, ["GET"]),
     ("/requester/people", add_person, ["POST"]),
     ("/requester/preview", preview_page, ["GET"]),
