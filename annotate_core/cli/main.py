@@ -59,6 +59,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
             "Create a job from SPEC, upload its items and start it (with --simulate: do the work too)."),
     "schema": ("annotate_core.cli.specs:schema_cmd",
                "Print the JSON Schema of a job spec (the contract for spec files)."),
+    "serve": ("annotate_core.cli.serve:serve_cmd",
+              "Serve the local store in a browser: annotators label, reviewers check, the requester follows jobs."),
     "status": ("annotate_core.cli.jobs:status_cmd",
                "Where a job stands: state, progress, items and answers by status, and the backend's details."),
     "validate": ("annotate_core.cli.specs:validate_cmd", "Validate a spec file; errors name each bad field."),

@@ -6,6 +6,8 @@
   previous ``run`` printed), ``cd`` changes directory inside the sandbox. Two kinds of lines are not
   run, on purpose: ``pip install`` (it would need the network; instead every path and extra it names
   is checked to exist) and ``pytest`` (that is this suite: ``.ci/run`` runs the README's test command).
+  ``annotate serve`` runs until stopped: its options are parsed and its store checked, it is not started
+  (tests/serve starts it, in a browser too).
   Any other command is an error here, so a new kind of line in the README needs a decision.
 - ``toml`` blocks are loaded as an ``annotate.toml``.
 
@@ -21,6 +23,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import click
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -108,6 +111,13 @@ def test_bash_blocks_run_as_written(sandbox: Path, monkeypatch: pytest.MonkeyPat
                 continue
             assert name == "annotate", f"README runs {name!r}: decide here how to test it"
             args = words[1:]
+            if args[0] == "serve":  # a server runs until stopped: its options are checked, it is not started
+                command = cli.get_command(click.Context(cli), "serve")
+                assert command is not None
+                params = command.make_context("serve", args[1:]).params
+                assert Path(params["db"]).is_file(), f"{' '.join(words)}: no store to serve there"
+                ran.append(" ".join(words))
+                continue
             if "JOB" in args:
                 assert job_id, f"{' '.join(words)}: no job was created before"
                 args = [job_id if a == "JOB" else a for a in args]
@@ -118,7 +128,7 @@ def test_bash_blocks_run_as_written(sandbox: Path, monkeypatch: pytest.MonkeyPat
             if args[0] == "run" and found:
                 job_id = found[0]
     assert {c.split()[1] for c in ran} >= {"demo", "backends", "schema", "plan", "run", "status", "results",
-                                            "jobs", "compare"}
+                                            "jobs", "compare", "serve"}
     assert (Path.cwd() / "report" / "report.html").is_file()  # compare ran in examples/compare (the sandbox's copy)
     assert (sandbox / "annotate-demo" / "results.csv").is_file() and (sandbox / "results.csv").is_file()
     assert not (REPO / "annotate-demo").exists() and not (REPO / "examples" / "compare" / "report").exists()

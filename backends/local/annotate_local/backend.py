@@ -465,7 +465,7 @@ class LocalBackend(Backend):
                     "them with job.pull(reviewer, role='review') and job.review(...), or let job.simulate() do it")
         return (f"nobody is working on it (no batch handed out, nothing handed in for {IDLE_AFTER:g}s): let a "
                 "simulated crowd do the work with job.simulate(), or have people take batches with "
-                "job.pull(annotator) and job.submit(...) (a web UI, `annotate serve`, is coming)")
+                "job.pull(annotator) and job.submit(...), or in a browser with `annotate serve`")
 
     # ---- answers ----------------------------------------------------------------------------
 
@@ -729,6 +729,24 @@ class LocalBackend(Backend):
         from annotate_local.simulator import Simulation
 
         return Simulation(self, job_id, spec, **workforce_options).run()
+
+    def web_app(self, *, token: str | None = None, secret: str | None = None, loopback: bool = True,
+                links_only: bool = False, spec_files: Iterable[str] = ()) -> Any:
+        """The browser UI over this store (``annotate serve``), as an ASGI app; needs the ``serve`` extra.
+
+        Options as ``annotate_local.serve.app.create_app``. The CLI reaches it through this method, so
+        the core never imports a backend by name.
+        """
+        from annotate_local import serve
+
+        missing = serve.missing_dependencies()
+        if missing:
+            raise serve.ServeExtraMissing(f"annotate serve needs the serve extra ({', '.join(missing)} missing): "
+                                          f"{serve.EXTRA_HINT}")
+        from annotate_local.serve.app import create_app
+
+        return create_app(self, token=token, secret=secret, loopback=loopback, links_only=links_only,
+                          spec_files=list(spec_files))
 
     def list_jobs(self) -> list[Mapping[str, Any]]:
         from sqlalchemy import func, select
