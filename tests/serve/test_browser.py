@@ -139,7 +139,8 @@ def test_annotators_label_the_main_job_concurrently_to_completion(real_backend: 
         accepted = []
         for _ in range(5):
             reviewer.goto(f"/jobs/{job.id}/review")
-            reviewer.click("#pull-review")
+            with reviewer.expect_navigation():  # count() does not wait: let the pull's page load first
+                reviewer.click("#pull-review")
             if not reviewer.locator("#accept").count():
                 break
             assert reviewer.locator(".item img").count() == 11  # the batch's images, with the answers
