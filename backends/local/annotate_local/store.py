@@ -119,7 +119,8 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _retryable(exc: DBAPIError) -> bool:
+def retryable(exc: DBAPIError) -> bool:
+    """Is ``exc`` a race that the same work, run again from its start, gets past?"""
     if isinstance(exc, IntegrityError):
         return True  # a concurrent writer took the same unique key first; the retry sees it
     code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
@@ -193,7 +194,7 @@ class Store:
                 with self.connect() as conn, conn.begin():
                     return fn(conn)
             except DBAPIError as exc:
-                if attempt == attempts - 1 or not _retryable(exc):
+                if attempt == attempts - 1 or not retryable(exc):
                     raise
                 log.debug("retrying a write transaction after %s", type(exc.orig).__name__)
                 time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
