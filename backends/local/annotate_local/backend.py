@@ -46,6 +46,7 @@ T = TypeVar("T")
 Clock = Callable[[], float]
 
 UPLOAD_CHUNK = 500
+TRUTH_CHUNK = 5000  # hidden truths stored per transaction
 #: seconds without a pull, an answer or a review after which an open job counts as unattended
 IDLE_AFTER = 60.0
 
@@ -371,21 +372,29 @@ class LocalBackend(Backend):
 
         Only the simulator reads them; workers never see them. Returns how many items were updated.
         """
-        from sqlalchemy import update
+        from sqlalchemy import bindparam, select, update
 
         from annotate_local import schema as t
         I = t.items.c  # noqa: E741
 
-        def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> int:
-            single = ctx.spec.outputs[0].name
-            n = 0
-            for key, value in truth.items():
-                v = value if isinstance(value, Mapping) else {single: value}
-                n += conn.execute(update(t.items).where(I.job_id == job_id, I.key == str(key))
-                                  .values(truth=dict(v))).rowcount
-            return n
+        find = select(I.id, I.key).where(I.job_id == job_id, I.key.in_(bindparam("keys", expanding=True)))
+        store = update(t.items).where(I.id == bindparam("b_id")).values(truth=bindparam("b_truth"))
 
-        return self._write(job_id, tx)
+        def tx(chunk: list[tuple[str, Any]]) -> Callable[[Connection, JobCtx, float, EventLog], int]:
+            def run(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> int:
+                single = ctx.spec.outputs[0].name
+                given = dict(chunk)
+                rows = [{"b_id": item_id, "b_truth": dict(v if isinstance(v, Mapping) else {single: v})}
+                        for item_id, key in conn.execute(find, {"keys": list(given)})
+                        for v in (given[key],)]
+                if rows:  # one executemany per chunk: a million items take seconds, not minutes
+                    conn.execute(store, rows)
+                return len(rows)
+
+            return run
+
+        pairs = [(str(k), v) for k, v in truth.items()]
+        return sum(self._write(job_id, tx(pairs[at:at + TRUTH_CHUNK])) for at in range(0, len(pairs), TRUTH_CHUNK))
 
     def start(self, job_id: str) -> None:
         from sqlalchemy import func, update

@@ -97,6 +97,10 @@ Index("ix_items_queue", items.c.job_id, items.c.id, sqlite_where=QUEUED, postgre
 # Control items (mixed-in golden, training) have needed = 0: a small index of their own; say ``CONTROL``.
 CONTROL = items.c.needed == literal_column("0")
 Index("ix_items_control", items.c.job_id, items.c.kind, items.c.id, sqlite_where=CONTROL, postgresql_where=CONTROL)
+# The golden item a batch mixes in is the least used one the worker has not seen (``statements.GOLDEN``):
+# in this order the first unseen one ends the search, instead of sorting every golden item per pull.
+Index("ix_items_golden_use", items.c.job_id, items.c.kind, items.c.done + items.c.open, items.c.id,
+      sqlite_where=CONTROL, postgresql_where=CONTROL)
 
 item_assignees = Table(
     "annotate_item_assignees",
@@ -253,7 +257,10 @@ MIGRATIONS: dict[int, list[str]] = {
     # worker's work (issue 16: a simulated 1M-item job slowed down as workers piled up assignments)
     3: ["CREATE INDEX IF NOT EXISTS ix_assignments_recent ON annotate_assignments (job_id, worker, submitted_at)",
         "DROP INDEX IF EXISTS ix_answers_worker",
-        "CREATE INDEX ix_answers_worker ON annotate_answers (job_id, worker, kind, submitted_at)"],
+        "CREATE INDEX ix_answers_worker ON annotate_answers (job_id, worker, kind, submitted_at)",
+        # and the golden item to mix in comes from an index in its order, not a sort of all of them
+        'CREATE INDEX IF NOT EXISTS ix_items_golden_use ON annotate_items (job_id, kind, (done + "open"), id) '
+        "WHERE needed = 0"],
 }
 
 

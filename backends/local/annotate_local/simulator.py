@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from tqdm.auto import tqdm
 
 from annotate_core.backend import JobState
@@ -53,6 +53,11 @@ ABANDONED_EXPIRE_SECONDS = 600.0
 
 #: kind -> (captcha failure probability, skip probability)
 _KIND_HABITS = {"honest": (0.03, 0.01), "fast_clicker": (0.15, 0.0), "spammer": (0.6, 0.0)}
+
+
+_I = t.items.c
+_KNOWN = select(_I.key, _I.truth, _I.golden).where(_I.job_id == bindparam("job"),
+                                                   _I.key.in_(bindparam("keys", expanding=True)))
 
 
 @dataclass
@@ -225,10 +230,8 @@ class Simulation:
         is answered or reviewed: no copy of every item's truth is held, whatever the job's size."""
         missing = [k for k in keys if k not in self._known_cache]
         if missing:
-            i = t.items.c
             with self.backend._reading(self.job_id) as conn:
-                rows = conn.execute(select(i.key, i.truth, i.golden).where(
-                    i.job_id == self.job_id, i.key.in_(missing))).all()
+                rows = conn.execute(_KNOWN, {"job": self.job_id, "keys": missing}).all()
             if len(self._known_cache) > 50_000:
                 self._known_cache.clear()
             for key, truth, golden in rows:
