@@ -18,6 +18,7 @@ import hashlib
 import heapq
 import itertools
 import logging
+import math
 import random
 import time
 from collections import Counter
@@ -50,6 +51,15 @@ EDUCATION = ("basic", "middle", "high")
 
 #: simulated seconds after which a batch a worker walked away from expires, when the spec sets no limit
 ABANDONED_EXPIRE_SECONDS = 600.0
+
+#: simulated reviewers per worker and unit of review fraction, when the caller names no number: a
+#: reviewer takes ~35 s for a batch of ten, a worker hands one in about every ~55 s, so 0.6 keeps the
+#: review queue level (a fixed two let a 300-worker job's reviews lag for simulated hours, and the
+#: rejections that came in after the crowd had gone home left items short of answers)
+REVIEWERS_PER_WORKER = 0.6
+#: simulated seconds between looks at a job a worker has run out of patience with while reviews are
+#: still pending (a rejection puts items back in the queue)
+LOOK_BACK_SECONDS = (600.0, 1800.0)
 
 #: kind -> (captcha failure probability, skip probability)
 _KIND_HABITS = {"honest": (0.03, 0.01), "fast_clicker": (0.15, 0.0), "spammer": (0.6, 0.0)}
@@ -216,7 +226,9 @@ class Simulation:
             return []
         if plan.reviewers:
             return list(plan.reviewers)
-        return [f"sim{self.seed}-qa{j}" for j in range(n if n is not None else 2)]
+        if n is None:  # enough to keep up with the crowd (see REVIEWERS_PER_WORKER), at least two
+            n = max(2, math.ceil(REVIEWERS_PER_WORKER * len(self.workers) * plan.fraction))
+        return [f"sim{self.seed}-qa{j}" for j in range(n)]
 
     def backend_review_plan(self):
         from annotate_local.context import review_plan
@@ -396,6 +408,9 @@ class Simulation:
         if batch is None:
             w.empty_pulls += 1
             if w.empty_pulls > self.patience:
+                if self._pending_reviews():  # rejected work may come back: look in now and then
+                    self._at(now + self.rng.uniform(*LOOK_BACK_SECONDS), "pull", w.id)
+                    return
                 w.left = "no work"
                 return
             self._at(now + self.rng.uniform(20, 90), "pull", w.id)
