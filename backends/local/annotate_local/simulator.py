@@ -365,7 +365,7 @@ class Simulation:
                         bar.refresh()
                 if not finished:
                     self._hand_back()
-            bar.n = bar.total if finished else min(self.answered, bar.total or self.answered)
+            bar.n = int(bar.total or 0) if finished else min(self.answered, bar.total or self.answered)
             bar.refresh()
         finally:
             bar.close()
