@@ -10,6 +10,19 @@ Truth, for answering "correctly" with probability = accuracy, comes from (first 
 ``truth`` argument, the hidden truth stored with the items (``backend.set_truth``, e.g. from the
 ``truth:<output>`` columns of an items file), the golden answer, else a latent answer derived from
 the item key (stable, so workers still agree around one answer and aggregation has a signal).
+
+At scale (issue 16): the run works inside ``backend.work_session`` (``annotate_local.sessions``), so
+its pulls, submits, skips and reviews share transactions, each still all-or-nothing and each the
+same operation a person's call runs (quality rules, bans, golden mixing, captchas, review, expiry).
+Nothing in the loop grows with the job: it reads the truth of the items in hand (not a copy of every
+item's), learns that the job finished from the job's row in its own transaction (not from a full
+``progress()`` every ten steps), and the summary is counted by queries, not from a frame of every
+answer. A seed replays the same run as before on jobs that finish without the crowd running out of
+work (the demo's figures are unchanged); two things differ on big jobs, on purpose: without a
+``reviewers`` number the reviewers scale with the crowd (``REVIEWERS_PER_WORKER``, at least the two
+it always had), and a worker out of patience while reviews are pending looks back now and then
+instead of leaving, since a late rejection puts items back in the queue. Before, a 100k-item job
+with 300 workers could end "open" with items short of answers.
 """
 
 from __future__ import annotations
