@@ -33,6 +33,8 @@ T = TypeVar("T")
 DEFAULT_PATH = "annotate.db"
 #: PostgreSQL error codes worth retrying: serialization failure, deadlock
 _RETRY_PGCODES = {"40001", "40P01"}
+#: SQLite page cache per connection, in KiB (negative: a size, not pages)
+SQLITE_CACHE_KIB = -32768
 
 
 def store_url(url: str | SecretStr | None = None, path: str | os.PathLike[str] | None = None,
@@ -111,6 +113,7 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute(f"PRAGMA cache_size={SQLITE_CACHE_KIB}")
         cur.close()
 
     @event.listens_for(engine, "begin")
