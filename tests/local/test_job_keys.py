@@ -7,6 +7,7 @@ import sqlite3
 
 import pytest
 from annotate_local import LocalBackend
+from annotate_local import schema as t
 from sqlalchemy import create_engine
 
 from annotate_core.capabilities import Capability
@@ -107,7 +108,8 @@ def test_a_version_1_store_gains_the_key_column_and_keeps_its_jobs(tmp_path) -> 
     b.close_backend()
     engine = create_engine(f"sqlite:///{path}")
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("select value from annotate_meta where key='schema_version'").scalar() == "2"
+        version = conn.exec_driver_sql("select value from annotate_meta where key='schema_version'").scalar()
+        assert version == str(t.SCHEMA_VERSION)
     engine.dispose()
 
 

@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from annotate_core.model.spec import JobSpec
     from annotate_local.context import JobCtx
     from annotate_local.events import EventCallback, EventLog
+    from annotate_local.sessions import WorkSession
     from annotate_local.store import Store
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ T = TypeVar("T")
 Clock = Callable[[], float]
 
 UPLOAD_CHUNK = 500
+TRUTH_CHUNK = 5000  # hidden truths stored per transaction
 #: seconds without a pull, an answer or a review after which an open job counts as unattended
 IDLE_AFTER = 60.0
 
@@ -92,6 +95,7 @@ class LocalBackend(Backend):
         self.subscribers = Subscribers()
         self._http: Any = None
         self._webhook_backlog = False
+        self._session: WorkSession | None = None
 
     def __repr__(self) -> str:
         shown = {k: shown_option(v) for k, v in self.options.items() if k != "clock"}
@@ -121,9 +125,13 @@ class LocalBackend(Backend):
         return self._specs.load(conn, job_id)
 
     def _write(self, job_id: str, fn: Callable[[Connection, JobCtx, float, EventLog], T]) -> T:
-        """Run ``fn`` in one write transaction on the job, then deliver its events to subscribers."""
+        """Run ``fn`` in one write transaction on the job, then deliver its events to subscribers
+        (inside a ``work_session`` on the job: in a savepoint of the session's transaction)."""
         from annotate_local.events import EventLog
 
+        session = self._session
+        if session is not None and session.owns(job_id):
+            return session.write(lambda conn, ctx, events: fn(conn, ctx, self.clock(), events))
         events = EventLog()
 
         def tx(conn: Connection) -> T:
@@ -134,10 +142,49 @@ class LocalBackend(Backend):
             return fn(conn, ctx, self.clock(), events)
 
         out = self.store.write(tx)
+        self._delivered(events)
+        return out
+
+    def _delivered(self, events: EventLog) -> None:
+        """After a commit: the events it holds go to subscribers, and queued webhooks out."""
         self.subscribers.deliver(events)
         if events.deliveries or self._webhook_backlog:
             self.deliver_webhooks()
-        return out
+
+    @contextmanager
+    def _reading(self, job_id: str) -> Iterator[Connection]:
+        """A connection for reads about ``job_id``: the work session's when one is open on it (so the
+        read sees its operations not committed yet), else a read transaction of its own."""
+        session = self._session
+        if session is not None and session.owns(job_id):
+            yield session.read(lambda conn: conn)
+            return
+        with self.store.read() as conn:
+            yield conn
+
+    @contextmanager
+    def work_session(self, job_id: str, *, max_ops: int | None = None,
+                     max_seconds: float | None = None) -> Iterator[WorkSession]:
+        """Run this thread's operations on ``job_id`` inside the block in shared transactions, each
+        committed after ``max_ops`` operations or ``max_seconds`` (see ``annotate_local.sessions``):
+        what a simulated crowd needs to work at the store's pace. Leaving the block commits; an
+        exception rolls back what was not committed yet and propagates."""
+        from annotate_local import sessions
+
+        if self._session is not None:
+            raise RuntimeError(f"a work session is already open on job {self._session.job_id}")
+        session = sessions.WorkSession(
+            self.store, self._specs, job_id, on_commit=self._delivered,
+            max_ops=max_ops or sessions.MAX_OPS, max_seconds=max_seconds or sessions.MAX_SECONDS)
+        self._session = session
+        try:
+            yield session
+        except BaseException:
+            self._session = None
+            session.rollback()
+            raise
+        self._session = None
+        session.commit()
 
     def deliver_webhooks(self, job_id: str | None = None) -> dict[str, int]:
         """POST pending webhook deliveries now (done after every change that queues one)."""
@@ -325,21 +372,29 @@ class LocalBackend(Backend):
 
         Only the simulator reads them; workers never see them. Returns how many items were updated.
         """
-        from sqlalchemy import update
+        from sqlalchemy import bindparam, select, update
 
         from annotate_local import schema as t
         I = t.items.c  # noqa: E741
 
-        def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> int:
-            single = ctx.spec.outputs[0].name
-            n = 0
-            for key, value in truth.items():
-                v = value if isinstance(value, Mapping) else {single: value}
-                n += conn.execute(update(t.items).where(I.job_id == job_id, I.key == str(key))
-                                  .values(truth=dict(v))).rowcount
-            return n
+        find = select(I.id, I.key).where(I.job_id == job_id, I.key.in_(bindparam("keys", expanding=True)))
+        store = update(t.items).where(I.id == bindparam("b_id")).values(truth=bindparam("b_truth"))
 
-        return self._write(job_id, tx)
+        def tx(chunk: list[tuple[str, Any]]) -> Callable[[Connection, JobCtx, float, EventLog], int]:
+            def run(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> int:
+                single = ctx.spec.outputs[0].name
+                given = dict(chunk)
+                rows = [{"b_id": item_id, "b_truth": dict(v if isinstance(v, Mapping) else {single: v})}
+                        for item_id, key in conn.execute(find, {"keys": list(given)})
+                        for v in (given[key],)]
+                if rows:  # one executemany per chunk: a million items take seconds, not minutes
+                    conn.execute(store, rows)
+                return len(rows)
+
+            return run
+
+        pairs = [(str(k), v) for k, v in truth.items()]
+        return sum(self._write(job_id, tx(pairs[at:at + TRUTH_CHUNK])) for at in range(0, len(pairs), TRUTH_CHUNK))
 
     def start(self, job_id: str) -> None:
         from sqlalchemy import func, update
@@ -394,7 +449,7 @@ class LocalBackend(Backend):
             return ctx
 
         ctx = self._write(job_id, tx)
-        with self.store.read() as conn:
+        with self._reading(job_id) as conn:
             return self._progress(conn, ctx)
 
     def _progress(self, conn: Connection, ctx: JobCtx) -> Progress:

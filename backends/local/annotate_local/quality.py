@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Select, bindparam, func, select
 
 from annotate_core.model.commercial import Event
 from annotate_core.model.quality import (
@@ -41,37 +41,49 @@ W = t.answers.c
 _DONE = ("submitted", "accepted", "rejected")
 
 
-def _last_assignments(conn: Connection, ctx: JobCtx, worker: str, n: int, statuses: tuple[str, ...],
-                      *extra: Any) -> Sequence[Any]:
-    return conn.execute(
-        select(A.id, A.status, A.duration_s, A.captcha_ok).where(
-            A.job_id == ctx.id, A.worker == worker, A.kind == "work", A.status.in_(statuses), *extra)
-        .order_by(A.submitted_at.desc(), A.n.desc()).limit(n)).all()
+def _recent(statuses: tuple[str, ...], *extra: Any) -> Select:
+    """A worker's latest ``n`` work assignments in these statuses, newest first (``ix_assignments_recent``)."""
+    return (select(A.id, A.status, A.duration_s, A.captcha_ok).where(
+        A.job_id == bindparam("job"), A.worker == bindparam("worker"), A.kind == "work", A.status.in_(statuses),
+        *extra).order_by(A.submitted_at.desc(), A.n.desc()).limit(bindparam("n")))
+
+
+# built once: rules run on every submit, and building a statement costs more than running it
+_RECENT_DONE = _recent(_DONE)
+_RECENT_CAPTCHAS = _recent(_DONE, A.captcha_ok.is_not(None))
+_RECENT_WITH_SKIPS = _recent((*_DONE, "skipped"))
+_RECENT_GOLDEN = (select(W.correct).where(
+    W.job_id == bindparam("job"), W.worker == bindparam("worker"), W.kind == "golden", W.status.in_(_DONE))
+    .order_by(W.submitted_at.desc(), W.id.desc()).limit(bindparam("n")))
+_ANSWER_COUNT = select(func.count()).select_from(t.answers).where(
+    W.job_id == bindparam("job"), W.worker == bindparam("worker"), W.kind != "training",
+    W.status.in_(("submitted", "accepted")))
+
+
+def _last_assignments(conn: Connection, ctx: JobCtx, worker: str, n: int, query: Select) -> Sequence[Any]:
+    return conn.execute(query, {"job": ctx.id, "worker": worker, "n": n}).all()
 
 
 def measure(conn: Connection, ctx: JobCtx, worker: str, cond: Any) -> tuple[bool, float | None]:
     """Whether ``cond`` holds for ``worker`` now, and the measured value."""
     if isinstance(cond, GoldenAccuracy):
-        rows = conn.execute(
-            select(W.correct).where(W.job_id == ctx.id, W.worker == worker, W.kind == "golden",
-                                    W.status.in_(_DONE)).order_by(W.submitted_at.desc(), W.id.desc())
-            .limit(cond.window)).scalars().all()
+        rows = conn.execute(_RECENT_GOLDEN, {"job": ctx.id, "worker": worker, "n": cond.window}).scalars().all()
         if len(rows) < cond.min_answers:
             return False, None
         acc = 100.0 * sum(bool(r) for r in rows) / len(rows)
         return acc < cond.below, acc
     if isinstance(cond, FastSubmits):
-        rows = _last_assignments(conn, ctx, worker, cond.window, _DONE)
+        rows = _last_assignments(conn, ctx, worker, cond.window, _RECENT_DONE)
         fast = sum(1 for r in rows if r.duration_s is not None and r.duration_s < cond.faster_than_seconds)
         return fast >= cond.at_least, float(fast)
     if isinstance(cond, CaptchaFailRate):
-        rows = _last_assignments(conn, ctx, worker, cond.window, _DONE, A.captcha_ok.is_not(None))
+        rows = _last_assignments(conn, ctx, worker, cond.window, _RECENT_CAPTCHAS)
         if not rows:
             return False, None
         rate = 100.0 * sum(1 for r in rows if not r.captcha_ok) / len(rows)
         return rate > cond.above, rate
     if isinstance(cond, SkippedInRow):
-        rows = _last_assignments(conn, ctx, worker, cond.at_least, (*_DONE, "skipped"))
+        rows = _last_assignments(conn, ctx, worker, cond.at_least, _RECENT_WITH_SKIPS)
         in_row = 0
         for r in rows:
             if r.status != "skipped":
@@ -79,15 +91,13 @@ def measure(conn: Connection, ctx: JobCtx, worker: str, cond: Any) -> tuple[bool
             in_row += 1
         return in_row >= cond.at_least, float(in_row)
     if isinstance(cond, SkipRate):
-        rows = _last_assignments(conn, ctx, worker, cond.window, (*_DONE, "skipped"))
+        rows = _last_assignments(conn, ctx, worker, cond.window, _RECENT_WITH_SKIPS)
         if not rows:
             return False, None
         rate = 100.0 * sum(1 for r in rows if r.status == "skipped") / len(rows)
         return rate > cond.above, rate
     if isinstance(cond, AnswerCount):
-        count = conn.execute(select(func.count()).select_from(t.answers).where(
-            W.job_id == ctx.id, W.worker == worker, W.kind != "training",
-            W.status.in_(("submitted", "accepted")))).scalar_one()
+        count = conn.execute(_ANSWER_COUNT, {"job": ctx.id, "worker": worker}).scalar_one()
         return count >= cond.at_least, float(count)
     if isinstance(cond, SkillValue):
         value = workforce.get_skills(conn, worker).get(cond.skill)
@@ -136,7 +146,7 @@ def _apply(conn: Connection, ctx: JobCtx, worker: str, rule: QualityRule, index:
     if isinstance(action, RejectAnswers):
         windows = [getattr(c, "window", None) for c in rule.when]
         n = max((w for w in windows if w), default=10_000)
-        recent = _last_assignments(conn, ctx, worker, n, _DONE)
+        recent = _last_assignments(conn, ctx, worker, n, _RECENT_DONE)
         todo = [r.id for r in recent if r.status == "submitted"]
         for aid in todo:
             verdicts.reject(conn, ctx, aid, worker, now, events, reviewer=f"rule:{name}", comment=action.comment,

@@ -8,7 +8,7 @@ In a pipeline, review stages wait until annotation is done: stages run in order.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from annotate_core.errors import JobStateError, NotFoundError
 from annotate_core.model.workflow import OnReject
@@ -26,20 +26,27 @@ W = t.answers.c
 TAKEN_TIMEOUT = 3600.0
 
 
+# built once: every pull sweeps
+_RETURN_TAKEN = update(t.assignments).where(
+    A.job_id == bindparam("job"), A.review == "taken", A.review_taken_at < bindparam("before")
+).values(review="pending", reviewer=None, review_taken_at=None)
+_UNREVIEWED_SINCE = select(A.id, A.worker).where(
+    A.job_id == bindparam("job"), A.status == "submitted", A.review.in_(("pending", "taken")),
+    A.submitted_at < bindparam("before"))
+_PENDING = select(func.count()).select_from(t.assignments).where(
+    A.job_id == bindparam("job"), A.review.in_(("pending", "taken")), A.status == "submitted")
+
+
 def pending(conn: Connection, ctx: JobCtx) -> int:
-    return conn.execute(select(func.count()).select_from(t.assignments).where(
-        A.job_id == ctx.id, A.review.in_(("pending", "taken")), A.status == "submitted")).scalar_one()
+    return conn.execute(_PENDING, {"job": ctx.id}).scalar_one()
 
 
 def sweep(conn: Connection, ctx: JobCtx, plan: ReviewPlan, now: float, events: EventLog) -> None:
     timeout = float(ctx.spec.limits.assignment_max_seconds or TAKEN_TIMEOUT)
-    conn.execute(update(t.assignments).where(
-        A.job_id == ctx.id, A.review == "taken", A.review_taken_at < now - timeout)
-        .values(review="pending", reviewer=None, review_taken_at=None))
+    conn.execute(_RETURN_TAKEN, {"job": ctx.id, "before": now - timeout})
     if plan.auto_accept_after_days:
-        old = conn.execute(select(A.id, A.worker).where(
-            A.job_id == ctx.id, A.status == "submitted", A.review.in_(("pending", "taken")),
-            A.submitted_at < now - plan.auto_accept_after_days * 86400)).all()
+        old = conn.execute(_UNREVIEWED_SINCE,
+                           {"job": ctx.id, "before": now - plan.auto_accept_after_days * 86400}).all()
         for aid, worker in old:
             verdicts.accept(conn, ctx, aid, worker, now, events, reviewer=None,
                             comment=f"accepted automatically after {plan.auto_accept_after_days} day(s)")

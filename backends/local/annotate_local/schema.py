@@ -39,7 +39,7 @@ from annotate_core.errors import ConfigError
 log = logging.getLogger(__name__)
 
 #: bump with every change to the tables below, and add a step to ``MIGRATIONS``
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Autoincrementing 64-bit ids on PostgreSQL; SQLite only autoincrements INTEGER PRIMARY KEY.
 Id = BigInteger().with_variant(Integer, "sqlite")
@@ -97,6 +97,10 @@ Index("ix_items_queue", items.c.job_id, items.c.id, sqlite_where=QUEUED, postgre
 # Control items (mixed-in golden, training) have needed = 0: a small index of their own; say ``CONTROL``.
 CONTROL = items.c.needed == literal_column("0")
 Index("ix_items_control", items.c.job_id, items.c.kind, items.c.id, sqlite_where=CONTROL, postgresql_where=CONTROL)
+# The golden item a batch mixes in is the least used one the worker has not seen (``statements.GOLDEN``):
+# in this order the first unseen one ends the search, instead of sorting every golden item per pull.
+Index("ix_items_golden_use", items.c.job_id, items.c.kind, items.c.done + items.c.open, items.c.id,
+      sqlite_where=CONTROL, postgresql_where=CONTROL)
 
 item_assignees = Table(
     "annotate_item_assignees",
@@ -133,6 +137,9 @@ assignments = Table(
 Index("ix_assignments_worker", assignments.c.job_id, assignments.c.worker, assignments.c.created_at)
 Index("ix_assignments_status", assignments.c.job_id, assignments.c.status, assignments.c.expires_at)
 Index("ix_assignments_review", assignments.c.job_id, assignments.c.review)
+# a worker's latest assignments, newest first (the quality rules' windows): read in index order and
+# stopped after the window, so a rule costs the same at the worker's 10th and 10,000th assignment
+Index("ix_assignments_recent", assignments.c.job_id, assignments.c.worker, assignments.c.submitted_at)
 
 answers = Table(
     "annotate_answers",
@@ -155,7 +162,8 @@ Index("uq_answers_item_worker", answers.c.item_id, answers.c.worker, unique=True
       sqlite_where=answers.c.kind != "training", postgresql_where=answers.c.kind != "training")
 Index("ix_answers_item", answers.c.item_id, answers.c.worker)  # "has this worker seen the item?"
 Index("ix_answers_assignment", answers.c.assignment_id)
-Index("ix_answers_worker", answers.c.job_id, answers.c.worker, answers.c.kind)
+# a worker's answers by kind, newest last (golden accuracy reads the latest window of golden answers)
+Index("ix_answers_worker", answers.c.job_id, answers.c.worker, answers.c.kind, answers.c.submitted_at)
 
 workers = Table(
     "annotate_workers",
@@ -245,6 +253,14 @@ Index("ix_webhook_pending", webhook_deliveries.c.status, webhook_deliveries.c.id
 MIGRATIONS: dict[int, list[str]] = {
     2: ["ALTER TABLE annotate_jobs ADD COLUMN job_key VARCHAR(120)",
         "CREATE UNIQUE INDEX ux_jobs_key ON annotate_jobs (job_key)"],
+    # v3: the quality rules' "latest N" windows read an index in order instead of sorting all of a
+    # worker's work (issue 16: a simulated 1M-item job slowed down as workers piled up assignments)
+    3: ["CREATE INDEX IF NOT EXISTS ix_assignments_recent ON annotate_assignments (job_id, worker, submitted_at)",
+        "DROP INDEX IF EXISTS ix_answers_worker",
+        "CREATE INDEX ix_answers_worker ON annotate_answers (job_id, worker, kind, submitted_at)",
+        # and the golden item to mix in comes from an index in its order, not a sort of all of them
+        'CREATE INDEX IF NOT EXISTS ix_items_golden_use ON annotate_items (job_id, kind, (done + "open"), id) '
+        "WHERE needed = 0"],
 }
 
 

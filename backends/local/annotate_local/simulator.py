@@ -10,6 +10,19 @@ Truth, for answering "correctly" with probability = accuracy, comes from (first 
 ``truth`` argument, the hidden truth stored with the items (``backend.set_truth``, e.g. from the
 ``truth:<output>`` columns of an items file), the golden answer, else a latent answer derived from
 the item key (stable, so workers still agree around one answer and aggregation has a signal).
+
+At scale (issue 16): the run works inside ``backend.work_session`` (``annotate_local.sessions``), so
+its pulls, submits, skips and reviews share transactions, each still all-or-nothing and each the
+same operation a person's call runs (quality rules, bans, golden mixing, captchas, review, expiry).
+Nothing in the loop grows with the job: it reads the truth of the items in hand (not a copy of every
+item's), learns that the job finished from the job's row in its own transaction (not from a full
+``progress()`` every ten steps), and the summary is counted by queries, not from a frame of every
+answer. A seed replays the same run as before on jobs that finish without the crowd running out of
+work (the demo's figures are unchanged); two things differ on big jobs, on purpose: without a
+``reviewers`` number the reviewers scale with the crowd (``REVIEWERS_PER_WORKER``, at least the two
+it always had), and a worker out of patience while reviews are pending looks back now and then
+instead of leaving, since a late rejection puts items back in the queue. Before, a 100k-item job
+with 300 workers could end "open" with items short of answers.
 """
 
 from __future__ import annotations
@@ -18,16 +31,19 @@ import hashlib
 import heapq
 import itertools
 import logging
+import math
 import random
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 from tqdm.auto import tqdm
 
-from annotate_core.counts import count_answers, progress_items
+from annotate_core.backend import JobState
+from annotate_core.counts import STATUSES, USABLE_STATUSES, Counts, progress_items
 from annotate_core.errors import JobStateError
 from annotate_core.model.fields import DataField, FieldType
 from annotate_core.model.spec import JobSpec
@@ -49,8 +65,22 @@ EDUCATION = ("basic", "middle", "high")
 #: simulated seconds after which a batch a worker walked away from expires, when the spec sets no limit
 ABANDONED_EXPIRE_SECONDS = 600.0
 
+#: simulated reviewers per worker and unit of review fraction, when the caller names no number: a
+#: reviewer takes ~35 s for a batch of ten, a worker hands one in about every ~55 s, so 0.6 keeps the
+#: review queue level (a fixed two let a 300-worker job's reviews lag for simulated hours, and the
+#: rejections that came in after the crowd had gone home left items short of answers)
+REVIEWERS_PER_WORKER = 0.6
+#: simulated seconds between looks at a job a worker has run out of patience with while reviews are
+#: still pending (a rejection puts items back in the queue)
+LOOK_BACK_SECONDS = (600.0, 1800.0)
+
 #: kind -> (captcha failure probability, skip probability)
 _KIND_HABITS = {"honest": (0.03, 0.01), "fast_clicker": (0.15, 0.0), "spammer": (0.6, 0.0)}
+
+
+_I = t.items.c
+_KNOWN = select(_I.key, _I.truth, _I.golden).where(_I.job_id == bindparam("job"),
+                                                   _I.key.in_(bindparam("keys", expanding=True)))
 
 
 @dataclass
@@ -144,7 +174,8 @@ class Simulation:
         self.show_progress = progress
         self.counts: Counter[str] = Counter()
         self._seq = itertools.count()
-        self._truth: dict[str, dict[str, Any]] = {}
+        self._known_cache: dict[str, dict[str, Any]] = {}
+        self.answered = 0  # answers handed in by this run on items to label (the progress bar)
         self.workers = self._make_workers(workers, (lo, hi), spammers, fast_clickers, outsiders, attributes,
                                           skills or {})
         self.reviewers = self._make_reviewers(reviewers)
@@ -208,7 +239,9 @@ class Simulation:
             return []
         if plan.reviewers:
             return list(plan.reviewers)
-        return [f"sim{self.seed}-qa{j}" for j in range(n if n is not None else 2)]
+        if n is None:  # enough to keep up with the crowd (see REVIEWERS_PER_WORKER), at least two
+            n = max(2, math.ceil(REVIEWERS_PER_WORKER * len(self.workers) * plan.fraction))
+        return [f"sim{self.seed}-qa{j}" for j in range(n)]
 
     def backend_review_plan(self):
         from annotate_local.context import review_plan
@@ -217,36 +250,41 @@ class Simulation:
 
     # ---- truth and answers ------------------------------------------------------------------
 
-    def _load_truth(self) -> None:
-        i = t.items.c
-        with self.backend.store.read() as conn:
-            rows = conn.execute(select(i.key, i.truth, i.golden).where(i.job_id == self.job_id)).all()
-        for key, truth, golden in rows:
-            known = dict(golden or {})
-            known.update(truth or {})
-            self._truth[key] = known
+    def _known(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """What the store knows of these items (hidden truth over golden answer), read when a batch
+        is answered or reviewed: no copy of every item's truth is held, whatever the job's size."""
+        missing = [k for k in keys if k not in self._known_cache]
+        if missing:
+            with self.backend._reading(self.job_id) as conn:
+                rows = conn.execute(_KNOWN, {"job": self.job_id, "keys": missing}).all()
+            if len(self._known_cache) > 50_000:
+                self._known_cache.clear()
+            for key, truth, golden in rows:
+                known = dict(golden or {})
+                known.update(truth or {})
+                self._known_cache[key] = known
+        return {k: self._known_cache.get(k, {}) for k in keys}
 
-    def truth_of(self, key: str, f: DataField) -> Any:
+    def truth_of(self, key: str, f: DataField, known: Mapping[str, Any] | None = None) -> Any:
         override = self.truth_override.get(key)
         if override is not None:
             value = override.get(f.name) if isinstance(override, Mapping) else override
             if value is not None:
                 return value
-        known = self._truth.get(key)
-        if known is None and not key.startswith("training:"):
-            self._load_truth()
-            known = self._truth.get(key)
+        if known is None:
+            known = self._known([key])[key]
         if known and known.get(f.name) is not None:
             return known[f.name]
         return _latent(key, f)
 
-    def answer(self, w: SimWorker, key: str) -> dict[str, Any]:
+    def answer(self, w: SimWorker, key: str, known: Mapping[str, Any] | None = None) -> dict[str, Any]:
         # one generator per (worker, item): answers do not depend on where an item sits in a batch
         rng = random.Random(f"{self.seed}\x1f{w.id}\x1f{key}")
-        return {f.name: self._answer_field(w, key, f, rng) for f in self.spec.outputs}
+        return {f.name: self._answer_field(w, key, f, rng, known) for f in self.spec.outputs}
 
-    def _answer_field(self, w: SimWorker, key: str, f: DataField, rng: random.Random) -> Any:
-        truth = self.truth_of(key, f)
+    def _answer_field(self, w: SimWorker, key: str, f: DataField, rng: random.Random,
+                      known: Mapping[str, Any] | None = None) -> Any:
+        truth = self.truth_of(key, f, known)
         draw = rng.random()
         options = list(f.option_values)
         if f.type is FieldType.LABEL:
@@ -296,51 +334,52 @@ class Simulation:
                                                        reviewers=self.reviewers)
             self.queue: list[_Step] = []
             # workers drift in over about the time the job takes, not all in the first second
-            answers = backend.progress(self.job_id).expected_answers or 0
-            self.arrival_seconds = max(60.0, answers * self.seconds_per_item / max(1, len(self.workers)))
+            total = backend.progress(self.job_id).expected_answers or 0
+            self.arrival_seconds = max(60.0, total * self.seconds_per_item / max(1, len(self.workers)))
             self.spec_seconds = self._spec_seconds()
             by_id = {w.id: w for w in self.workers}
             for w in self.workers:
                 self._at(start + self.rng.uniform(0, self.arrival_seconds), "pull", w.id)
             for r in self.reviewers:
                 self._at(start + self.rng.uniform(30, 120), "review", r)
-            total = backend.progress(self.job_id).expected_answers or 0
         bar = tqdm(total=total, desc=f"simulating {self.spec.name}", unit="answer", disable=not self.show_progress,
                    leave=False)
-        self._load_truth()
         finished = False
-        steps = 0
+        shown = time.monotonic()
         try:
-            while self.queue:
-                steps += 1
-                step = heapq.heappop(self.queue)
-                if step.at - start > self.max_seconds:
-                    log.warning("simulation stopped after %.0f simulated hours", self.max_seconds / 3600)
-                    break
-                clock.now = max(clock.now, step.at)
-                if step.action == "review":
-                    self._review(step.actor, clock.now)
-                else:
-                    w = by_id[step.actor]
-                    if step.action == "pull":
-                        self._pull(w, clock.now)
-                    elif step.action == "submit":
-                        self._submit(w, step.payload, clock.now)
-                    elif step.action == "skip":
-                        self._skip(w, step.payload, clock.now)
-                    elif step.action == "expire":
-                        if self.backend.expire_assignment(self.job_id, step.payload.assignment):
-                            self.counts["expired_abandoned"] += 1
-                if steps % 10 == 0 or not self.queue:
-                    p = backend.progress(self.job_id)
-                    bar.total = p.expected_answers or bar.total
-                    bar.n = min(p.submitted_answers, bar.total or p.submitted_answers)
-                    bar.refresh()
-                    if p.state.finished:
+            # every pull, submit, skip and review below shares a transaction with its neighbours
+            # (annotate_local.sessions): one commit per few hundred operations, not one per operation
+            with backend.work_session(self.job_id) as session:
+                while self.queue:
+                    step = heapq.heappop(self.queue)
+                    if step.at - start > self.max_seconds:
+                        log.warning("simulation stopped after %.0f simulated hours", self.max_seconds / 3600)
+                        break
+                    clock.now = max(clock.now, step.at)
+                    if step.action == "review":
+                        self._review(step.actor, clock.now)
+                    else:
+                        w = by_id[step.actor]
+                        if step.action == "pull":
+                            self._pull(w, clock.now)
+                        elif step.action == "submit":
+                            self._submit(w, step.payload, clock.now)
+                        elif step.action == "skip":
+                            self._skip(w, step.payload, clock.now)
+                        elif step.action == "expire":
+                            if self.backend.expire_assignment(self.job_id, step.payload.assignment):
+                                self.counts["expired_abandoned"] += 1
+                    if JobState(session.ctx().state).finished:  # the job's row as this transaction sees it
                         finished = True
                         break
-            if not finished:
-                self._hand_back()
+                    if self.show_progress and time.monotonic() - shown > 0.2:
+                        shown = time.monotonic()
+                        bar.n = min(self.answered, bar.total or self.answered)
+                        bar.refresh()
+                if not finished:
+                    self._hand_back()
+            bar.n = int(bar.total or 0) if finished else min(self.answered, bar.total or self.answered)
+            bar.refresh()
         finally:
             bar.close()
             backend.clock = saved
@@ -353,7 +392,7 @@ class Simulation:
         (``Progress.idle``; ``job.wait()`` would otherwise wait on them)."""
         a = t.assignments.c
         ours = {w.id for w in self.workers}
-        with self.backend.store.read() as conn:
+        with self.backend._reading(self.job_id) as conn:
             held = conn.execute(select(a.id, a.worker).where(a.job_id == self.job_id, a.status == "active")).all()
         for aid, worker in held:
             if worker in ours:
@@ -382,6 +421,9 @@ class Simulation:
         if batch is None:
             w.empty_pulls += 1
             if w.empty_pulls > self.patience:
+                if self._pending_reviews():  # rejected work may come back: look in now and then
+                    self._at(now + self.rng.uniform(*LOOK_BACK_SECONDS), "pull", w.id)
+                    return
                 w.left = "no work"
                 return
             self._at(now + self.rng.uniform(20, 90), "pull", w.id)
@@ -405,7 +447,8 @@ class Simulation:
         self._at(now + self._duration(w, len(batch)), "submit", w.id, batch)
 
     def _submit(self, w: SimWorker, batch: Batch, now: float) -> None:
-        answers = {item.key: self.answer(w, item.key) for item in batch.items}
+        known = self._known(batch.keys)
+        answers = {item.key: self.answer(w, item.key, known[item.key]) for item in batch.items}
         captcha = None
         if batch.captcha is not None:
             fails = random.Random(f"{self.seed}\x1f{w.id}\x1f{w.batches}").random() < _KIND_HABITS[w.kind][0]
@@ -416,6 +459,8 @@ class Simulation:
             self.counts["late"] += 1  # too slow: the assignment expired
         else:
             self.counts["submits"] += 1
+            if batch.kind == "work":
+                self.answered += res.answers - res.golden_total
             if res.training_passed is False:
                 self.counts["failed_training"] += 1
         self._at(now + self.rng.uniform(1, 20), "pull", w.id)
@@ -435,15 +480,15 @@ class Simulation:
             log.debug("simulated reviewer %s stops: %s", reviewer, exc)
             return
         if task is None:
-            if all(w.left for w in self.workers) and not self.backend.progress(self.job_id).details.get(
-                    "pending_reviews"):
+            if all(w.left for w in self.workers) and not self._pending_reviews():
                 return  # nobody works any more and nothing waits for review
             self._at(now + self.rng.uniform(60, 300), "review", reviewer)
             return
         assert isinstance(task, ReviewBatch)
         fields = self.spec.outputs
+        known = self._known([it.key for it in task.items])
         right = sum(1 for it in task.items
-                    if all(it.answer.get(f.name) == self.truth_of(it.key, f) for f in fields))
+                    if all(it.answer.get(f.name) == self.truth_of(it.key, f, known[it.key]) for f in fields))
         good = right >= 0.7 * len(task.items)
         if self.rng.random() > self.reviewer_accuracy:
             good = not good
@@ -453,6 +498,12 @@ class Simulation:
         self.counts["review_rejects"] += int(not good)
         self._at(now + self.rng.uniform(5, 30) * len(task.items) / 5, "review", reviewer)
 
+    def _pending_reviews(self) -> int:
+        from annotate_local import review
+
+        with self.backend._reading(self.job_id) as conn:
+            return review.pending(conn, self.backend._ctx(conn, self.job_id))
+
     # ---- summary ----------------------------------------------------------------------------
 
     def _summary(self, start: float, end: float, finished: bool) -> dict[str, Any]:
@@ -461,26 +512,17 @@ class Simulation:
         kinds = {w.id: w.kind for w in self.workers}
         bans = backend.bans(self.job_id)
         banned = {b["worker"] for b in bans}
-        df = backend_answers(backend, self.job_id, self.spec)
-        real = df[~df["golden"]] if not df.empty else df
-        given = real[real["status"].isin(["submitted", "accepted", "rejected"])] if not real.empty else real
-        correct = None
-        if not given.empty:
-            f = self.spec.outputs[0]
-            hits = [lab == self.truth_of(k, f) for k, lab in zip(given["task"], given["label"], strict=True)]
-            correct = round(sum(hits) / len(hits), 4)
-        statuses = p.details.get("assignments", {})
         to_label, golden = progress_items(p)
-        counts = count_answers(df, self.spec.outputs[0].name, items_to_label=to_label, golden_items=golden)
-        rule_rejects = sum(1 for e in backend.iter_events(self.job_id) if e["type"] == "rejected"
-                           and str((e["data"] or {}).get("reviewer", "")).startswith("rule:"))
+        # counted in the store (what answers.csv will hold, docs/counts.md), not from a frame of every answer
+        counts, workers, rule_rejects = self._answer_counts(to_label or 0, golden or 0)
+        statuses = p.details.get("assignments", {})
         return {
             "job_id": self.job_id,
             "state": p.state.value,
             "completed": p.state.value == "completed",
             **counts.to_dict(),  # items, answers by status, usable and golden answers: annotate_core.counts
             "assignments": int(sum(statuses.values())),
-            "workers": int(df["worker"].nunique()) if not df.empty else 0,
+            "workers": workers,
             "workers_by_kind": {k: self.counts[f"workers_{k}"] for k in ("honest", "spammer", "fast_clicker")},
             "not_allowed": self.counts["not_allowed"],
             "bans": len(banned),
@@ -491,7 +533,7 @@ class Simulation:
             "failed_training": self.counts["failed_training"],
             "reclaimed": self.counts["reclaimed"],  # work taken back from a run that died (resumed jobs)
             "handed_back": self.counts["handed_back"],  # batches given back when the simulation stopped short
-            "answer_accuracy": correct,
+            "answer_accuracy": self._answer_accuracy(),
             "cost": p.details.get("cost", 0.0),
             "currency": p.details.get("currency"),
             "simulated_seconds": round(end - start, 1),
@@ -499,11 +541,56 @@ class Simulation:
             "seed": self.seed,
         }
 
+    def _answer_counts(self, items_to_label: int, golden_items: int) -> tuple[Counts, int, int]:
+        """The job's ``Counts`` (one answer per row of answers.csv: every non-training answer), the
+        workers who answered, and the assignments a quality rule rejected, by aggregate queries."""
+        from annotate_local.answer_frames import job_id_unindexed
 
-def backend_answers(backend: LocalBackend, job_id: str, spec: JobSpec):
-    from annotate_core.answers import job_answers
+        a, w = t.assignments.c, t.answers.c
+        mine = job_id_unindexed(w.job_id) == self.job_id  # a scan beats the per-worker index here
+        with self.backend.store.read() as conn:
+            rows = conn.execute(select(w.status, w.kind, func.count()).where(mine, w.kind != "training")
+                                .group_by(w.status, w.kind)).all()
+            workers = conn.execute(select(func.count(func.distinct(w.worker)))
+                                   .where(mine, w.kind != "training")).scalar_one()
+            rule_rejects = conn.execute(select(func.count()).select_from(t.assignments).where(
+                a.job_id == self.job_id, a.status == "rejected", a.reviewer.like("rule:%"))).scalar_one()
+        by_status: Counter[str] = Counter()
+        golden_answers = 0
+        for status, kind, n in rows:
+            by_status[status] += n
+            if kind == "golden" and status in USABLE_STATUSES:
+                golden_answers += n
+        order = (*STATUSES, *sorted(set(by_status) - set(STATUSES)))
+        counts = Counts(items_to_label=items_to_label, golden_items=golden_items,
+                        by_status={s: by_status.get(s, 0) for s in order},
+                        golden_answers=golden_answers, field_name=self.spec.outputs[0].name)
+        return counts, int(workers), int(rule_rejects)
 
-    return job_answers(backend, job_id, spec)
+    def _answer_accuracy(self, page: int = 20_000) -> float | None:
+        """The share of handed-in answers on items to label that match the truth, read page by page."""
+        from annotate_local.answer_frames import job_id_unindexed
+
+        i, w = t.items.c, t.answers.c
+        f = self.spec.outputs[0]
+        hits = total = 0
+        last = 0
+        while True:
+            with self.backend.store.read() as conn:
+                rows = conn.execute(
+                    select(w.id, w.value, i.key, i.truth, i.golden).join(t.items, i.id == w.item_id)
+                    .where(job_id_unindexed(w.job_id) == self.job_id, w.kind == "real", w.id > last,
+                           w.status.in_(("submitted", "accepted", "rejected")))
+                    .order_by(w.id).limit(page)).all()
+            for _id, value, key, truth, golden in rows:
+                known = dict(golden or {})
+                known.update(truth or {})
+                hits += (value or {}).get(f.name) == self.truth_of(key, f, known)
+            total += len(rows)
+            if len(rows) < page:
+                break
+            last = rows[-1].id
+        return round(hits / total, 4) if total else None
 
 
 def _latent(key: str, f: DataField) -> Any:

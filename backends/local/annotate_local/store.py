@@ -33,6 +33,8 @@ T = TypeVar("T")
 DEFAULT_PATH = "annotate.db"
 #: PostgreSQL error codes worth retrying: serialization failure, deadlock
 _RETRY_PGCODES = {"40001", "40P01"}
+#: SQLite page cache per connection, in KiB (negative: a size, not pages)
+SQLITE_CACHE_KIB = -32768
 
 
 def store_url(url: str | SecretStr | None = None, path: str | os.PathLike[str] | None = None,
@@ -111,6 +113,7 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute(f"PRAGMA cache_size={SQLITE_CACHE_KIB}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -119,7 +122,8 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _retryable(exc: DBAPIError) -> bool:
+def retryable(exc: DBAPIError) -> bool:
+    """Is ``exc`` a race that the same work, run again from its start, gets past?"""
     if isinstance(exc, IntegrityError):
         return True  # a concurrent writer took the same unique key first; the retry sees it
     code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
@@ -193,7 +197,7 @@ class Store:
                 with self.connect() as conn, conn.begin():
                     return fn(conn)
             except DBAPIError as exc:
-                if attempt == attempts - 1 or not _retryable(exc):
+                if attempt == attempts - 1 or not retryable(exc):
                     raise
                 log.debug("retrying a write transaction after %s", type(exc.orig).__name__)
                 time.sleep(random.uniform(0, 0.01 * (attempt + 1)))

@@ -16,7 +16,7 @@ import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from annotate_core.answers import AnswerStatus
 from annotate_core.backend import JobState
@@ -109,21 +109,27 @@ def has_outstanding(conn: Connection, ctx: JobCtx) -> bool:
     return conn.execute(S.ANY_ACTIVE_WORK, {"job": ctx.id}).first() is not None
 
 
+#: does the job have an item to label at all (golden items mixed in are not work; training never is)
+_ANY_ITEM = {True: select(I.id).where(I.job_id == bindparam("job"), I.kind == "real").limit(1),
+             False: select(I.id).where(I.job_id == bindparam("job"), I.kind != "training").limit(1)}
+
+
 def check_completion(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> bool:
     """Mark an open job completed once every item has its answers and no review is outstanding."""
     if ctx.state != JobState.OPEN.value:
         return False
     if has_outstanding(conn, ctx):
         return False
-    total = conn.execute(select(func.count()).select_from(t.items).where(
-        I.job_id == ctx.id, I.kind == "real" if ctx.mixing else I.kind != "training")).scalar_one()
-    if not total:
+    # an index lookup, not a count of every item: this runs on every empty pull while reviews finish
+    if conn.execute(_ANY_ITEM[ctx.mixing], {"job": ctx.id}).first() is None:
         return False
     if review.pending(conn, ctx):
         return False
     done = conn.execute(update(t.jobs).where(t.jobs.c.id == ctx.id, t.jobs.c.state == JobState.OPEN.value)
                         .values(state=JobState.COMPLETED.value, closed_at=now)).rowcount
     if done:
+        total = conn.execute(select(func.count()).select_from(t.items).where(
+            I.job_id == ctx.id, I.kind == "real" if ctx.mixing else I.kind != "training")).scalar_one()
         ctx.state = JobState.COMPLETED.value
         method = ctx.aggregate_method
         if method is not None:

@@ -84,9 +84,12 @@ def evaluate(node: Any, profile: Mapping[str, Any]) -> tuple[bool, str | None]:
     return False, f"{what} {cond.op.value} {cond.value!r} (worker has {have!r})"
 
 
+_ATTRIBUTES = select(t.workers.c.attributes).where(t.workers.c.id == bindparam("worker"))  # every pull: built once
+
+
 def profile_of(conn: Connection, worker: str, needs: set[Attribute]) -> dict[str, Any]:
     """A worker's attributes, skills, and the derived values the filter needs."""
-    attrs = conn.execute(select(t.workers.c.attributes).where(t.workers.c.id == worker)).scalar_one_or_none()
+    attrs = conn.execute(_ATTRIBUTES, {"worker": worker}).scalar_one_or_none()
     profile: dict[str, Any] = dict(attrs or {})
     if Attribute.SKILL in needs:
         profile["skills"] = get_skills(conn, worker)
