@@ -141,6 +141,7 @@ class LabelStudioBackend(Backend):
     def api(self) -> LabelStudioApi:
         """Built on first use, so planning and refusals never touch the network (or need a token)."""
         if self._api is None:
+            self.settings.server()
             self.settings.secret()
             self._api = LabelStudioApi(self.settings)
         return self._api

@@ -23,7 +23,7 @@ from annotate_core.secrets import register_secret
 BACKEND = "labelstudio"
 
 OPTION_HELP = {
-    "url": "the server's root URL, e.g. http://127.0.0.1:8080 (required)",
+    "url": "the server's root URL, e.g. http://127.0.0.1:8080 (needed by everything but planning)",
     "token": "a legacy API token (sent as 'Token ...') or a personal access token, a JWT refresh token "
     "exchanged for short-lived 'Bearer' access tokens (give token_env = 'VAR' in the profile)",
     "token_type": "'legacy', 'refresh' or 'auto' (default: told from the token's shape, a JWT is a refresh token)",
@@ -80,7 +80,8 @@ class Settings:
         return s
 
     def _validate(self) -> None:
-        if not isinstance(self.url, str) or not self.url.startswith(("http://", "https://")):
+        # no URL is fine for planning (`annotate plan --backend labelstudio`); the first request needs one
+        if not isinstance(self.url, str) or (self.url and not self.url.startswith(("http://", "https://"))):
             raise ConfigError(f"{BACKEND}: option 'url' must be the server's http(s) root URL, e.g. "
                               f"http://127.0.0.1:8080, got {self.url!r}")
         self.url = self.url.rstrip("/")
@@ -106,6 +107,12 @@ class Settings:
         self.timeout = _timeout(self.timeout)
         if not callable(self.sleep):
             raise ConfigError(f"{BACKEND}: option 'sleep' must be a callable")
+
+    def server(self) -> str:
+        if not self.url:
+            raise ConfigError(f"{BACKEND}: no server URL. Set url = 'http://host:8080' (the address you open "
+                              "Label Studio at) in the profile")
+        return self.url
 
     def secret(self) -> str:
         if self.token is None:
