@@ -27,6 +27,7 @@ KNOWN_BACKENDS: dict[str, tuple[str, str]] = {
     "local": ("annotate-local", "embedded store with a simulated workforce"),
     "toloka": ("annotate-toloka", "Toloka crowdsourcing pools"),
     "dataloop": ("annotate-dataloop", "Dataloop tasks, QA and pipelines"),
+    "labelstudio": ("annotate-labelstudio", "self-hosted Label Studio projects"),
 }
 
 # Backends registered in-process (tests, notebooks); they shadow installed ones of the same name.

@@ -154,8 +154,9 @@ def test_config_block_is_a_valid_annotate_toml(sandbox: Path) -> None:
     (toml,) = blocks("toml")
     (sandbox / "annotate.toml").write_text(toml)
     config = load_config(sandbox / "annotate.toml")
-    assert set(config.profiles) == {"local", "toloka", "dataloop", "team-db"}
+    assert set(config.profiles) == {"local", "toloka", "dataloop", "studio", "team-db"}
     assert config.profiles["toloka"].secret_env == {"token": "TOLOKA_API_KEY"}
+    assert config.profiles["studio"].secret_env == {"token": "LABEL_STUDIO_TOKEN"}
     assert config.profiles["team-db"].secret_env == {"password": "ANNOTATE_DB_PASSWORD"}
 
 
