@@ -43,6 +43,8 @@ SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "s
                             "api-key", "apikey", "x-auth-token", "x-access-token", "x-csrftoken", "x-csrf-token",
                             "x-xsrf-token", "x-amz-security-token"})
 _SECRET_HEADER = re.compile(r"token|secret|api[-_]?key|password|session|csrf|xsrf|auth", re.IGNORECASE)
+#: header names that match the pattern above but carry no credential (a server's challenge names a scheme)
+NOT_SECRET_HEADERS = frozenset({"www-authenticate", "proxy-authenticate"})
 
 #: body, form and query field names that hold credentials (compared lower-case, ``-`` read as ``_``)
 SECRET_FIELDS = frozenset({"token", "access", "refresh", "jwt", "password", "passwd", "secret", "api_key", "apikey",
@@ -73,6 +75,8 @@ MIN_SECRET_LENGTH = 8
 
 def is_secret_header(name: str) -> bool:
     lower = name.lower()
+    if lower in NOT_SECRET_HEADERS:
+        return False
     return lower in SECRET_HEADERS or bool(_SECRET_HEADER.search(lower))
 
 

@@ -163,7 +163,7 @@ def test_names_that_look_like_credentials_and_names_that_do_not() -> None:
         assert not is_secret_field(name), name
     for name in ("Authorization", "Cookie", "Set-Cookie", "X-Api-Key", "X-CSRFToken", "X-Auth-Token"):
         assert is_secret_header(name), name
-    for name in ("Content-Type", "X-Request-Id", "Retry-After", "Location"):
+    for name in ("Content-Type", "X-Request-Id", "Retry-After", "Location", "WWW-Authenticate"):
         assert not is_secret_header(name), name
 
 

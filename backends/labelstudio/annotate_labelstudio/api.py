@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from http.cookiejar import Cookie, DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from annotate_core.errors import (
@@ -106,9 +105,8 @@ class LabelStudioApi:
                 from pydantic import SecretStr
 
                 credential = SecretStr(f"Token {settings.secret()}")
-        self.http = HttpClient(settings.url, credential=credential, **common)
-        for session in (self.http._strict, self.http._keyed):  # see the module docstring: no session cookie
-            session.cookies.set_policy(_NoCookies())
+        # cookies=False (the client's default, said here because it matters): see the module docstring
+        self.http = HttpClient(settings.url, credential=credential, cookies=False, **common)
 
     def close(self) -> None:
         self.http.close()
@@ -191,13 +189,3 @@ class LabelStudioApi:
                     log.info("%s: it was made; using it", what)
                     return found
         raise AssertionError("unreachable")  # pragma: no cover
-
-
-class _NoCookies(DefaultCookiePolicy):
-    """A cookie policy that stores nothing: Label Studio's ``sessionid`` must not outlive a response."""
-
-    def set_ok(self, cookie: Cookie, request: Any) -> bool:
-        return False
-
-    def return_ok(self, cookie: Cookie, request: Any) -> bool:
-        return False

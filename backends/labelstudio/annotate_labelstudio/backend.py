@@ -131,6 +131,8 @@ class LabelStudioBackend(Backend):
     }
     secret_options: ClassVar[frozenset[str]] = frozenset({"token"})
     remote: ClassVar[bool] = True
+    rate_limited: ClassVar[bool] = False  # self-hosted: nobody throttles; the server still validates bodies
+    validates_on_server: ClassVar[bool] = True
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
