@@ -93,6 +93,93 @@ def answers_frame(records: Iterable[Mapping[str, Any]], input_names: Sequence[st
     return frame
 
 
+class AnswerColumns:
+    """One page of answers gathered column by column, for a backend's ``iter_answer_frames``.
+
+    A vendor page (Toloka's assignments, Dataloop's items and annotations) is turned into columns as
+    it is read, one ``add`` per answer, and ``frame()`` gives the page's frame with ``answers_frame``'s
+    columns, dtypes and values; a million answers never exist as a million dicts. Strings repeated
+    across answers (workers, item keys, statuses, labels, input URLs) are decoded afresh from every
+    JSON object that holds them; ``shared`` keeps one object per distinct string, so a repeated value
+    costs a pointer instead of a copy. Pass the same dict to every page of a job: an item's key and
+    inputs come back in other pages (one per worker who answered it).
+    """
+
+    __slots__ = ("_cols", "_inputs", "_names", "_shared", "rows")
+
+    def __init__(self, input_names: Sequence[str], shared: dict[str, str] | None = None) -> None:
+        self._names = tuple(input_names)
+        self._cols: dict[str, list[Any]] = {c: [] for c in ANSWER_COLUMNS}
+        self._inputs: list[list[Any]] = [[] for _ in self._names]
+        self._shared: dict[str, str] = {} if shared is None else shared
+        self.rows = 0
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return self._names
+
+    def share(self, value: Any) -> Any:
+        """The one stored copy of a string (other values as given)."""
+        return self._shared.setdefault(value, value) if type(value) is str else value
+
+    def add(self, *, item_key: str | None, worker: str | None, label: Any, field: str | None,
+            assignment: str | None, status: AnswerStatus | str | None, submitted_at: Any, duration_s: Any,
+            golden: Any, golden_label: Any, reviewer: str | None, review_comment: str | None,
+            inputs: Mapping[str, Any] | None, task: str | None = None) -> None:
+        """One answer, with the keys of an ``answers_frame`` record (same checks, same defaults)."""
+        for key, value in (("worker", worker), ("field", field), ("item_key", item_key)):
+            if value is None:
+                raise MalformedResponseError(f"answer record #{self.rows} has no {key!r}")
+        share = self.share
+        cols = self._cols
+        key = share(item_key)
+        cols["task"].append(share(task) if task else key)
+        cols["worker"].append(share(worker))
+        cols["label"].append(share(label))
+        cols["field"].append(share(field))
+        cols["item_key"].append(key)
+        cols["assignment"].append(assignment)
+        if not status:
+            status = AnswerStatus.SUBMITTED
+        cols["status"].append(share(status.value if isinstance(status, AnswerStatus) else str(status)))
+        cols["submitted_at"].append(submitted_at)
+        cols["duration_s"].append(duration_s)
+        cols["golden"].append(bool(golden))
+        cols["golden_label"].append(share(golden_label))
+        cols["reviewer"].append(share(reviewer))
+        cols["review_comment"].append(share(review_comment))
+        for n, name in enumerate(self._names):
+            self._inputs[n].append(share(inputs.get(name)) if inputs else None)
+        self.rows += 1
+
+    def frame(self) -> pd.DataFrame:
+        """The page as a frame shaped like ``answers_frame``'s (``job_answers`` settles the object
+        columns over the whole job, as ``answers_frame`` infers them over the whole list)."""
+        import numpy as np
+        import pandas as pd
+
+        n = self.rows
+        data: dict[str, Any] = {}
+        for c, dtype in ANSWER_COLUMNS.items():
+            values = self._cols[c]
+            if c == "submitted_at":
+                data[c] = pd.to_datetime(pd.Series(values, dtype="object"), utc=True).astype(dtype)
+            elif c == "duration_s":
+                data[c] = pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce").astype(dtype)
+            elif c == "golden":
+                data[c] = np.asarray(values, dtype=bool) if n else np.empty(0, dtype=bool)
+            else:  # an object array of the very objects (np.array would unpack list labels)
+                data[c] = pd.Series(np.fromiter(values, dtype=object, count=n), dtype="object", copy=False)
+        for name, values in zip(self._names, self._inputs, strict=True):
+            data[INPUT_PREFIX + name] = pd.Series(np.fromiter(values, dtype=object, count=n), dtype="object",
+                                                  copy=False)
+        for c in self._cols:
+            self._cols[c] = []
+        self._inputs = [[] for _ in self._names]
+        self.rows = 0
+        return pd.DataFrame(data, copy=False)
+
+
 def empty_answers(input_names: Sequence[str] = ()) -> pd.DataFrame:
     return answers_frame([], input_names)
 
