@@ -20,7 +20,7 @@ from annotate_core.aggregation.glad import GLAD
 from annotate_core.aggregation.mace import MACE
 from annotate_core.aggregation.majority import GoldMajorityVote, MajorityVote
 from annotate_core.aggregation.wawa import Wawa
-from annotate_core.defaults import DEFAULT_METHOD  # noqa: F401  (re-exported: one definition)
+from annotate_core.defaults import DEFAULT_METHOD as DEFAULT_METHOD  # re-exported: one definition
 
 __all__ = ["AGGREGATORS", "RESULT_COLUMNS", "aggregate", "available_methods", "get_aggregator"]
 

@@ -22,7 +22,7 @@ until then; the originals (held by the consensus assignment) are not read, so no
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,19 +136,28 @@ def item_records(item: Mapping[str, Any], annotations: Sequence[Mapping[str, Any
                  ctx: TaskContext, original: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
     """The answer records of one item (one per annotator, or per annotation for single labels); a
     consensus copy's records carry its ``original``'s key and inputs."""
+    out: list[dict[str, Any]] = []
+    add_item(lambda **record: out.append(record), item, annotations, ctx, original)
+    yield from out
+
+
+def add_item(add: Callable[..., None], item: Mapping[str, Any], annotations: Sequence[Mapping[str, Any]],
+             ctx: TaskContext, original: Mapping[str, Any] | None = None) -> None:
+    """``item_records`` as calls of ``add`` with each record's keys: ``AnswerColumns.add`` for the
+    frame path (no dict per answer), a list's append for the record path."""
     shown = original if original is not None else item
     key = item_key(shown)
     inputs = item_inputs(shown, ctx)
     mine = [a for a in annotations if _belongs(a, ctx)]
-    base = {"task": key, "item_key": key, "field": ctx.field, "duration_s": None, "golden": False,
-            "golden_label": None, "inputs": inputs}
+    field = ctx.field
     if not mine:
         status, setter = _status_of(_refs(item, ctx.task_ids))
         if status is None:
             return
         answer_status, reviewer, comment = _answer_status(item, None, ctx, original)
-        yield {**base, "worker": setter or "unknown", "label": None, "assignment": None,
-               "status": answer_status.value, "submitted_at": None, "reviewer": reviewer, "review_comment": comment}
+        add(task=key, item_key=key, field=field, duration_s=None, golden=False, golden_label=None, inputs=inputs,
+            worker=setter or "unknown", label=None, assignment=None, status=answer_status.value, submitted_at=None,
+            reviewer=reviewer, review_comment=comment)
         return
     if ctx.field_type is FieldType.LABELS:
         groups: dict[tuple[str, str | None], list[Mapping[str, Any]]] = {}
@@ -157,13 +166,15 @@ def item_records(item: Mapping[str, Any], annotations: Sequence[Mapping[str, Any
         for (worker, assignment), group in groups.items():
             answer_status, reviewer, comment = _answer_status(item, group[0], ctx, original)
             times = [t for t in (parse_time(a.get("createdAt"), "annotation.createdAt") for a in group) if t]
-            yield {**base, "worker": worker, "label": sorted({str(a.get("label")) for a in group}),
-                   "assignment": assignment, "status": answer_status.value,
-                   "submitted_at": max(times) if times else None, "reviewer": reviewer, "review_comment": comment}
+            add(task=key, item_key=key, field=field, duration_s=None, golden=False, golden_label=None,
+                inputs=inputs, worker=worker, label=sorted({str(a.get("label")) for a in group}),
+                assignment=assignment, status=answer_status.value, submitted_at=max(times) if times else None,
+                reviewer=reviewer, review_comment=comment)
         return
     for a in mine:
         answer_status, reviewer, comment = _answer_status(item, a, ctx, original)
-        yield {**base, "worker": a.get("creator") or "unknown", "label": _label_value(a.get("label"), ctx),
-               "assignment": get(a, "metadata.system.assignmentId"), "status": answer_status.value,
-               "submitted_at": parse_time(a.get("createdAt"), "annotation.createdAt"),
-               "reviewer": reviewer, "review_comment": comment}
+        add(task=key, item_key=key, field=field, duration_s=None, golden=False, golden_label=None, inputs=inputs,
+            worker=a.get("creator") or "unknown", label=_label_value(a.get("label"), ctx),
+            assignment=get(a, "metadata.system.assignmentId"), status=answer_status.value,
+            submitted_at=parse_time(a.get("createdAt"), "annotation.createdAt"),
+            reviewer=reviewer, review_comment=comment)
