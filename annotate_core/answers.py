@@ -6,7 +6,9 @@ dtypes, so aggregation, comparison and user code never special-case a vendor.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import gc
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -127,29 +129,46 @@ class AnswerColumns:
             golden: Any, golden_label: Any, reviewer: str | None, review_comment: str | None,
             inputs: Mapping[str, Any] | None, task: str | None = None) -> None:
         """One answer, with the keys of an ``answers_frame`` record (same checks, same defaults)."""
-        for key, value in (("worker", worker), ("field", field), ("item_key", item_key)):
-            if value is None:
-                raise MalformedResponseError(f"answer record #{self.rows} has no {key!r}")
-        share = self.share
+        if worker is None or field is None or item_key is None:
+            missing = "worker" if worker is None else "field" if field is None else "item_key"
+            raise MalformedResponseError(f"answer record #{self.rows} has no {missing!r}")
+        try:
+            self._add(item_key, worker, label, field, assignment, status, submitted_at, duration_s, golden,
+                      golden_label, reviewer, review_comment, inputs, task)
+        except TypeError:  # a dict or list where the vendor should have sent an id: not hashable
+            raise MalformedResponseError(
+                f"answer record #{self.rows}: worker, item key, field, status and reviewer must be strings, got "
+                f"{[type(v).__name__ for v in (worker, item_key, field, status, reviewer)]}") from None
+
+    def _add(self, item_key: str, worker: str, label: Any, field: str, assignment: str | None,
+             status: AnswerStatus | str | None, submitted_at: Any, duration_s: Any, golden: Any, golden_label: Any,
+             reviewer: str | None, review_comment: str | None, inputs: Mapping[str, Any] | None,
+             task: str | None) -> None:
+        # inlined: this runs once per answer, millions of times on a big job
+        shared = self._shared.setdefault  # workers, keys, fields, statuses, reviewers: str or None
         cols = self._cols
-        key = share(item_key)
-        cols["task"].append(share(task) if task else key)
-        cols["worker"].append(share(worker))
-        cols["label"].append(share(label))
-        cols["field"].append(share(field))
+        key = shared(item_key, item_key)
+        cols["task"].append(shared(task, task) if task else key)
+        cols["worker"].append(shared(worker, worker))
+        cols["label"].append(shared(label, label) if type(label) is str else label)
+        cols["field"].append(shared(field, field))
         cols["item_key"].append(key)
         cols["assignment"].append(assignment)
         if not status:
             status = AnswerStatus.SUBMITTED
-        cols["status"].append(share(status.value if isinstance(status, AnswerStatus) else str(status)))
+        status = status.value if isinstance(status, AnswerStatus) else str(status)
+        cols["status"].append(shared(status, status))
         cols["submitted_at"].append(submitted_at)
         cols["duration_s"].append(duration_s)
         cols["golden"].append(bool(golden))
-        cols["golden_label"].append(share(golden_label))
-        cols["reviewer"].append(share(reviewer))
-        cols["review_comment"].append(share(review_comment))
-        for n, name in enumerate(self._names):
-            self._inputs[n].append(share(inputs.get(name)) if inputs else None)
+        cols["golden_label"].append(shared(golden_label, golden_label) if type(golden_label) is str else golden_label)
+        cols["reviewer"].append(reviewer if reviewer is None else shared(reviewer, reviewer))
+        cols["review_comment"].append(review_comment if review_comment is None else shared(review_comment,
+                                                                                            review_comment))
+        if self._names:
+            for n, name in enumerate(self._names):
+                value = inputs.get(name) if inputs else None
+                self._inputs[n].append(shared(value, value) if type(value) is str else value)
         self.rows += 1
 
     def frame(self) -> pd.DataFrame:
@@ -184,6 +203,25 @@ def empty_answers(input_names: Sequence[str] = ()) -> pd.DataFrame:
     return answers_frame([], input_names)
 
 
+@contextmanager
+def cycle_collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a job's answers are read.
+
+    Decoding a vendor's pages makes millions of dicts and lists, and the collector runs a full pass
+    over every live container each time their number grows by a quarter: with the answers already
+    read held in memory, those passes took most of the time of a big read (Toloka: 2.0 s instead of
+    0.75 s per 100,000 answers). Pages hold no reference cycles, so reference counting frees all of
+    them; the collector is switched back on (if it was on) when the read ends, however it ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def job_answers(backend: Backend, job_id: str, spec: JobSpec | None) -> pd.DataFrame:
     """The job's answers frame, through the backend's columnar path when it has one.
 
@@ -194,10 +232,12 @@ def job_answers(backend: Backend, job_id: str, spec: JobSpec | None) -> pd.DataF
     names = [f.name for f in spec.inputs] if spec else []
     frames_of = getattr(backend, "iter_answer_frames", None)
     if frames_of is None:
-        return answers_frame(backend.iter_answers(job_id, spec), names)
+        with cycle_collector_paused():
+            return answers_frame(backend.iter_answers(job_id, spec), names)
     import pandas as pd
 
-    frames = list(frames_of(job_id, spec))
+    with cycle_collector_paused():
+        frames = list(frames_of(job_id, spec))
     if not frames:
         return empty_answers(names)
     if len(frames) == 1:

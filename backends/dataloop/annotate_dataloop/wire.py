@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from annotate_core.errors import MalformedResponseError
@@ -146,10 +147,16 @@ def need(obj: Any, path: str, kind: type | tuple[type, ...], where: str) -> Any:
     return value
 
 
+@lru_cache(maxsize=256)
+def _steps(path: str) -> tuple[str, ...]:
+    return tuple(path.split("."))
+
+
 def get(obj: Any, path: str, default: Any = None) -> Any:
-    """``obj[a][b]...`` or ``default`` when any step is missing (for optional fields)."""
+    """``obj[a][b]...`` or ``default`` when any step is missing (for optional fields). Reading answers
+    calls it several times per annotation, so the path is split once, not on every call."""
     value = obj
-    for part in path.split("."):
+    for part in _steps(path):
         if not isinstance(value, dict) or part not in value:
             return default
         value = value[part]
