@@ -156,10 +156,11 @@ def get(obj: Any, path: str, default: Any = None) -> Any:
     """``obj[a][b]...`` or ``default`` when any step is missing (for optional fields). Reading answers
     calls it several times per annotation, so the path is split once, not on every call."""
     value = obj
-    for part in _steps(path):
-        if not isinstance(value, dict) or part not in value:
-            return default
-        value = value[part]
+    try:
+        for part in _steps(path):
+            value = value[part]  # a missing key, or a step that is not an object (None, str, list): default
+    except (KeyError, TypeError, IndexError):
+        return default
     return value
 
 
