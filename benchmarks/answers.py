@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -149,18 +150,18 @@ def measure(store: Path | None, job_id: str, path: str, out: Path | None, backen
 
     Path("/proc/self/clear_refs").write_text("5") if Path("/proc/self/clear_refs").exists() else None
     base = status_kib("VmRSS")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     if path == "records":
         frame = answers_frame(backend.iter_answers(job_id, spec), [f.name for f in spec.inputs])
     else:
         frame = job_answers(backend, job_id, spec)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak = status_kib("VmHWM")
     frame_mib = frame.memory_usage(deep=False).sum() / 2**20
     if out is not None:
         frame.to_pickle(out)
-    print(json.dumps({"seconds": seconds, "peak_mib": peak / 1024, "added_mib": (peak - base) / 1024,
-                      "rows": len(frame), "frame_mib": frame_mib}))
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_mib": peak / 1024,
+                      "added_mib": (peak - base) / 1024, "rows": len(frame), "frame_mib": frame_mib}))
 
 
 def run(store: Path | None, job_id: str, path: str, out: Path | None = None, backend: str = "local",
@@ -177,17 +178,19 @@ def run(store: Path | None, job_id: str, path: str, out: Path | None = None, bac
 def report(name: str, results: dict[str, list[dict]]) -> None:
     """The table of one backend: both paths, answers/s, peak memory, and their ratios."""
     print(f"{name}:")
-    print(f"  {'path':8} {'rows':>10} {'seconds (median, min-max)':>28} {'answers/s':>10} {'peak MiB':>9}"
-          f" {'added MiB':>10} {'frame MiB':>10}")
+    print(f"  {'path':8} {'rows':>10} {'seconds (median, min-max)':>28} {'CPU s':>7} {'answers/s':>10}"
+          f" {'peak MiB':>9} {'added MiB':>10} {'frame MiB':>10}")
     med = {}
     for path, runs in results.items():
         secs = [r["seconds"] for r in runs]
-        med[path] = {k: statistics.median(r[k] for r in runs) for k in ("seconds", "peak_mib", "added_mib")}
+        med[path] = {k: statistics.median(r[k] for r in runs)
+                     for k in ("seconds", "cpu_seconds", "peak_mib", "added_mib")}
         print(f"  {path:8} {runs[0]['rows']:>10,} {med[path]['seconds']:>12.2f} ({min(secs):.2f}-{max(secs):.2f})"
-              f"{'':>8} {runs[0]['rows'] / med[path]['seconds']:>10,.0f} {med[path]['peak_mib']:>9.0f}"
-              f" {med[path]['added_mib']:>10.0f} {runs[0]['frame_mib']:>10.0f}")
+              f"{'':>8} {med[path]['cpu_seconds']:>7.2f} {runs[0]['rows'] / med[path]['seconds']:>10,.0f}"
+              f" {med[path]['peak_mib']:>9.0f} {med[path]['added_mib']:>10.0f} {runs[0]['frame_mib']:>10.0f}")
     r, f = med["records"], med["frames"]
-    print(f"  ratio records/frames: time {r['seconds'] / f['seconds']:.1f}x, peak memory "
+    print(f"  ratio records/frames: time {r['seconds'] / f['seconds']:.1f}x (CPU "
+          f"{r['cpu_seconds'] / f['cpu_seconds']:.1f}x), peak memory "
           f"{r['peak_mib'] / f['peak_mib']:.1f}x, memory added {r['added_mib'] / max(f['added_mib'], 1):.1f}x")
 
 
@@ -272,6 +275,8 @@ def main() -> int:
     if unknown:
         p.error(f"--backends: unknown {unknown}; expected local, toloka and/or dataloop")
 
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (other work on them slows every row alike;"
+          " CPU s is this process's own time)")
     with tempfile.TemporaryDirectory() as tmp:
         if "local" in names:
             local(args, Path(tmp))
