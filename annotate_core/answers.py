@@ -132,43 +132,36 @@ class AnswerColumns:
         if worker is None or field is None or item_key is None:
             missing = "worker" if worker is None else "field" if field is None else "item_key"
             raise MalformedResponseError(f"answer record #{self.rows} has no {missing!r}")
-        try:
-            self._add(item_key, worker, label, field, assignment, status, submitted_at, duration_s, golden,
-                      golden_label, reviewer, review_comment, inputs, task)
+        try:  # one call per answer, millions of times on a big job: the body is inlined, not split up
+            shared = self._shared.setdefault  # workers, keys, fields, statuses, reviewers: str or None
+            cols = self._cols
+            key = shared(item_key, item_key)
+            cols["task"].append(shared(task, task) if task else key)
+            cols["worker"].append(shared(worker, worker))
+            cols["label"].append(shared(label, label) if type(label) is str else label)
+            cols["field"].append(shared(field, field))
+            cols["item_key"].append(key)
+            cols["assignment"].append(assignment)
+            if not status:
+                status = AnswerStatus.SUBMITTED
+            status = status.value if isinstance(status, AnswerStatus) else str(status)
+            cols["status"].append(shared(status, status))
+            cols["submitted_at"].append(submitted_at)
+            cols["duration_s"].append(duration_s)
+            cols["golden"].append(bool(golden))
+            gold = golden_label
+            cols["golden_label"].append(shared(gold, gold) if type(gold) is str else gold)
+            cols["reviewer"].append(reviewer if reviewer is None else shared(reviewer, reviewer))
+            comment = review_comment
+            cols["review_comment"].append(comment if comment is None else shared(comment, comment))
+            if self._names:
+                for n, name in enumerate(self._names):
+                    value = inputs.get(name) if inputs else None
+                    self._inputs[n].append(shared(value, value) if type(value) is str else value)
         except TypeError:  # a dict or list where the vendor should have sent an id: not hashable
             raise MalformedResponseError(
                 f"answer record #{self.rows}: worker, item key, field, status and reviewer must be strings, got "
                 f"{[type(v).__name__ for v in (worker, item_key, field, status, reviewer)]}") from None
-
-    def _add(self, item_key: str, worker: str, label: Any, field: str, assignment: str | None,
-             status: AnswerStatus | str | None, submitted_at: Any, duration_s: Any, golden: Any, golden_label: Any,
-             reviewer: str | None, review_comment: str | None, inputs: Mapping[str, Any] | None,
-             task: str | None) -> None:
-        # inlined: this runs once per answer, millions of times on a big job
-        shared = self._shared.setdefault  # workers, keys, fields, statuses, reviewers: str or None
-        cols = self._cols
-        key = shared(item_key, item_key)
-        cols["task"].append(shared(task, task) if task else key)
-        cols["worker"].append(shared(worker, worker))
-        cols["label"].append(shared(label, label) if type(label) is str else label)
-        cols["field"].append(shared(field, field))
-        cols["item_key"].append(key)
-        cols["assignment"].append(assignment)
-        if not status:
-            status = AnswerStatus.SUBMITTED
-        status = status.value if isinstance(status, AnswerStatus) else str(status)
-        cols["status"].append(shared(status, status))
-        cols["submitted_at"].append(submitted_at)
-        cols["duration_s"].append(duration_s)
-        cols["golden"].append(bool(golden))
-        cols["golden_label"].append(shared(golden_label, golden_label) if type(golden_label) is str else golden_label)
-        cols["reviewer"].append(reviewer if reviewer is None else shared(reviewer, reviewer))
-        cols["review_comment"].append(review_comment if review_comment is None else shared(review_comment,
-                                                                                            review_comment))
-        if self._names:
-            for n, name in enumerate(self._names):
-                value = inputs.get(name) if inputs else None
-                self._inputs[n].append(shared(value, value) if type(value) is str else value)
         self.rows += 1
 
     def frame(self) -> pd.DataFrame:
