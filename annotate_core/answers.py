@@ -107,13 +107,20 @@ class AnswerColumns:
     inputs come back in other pages (one per worker who answered it).
     """
 
-    __slots__ = ("_cols", "_inputs", "_names", "_shared", "rows")
+    __slots__ = ("_cols", "_inputs", "_names", "_share_assignments", "_share_items", "_shared", "rows")
 
-    def __init__(self, input_names: Sequence[str], shared: dict[str, str] | None = None) -> None:
+    def __init__(self, input_names: Sequence[str], shared: dict[str, str] | None = None, *,
+                 share_items: bool = True, share_assignments: bool = False) -> None:
+        """``share_items``: item keys and input values come back once per answer from different JSON
+        objects (Toloka: one per assignment) and are worth sharing; where every answer of an item
+        comes from the one item object (Dataloop) they already are, and the dict would only cost.
+        ``share_assignments``: assignment ids repeat across many objects (Dataloop's annotations)."""
         self._names = tuple(input_names)
         self._cols: dict[str, list[Any]] = {c: [] for c in ANSWER_COLUMNS}
         self._inputs: list[list[Any]] = [[] for _ in self._names]
         self._shared: dict[str, str] = {} if shared is None else shared
+        self._share_items = share_items
+        self._share_assignments = share_assignments
         self.rows = 0
 
     @property
@@ -135,13 +142,14 @@ class AnswerColumns:
         try:  # one call per answer, millions of times on a big job: the body is inlined, not split up
             shared = self._shared.setdefault  # workers, keys, fields, statuses, reviewers: str or None
             cols = self._cols
-            key = shared(item_key, item_key)
-            cols["task"].append(shared(task, task) if task else key)
+            items = self._share_items
+            key = shared(item_key, item_key) if items else item_key
+            cols["task"].append((shared(task, task) if items else task) if task else key)
             cols["worker"].append(shared(worker, worker))
             cols["label"].append(shared(label, label) if type(label) is str else label)
             cols["field"].append(shared(field, field))
             cols["item_key"].append(key)
-            cols["assignment"].append(assignment)
+            cols["assignment"].append(shared(assignment, assignment) if self._share_assignments else assignment)
             if not status:
                 status = AnswerStatus.SUBMITTED
             status = status.value if isinstance(status, AnswerStatus) else str(status)
@@ -157,7 +165,7 @@ class AnswerColumns:
             if self._names:
                 for n, name in enumerate(self._names):
                     value = inputs.get(name) if inputs else None
-                    self._inputs[n].append(shared(value, value) if type(value) is str else value)
+                    self._inputs[n].append(shared(value, value) if items and type(value) is str else value)
         except TypeError:  # a dict or list where the vendor should have sent an id: not hashable
             raise MalformedResponseError(
                 f"answer record #{self.rows}: worker, item key, field, status and reviewer must be strings, got "

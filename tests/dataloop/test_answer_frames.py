@@ -105,4 +105,8 @@ def test_a_job_on_the_fake_gate_reads_the_same_frame_both_ways() -> None:
     assert_frame_equal(frames, records, check_exact=True)
     assert len(frames) == 7 and set(frames["label"]) == {"cat", "dog"}
     assert frames["item_key"].str.startswith("conf-").all()
+    # an assignment id decoded from every annotation made in it is stored once
+    for _, ids in frames.groupby("assignment")["assignment"]:
+        assert len({id(a) for a in ids}) == 1, list(ids)
+    assert frames["assignment"].nunique() < len(frames)
     assert str(frames["submitted_at"].dtype) == "datetime64[ns, UTC]"

@@ -796,7 +796,10 @@ class DataloopBackend(Backend):
         per page of items with their annotations, as each arrives (the same requests, no dict per answer)."""
         from annotate_core.answers import AnswerColumns
 
-        columns = AnswerColumns([f.name for f in spec.inputs] if spec else [])
+        # an item's answers all come from its one item object (keys, inputs already shared); an
+        # assignment id comes back in every annotation made in it: 3M copies at 3M answers
+        columns = AnswerColumns([f.name for f in spec.inputs] if spec else [], share_items=False,
+                                share_assignments=True)
         for ctx, page, notes, originals in self._answer_pages(job_id, spec):
             for item in page:
                 amap.add_item(columns.add, item, notes.get(item["id"], []), ctx,
