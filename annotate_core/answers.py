@@ -109,7 +109,7 @@ class AnswerColumns:
 
     __slots__ = ("_cols", "_inputs", "_names", "_share_assignments", "_share_items", "_shared", "rows")
 
-    def __init__(self, input_names: Sequence[str], shared: dict[str, str] | None = None, *,
+    def __init__(self, input_names: Sequence[str], shared: dict[Any, Any] | None = None, *,
                  share_items: bool = True, share_assignments: bool = False) -> None:
         """``share_items``: item keys and input values come back once per answer from different JSON
         objects (Toloka: one per assignment) and are worth sharing; where every answer of an item
@@ -118,7 +118,7 @@ class AnswerColumns:
         self._names = tuple(input_names)
         self._cols: dict[str, list[Any]] = {c: [] for c in ANSWER_COLUMNS}
         self._inputs: list[list[Any]] = [[] for _ in self._names]
-        self._shared: dict[str, str] = {} if shared is None else shared
+        self._shared: dict[Any, Any] = {} if shared is None else shared
         self._share_items = share_items
         self._share_assignments = share_assignments
         self.rows = 0
