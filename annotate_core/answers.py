@@ -6,7 +6,9 @@ dtypes, so aggregation, comparison and user code never special-case a vendor.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import gc
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -93,8 +95,132 @@ def answers_frame(records: Iterable[Mapping[str, Any]], input_names: Sequence[st
     return frame
 
 
+class AnswerColumns:
+    """One page of answers gathered column by column, for a backend's ``iter_answer_frames``.
+
+    A vendor page (Toloka's assignments, Dataloop's items and annotations) is turned into columns as
+    it is read, one ``add`` per answer, and ``frame()`` gives the page's frame with ``answers_frame``'s
+    columns, dtypes and values; a million answers never exist as a million dicts. Strings repeated
+    across answers (workers, item keys, statuses, labels, input URLs) are decoded afresh from every
+    JSON object that holds them; ``shared`` keeps one object per distinct string, so a repeated value
+    costs a pointer instead of a copy. Pass the same dict to every page of a job: an item's key and
+    inputs come back in other pages (one per worker who answered it).
+    """
+
+    __slots__ = ("_cols", "_inputs", "_names", "_share_assignments", "_share_items", "_shared", "rows")
+
+    def __init__(self, input_names: Sequence[str], shared: dict[Any, Any] | None = None, *,
+                 share_items: bool = True, share_assignments: bool = False) -> None:
+        """``share_items``: item keys and input values come back once per answer from different JSON
+        objects (Toloka: one per assignment) and are worth sharing; where every answer of an item
+        comes from the one item object (Dataloop) they already are, and the dict would only cost.
+        ``share_assignments``: assignment ids repeat across many objects (Dataloop's annotations)."""
+        self._names = tuple(input_names)
+        self._cols: dict[str, list[Any]] = {c: [] for c in ANSWER_COLUMNS}
+        self._inputs: list[list[Any]] = [[] for _ in self._names]
+        self._shared: dict[Any, Any] = {} if shared is None else shared
+        self._share_items = share_items
+        self._share_assignments = share_assignments
+        self.rows = 0
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return self._names
+
+    def share(self, value: Any) -> Any:
+        """The one stored copy of a string (other values as given)."""
+        return self._shared.setdefault(value, value) if type(value) is str else value
+
+    def add(self, *, item_key: str | None, worker: str | None, label: Any, field: str | None,
+            assignment: str | None, status: AnswerStatus | str | None, submitted_at: Any, duration_s: Any,
+            golden: Any, golden_label: Any, reviewer: str | None, review_comment: str | None,
+            inputs: Mapping[str, Any] | None, task: str | None = None) -> None:
+        """One answer, with the keys of an ``answers_frame`` record (same checks, same defaults)."""
+        if worker is None or field is None or item_key is None:
+            missing = "worker" if worker is None else "field" if field is None else "item_key"
+            raise MalformedResponseError(f"answer record #{self.rows} has no {missing!r}")
+        try:  # one call per answer, millions of times on a big job: the body is inlined, not split up
+            shared = self._shared.setdefault  # workers, keys, fields, statuses, reviewers: str or None
+            cols = self._cols
+            items = self._share_items
+            key = shared(item_key, item_key) if items else item_key
+            cols["task"].append((shared(task, task) if items else task) if task else key)
+            cols["worker"].append(shared(worker, worker))
+            cols["label"].append(shared(label, label) if type(label) is str else label)
+            cols["field"].append(shared(field, field))
+            cols["item_key"].append(key)
+            cols["assignment"].append(shared(assignment, assignment) if self._share_assignments else assignment)
+            if not status:
+                status = AnswerStatus.SUBMITTED
+            status = status.value if isinstance(status, AnswerStatus) else str(status)
+            cols["status"].append(shared(status, status))
+            cols["submitted_at"].append(submitted_at)
+            cols["duration_s"].append(duration_s)
+            cols["golden"].append(bool(golden))
+            gold = golden_label
+            cols["golden_label"].append(shared(gold, gold) if type(gold) is str else gold)
+            cols["reviewer"].append(reviewer if reviewer is None else shared(reviewer, reviewer))
+            comment = review_comment
+            cols["review_comment"].append(comment if comment is None else shared(comment, comment))
+            if self._names:
+                for n, name in enumerate(self._names):
+                    value = inputs.get(name) if inputs else None
+                    self._inputs[n].append(shared(value, value) if items and type(value) is str else value)
+        except TypeError:  # a dict or list where the vendor should have sent an id: not hashable
+            raise MalformedResponseError(
+                f"answer record #{self.rows}: worker, item key, field, status and reviewer must be strings, got "
+                f"{[type(v).__name__ for v in (worker, item_key, field, status, reviewer)]}") from None
+        self.rows += 1
+
+    def frame(self) -> pd.DataFrame:
+        """The page as a frame shaped like ``answers_frame``'s (``job_answers`` settles the object
+        columns over the whole job, as ``answers_frame`` infers them over the whole list)."""
+        import numpy as np
+        import pandas as pd
+
+        n = self.rows
+        data: dict[str, Any] = {}
+        for c, dtype in ANSWER_COLUMNS.items():
+            values = self._cols[c]
+            if c == "submitted_at":
+                data[c] = pd.to_datetime(pd.Series(values, dtype="object"), utc=True).astype(dtype)
+            elif c == "duration_s":
+                data[c] = pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce").astype(dtype)
+            elif c == "golden":
+                data[c] = np.asarray(values, dtype=bool) if n else np.empty(0, dtype=bool)
+            else:  # an object array of the very objects (np.array would unpack list labels)
+                data[c] = pd.Series(np.fromiter(values, dtype=object, count=n), dtype="object", copy=False)
+        for name, values in zip(self._names, self._inputs, strict=True):
+            data[INPUT_PREFIX + name] = pd.Series(np.fromiter(values, dtype=object, count=n), dtype="object",
+                                                  copy=False)
+        for c in self._cols:
+            self._cols[c] = []
+        self._inputs = [[] for _ in self._names]
+        self.rows = 0
+        return pd.DataFrame(data, copy=False)
+
+
 def empty_answers(input_names: Sequence[str] = ()) -> pd.DataFrame:
     return answers_frame([], input_names)
+
+
+@contextmanager
+def cycle_collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a job's answers are read.
+
+    Decoding a vendor's pages makes millions of dicts and lists, and the collector runs a full pass
+    over every live container each time their number grows by a quarter: with the answers already
+    read held in memory, those passes took most of the time of a big read (Toloka: 2.0 s instead of
+    0.75 s per 100,000 answers). Pages hold no reference cycles, so reference counting frees all of
+    them; the collector is switched back on (if it was on) when the read ends, however it ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def job_answers(backend: Backend, job_id: str, spec: JobSpec | None) -> pd.DataFrame:
@@ -107,10 +233,12 @@ def job_answers(backend: Backend, job_id: str, spec: JobSpec | None) -> pd.DataF
     names = [f.name for f in spec.inputs] if spec else []
     frames_of = getattr(backend, "iter_answer_frames", None)
     if frames_of is None:
-        return answers_frame(backend.iter_answers(job_id, spec), names)
+        with cycle_collector_paused():
+            return answers_frame(backend.iter_answers(job_id, spec), names)
     import pandas as pd
 
-    frames = list(frames_of(job_id, spec))
+    with cycle_collector_paused():
+        frames = list(frames_of(job_id, spec))
     if not frames:
         return empty_answers(names)
     if len(frames) == 1:

@@ -22,12 +22,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from annotate_core.answers import AnswerStatus
 from annotate_core.errors import SpecError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pandas loads when answers are counted: Job imports USABLE_STATUSES at connect()
+    import pandas as pd
+
     from annotate_core.backend import Progress
     from annotate_core.job import Job
 
@@ -122,6 +122,8 @@ def count_answers(answers: pd.DataFrame, field_name: str | None = None, *, items
     rows = answer_rows(answers, field_name)
     if not rows.empty and "field" in rows:
         field_name = field_name or str(rows["field"].iloc[0])
+    import pandas as pd
+
     statuses = rows["status"].astype(str) if not rows.empty else pd.Series(dtype="object")
     by_status = {str(k): int(v) for k, v in statuses.value_counts().items()}
     golden = rows["golden"].astype(bool) if not rows.empty else pd.Series(dtype="bool")

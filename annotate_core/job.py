@@ -8,14 +8,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-from tqdm.auto import tqdm
-
-from annotate_core.aggregation.registry import DEFAULT_METHOD
 from annotate_core.answers import job_answers
 from annotate_core.backend import Backend, JobState, Progress
 from annotate_core.capabilities import Capability
 from annotate_core.counts import USABLE_STATUSES
+from annotate_core.defaults import DEFAULT_METHOD
 from annotate_core.errors import (
     ItemsRejectedError,
     JobIdleError,
@@ -26,8 +23,9 @@ from annotate_core.items import Item, UploadReport
 from annotate_core.items_check import ItemsCheck, check_items
 from annotate_core.model.spec import JobSpec
 
-if TYPE_CHECKING:
-    pass
+if TYPE_CHECKING:  # pandas and tqdm load in the methods that use them: connect() stays light
+    import pandas as pd
+
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +100,8 @@ class Job:
             report = UploadReport(errors=list(check.errors), rejected=check.rejected, uploaded=False)
             log.warning("job %s: %d of %d item(s) rejected; nothing uploaded", self.id, check.rejected, check.rows)
         else:
+            from tqdm.auto import tqdm
+
             bar = tqdm(total=check.valid, desc=f"upload {spec.name}", unit="item", disable=not progress, leave=False)
             try:
                 report = self.backend.add_items(self.id, spec, check.items(), on_progress=bar.update)
@@ -170,6 +170,8 @@ class Job:
             raise ValueError(f"timeout: expected seconds >= 0 or None, got {timeout}")
         deadline = None if timeout is None else time.monotonic() + timeout
         warned = False
+        from tqdm.auto import tqdm
+
         bar = tqdm(total=100, desc=f"job {self.id}", unit="%", disable=not progress,
                    bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f}% [{elapsed}]")
         try:
@@ -230,6 +232,8 @@ class Job:
         ``n_answers`` sums to the job's usable answers. With ``use_golden`` the known answers of golden
         items are passed to methods that can use them.
         """
+        import pandas as pd
+
         from annotate_core.aggregation import aggregate
 
         spec = self.spec

@@ -1,9 +1,16 @@
-"""Reading a job's answers: the record path (``iter_answers`` + ``answers_frame``) against the local
-backend's columnar path (``iter_answer_frames``, what ``job.answers()`` uses), in one command.
+"""Reading a job's answers: the record path (``iter_answers`` + ``answers_frame``) against the columnar
+path (``iter_answer_frames``, what ``job.answers()`` uses), on the local backend and through Toloka's and
+Dataloop's pagination, in one command.
 
-    python benchmarks/answers.py                  # 3,000,000 answers (overlap 3: 1M items)
+    python benchmarks/answers.py                  # 3,000,000 answers (overlap 3: 1M items), every backend
     python benchmarks/answers.py --answers 300000 --repeat 3
+    python benchmarks/answers.py --backends toloka,dataloop        # the vendors only
     python benchmarks/answers.py --store /tmp/answers.db --keep   # reuse a built store next time
+
+The vendors' pages come from ``vendor_pages.py``, a loopback HTTP server in its own process that makes
+each page on request in the vendor's wire shape (Toloka: 1,000 assignments of ten tasks a page, the
+backend's default; Dataloop: 1,000 items a page and their annotations, 1,000 a page), so the time
+includes HTTP and JSON decoding as against the real APIs, less the network.
 
 The store is filled by bulk SQL inserts (a job created through the backend, then items, assignments
 and answers written with ``executemany``), not by simulating: building 3M answers takes seconds, not
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -24,8 +32,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from procstat import status_kib  # a sibling module: benchmarks run as scripts
+from procstat import status_kib  # sibling modules: benchmarks run as scripts
+from vendor_pages import POOL, TASK
 
 OVERLAP = 3
 BATCH = 10  # items per assignment
@@ -100,38 +110,146 @@ def build(path: Path, n_answers: int, seed: int = 0) -> str:
     return job_id
 
 
-def measure(store: Path, job_id: str, path: str, out: Path | None) -> None:
-    """One read in this (fresh) process; prints a JSON line."""
-    from annotate_local.backend import LocalBackend
+def vendor_backend(name: str, url: str) -> tuple[Any, str, Any]:
+    """(backend, job id, spec) of the benchmark's job on the page server at ``url``."""
+    import base64
 
+    from pydantic import SecretStr
+
+    from annotate_core.model.spec import JobSpec
+
+    spec = JobSpec.model_validate(SPEC)
+    if name == "toloka":
+        from annotate_toloka import TolokaBackend
+
+        return TolokaBackend(token=SecretStr("bench-toloka-api-key"), base_url=url + "/api"), POOL, spec
+    from annotate_dataloop import DataloopBackend
+
+    def part(obj: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    jwt = f"{part({'alg': 'none'})}.{part({'email': 'owner@example.com', 'exp': 4102444800})}.bench"
+    return (DataloopBackend(token=SecretStr(jwt), project="bench", dataset="bench", base_url=url + "/api/v1"),
+            f"task:{TASK}", spec)
+
+
+def measure(store: Path | None, job_id: str, path: str, out: Path | None, backend_name: str = "local",
+            url: str = "") -> None:
+    """One read in this (fresh) process; prints a JSON line."""
     from annotate_core.answers import answers_frame, job_answers
 
-    backend = LocalBackend(path=str(store))
-    spec = backend.get_spec(job_id)
+    if backend_name == "local":
+        from annotate_local.backend import LocalBackend
+
+        backend = LocalBackend(path=str(store))
+        spec = backend.get_spec(job_id)
+    else:
+        backend, job_id, spec = vendor_backend(backend_name, url)
+        import requests  # noqa: F401  (as pandas below)
     import pandas  # noqa: F401  (loaded before the mark: both paths need it, neither should pay it)
 
     Path("/proc/self/clear_refs").write_text("5") if Path("/proc/self/clear_refs").exists() else None
     base = status_kib("VmRSS")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     if path == "records":
         frame = answers_frame(backend.iter_answers(job_id, spec), [f.name for f in spec.inputs])
     else:
         frame = job_answers(backend, job_id, spec)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak = status_kib("VmHWM")
     frame_mib = frame.memory_usage(deep=False).sum() / 2**20
     if out is not None:
         frame.to_pickle(out)
-    print(json.dumps({"seconds": seconds, "peak_mib": peak / 1024, "added_mib": (peak - base) / 1024,
-                      "rows": len(frame), "frame_mib": frame_mib}))
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_mib": peak / 1024,
+                      "added_mib": (peak - base) / 1024, "rows": len(frame), "frame_mib": frame_mib}))
 
 
-def run(store: Path, job_id: str, path: str, out: Path | None = None) -> dict:
-    cmd = [sys.executable, __file__, "--measure", path, "--store", str(store), "--job", job_id]
+def run(store: Path | None, job_id: str, path: str, out: Path | None = None, backend: str = "local",
+        url: str = "") -> dict:
+    cmd = [sys.executable, __file__, "--measure", path, "--job", job_id, "--backend", backend, "--url", url]
+    if store is not None:
+        cmd += ["--store", str(store)]
     if out is not None:
         cmd += ["--out", str(out)]
     done = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def report(name: str, results: dict[str, list[dict]]) -> None:
+    """The table of one backend: both paths, answers/s, peak memory, and their ratios."""
+    print(f"{name}:")
+    print(f"  {'path':8} {'rows':>10} {'seconds (median, min-max)':>28} {'CPU s':>7} {'answers/s':>10}"
+          f" {'peak MiB':>9} {'added MiB':>10} {'frame MiB':>10}")
+    med = {}
+    for path, runs in results.items():
+        secs = [r["seconds"] for r in runs]
+        med[path] = {k: statistics.median(r[k] for r in runs)
+                     for k in ("seconds", "cpu_seconds", "peak_mib", "added_mib")}
+        print(f"  {path:8} {runs[0]['rows']:>10,} {med[path]['seconds']:>12.2f} ({min(secs):.2f}-{max(secs):.2f})"
+              f"{'':>8} {med[path]['cpu_seconds']:>7.2f} {runs[0]['rows'] / med[path]['seconds']:>10,.0f}"
+              f" {med[path]['peak_mib']:>9.0f} {med[path]['added_mib']:>10.0f} {runs[0]['frame_mib']:>10.0f}")
+    r, f = med["records"], med["frames"]
+    print(f"  ratio records/frames: time {r['seconds'] / f['seconds']:.1f}x (CPU "
+          f"{r['cpu_seconds'] / f['cpu_seconds']:.1f}x), peak memory "
+          f"{r['peak_mib'] / f['peak_mib']:.1f}x, memory added {r['added_mib'] / max(f['added_mib'], 1):.1f}x")
+
+
+def check_equal(tmp: Path, store: Path | None, job_id: str, backend: str = "local", url: str = "") -> None:
+    import pandas as pd
+    from pandas.testing import assert_frame_equal
+
+    run(store, job_id, "records", tmp / "records.pkl", backend, url)
+    run(store, job_id, "frames", tmp / "frames.pkl", backend, url)
+    assert_frame_equal(pd.read_pickle(tmp / "frames.pkl"), pd.read_pickle(tmp / "records.pkl"), check_exact=True)
+    print("  frames equal: yes")
+
+
+def vendors(names: list[str], args: argparse.Namespace, tmp: Path) -> None:
+    """Both paths through each vendor's pagination, against one page server."""
+    t = time.perf_counter()
+    server = subprocess.Popen([sys.executable, str(Path(__file__).with_name("vendor_pages.py")),
+                               "--answers", str(args.answers), "--cache", str(tmp / "pages"),
+                               "--vendors", ",".join(names)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+        print(f"rendered {args.answers:,} answers of {', '.join(names)} pages in {time.perf_counter() - t:.1f}s")
+        for name in names:
+            results: dict[str, list[dict]] = {"records": [], "frames": []}
+            for _ in range(args.repeat):
+                for path in results:
+                    results[path].append(run(None, "", path, backend=name, url=url))
+            report(name, results)
+            if args.answers <= args.check_below:
+                check_equal(tmp, None, "", name, url)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def local(args: argparse.Namespace, tmp: Path) -> None:
+    """Both paths on a SQLite store built for the run (or kept from an earlier one)."""
+    store = args.store or tmp / "answers.db"
+    marker = store.with_suffix(".job")
+    if args.keep and store.exists() and marker.exists():
+        job_id = marker.read_text().strip()
+        print(f"reusing {store} (job {job_id})")
+    else:
+        store.unlink(missing_ok=True)
+        t = time.perf_counter()
+        job_id = build(store, args.answers)
+        marker.write_text(job_id)
+        print(f"built {args.answers:,} answers in {time.perf_counter() - t:.1f}s ({store})")
+    results: dict[str, list[dict]] = {"records": [], "frames": []}
+    for _ in range(args.repeat):
+        for path in results:
+            results[path].append(run(store, job_id, path))
+    report("local", results)
+    if args.answers <= args.check_below:
+        check_equal(tmp, store, job_id)
+    if not args.keep and args.store:
+        store.unlink(missing_ok=True)
+        marker.unlink(missing_ok=True)
 
 
 def main() -> int:
@@ -144,51 +262,26 @@ def main() -> int:
     p.add_argument("--measure", choices=("records", "frames"), help=argparse.SUPPRESS)
     p.add_argument("--job", help=argparse.SUPPRESS)
     p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--backend", default="local", help=argparse.SUPPRESS)
+    p.add_argument("--url", default="", help=argparse.SUPPRESS)
+    p.add_argument("--backends", default="local,toloka,dataloop",
+                   help="comma-separated: local, toloka, dataloop (default: all three)")
     args = p.parse_args()
     if args.measure:
-        measure(args.store, args.job, args.measure, args.out)
+        measure(args.store, args.job, args.measure, args.out, args.backend, args.url)
         return 0
+    names = [n.strip() for n in args.backends.split(",") if n.strip()]
+    unknown = sorted(set(names) - {"local", "toloka", "dataloop"})
+    if unknown:
+        p.error(f"--backends: unknown {unknown}; expected local, toloka and/or dataloop")
 
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (other work on them slows every row alike;"
+          " CPU s is this process's own time)")
     with tempfile.TemporaryDirectory() as tmp:
-        store = args.store or Path(tmp) / "answers.db"
-        marker = store.with_suffix(".job")
-        if args.keep and store.exists() and marker.exists():
-            job_id = marker.read_text().strip()
-            print(f"reusing {store} (job {job_id})")
-        else:
-            store.unlink(missing_ok=True)
-            t = time.perf_counter()
-            job_id = build(store, args.answers)
-            marker.write_text(job_id)
-            print(f"built {args.answers:,} answers in {time.perf_counter() - t:.1f}s ({store})")
-        results: dict[str, list[dict]] = {"records": [], "frames": []}
-        for _ in range(args.repeat):
-            for path in results:
-                results[path].append(run(store, job_id, path))
-        print(f"{'path':8} {'rows':>10} {'seconds (median, min-max)':>28} {'peak MiB':>9} {'added MiB':>10}"
-              f" {'frame MiB':>10}")
-        med = {}
-        for path, runs in results.items():
-            secs = [r["seconds"] for r in runs]
-            med[path] = {k: statistics.median(r[k] for r in runs) for k in ("seconds", "peak_mib", "added_mib")}
-            print(f"{path:8} {runs[0]['rows']:>10,} {med[path]['seconds']:>12.2f} ({min(secs):.2f}-{max(secs):.2f})"
-                  f"{'':>8} {med[path]['peak_mib']:>9.0f} {med[path]['added_mib']:>10.0f}"
-                  f" {runs[0]['frame_mib']:>10.0f}")
-        r, f = med["records"], med["frames"]
-        print(f"ratio records/frames: time {r['seconds'] / f['seconds']:.1f}x, peak memory "
-              f"{r['peak_mib'] / f['peak_mib']:.1f}x, memory added {r['added_mib'] / max(f['added_mib'], 1):.1f}x")
-        if args.answers <= args.check_below:
-            import pandas as pd
-            from pandas.testing import assert_frame_equal
-
-            run(store, job_id, "records", Path(tmp) / "records.pkl")
-            run(store, job_id, "frames", Path(tmp) / "frames.pkl")
-            assert_frame_equal(pd.read_pickle(Path(tmp) / "frames.pkl"), pd.read_pickle(Path(tmp) / "records.pkl"),
-                               check_exact=True)
-            print("frames equal: yes")
-        if not args.keep and args.store:
-            store.unlink(missing_ok=True)
-            marker.unlink(missing_ok=True)
+        if "local" in names:
+            local(args, Path(tmp))
+        if set(names) - {"local"}:
+            vendors([n for n in names if n != "local"], args, Path(tmp))
     return 0
 
 

@@ -20,6 +20,7 @@ from annotate_core.aggregation.glad import GLAD
 from annotate_core.aggregation.mace import MACE
 from annotate_core.aggregation.majority import GoldMajorityVote, MajorityVote
 from annotate_core.aggregation.wawa import Wawa
+from annotate_core.defaults import DEFAULT_METHOD as DEFAULT_METHOD  # re-exported: one definition
 
 __all__ = ["AGGREGATORS", "RESULT_COLUMNS", "aggregate", "available_methods", "get_aggregator"]
 
@@ -43,9 +44,7 @@ _LONG_NAMES: dict[str, type[BaseAggregator]] = {
 }
 
 RESULT_COLUMNS = ("task", "label", "confidence", "n_answers")
-#: the method ``Job.results`` and the CLI (``run``, ``demo``, ``results``) use unless told otherwise:
-#: Dawid-Skene weighs each worker by their estimated skill, which beats majority vote on a noisy crowd
-DEFAULT_METHOD = "ds"
+#: ``DEFAULT_METHOD`` lives in annotate_core.defaults (imported above) so that Job loads no numpy
 
 
 def available_methods() -> list[str]:

@@ -65,6 +65,18 @@ def test_annotate_backends_imports_backend_classes_without_their_heavy_dependenc
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
 
 
+def test_connect_and_a_job_handle_load_no_pandas(tmp_path) -> None:
+    """``Job`` names the default aggregation method and counts answers: neither may import pandas (or
+    the aggregation package, which loads numpy) before answers are actually read."""
+    store = tmp_path / "jobs.db"
+    modules, _ = modules_after(f"import annotate_core\nclient = annotate_core.connect('local', path={str(store)!r})\n"
+                               "from annotate_core.job import Job\nprint(Job.results.__defaults__)")
+    loaded = {m.split(".")[0] for m in modules}
+    assert "annotate_core.job" in modules and "annotate_local" in loaded
+    assert not loaded & {"pandas", "numpy", "scipy", "matplotlib", "tqdm"}, sorted(loaded)
+    assert not {m for m in modules if m.startswith("annotate_core.aggregation")}
+
+
 def test_annotate_validate_reads_a_spec_without_pandas(examples_dir) -> None:
     spec = examples_dir / "cats_vs_dogs.yaml"
     modules, printed = modules_after(f"from annotate_core.cli.main import cli\ncli(['validate', {str(spec)!r}])")

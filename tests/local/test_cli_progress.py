@@ -70,3 +70,19 @@ def test_demo_announces_generating_and_aggregating(tmp_path, every_phase_long) -
     lines = r.stderr.splitlines()
     for line in ("generating 30 items...", "reading answers...", "aggregating with Dawid-Skene..."):
         assert line in lines, (line, r.stderr)
+
+
+def test_upload_bar_and_status_counting_on_the_local_store(tmp_path, examples_dir, every_phase_long) -> None:
+    db = tmp_path / "s.db"
+    r = CliRunner().invoke(cli, ["run", str(examples_dir / "cats_vs_dogs.yaml"), "--db", str(db), "--items",
+                                 str(items_file(tmp_path))], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    lines = r.stderr.replace("\r", "\n").splitlines()
+    assert any(line.startswith("upload Cat or Dog?:") and "/21 [" in line for line in lines), r.stderr  # tqdm's bar
+    job_id = r.stdout.split("job ")[1].split()[0]
+    status = CliRunner().invoke(cli, ["status", job_id, "--db", str(db)], catch_exceptions=False)
+    assert status.exit_code == 0, status.output
+    assert "counting items and answers..." in status.stderr.splitlines(), status.stderr
+    assert "counting" not in status.stdout
+    quiet = CliRunner().invoke(cli, ["status", job_id, "--db", str(db), "--no-progress"], catch_exceptions=False)
+    assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == status.stdout

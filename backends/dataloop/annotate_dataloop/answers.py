@@ -22,7 +22,7 @@ until then; the originals (held by the consensus assignment) are not read, so no
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,7 +100,14 @@ def _answer_status(item: Mapping[str, Any], annotation: Mapping[str, Any] | None
                    original: Mapping[str, Any] | None = None) -> tuple[AnswerStatus, str | None, str | None]:
     """(status, reviewer, review comment) of one annotation on one item (a copy's QA verdict is on its
     ``original``)."""
-    qa_status, reviewer = _status_of(_refs(original if original is not None else item, ctx.qa_ids))
+    return _verdict(_status_of(_refs(original if original is not None else item, ctx.qa_ids)),
+                    _status_of(_refs(item, ctx.task_ids))[0], annotation)
+
+
+def _verdict(qa: tuple[str | None, str | None], status: str | None, annotation: Mapping[str, Any] | None
+             ) -> tuple[AnswerStatus, str | None, str | None]:
+    """``_answer_status`` from the item's QA (status, who) and task status, read once per item."""
+    qa_status, reviewer = qa
     if qa_status in QA_ACCEPT:
         return AnswerStatus.ACCEPTED, reviewer, None
     if qa_status in DISCARD:
@@ -110,7 +117,6 @@ def _answer_status(item: Mapping[str, Any], annotation: Mapping[str, Any] | None
         return AnswerStatus.ACCEPTED, None, None
     if mark == "issue":
         return AnswerStatus.REJECTED, None, "issue raised in QA"
-    status, _ = _status_of(_refs(item, ctx.task_ids))
     if status in DISCARD:
         return AnswerStatus.SKIPPED, None, None
     if status in SUBMITTED_STATUSES or status in QA_ACCEPT:
@@ -136,34 +142,46 @@ def item_records(item: Mapping[str, Any], annotations: Sequence[Mapping[str, Any
                  ctx: TaskContext, original: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
     """The answer records of one item (one per annotator, or per annotation for single labels); a
     consensus copy's records carry its ``original``'s key and inputs."""
+    out: list[dict[str, Any]] = []
+    add_item(lambda **record: out.append(record), item, annotations, ctx, original)
+    yield from out
+
+
+def add_item(add: Callable[..., None], item: Mapping[str, Any], annotations: Sequence[Mapping[str, Any]],
+             ctx: TaskContext, original: Mapping[str, Any] | None = None) -> None:
+    """``item_records`` as calls of ``add`` with each record's keys: ``AnswerColumns.add`` for the
+    frame path (no dict per answer), a list's append for the record path."""
     shown = original if original is not None else item
     key = item_key(shown)
     inputs = item_inputs(shown, ctx)
     mine = [a for a in annotations if _belongs(a, ctx)]
-    base = {"task": key, "item_key": key, "field": ctx.field, "duration_s": None, "golden": False,
-            "golden_label": None, "inputs": inputs}
+    field = ctx.field
+    qa = _status_of(_refs(shown, ctx.qa_ids))  # the item's statuses, once for all its annotations
+    status, setter = _status_of(_refs(item, ctx.task_ids))
     if not mine:
-        status, setter = _status_of(_refs(item, ctx.task_ids))
         if status is None:
             return
-        answer_status, reviewer, comment = _answer_status(item, None, ctx, original)
-        yield {**base, "worker": setter or "unknown", "label": None, "assignment": None,
-               "status": answer_status.value, "submitted_at": None, "reviewer": reviewer, "review_comment": comment}
+        answer_status, reviewer, comment = _verdict(qa, status, None)
+        add(task=key, item_key=key, field=field, duration_s=None, golden=False, golden_label=None, inputs=inputs,
+            worker=setter or "unknown", label=None, assignment=None, status=answer_status.value, submitted_at=None,
+            reviewer=reviewer, review_comment=comment)
         return
     if ctx.field_type is FieldType.LABELS:
         groups: dict[tuple[str, str | None], list[Mapping[str, Any]]] = {}
         for a in mine:
             groups.setdefault((str(a.get("creator")), get(a, "metadata.system.assignmentId")), []).append(a)
         for (worker, assignment), group in groups.items():
-            answer_status, reviewer, comment = _answer_status(item, group[0], ctx, original)
+            answer_status, reviewer, comment = _verdict(qa, status, group[0])
             times = [t for t in (parse_time(a.get("createdAt"), "annotation.createdAt") for a in group) if t]
-            yield {**base, "worker": worker, "label": sorted({str(a.get("label")) for a in group}),
-                   "assignment": assignment, "status": answer_status.value,
-                   "submitted_at": max(times) if times else None, "reviewer": reviewer, "review_comment": comment}
+            add(task=key, item_key=key, field=field, duration_s=None, golden=False, golden_label=None,
+                inputs=inputs, worker=worker, label=sorted({str(a.get("label")) for a in group}),
+                assignment=assignment, status=answer_status.value, submitted_at=max(times) if times else None,
+                reviewer=reviewer, review_comment=comment)
         return
     for a in mine:
-        answer_status, reviewer, comment = _answer_status(item, a, ctx, original)
-        yield {**base, "worker": a.get("creator") or "unknown", "label": _label_value(a.get("label"), ctx),
-               "assignment": get(a, "metadata.system.assignmentId"), "status": answer_status.value,
-               "submitted_at": parse_time(a.get("createdAt"), "annotation.createdAt"),
-               "reviewer": reviewer, "review_comment": comment}
+        answer_status, reviewer, comment = _verdict(qa, status, a)
+        add(task=key, item_key=key, field=field, duration_s=None, golden=False, golden_label=None, inputs=inputs,
+            worker=a.get("creator") or "unknown", label=_label_value(a.get("label"), ctx),
+            assignment=get(a, "metadata.system.assignmentId"), status=answer_status.value,
+            submitted_at=parse_time(a.get("createdAt"), "annotation.createdAt"),
+            reviewer=reviewer, review_comment=comment)

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from annotate_core.errors import MalformedResponseError
@@ -146,13 +147,20 @@ def need(obj: Any, path: str, kind: type | tuple[type, ...], where: str) -> Any:
     return value
 
 
+@lru_cache(maxsize=256)
+def _steps(path: str) -> tuple[str, ...]:
+    return tuple(path.split("."))
+
+
 def get(obj: Any, path: str, default: Any = None) -> Any:
-    """``obj[a][b]...`` or ``default`` when any step is missing (for optional fields)."""
+    """``obj[a][b]...`` or ``default`` when any step is missing (for optional fields). Reading answers
+    calls it several times per annotation, so the path is split once, not on every call."""
     value = obj
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return default
-        value = value[part]
+    try:
+        for part in _steps(path):
+            value = value[part]  # a missing key, or a step that is not an object (None, str, list): default
+    except (KeyError, TypeError, IndexError):
+        return default
     return value
 
 

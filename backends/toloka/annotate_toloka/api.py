@@ -82,6 +82,12 @@ class TolokaApi:
         Stops only on ``has_more: false``; a page that claims more but is empty, or lacks
         ``has_more``, is a malformed response rather than a silent early end.
         """
+        for page in self.iter_page_lists(path, params, limit=limit):
+            yield from page
+
+    def iter_page_lists(self, path: str, params: Mapping[str, Any], *, limit: int | None = None
+                        ) -> Iterator[list[Json]]:
+        """``iter_pages`` a page at a time, as each arrives (the answers' frame path builds a frame per page)."""
         query = {**params, "sort": "id", "limit": limit or self.page_size}
         while True:
             page = expect_dict(self._send("GET", path, params=query), f"GET {path}")
@@ -90,8 +96,7 @@ class TolokaApi:
                 raise MalformedResponseError(f"GET {path}: 'items' is not a list", backend=BACKEND)
             if "has_more" not in page:
                 raise MalformedResponseError(f"GET {path}: response has no 'has_more'", backend=BACKEND)
-            for obj in items:
-                yield expect_dict(obj, f"GET {path} item")
+            yield [expect_dict(obj, f"GET {path} item") for obj in items]
             if not page["has_more"]:
                 return
             if not items:
@@ -285,6 +290,10 @@ class TolokaApi:
     def iter_assignments(self, pool_id: str, status: str | None = None) -> Iterator[Json]:
         """Every assignment of the pool, in every status unless ``status`` names one."""
         return self.iter_pages("/v1/assignments", {"pool_id": pool_id, **({"status": status} if status else {})})
+
+    def iter_assignment_pages(self, pool_id: str) -> Iterator[list[Json]]:
+        """Every assignment of the pool in every status, a page at a time."""
+        return self.iter_page_lists("/v1/assignments", {"pool_id": pool_id})
 
     def get_assignment(self, assignment_id: str) -> Json:
         return expect_dict(self._send("GET", f"/v1/assignments/{assignment_id}"), "assignment")
