@@ -15,6 +15,7 @@ in their M-step as ``errors_from_counts``.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -119,7 +120,7 @@ class EM:
         self.pair = self.pairs.code
         k, t = enc.n_labels, enc.n_tasks
         self._weights = np.empty(enc.n_answers)
-        self._post = np.empty((k, t)) if k == 2 else np.empty((0, t))
+        self._post = np.empty((k, t))  # the E-step's output, rewritten in place every iteration
         self._tmp = np.empty((2, t))
         if k != 2 and self.sparse_steps:
             from scipy import sparse  # ~0.1 s to import: only when three labels or more need it
@@ -129,6 +130,7 @@ class EM:
                 (np.ones(enc.n_answers), (self.task, self.pair)), shape=(t, self.pairs.n)
             )
             self._answers_t = self._answers.T.tocsr()
+            self._rel = np.empty((k, t))
 
     def clamp(self, post: np.ndarray) -> np.ndarray:
         """Golden tasks get probability 1 for their known label (crowd-kit's golden correction)."""
@@ -147,7 +149,10 @@ class EM:
         p = self.pairs.n
         k = post.shape[0]
         if k != 2:
-            return _rows_times(post, self._answers_t)
+            counts = np.zeros((k, p))
+            for c in range(k):
+                matvec_into(self._answers_t, post[c], counts[c])
+            return counts
         counts = np.empty((k, p))
         for c in range(k - 1):
             post[c].take(self.task, out=self._weights)
@@ -173,15 +178,27 @@ class EM:
             nd = np.bincount(self.task, weights=self._weights, minlength=t)
             nd += log_priors[0] - log_priors[1]
             return self._post, self._logistic(nd)
-        rel = _rows_times(log_errors, self._answers)
-        return self._softmax(rel, log_priors)
+        rel = self._rel
+        log_errors = np.ascontiguousarray(log_errors)
+        for c in range(k):  # each label's log-likelihoods, accumulated onto its log prior
+            rel[c].fill(log_priors[c])
+            matvec_into(self._answers, log_errors[c], rel[c])
+        return self._softmax(rel)
 
-    def _softmax(self, rel: np.ndarray, log_priors: np.ndarray) -> tuple[np.ndarray, float]:
-        """Posteriors from (K, T) log-likelihoods ``rel`` (overwritten), golden tasks clamped, and
-        their clipped entropy."""
-        rel += log_priors[:, None]
+    def _softmax(
+        self, rel: np.ndarray, log_priors: np.ndarray | None = None
+    ) -> tuple[np.ndarray, float]:
+        """Posteriors (into ``_post``) from (K, T) log-likelihoods ``rel`` (overwritten; the log
+        priors added here unless already in), golden tasks clamped, and their clipped entropy.
+
+        Every step writes into a buffer allocated once: on 100k tasks x 20 labels a fresh array
+        per step cost more (page faults) than the arithmetic.
+        """
+        if log_priors is not None:
+            rel += log_priors[:, None]
         rel -= rel.max(axis=0)
-        post = np.exp(rel)
+        post = self._post
+        np.exp(rel, out=post)
         total = post.sum(axis=0)
         post /= total
         rel -= np.log(total)
@@ -193,18 +210,19 @@ class EM:
 
     @staticmethod
     def _entropy(post: np.ndarray, log_post: np.ndarray) -> float:
-        """``-sum q log q`` with ``q = max(post, 1e-10)``: one dot product over every cell, with
-        the cells below the clip (``log_post`` may be -inf there) corrected; clips ``log_post``."""
+        """``-sum q log q`` with ``q = max(post, 1e-10)`` over (K, T) posteriors whose columns
+        sum to 1; ``log_post`` (may hold -inf) is used as scratch.
+
+        With ``lq = max(log post, log 1e-10)``: ``sum q lq = sum post * lq + log(1e-10) * sum(q -
+        post)``, as ``lq`` is the floor wherever ``q`` differs from ``post``; and ``sum(q - post)
+        = sum(q) - T``. Four passes, no mask: with many labels most cells are below the clip.
+        """
         floor = np.log(EPS)
-        low = log_post < floor
-        n_low = int(np.count_nonzero(low))
-        if n_low == 0:
-            return -dot(post, log_post)
         np.maximum(log_post, floor, out=log_post)
-        # the probability in the clipped cells: sum(min(post, EPS)) less EPS for every other cell
-        low_mass = float(np.minimum(post, EPS).sum())
-        low_mass -= (post.size - n_low) * EPS
-        return -(dot(post, log_post) + (n_low * EPS - low_mass) * floor)
+        joint = dot(post, log_post)
+        clipped = np.maximum(post, EPS, out=log_post)
+        extra = float(clipped.sum()) - post.shape[1]
+        return -(joint + floor * extra)
 
     def _logistic(self, nd: np.ndarray) -> float:
         """Yes/no posterior (into ``_post``, golden tasks clamped) from ``nd``, the log-odds of
@@ -365,13 +383,26 @@ class OneCoinEM(EM):
 
 
 
-def _rows_times(rows: np.ndarray, matrix: sparse.csr_matrix) -> np.ndarray:
-    """``rows @ matrix.T`` for a label-major (K, n) array, one sparse matrix-vector product per
-    label: the result comes out label-major too. One (n, K) product would read the answers once,
-    but its task-major result must be transposed, and on 100k tasks x 20 labels that transpose
-    costs more than the K passes; per-task reductions over a short axis are slow in numpy, K
-    whole-row operations are not."""
-    out = np.empty((rows.shape[0], matrix.shape[0]))
-    for c, row in enumerate(rows):
-        out[c] = matrix @ row
-    return out
+def matvec_into(matrix: sparse.csr_matrix, vector: np.ndarray, out: np.ndarray) -> None:
+    """``out += matrix @ vector`` for a CSR float64 ``matrix`` and contiguous float64 arrays.
+
+    scipy's own kernel, called straight into ``out``: ``matrix @ vector`` costs a fresh result
+    array and its copy per label, per step (with 20 labels, 40 a step: ~10% of an EM run).
+    """
+    kernel = _csr_matvec()
+    if kernel is None:
+        out += matrix @ vector
+        return
+    n_row, n_col = matrix.shape
+    kernel(n_row, n_col, matrix.indptr, matrix.indices, matrix.data, vector, out)
+
+
+@functools.cache
+def _csr_matvec() -> Callable[..., None] | None:
+    """scipy's compiled ``y += A x`` for CSR matrices; None if a scipy release moved it (then
+    ``matvec_into`` takes the public product)."""
+    try:
+        from scipy.sparse import _sparsetools
+    except ImportError:  # pragma: no cover - present in every scipy release since 0.14
+        return None
+    return getattr(_sparsetools, "csr_matvec", None)
