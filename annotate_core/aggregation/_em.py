@@ -397,12 +397,43 @@ def matvec_into(matrix: sparse.csr_matrix, vector: np.ndarray, out: np.ndarray) 
     kernel(n_row, n_col, matrix.indptr, matrix.indices, matrix.data, vector, out)
 
 
-@functools.cache
+def csr_matvecs(
+    matrix: sparse.csr_matrix, lo: int, hi: int, dense: np.ndarray, out: np.ndarray
+) -> None:
+    """``out += matrix[lo:hi] @ dense`` for a CSR float64 ``matrix`` and C-contiguous float64
+    ``dense`` (rows: the matrix's columns) and ``out`` (hi - lo rows), without slicing the matrix:
+    scipy's kernel reads the row offsets of ``lo:hi`` in place."""
+    kernel = _sparsetools_kernel("csr_matvecs")
+    if kernel is None:
+        out += matrix[lo:hi] @ dense
+        return
+    kernel(hi - lo, matrix.shape[1], dense.shape[1], matrix.indptr[lo : hi + 1],
+           matrix.indices, matrix.data, dense, out)
+
+
+def csr_t_matvecs(
+    matrix: sparse.csr_matrix, lo: int, hi: int, dense: np.ndarray, out: np.ndarray
+) -> None:
+    """``out += matrix[lo:hi].T @ dense`` (``dense``: hi - lo rows; ``out``: a row per column of
+    the matrix), the rows ``lo:hi`` of a CSR matrix read as the columns of its transpose."""
+    kernel = _sparsetools_kernel("csc_matvecs")
+    if kernel is None:
+        out += matrix[lo:hi].T @ dense
+        return
+    kernel(matrix.shape[1], hi - lo, dense.shape[1], matrix.indptr[lo : hi + 1],
+           matrix.indices, matrix.data, dense, out)
+
+
 def _csr_matvec() -> Callable[..., None] | None:
-    """scipy's compiled ``y += A x`` for CSR matrices; None if a scipy release moved it (then
-    ``matvec_into`` takes the public product)."""
+    return _sparsetools_kernel("csr_matvec")
+
+
+@functools.cache
+def _sparsetools_kernel(name: str) -> Callable[..., None] | None:
+    """One of scipy's compiled CSR kernels (``y += A x``); None if a scipy release moved it (then
+    the callers take the public product)."""
     try:
         from scipy.sparse import _sparsetools
     except ImportError:  # pragma: no cover - present in every scipy release since 0.14
         return None
-    return getattr(_sparsetools, "csr_matvec", None)
+    return getattr(_sparsetools, name, None)

@@ -19,6 +19,7 @@ from annotate_core.aggregation._base import EPS, BaseAggregator, empty_result, e
 from annotate_core.aggregation._em import EM, EMResult, OneCoinEM, Pairs
 from annotate_core.aggregation._encode import EncodedAnswers, Golden, encode_golden
 from annotate_core.aggregation._initial_error import InitialErrorStrategy, check_strategy, initial_errors
+from annotate_core.aggregation._wide_em import WIDE_MIN_LABELS, WideEM
 
 __all__ = ["DawidSkene", "OneCoinDawidSkene"]
 
@@ -107,7 +108,10 @@ class DawidSkene(BaseAggregator):
 
     def _run_em(
         self, enc: EncodedAnswers, golden: Golden, initial_error: pd.DataFrame | None = None
-    ) -> tuple[EM, EMResult]:
+    ) -> tuple[EM | WideEM, EMResult]:
+        if enc.n_labels >= WIDE_MIN_LABELS and initial_error is None:
+            wide = WideEM(enc, golden)
+            return wide, wide.run(self.n_iter, self.tol)
         em = EM(enc, golden)
         first: Callable[[np.ndarray], np.ndarray] | None = None
         strategy = self.initial_error_strategy
@@ -137,7 +141,7 @@ class DawidSkene(BaseAggregator):
         )
         self.loss_history_ = []
 
-    def _store(self, enc: EncodedAnswers, em: EM, fit: EMResult) -> None:
+    def _store(self, enc: EncodedAnswers, em: EM | WideEM, fit: EMResult) -> None:
         pairs = em.pairs
         self._set_result(enc, fit.post.T)
         self.priors_ = pd.Series(fit.priors, index=enc.labels.rename("label"), name="prior")
@@ -148,7 +152,9 @@ class DawidSkene(BaseAggregator):
         columns = enc.labels.rename("label")
 
         def errors_frame() -> pd.DataFrame:
-            errors = em.full_errors(fit.errors) if isinstance(em, OneCoinEM) else fit.errors
+            errors = fit.errors
+            if isinstance(em, (OneCoinEM, WideEM)):
+                errors = em.full_errors(errors)
             return pd.DataFrame(errors.T, index=index, columns=columns)
 
         self.errors_ = None
@@ -203,13 +209,13 @@ class OneCoinDawidSkene(DawidSkene):
 
     def _run_em(
         self, enc: EncodedAnswers, golden: Golden, initial_error: pd.DataFrame | None = None
-    ) -> tuple[EM, EMResult]:
+    ) -> tuple[EM | WideEM, EMResult]:
         if enc.n_labels < 3:  # yes/no: the shared logistic E-step on a 2 x P table is faster
             return super()._run_em(enc, golden)
         em = OneCoinEM(enc, golden)
         return em, em.run(em.errors_from_counts, self.n_iter, self.tol)
 
-    def _store(self, enc: EncodedAnswers, em: EM, fit: EMResult) -> None:
+    def _store(self, enc: EncodedAnswers, em: EM | WideEM, fit: EMResult) -> None:
         super()._store(enc, em, fit)
         skills = em.skills(fit.counts) if isinstance(em, OneCoinEM) else self._skills(em.pairs, fit.counts)
         self.skills_ = pd.Series(skills, index=enc.workers.rename("worker"), name="skill")

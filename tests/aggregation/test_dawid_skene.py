@@ -44,6 +44,34 @@ def test_synthetic_crowd_with_int_labels_matches_naive() -> None:
     assert (model.labels_ == truth).mean() > 0.85
 
 
+def test_many_labels_take_the_wide_engine_and_match_naive_em(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From WIDE_MIN_LABELS labels Dawid-Skene runs task-major (``_wide_em``), where pairs with a
+    single answer keep no confusion table; golden tasks, pairs with several answers and a worker
+    answering one task twice must give what the label-major engine and the naive EM give."""
+    from annotate_core.aggregation import dawid_skene
+
+    labels = tuple(f"l{i:02d}" for i in range(70))
+    answers, truth = agg.simulate_crowd(300, overlap=3, n_workers=30, labels=labels, seed=5)
+    answers = pd.concat([answers, answers.iloc[[0, 4]]], ignore_index=True)  # repeated answers
+    known = truth.iloc[::15]
+    assert dawid_skene.WIDE_MIN_LABELS <= len(labels)
+    wide = agg.DawidSkene(n_iter=8, tol=0).fit(answers, known)
+    probas, winners, history = naive.dawid_skene(answers, n_iter=8, tol=0, golden=known.to_dict())
+    expected = posteriors(probas).reindex(index=wide.probas_.index, columns=wide.probas_.columns)
+    np.testing.assert_allclose(wide.probas_.to_numpy(), expected.to_numpy(), atol=1e-10)
+    assert wide.labels_.to_dict() == winners
+    np.testing.assert_allclose(wide.loss_history_, history, rtol=1e-10)
+
+    monkeypatch.setattr(dawid_skene, "WIDE_MIN_LABELS", 10**9)
+    narrow = agg.DawidSkene(n_iter=8, tol=0).fit(answers, known)
+    assert wide.labels_.equals(narrow.labels_)
+    np.testing.assert_allclose(wide.probas_.to_numpy(), narrow.probas_.to_numpy(), atol=1e-12)
+    np.testing.assert_allclose(wide.errors_.to_numpy(), narrow.errors_.to_numpy(), atol=1e-12)
+    assert wide.errors_.index.equals(narrow.errors_.index)
+    np.testing.assert_allclose(wide.priors_.to_numpy(), narrow.priors_.to_numpy(), atol=1e-14)
+    np.testing.assert_allclose(wide.loss_history_, narrow.loss_history_, rtol=1e-13)
+
+
 def test_golden_tasks_are_clamped_and_guide_the_rest() -> None:
     answers, truth = agg.simulate_crowd(300, overlap=3, n_workers=20, accuracy=(0.3, 0.95), seed=4)
     known = truth.iloc[:100]
