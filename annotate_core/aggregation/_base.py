@@ -197,11 +197,12 @@ def worker_accuracy(enc: EncodedAnswers, reference: np.ndarray) -> pd.Series:
     task, worker, label = enc.task, enc.worker, enc.label
     if not known.all():
         task, worker, label, ref = task[known], worker[known], label[known], ref[known]
-    keep = ~_duplicated_triples(enc, task, worker, label)
-    worker = worker[keep]
-    agree = (label[keep] == ref[keep]).astype(np.float64)
+    dup = _duplicated_triples(enc, task, worker, label)
+    if dup.any():  # usually none: then no copies of the answers
+        keep = ~dup
+        worker, label, ref = worker[keep], label[keep], ref[keep]
     n = np.bincount(worker, minlength=enc.n_workers)
-    hits = np.bincount(worker, weights=agree, minlength=enc.n_workers)
+    hits = np.bincount(worker[label == ref], minlength=enc.n_workers)
     present = n > 0
     return pd.Series(
         hits[present] / n[present],

@@ -4,7 +4,8 @@ Same model, initialisation, stopping rule and fitted attributes as crowd-kit's `
 ``OneCoinDawidSkene``, so results match to rounding; but each EM step is a few ``np.bincount``
 passes over integer codes, not pandas joins and group-bys, which makes it tens of times faster
 and lighter on memory. The classes here hold the parameters, the M-steps and the fitted
-attributes; ``_em`` holds the loop.
+attributes; ``_em`` holds the loop, and ``_wide_em`` Dawid-Skene's for 64 labels or more (one
+task-major pass per iteration, no confusion table for pairs seen once).
 """
 
 from __future__ import annotations
