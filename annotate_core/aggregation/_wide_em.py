@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from annotate_core.aggregation._base import EPS, dot, vote_shares
-from annotate_core.aggregation._em import EMResult, Pairs, csr_matvecs, csr_t_matvecs
+from annotate_core.aggregation._em import EMResult, Pairs, csr_matvecs, csr_t_matvecs, incidence
 from annotate_core.aggregation._encode import EncodedAnswers, Golden
 
 #: From this many labels Dawid-Skene runs here; below, K label-major passes are cheaper than
@@ -52,9 +52,7 @@ class WideEM:
         self._n_single = np.bincount(enc.task[single], minlength=t).astype(np.float64)[:, None]
         self._n_answers = enc.answers_per_task().astype(np.float64)
         # (T, W): each task's single answers by worker (a count, for a worker who answered twice)
-        self._by_worker = sparse.csr_matrix(
-            (np.ones(int(single.sum())), (enc.task[single], enc.worker[single])), shape=(t, w)
-        )
+        self._by_worker = incidence(enc.task[single], enc.worker[single], t, w)
         self._minus_by_worker = sparse.csr_matrix(
             (-self._by_worker.data, self._by_worker.indices, self._by_worker.indptr), shape=(t, w)
         )
@@ -62,9 +60,8 @@ class WideEM:
         self._multi = np.flatnonzero(~single_pair)
         multi_code = np.cumsum(~single_pair) - 1
         other = ~single
-        self._answers = sparse.csr_matrix(
-            (np.ones(int(other.sum())), (enc.task[other], multi_code.take(pairs.code[other]))),
-            shape=(t, self._multi.size),
+        self._answers = incidence(
+            enc.task[other], multi_code.take(pairs.code[other]), t, self._multi.size
         )
         self._answers_t = self._answers.T.tocsr()
         multi_worker = pairs.worker.take(self._multi)

@@ -146,13 +146,13 @@ class DawidSkene(BaseAggregator):
         pairs = em.pairs
         self._set_result(enc, fit.post.T)
         self.priors_ = pd.Series(fit.priors, index=enc.labels.rename("label"), name="prior")
-        index = pd.MultiIndex.from_arrays(
-            [enc.workers.take(pairs.worker), enc.labels.take(pairs.label)],
-            names=["worker", "label"],
-        )
-        columns = enc.labels.rename("label")
 
         def errors_frame() -> pd.DataFrame:
+            index = pd.MultiIndex.from_arrays(
+                [enc.workers.take(pairs.worker), enc.labels.take(pairs.label)],
+                names=["worker", "label"],
+            )
+            columns = enc.labels.rename("label")
             errors = fit.errors
             if isinstance(em, (OneCoinEM, WideEM)):
                 errors = em.full_errors(errors)
