@@ -125,7 +125,6 @@ class EM:
         if k != 2 and self.sparse_steps:
             # (T, P): how many answers of each task are each pair's (duplicates add up)
             self._answers = incidence(self.task, self.pair, t, self.pairs.n)
-            self._answers_t = self._answers.T.tocsr()
             self._rel = np.empty((k, t))
 
     def clamp(self, post: np.ndarray) -> np.ndarray:
@@ -147,7 +146,7 @@ class EM:
         if k != 2:
             counts = np.zeros((k, p))
             for c in range(k):
-                matvec_into(self._answers_t, post[c], counts[c])
+                matvec_into(self._answers, post[c], counts[c], transpose=True)
             return counts
         counts = np.empty((k, p))
         for c in range(k - 1):
@@ -401,12 +400,28 @@ def incidence(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> s
     )
 
 
-def matvec_into(matrix: sparse.csr_matrix, vector: np.ndarray, out: np.ndarray) -> None:
-    """``out += matrix @ vector`` for a CSR float64 ``matrix`` and contiguous float64 arrays.
+def matvec_into(
+    matrix: sparse.csr_matrix, vector: np.ndarray, out: np.ndarray, *, transpose: bool = False
+) -> None:
+    """``out += matrix @ vector`` (``matrix.T @ vector`` with ``transpose``) for a CSR float64
+    ``matrix`` and contiguous float64 arrays.
 
-    scipy's own kernel, called straight into ``out``: ``matrix @ vector`` costs a fresh result
-    array and its copy per label, per step (with 20 labels, 40 a step: ~10% of an EM run).
+    scipy's own kernels, called straight into ``out``: ``matrix @ vector`` costs a fresh result
+    array and its copy per label, per step (with 20 labels, 40 a step: ~10% of an EM run). The
+    transposed product walks the (task x pair) matrix row by row, reading ``vector`` (a value
+    per task) in order and adding into ``out`` (a value per pair, small enough to stay in
+    cache); multiplying by the (pair x task) transpose instead would fetch each task's value
+    at random, which with 1M tasks misses the cache on nearly every answer.
     """
+    if transpose:
+        kernel = _sparsetools_kernel("csc_matvec")
+        if kernel is None:
+            out += matrix.T @ vector
+            return
+        n_row, n_col = matrix.shape
+        # the CSR arrays of ``matrix`` are the CSC arrays of its (n_col x n_row) transpose
+        kernel(n_col, n_row, matrix.indptr, matrix.indices, matrix.data, vector, out)
+        return
     kernel = _csr_matvec()
     if kernel is None:
         out += matrix @ vector
