@@ -136,19 +136,29 @@ def test_fitted_attributes() -> None:
         assert row[label] == pytest.approx(min(oc.skills_[worker], 1 - 1e-10))
 
 
-def test_many_answers_per_task_do_not_underflow() -> None:
-    """2,000 confident answers on one task: products of probabilities would underflow to 0/0;
-    log space keeps the posterior finite and certain."""
+@pytest.mark.parametrize("other", [("n",), ("n", "m")])
+def test_many_answers_per_task_do_not_underflow(other: tuple[str, ...]) -> None:
+    """2,000 confident answers on one task: products of probabilities would underflow to 0/0,
+    and unshifted log-likelihoods too (Dawid-Skene's sum to below -708 for every label; one-coin's
+    3+-label form sums log-odds, above +709); log space with the per-task shift keeps the
+    posterior finite and certain, and the other tasks as the naive EM has them."""
     n = 2000
     df = pd.DataFrame({
         "task": ["big"] * n + [f"t{i}" for i in range(n)],
         "worker": [f"w{i}" for i in range(n)] * 2,
-        "label": ["y"] * n + ["n" if i % 10 else "y" for i in range(n)],
+        "label": ["y"] * n + [other[i % len(other)] if i % 10 else "y" for i in range(n)],
     })
     for cls in (agg.DawidSkene, agg.OneCoinDawidSkene):
-        model = cls().fit(df)
+        model = cls(n_iter=5, tol=0).fit(df)
         assert np.isfinite(model.probas_.to_numpy()).all()
         assert model.labels_["big"] == "y" and model.probas_.loc["big", "y"] == pytest.approx(1.0)
+        probas, winners, history = naive.dawid_skene(
+            df, n_iter=5, tol=0, one_coin=cls is agg.OneCoinDawidSkene
+        )
+        expected = posteriors(probas).reindex(index=model.probas_.index, columns=model.probas_.columns)
+        np.testing.assert_allclose(model.probas_.to_numpy(), expected.to_numpy(), atol=1e-12)
+        assert model.labels_.to_dict() == winners
+        np.testing.assert_allclose(model.loss_history_, history, rtol=1e-10)
 
 
 # --- initial_error: confusion matrices from history (parity with crowd-kit: test_crowdkit_parity)
