@@ -26,6 +26,10 @@ Cases (full size; ``--quick`` divides the crowds by 10):
   runs it once, so at the default ten restarts ours is a further 10x ahead).
 - ``ds``/``ocds`` with 1,000 labels on 20k answers: ours only (crowd-kit takes many minutes).
 
+Imports are not timed for either library: crowd-kit imports scipy with itself, ours imports the
+part of scipy a method needs on first use, so the child imports it before the clock starts.
+``--ds-tasks 1000000`` gives the 3M-answer Dawid-Skene cases.
+
 Without crowd-kit installed (``pip install -e ".[parity]"``) only our figures print.
 """
 
@@ -74,12 +78,14 @@ class Case:
         return f"{self.method} K={self.labels} {self.ids} ids, {self.answers:,} answers"
 
 
-def cases(quick: bool, only: set[str] | None, labels: list[int], ids: list[str]) -> list[Case]:
+def cases(
+    quick: bool, only: set[str] | None, labels: list[int], ids: list[str], ds_tasks: int = 100_000
+) -> list[Case]:
     scale = 10 if quick else 1
     out: list[Case] = []
     for id_kind in ids:
         for k in labels:
-            out += [Case("ds", k, id_kind, 100_000 // scale), Case("ocds", k, id_kind, 100_000 // scale)]
+            out += [Case("ds", k, id_kind, ds_tasks // scale), Case("ocds", k, id_kind, ds_tasks // scale)]
             out += [Case("mv", k, id_kind, 1_000_000 // scale), Case("mv+skills", k, id_kind, 1_000_000 // scale)]
             if id_kind == "int" and k <= 5:
                 small = 500 if quick else 2_000
@@ -122,9 +128,13 @@ def fit(lib: Any, method: str, df: Any) -> Any:
 def child(lib_name: str, case: Case, out: str) -> None:
     """One measurement in this (fresh) process; writes a JSON line and the labels (pickle)."""
     lib = ours if lib_name == "ours" else crowdkit_module()
-    if case.method in ("glad", "mace"):  # crowd-kit imports these with itself; ours when first used
+    # crowd-kit imports scipy with itself, ours the part it needs on first use: import it here so
+    # both are timed without their imports (scipy.sparse: 50-150 ms, once per process)
+    if case.method in ("glad", "mace"):
         import scipy.optimize
-        import scipy.special  # noqa: F401
+        import scipy.special
+    if case.method in ("ds", "ocds") and case.labels > 2:
+        import scipy.sparse  # noqa: F401
     df, _ = ours.simulate_crowd(
         case.tasks, overlap=OVERLAP, n_workers=WORKERS, labels=tuple(range(case.labels)),
         string_ids=case.ids == "str", seed=7,
@@ -176,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--labels", default="2,5,20", help="comma-separated label counts")
     parser.add_argument("--ids", default="int,str", help="int, str or both")
     parser.add_argument("--no-crowdkit", action="store_true", help="time ours only")
+    parser.add_argument("--ds-tasks", type=int, default=100_000,
+                        help="tasks of the ds/ocds crowds (x3 answers; 1000000 for the 3M-answer case)")
+    parser.add_argument("--no-wide", action="store_true", help="leave out the 1,000-label cases")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -186,7 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
 
     only = set(args.only.split(",")) if args.only else None
-    todo = cases(args.quick, only, [int(k) for k in args.labels.split(",")], args.ids.split(","))
+    todo = cases(args.quick, only, [int(k) for k in args.labels.split(",")], args.ids.split(","),
+                 args.ds_tasks)
+    if args.no_wide:
+        todo = [c for c in todo if c.labels < 1000]
     ck = None if args.no_crowdkit else crowdkit_module()
     print(f"{len(todo)} cases; ours x{args.repeat}, crowd-kit x{args.crowdkit_repeat if ck else 0} "
           f"fresh processes each; {os.cpu_count()} cores; {load()}", flush=True)

@@ -15,6 +15,7 @@ in their M-step as ``errors_from_counts``.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
     from scipy import sparse
 
 logger = logging.getLogger(__name__)
+
+#: Unshifted softmax totals at least this (and finite) lose nothing to underflow (``_softmax``).
+_SAFE_TOTAL = 1e-250
 
 
 @dataclass(frozen=True)
@@ -119,16 +123,12 @@ class EM:
         self.pair = self.pairs.code
         k, t = enc.n_labels, enc.n_tasks
         self._weights = np.empty(enc.n_answers)
-        self._post = np.empty((k, t)) if k == 2 else np.empty((0, t))
+        self._post = np.empty((k, t))  # the E-step's output, rewritten in place every iteration
         self._tmp = np.empty((2, t))
         if k != 2 and self.sparse_steps:
-            from scipy import sparse  # ~0.1 s to import: only when three labels or more need it
-
             # (T, P): how many answers of each task are each pair's (duplicates add up)
-            self._answers = sparse.csr_matrix(
-                (np.ones(enc.n_answers), (self.task, self.pair)), shape=(t, self.pairs.n)
-            )
-            self._answers_t = self._answers.T.tocsr()
+            self._answers = incidence(self.task, self.pair, t, self.pairs.n)
+            self._rel = np.empty((k, t))
 
     def clamp(self, post: np.ndarray) -> np.ndarray:
         """Golden tasks get probability 1 for their known label (crowd-kit's golden correction)."""
@@ -147,7 +147,10 @@ class EM:
         p = self.pairs.n
         k = post.shape[0]
         if k != 2:
-            return _rows_times(post, self._answers_t)
+            counts = np.zeros((k, p))
+            for c in range(k):
+                matvec_into(self._answers, post[c], counts[c], transpose=True)
+            return counts
         counts = np.empty((k, p))
         for c in range(k - 1):
             post[c].take(self.task, out=self._weights)
@@ -173,16 +176,36 @@ class EM:
             nd = np.bincount(self.task, weights=self._weights, minlength=t)
             nd += log_priors[0] - log_priors[1]
             return self._post, self._logistic(nd)
-        rel = _rows_times(log_errors, self._answers)
-        return self._softmax(rel, log_priors)
+        rel = self._rel
+        log_errors = np.ascontiguousarray(log_errors)
+        for c in range(k):  # each label's log-likelihoods, accumulated onto its log prior
+            rel[c].fill(log_priors[c])
+            matvec_into(self._answers, log_errors[c], rel[c])
+        return self._softmax(rel)
 
-    def _softmax(self, rel: np.ndarray, log_priors: np.ndarray) -> tuple[np.ndarray, float]:
-        """Posteriors from (K, T) log-likelihoods ``rel`` (overwritten), golden tasks clamped, and
-        their clipped entropy."""
-        rel += log_priors[:, None]
-        rel -= rel.max(axis=0)
-        post = np.exp(rel)
+    def _softmax(
+        self, rel: np.ndarray, log_priors: np.ndarray | None = None
+    ) -> tuple[np.ndarray, float]:
+        """Posteriors (into ``_post``) from (K, T) log-likelihoods ``rel`` (overwritten; the log
+        priors added here unless already in), golden tasks clamped, and their clipped entropy.
+
+        Every step writes into a buffer allocated once: on 100k tasks x 20 labels a fresh array
+        per step cost more (page faults) than the arithmetic. Each task's log-likelihoods are
+        shifted by their maximum only when they need it: unshifted, every task's total must be
+        finite and at least 1e-250, so its best label's log-likelihood is above -576 - log K
+        and whatever underflows (below -708) weighs less than 1e-55 of it; that holds in most
+        crowds (a few answers per task) and saves two of the step's passes.
+        """
+        if log_priors is not None:
+            rel += log_priors[:, None]
+        post = self._post
+        with np.errstate(over="ignore"):
+            np.exp(rel, out=post)
         total = post.sum(axis=0)
+        if not (float(total.min()) >= _SAFE_TOTAL and np.isfinite(float(total.max()))):
+            rel -= rel.max(axis=0)
+            np.exp(rel, out=post)
+            total = post.sum(axis=0)
         post /= total
         rel -= np.log(total)
         self.clamp(post)
@@ -193,18 +216,22 @@ class EM:
 
     @staticmethod
     def _entropy(post: np.ndarray, log_post: np.ndarray) -> float:
-        """``-sum q log q`` with ``q = max(post, 1e-10)``: one dot product over every cell, with
-        the cells below the clip (``log_post`` may be -inf there) corrected; clips ``log_post``."""
-        floor = np.log(EPS)
-        low = log_post < floor
-        n_low = int(np.count_nonzero(low))
-        if n_low == 0:
+        """``-sum q log q`` with ``q = max(post, 1e-10)`` over (K, T) posteriors whose columns
+        sum to 1; ``log_post`` (may hold -inf) is used as scratch.
+
+        With ``lq = max(log post, log 1e-10)``: ``sum q lq = sum post * lq + log(1e-10) * sum(q -
+        post)``, as ``lq`` is the floor wherever ``q`` differs from ``post``; and ``sum(q - post)
+        = sum(q) - T``. Four passes, no mask: with many labels most cells are below the clip;
+        with few, often none is (one read finds out), and then the sum is ``sum post log post``.
+        """
+        if float(post.min()) >= EPS:
             return -dot(post, log_post)
+        floor = np.log(EPS)
         np.maximum(log_post, floor, out=log_post)
-        # the probability in the clipped cells: sum(min(post, EPS)) less EPS for every other cell
-        low_mass = float(np.minimum(post, EPS).sum())
-        low_mass -= (post.size - n_low) * EPS
-        return -(dot(post, log_post) + (n_low * EPS - low_mass) * floor)
+        joint = dot(post, log_post)
+        clipped = np.maximum(post, EPS, out=log_post)
+        extra = float(clipped.sum()) - post.shape[1]
+        return -(joint + floor * extra)
 
     def _logistic(self, nd: np.ndarray) -> float:
         """Yes/no posterior (into ``_post``, golden tasks clamped) from ``nd``, the log-odds of
@@ -365,13 +392,95 @@ class OneCoinEM(EM):
 
 
 
-def _rows_times(rows: np.ndarray, matrix: sparse.csr_matrix) -> np.ndarray:
-    """``rows @ matrix.T`` for a label-major (K, n) array, one sparse matrix-vector product per
-    label: the result comes out label-major too. One (n, K) product would read the answers once,
-    but its task-major result must be transposed, and on 100k tasks x 20 labels that transpose
-    costs more than the K passes; per-task reductions over a short axis are slow in numpy, K
-    whole-row operations are not."""
-    out = np.empty((rows.shape[0], matrix.shape[0]))
-    for c, row in enumerate(rows):
-        out[c] = matrix @ row
-    return out
+def incidence(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> sparse.csr_matrix:
+    """(n_rows, n_cols) CSR matrix with a 1 for each (rows[i], cols[i]); repeats add up.
+
+    Built straight from its arrays: rows usually come sorted (answers grouped by task), so the
+    row offsets are a cumulative count and the column indices the given ones in their order.
+    scipy's (data, (row, col)) constructor scans, sorts and deduplicates them first, which on
+    300k answers costs as much as three EM iterations with five labels.
+    """
+    from scipy import sparse  # ~0.1 s to import: only the engines for three labels or more need it
+
+    n = rows.size
+    index = np.int32 if max(n, n_cols) < 2**31 - 1 else np.int64
+    if n and not bool(np.all(rows[1:] >= rows[:-1])):
+        order = np.argsort(rows, kind="stable")
+        cols = cols.take(order)
+    indptr = np.zeros(n_rows + 1, dtype=index)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    return sparse.csr_matrix(
+        (np.ones(n), cols.astype(index), indptr), shape=(n_rows, n_cols), copy=False
+    )
+
+
+def matvec_into(
+    matrix: sparse.csr_matrix, vector: np.ndarray, out: np.ndarray, *, transpose: bool = False
+) -> None:
+    """``out += matrix @ vector`` (``matrix.T @ vector`` with ``transpose``) for a CSR float64
+    ``matrix`` and contiguous float64 arrays.
+
+    scipy's own kernels, called straight into ``out``: ``matrix @ vector`` costs a fresh result
+    array and its copy per label, per step (with 20 labels, 40 a step: ~10% of an EM run). The
+    transposed product walks the (task x pair) matrix row by row, reading ``vector`` (a value
+    per task) in order and adding into ``out`` (a value per pair, small enough to stay in
+    cache); multiplying by the (pair x task) transpose instead would fetch each task's value
+    at random, which with 1M tasks misses the cache on nearly every answer.
+    """
+    if transpose:
+        kernel = _sparsetools_kernel("csc_matvec")
+        if kernel is None:
+            out += matrix.T @ vector
+            return
+        n_row, n_col = matrix.shape
+        # the CSR arrays of ``matrix`` are the CSC arrays of its (n_col x n_row) transpose
+        kernel(n_col, n_row, matrix.indptr, matrix.indices, matrix.data, vector, out)
+        return
+    kernel = _csr_matvec()
+    if kernel is None:
+        out += matrix @ vector
+        return
+    n_row, n_col = matrix.shape
+    kernel(n_row, n_col, matrix.indptr, matrix.indices, matrix.data, vector, out)
+
+
+def csr_matvecs(
+    matrix: sparse.csr_matrix, lo: int, hi: int, dense: np.ndarray, out: np.ndarray
+) -> None:
+    """``out += matrix[lo:hi] @ dense`` for a CSR float64 ``matrix`` and C-contiguous float64
+    ``dense`` (rows: the matrix's columns) and ``out`` (hi - lo rows), without slicing the matrix:
+    scipy's kernel reads the row offsets of ``lo:hi`` in place."""
+    kernel = _sparsetools_kernel("csr_matvecs")
+    if kernel is None:
+        out += matrix[lo:hi] @ dense
+        return
+    kernel(hi - lo, matrix.shape[1], dense.shape[1], matrix.indptr[lo : hi + 1],
+           matrix.indices, matrix.data, dense, out)
+
+
+def csr_t_matvecs(
+    matrix: sparse.csr_matrix, lo: int, hi: int, dense: np.ndarray, out: np.ndarray
+) -> None:
+    """``out += matrix[lo:hi].T @ dense`` (``dense``: hi - lo rows; ``out``: a row per column of
+    the matrix), the rows ``lo:hi`` of a CSR matrix read as the columns of its transpose."""
+    kernel = _sparsetools_kernel("csc_matvecs")
+    if kernel is None:
+        out += matrix[lo:hi].T @ dense
+        return
+    kernel(matrix.shape[1], hi - lo, dense.shape[1], matrix.indptr[lo : hi + 1],
+           matrix.indices, matrix.data, dense, out)
+
+
+def _csr_matvec() -> Callable[..., None] | None:
+    return _sparsetools_kernel("csr_matvec")
+
+
+@functools.cache
+def _sparsetools_kernel(name: str) -> Callable[..., None] | None:
+    """One of scipy's compiled CSR kernels (``y += A x``); None if a scipy release moved it (then
+    the callers take the public product)."""
+    try:
+        from scipy.sparse import _sparsetools
+    except ImportError:  # pragma: no cover - present in every scipy release since 0.14
+        return None
+    return getattr(_sparsetools, name, None)

@@ -4,7 +4,8 @@ Same model, initialisation, stopping rule and fitted attributes as crowd-kit's `
 ``OneCoinDawidSkene``, so results match to rounding; but each EM step is a few ``np.bincount``
 passes over integer codes, not pandas joins and group-bys, which makes it tens of times faster
 and lighter on memory. The classes here hold the parameters, the M-steps and the fitted
-attributes; ``_em`` holds the loop.
+attributes; ``_em`` holds the loop, and ``_wide_em`` Dawid-Skene's for 64 labels or more (one
+task-major pass per iteration, no confusion table for pairs seen once).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from annotate_core.aggregation._base import EPS, BaseAggregator, empty_result, e
 from annotate_core.aggregation._em import EM, EMResult, OneCoinEM, Pairs
 from annotate_core.aggregation._encode import EncodedAnswers, Golden, encode_golden
 from annotate_core.aggregation._initial_error import InitialErrorStrategy, check_strategy, initial_errors
+from annotate_core.aggregation._wide_em import WIDE_MIN_LABELS, WideEM
 
 __all__ = ["DawidSkene", "OneCoinDawidSkene"]
 
@@ -107,7 +109,10 @@ class DawidSkene(BaseAggregator):
 
     def _run_em(
         self, enc: EncodedAnswers, golden: Golden, initial_error: pd.DataFrame | None = None
-    ) -> tuple[EM, EMResult]:
+    ) -> tuple[EM | WideEM, EMResult]:
+        if enc.n_labels >= WIDE_MIN_LABELS and initial_error is None:
+            wide = WideEM(enc, golden)
+            return wide, wide.run(self.n_iter, self.tol)
         em = EM(enc, golden)
         first: Callable[[np.ndarray], np.ndarray] | None = None
         strategy = self.initial_error_strategy
@@ -137,18 +142,20 @@ class DawidSkene(BaseAggregator):
         )
         self.loss_history_ = []
 
-    def _store(self, enc: EncodedAnswers, em: EM, fit: EMResult) -> None:
+    def _store(self, enc: EncodedAnswers, em: EM | WideEM, fit: EMResult) -> None:
         pairs = em.pairs
         self._set_result(enc, fit.post.T)
         self.priors_ = pd.Series(fit.priors, index=enc.labels.rename("label"), name="prior")
-        index = pd.MultiIndex.from_arrays(
-            [enc.workers.take(pairs.worker), enc.labels.take(pairs.label)],
-            names=["worker", "label"],
-        )
-        columns = enc.labels.rename("label")
 
         def errors_frame() -> pd.DataFrame:
-            errors = em.full_errors(fit.errors) if isinstance(em, OneCoinEM) else fit.errors
+            index = pd.MultiIndex.from_arrays(
+                [enc.workers.take(pairs.worker), enc.labels.take(pairs.label)],
+                names=["worker", "label"],
+            )
+            columns = enc.labels.rename("label")
+            errors = fit.errors
+            if isinstance(em, (OneCoinEM, WideEM)):
+                errors = em.full_errors(errors)
             return pd.DataFrame(errors.T, index=index, columns=columns)
 
         self.errors_ = None
@@ -203,13 +210,13 @@ class OneCoinDawidSkene(DawidSkene):
 
     def _run_em(
         self, enc: EncodedAnswers, golden: Golden, initial_error: pd.DataFrame | None = None
-    ) -> tuple[EM, EMResult]:
+    ) -> tuple[EM | WideEM, EMResult]:
         if enc.n_labels < 3:  # yes/no: the shared logistic E-step on a 2 x P table is faster
             return super()._run_em(enc, golden)
         em = OneCoinEM(enc, golden)
         return em, em.run(em.errors_from_counts, self.n_iter, self.tol)
 
-    def _store(self, enc: EncodedAnswers, em: EM, fit: EMResult) -> None:
+    def _store(self, enc: EncodedAnswers, em: EM | WideEM, fit: EMResult) -> None:
         super()._store(enc, em, fit)
         skills = em.skills(fit.counts) if isinstance(em, OneCoinEM) else self._skills(em.pairs, fit.counts)
         self.skills_ = pd.Series(skills, index=enc.workers.rename("worker"), name="skill")

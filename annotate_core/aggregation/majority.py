@@ -17,6 +17,7 @@ from annotate_core.aggregation._base import (
     choose,
     empty_result,
     encoded,
+    vote_fractions,
     vote_shares,
     worker_accuracy,
 )
@@ -143,11 +144,12 @@ class MajorityVote(BaseAggregator):
             self.probas_, self.labels_ = empty_result(enc)
             self.skills_ = pd.Series([], index=enc.workers, name="skill", dtype=float)
             return self
-        weights = None
-        if skills is not None:
+        if skills is None:
+            probs, codes = vote_fractions(enc)
+        else:
             enc, weights = answer_weights(enc, skills, self.on_missing_skill, self.default_skill)
-        probs = vote_shares(enc, weights)
-        codes = choose(probs)
+            probs = vote_shares(enc, weights)
+            codes = choose(probs)
         self._set_result(enc, probs, codes)
         self.skills_ = None
         if measure_skills:

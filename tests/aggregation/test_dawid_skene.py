@@ -44,6 +44,34 @@ def test_synthetic_crowd_with_int_labels_matches_naive() -> None:
     assert (model.labels_ == truth).mean() > 0.85
 
 
+def test_many_labels_take_the_wide_engine_and_match_naive_em(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From WIDE_MIN_LABELS labels Dawid-Skene runs task-major (``_wide_em``), where pairs with a
+    single answer keep no confusion table; golden tasks, pairs with several answers and a worker
+    answering one task twice must give what the label-major engine and the naive EM give."""
+    from annotate_core.aggregation import dawid_skene
+
+    labels = tuple(f"l{i:02d}" for i in range(70))
+    answers, truth = agg.simulate_crowd(300, overlap=3, n_workers=30, labels=labels, seed=5)
+    answers = pd.concat([answers, answers.iloc[[0, 4]]], ignore_index=True)  # repeated answers
+    known = truth.iloc[::15]
+    assert len(labels) >= dawid_skene.WIDE_MIN_LABELS
+    wide = agg.DawidSkene(n_iter=8, tol=0).fit(answers, known)
+    probas, winners, history = naive.dawid_skene(answers, n_iter=8, tol=0, golden=known.to_dict())
+    expected = posteriors(probas).reindex(index=wide.probas_.index, columns=wide.probas_.columns)
+    np.testing.assert_allclose(wide.probas_.to_numpy(), expected.to_numpy(), atol=1e-10)
+    assert wide.labels_.to_dict() == winners
+    np.testing.assert_allclose(wide.loss_history_, history, rtol=1e-10)
+
+    monkeypatch.setattr(dawid_skene, "WIDE_MIN_LABELS", 10**9)
+    narrow = agg.DawidSkene(n_iter=8, tol=0).fit(answers, known)
+    assert wide.labels_.equals(narrow.labels_)
+    np.testing.assert_allclose(wide.probas_.to_numpy(), narrow.probas_.to_numpy(), atol=1e-12)
+    np.testing.assert_allclose(wide.errors_.to_numpy(), narrow.errors_.to_numpy(), atol=1e-12)
+    assert wide.errors_.index.equals(narrow.errors_.index)
+    np.testing.assert_allclose(wide.priors_.to_numpy(), narrow.priors_.to_numpy(), atol=1e-14)
+    np.testing.assert_allclose(wide.loss_history_, narrow.loss_history_, rtol=1e-13)
+
+
 def test_golden_tasks_are_clamped_and_guide_the_rest() -> None:
     answers, truth = agg.simulate_crowd(300, overlap=3, n_workers=20, accuracy=(0.3, 0.95), seed=4)
     known = truth.iloc[:100]
@@ -108,19 +136,29 @@ def test_fitted_attributes() -> None:
         assert row[label] == pytest.approx(min(oc.skills_[worker], 1 - 1e-10))
 
 
-def test_many_answers_per_task_do_not_underflow() -> None:
-    """2,000 confident answers on one task: products of probabilities would underflow to 0/0;
-    log space keeps the posterior finite and certain."""
+@pytest.mark.parametrize("other", [("n",), ("n", "m")])
+def test_many_answers_per_task_do_not_underflow(other: tuple[str, ...]) -> None:
+    """2,000 confident answers on one task: products of probabilities would underflow to 0/0,
+    and unshifted log-likelihoods too (Dawid-Skene's sum to below -708 for every label; one-coin's
+    3+-label form sums log-odds, above +709); log space with the per-task shift keeps the
+    posterior finite and certain, and the other tasks as the naive EM has them."""
     n = 2000
     df = pd.DataFrame({
         "task": ["big"] * n + [f"t{i}" for i in range(n)],
         "worker": [f"w{i}" for i in range(n)] * 2,
-        "label": ["y"] * n + ["n" if i % 10 else "y" for i in range(n)],
+        "label": ["y"] * n + [other[i % len(other)] if i % 10 else "y" for i in range(n)],
     })
     for cls in (agg.DawidSkene, agg.OneCoinDawidSkene):
-        model = cls().fit(df)
+        model = cls(n_iter=5, tol=0).fit(df)
         assert np.isfinite(model.probas_.to_numpy()).all()
         assert model.labels_["big"] == "y" and model.probas_.loc["big", "y"] == pytest.approx(1.0)
+        probas, winners, history = naive.dawid_skene(
+            df, n_iter=5, tol=0, one_coin=cls is agg.OneCoinDawidSkene
+        )
+        expected = posteriors(probas).reindex(index=model.probas_.index, columns=model.probas_.columns)
+        np.testing.assert_allclose(model.probas_.to_numpy(), expected.to_numpy(), atol=1e-12)
+        assert model.labels_.to_dict() == winners
+        np.testing.assert_allclose(model.loss_history_, history, rtol=1e-10)
 
 
 # --- initial_error: confusion matrices from history (parity with crowd-kit: test_crowdkit_parity)

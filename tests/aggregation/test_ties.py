@@ -45,6 +45,25 @@ def test_three_way_tie_and_confidence_in_aggregate() -> None:
     assert out.loc[0, "confidence"] == pytest.approx(1 / 3)
 
 
+@pytest.mark.parametrize("n", [5, 6, 7, 9, 10, 49])
+def test_vote_shares_are_counts_over_answers_and_tie_exactly(n: int) -> None:
+    """Unweighted shares are sums of 1/n (one bincount): equal vote counts must give equal floats
+    (the tie goes to the first label) and each share c/n to the last bits, for n where c * (1/n)
+    summed is not always c/n exactly."""
+    rng = np.random.default_rng(n)
+    rows = []
+    for t in range(300):
+        labels = rng.permutation(np.r_[np.repeat(["a", "b", "c"], n // 3), ["c"] * (n % 3)])
+        rows += [(t, f"w{j}", label) for j, label in enumerate(labels)]
+    mv = agg.MajorityVote().fit(frame(rows))
+    counts = frame(rows).groupby(["task", "label"]).size().unstack(fill_value=0)
+    np.testing.assert_allclose(mv.probas_.to_numpy(), counts.to_numpy() / n, rtol=1e-15, atol=0)
+    winners = counts.to_numpy().argmax(axis=1)  # the first of the tied maxima: the sorted-first label
+    assert mv.labels_.tolist() == counts.columns.take(winners).tolist()
+    if n % 3 == 0:  # a, b and c tie on every task
+        assert set(mv.labels_) == {"a"}
+
+
 def test_unsortable_labels_fall_back_to_first_appearance() -> None:
     """Labels of types that cannot be compared (a tuple and an int) keep their order of first
     appearance; still deterministic for a given frame."""
