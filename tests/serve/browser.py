@@ -116,5 +116,7 @@ def new_context(browser: Any, base_url: str, *, width: int = 1100, height: int =
             r.abort()
 
     context.route("**/*", route)
-    context.set_default_timeout(20_000)
+    # a guard against a hung page, not a speed check: CI shares two cores with the whole suite (a busy
+    # moment took longer than 20 s to serve one navigation)
+    context.set_default_timeout(60_000)
     return context
