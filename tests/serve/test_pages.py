@@ -357,3 +357,13 @@ def test_the_requester_opens_pauses_and_closes_a_job(backend: LocalBackend) -> N
     assert "is closed" in post(requester, page, f"{page}/state", {"action": "close"}).text
     assert job.state().value == "closed" and set(job.answers()["status"]) == {"expired"}
     assert post(requester, page, f"{page}/state", {"action": "drop"}).status_code == 400
+
+
+def test_someone_the_crowd_filter_leaves_out_is_told_how_to_get_in(backend: LocalBackend) -> None:
+    job = open_job(backend, make_spec(workforce={"filter": {"attribute": "languages", "op": "in", "value": ["EN"]}}),
+                   make_items(4))
+    client = make_client(create_app(backend))
+    sign_in(client, "bob")  # signed in by name, never registered: no languages
+    page = post(client, f"/jobs/{job.id}", f"/jobs/{job.id}/pull").text
+    assert "you may not take work in this job" in page and "languages" in page
+    assert "register you on the Annotators page" in page and held_assignment(page) is None

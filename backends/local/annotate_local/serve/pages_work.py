@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from annotate_core.errors import AnnotateError
+from annotate_local.errors import BannedError, NotAllowedError
 from annotate_local.serve.app import Site
 from annotate_local.serve.queries import captcha_of, held_batch, held_review
 from annotate_local.serve.render import answer_text, answers_from_form, instructions_html, item_view
@@ -119,6 +120,11 @@ def _pull(site: Site, request: Request, job_id: str, me: str) -> None:
     """Take the next batch, or say why there is none."""
     try:
         batch = site.backend.pull(job_id, me)
+    except NotAllowedError as exc:
+        hint = "" if isinstance(exc, BannedError) or "filter" not in exc.reason else (
+            ": ask the requester to register you on the Annotators page with what the job asks for")
+        site.flash(request, f"you may not take work in this job: {exc.reason}{hint}", "error")
+        return
     except AnnotateError as exc:
         site.flash(request, str(exc), "error")
         return
