@@ -12,8 +12,8 @@ from sqlalchemy import Connection, bindparam, func, select, update
 
 from annotate_core.errors import JobStateError, NotFoundError
 from annotate_core.model.workflow import OnReject
+from annotate_local import raw, verdicts
 from annotate_local import schema as t
-from annotate_local import verdicts
 from annotate_local.context import JobCtx, ReviewPlan
 from annotate_local.errors import NotAllowedError
 from annotate_local.events import EventLog
@@ -38,15 +38,15 @@ _PENDING = select(func.count()).select_from(t.assignments).where(
 
 
 def pending(conn: Connection, ctx: JobCtx) -> int:
-    return conn.execute(_PENDING, {"job": ctx.id}).scalar_one()
+    return int(raw.scalar(conn, _PENDING, {"job": ctx.id}))
 
 
 def sweep(conn: Connection, ctx: JobCtx, plan: ReviewPlan, now: float, events: EventLog) -> None:
     timeout = float(ctx.spec.limits.assignment_max_seconds or TAKEN_TIMEOUT)
-    conn.execute(_RETURN_TAKEN, {"job": ctx.id, "before": now - timeout})
+    raw.run(conn, _RETURN_TAKEN, {"job": ctx.id, "before": now - timeout})
     if plan.auto_accept_after_days:
-        old = conn.execute(_UNREVIEWED_SINCE,
-                           {"job": ctx.id, "before": now - plan.auto_accept_after_days * 86400}).all()
+        old = raw.rows(conn, _UNREVIEWED_SINCE,
+                       {"job": ctx.id, "before": now - plan.auto_accept_after_days * 86400})
         for aid, worker in old:
             verdicts.accept(conn, ctx, aid, worker, now, events, reviewer=None,
                             comment=f"accepted automatically after {plan.auto_accept_after_days} day(s)")
