@@ -35,6 +35,8 @@ class _Plan:
     expanding: frozenset[str]  # IN (...) parameters: rendered per call with one ? per value
     columns: tuple[Callable[[Any], Any] | None, ...]
     row: Any  # the named tuple class of a result row, or None for a statement without rows
+    #: per placeholder: name, bind processor, the statement's own value (the common case, no IN list)
+    slots: tuple[tuple[str, Callable[[Any], Any] | None, Any], ...] = ()
 
 
 #: by statement (held, so its identity is never reused) and INSERT column keys: prebuilt statements only
@@ -58,12 +60,16 @@ def _plan(conn: Connection, stmt: ClauseElement, keys: tuple[str, ...]) -> _Plan
     entries = compiled._result_columns or []
     columns = tuple(e.type._cached_result_processor(dialect, None) for e in entries)
     row = namedtuple("Row", [e.keyname for e in entries], rename=True) if entries else None
-    plan = _Plan(str(compiled), order, fixed, binds, expanding, columns, row)
+    slots = tuple((name, binds.get(name), fixed.get(name)) for name in order)
+    plan = _Plan(str(compiled), order, fixed, binds, expanding, columns, row, slots)
     _PLANS[cache_key] = plan
     return plan
 
 
 def _args(plan: _Plan, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    if not plan.expanding:
+        get = params.get
+        return plan.sql, [get(name, own) if proc is None else proc(get(name, own)) for name, proc, own in plan.slots]
     sql = plan.sql
     out: list[Any] = []
     lengths: dict[str, int] = {}

@@ -48,6 +48,7 @@ from annotate_core.errors import JobStateError
 from annotate_core.model.fields import DataField, FieldType
 from annotate_core.model.spec import JobSpec
 from annotate_core.phases import phase
+from annotate_local import raw
 from annotate_local import schema as t
 from annotate_local.context import review_plan
 from annotate_local.errors import BannedError, NotAllowedError
@@ -256,7 +257,7 @@ class Simulation:
         missing = [k for k in keys if k not in self._known_cache]
         if missing:
             with self.backend._reading(self.job_id) as conn:
-                rows = conn.execute(_KNOWN, {"job": self.job_id, "keys": missing}).all()
+                rows = raw.rows(conn, _KNOWN, {"job": self.job_id, "keys": missing})
             if len(self._known_cache) > 50_000:
                 self._known_cache.clear()
             for key, truth, golden in rows:

@@ -90,7 +90,7 @@ _ATTRIBUTES = select(t.workers.c.attributes).where(t.workers.c.id == bindparam("
 
 def profile_of(conn: Connection, worker: str, needs: set[Attribute]) -> dict[str, Any]:
     """A worker's attributes, skills, and the derived values the filter needs."""
-    attrs = conn.execute(_ATTRIBUTES, {"worker": worker}).scalar_one_or_none()
+    attrs = raw.scalar(conn, _ATTRIBUTES, {"worker": worker})
     profile: dict[str, Any] = dict(attrs or {})
     if Attribute.SKILL in needs:
         profile["skills"] = get_skills(conn, worker)
