@@ -574,6 +574,8 @@ class Simulation:
 
         i, w = t.items.c, t.answers.c
         f = self.spec.outputs[0]
+        if f.type is FieldType.LABEL and not self.truth_override:
+            return self._label_accuracy(page)
         hits = total = 0
         last = 0
         while True:
@@ -591,6 +593,33 @@ class Simulation:
             if len(rows) < page:
                 break
             last = rows[-1].id
+        return round(hits / total, 4) if total else None
+
+
+    def _label_accuracy(self, page: int) -> float | None:
+        """``_answer_accuracy`` for a label output: the label, the truth and the golden answer are read
+        as strings by the database (JSON path), not as three JSON documents decoded per answer."""
+        from annotate_local.answer_frames import job_id_unindexed
+
+        i, w = t.items.c, t.answers.c
+        f = self.spec.outputs[0]
+        query = (select(w.id, i.key, w.value[f.name].as_string(), i.truth[f.name].as_string(),
+                        i.golden[f.name].as_string()).join(t.items, i.id == w.item_id)
+                 .where(job_id_unindexed(w.job_id) == self.job_id, w.kind == "real", w.id > bindparam("last"),
+                        w.status.in_(("submitted", "accepted", "rejected")))
+                 .order_by(w.id).limit(page))
+        hits = total = 0
+        last = 0
+        while True:
+            with self.backend.store.read() as conn:
+                rows = conn.execute(query, {"last": last}).all()
+            for _id, key, value, truth, golden in rows:
+                known = truth if truth is not None else golden
+                hits += value == (known if known is not None else _latent(key, f))
+            total += len(rows)
+            if len(rows) < page:
+                break
+            last = rows[-1][0]
         return round(hits / total, 4) if total else None
 
 
