@@ -91,14 +91,20 @@ def _cursor(conn: Connection) -> Any:
     return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
 
-def fast(conn: Connection) -> bool:
-    """Whether this connection runs statements through the cursor (SQLite)."""
-    return conn.dialect.name == "sqlite"
+def fast(conn: Connection, params: Any = None) -> bool:
+    """Whether this call runs through the cursor: SQLite's own driver (``?`` placeholders), and no
+    empty IN list among ``params`` (SQLAlchemy renders those as an empty set, left to it)."""
+    d = conn.dialect
+    if d.name != "sqlite" or d.driver != "pysqlite" or d.paramstyle != "qmark":
+        return False
+    if isinstance(params, Mapping):
+        return all(not isinstance(v, list | tuple) or v for v in params.values())
+    return True
 
 
 def rows(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> list[Any]:
     """Every row of a prebuilt SELECT (or ``... RETURNING``), as named tuples."""
-    if not fast(conn):
+    if not fast(conn, params):
         return list(conn.execute(stmt, dict(params)).all())
     plan = _plan(conn, stmt, ())
     sql, args = _args(plan, params)
@@ -128,7 +134,7 @@ def scalar(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> Any:
 
 def run(conn: Connection, stmt: Any, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> int:
     """An INSERT / UPDATE / DELETE, once or (a list of parameter sets) as one executemany; the rows changed."""
-    if not fast(conn):
+    if not fast(conn, params):
         return conn.execute(stmt, params if isinstance(params, Mapping) else list(params)).rowcount
     many = not isinstance(params, Mapping)
     sets: list[Mapping[str, Any]] = [params] if isinstance(params, Mapping) else list(params)
