@@ -91,22 +91,22 @@ def _cursor(conn: Connection) -> Any:
     return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
 
-def fast(conn: Connection, params: Any = None) -> bool:
-    """Whether this call runs through the cursor: SQLite's own driver (``?`` placeholders), and no
-    empty IN list among ``params`` (SQLAlchemy renders those as an empty set, left to it)."""
+def fast(conn: Connection) -> bool:
+    """Whether this connection runs statements through the cursor: SQLite's own driver, ``?`` placeholders."""
     d = conn.dialect
-    if d.name != "sqlite" or d.driver != "pysqlite" or d.paramstyle != "qmark":
-        return False
-    if isinstance(params, Mapping):
-        return all(not isinstance(v, list | tuple) or v for v in params.values())
-    return True
+    return d.name == "sqlite" and d.driver == "pysqlite" and d.paramstyle == "qmark"
+
+
+def _empty_in(plan: _Plan, params: Mapping[str, Any]) -> bool:
+    # an empty IN list: SQLAlchemy renders it as an empty set (NOT IN () keeps every row); left to it
+    return bool(plan.expanding) and any(not params.get(name) for name in plan.expanding)
 
 
 def rows(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> list[Any]:
     """Every row of a prebuilt SELECT (or ``... RETURNING``), as named tuples."""
-    if not fast(conn, params):
+    plan = _plan(conn, stmt, ()) if fast(conn) else None
+    if plan is None or _empty_in(plan, params):
         return list(conn.execute(stmt, dict(params)).all())
-    plan = _plan(conn, stmt, ())
     sql, args = _args(plan, params)
     cur = _cursor(conn)
     try:
@@ -134,14 +134,13 @@ def scalar(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> Any:
 
 def run(conn: Connection, stmt: Any, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> int:
     """An INSERT / UPDATE / DELETE, once or (a list of parameter sets) as one executemany; the rows changed."""
-    if not fast(conn, params):
-        return conn.execute(stmt, params if isinstance(params, Mapping) else list(params)).rowcount
     many = not isinstance(params, Mapping)
     sets: list[Mapping[str, Any]] = [params] if isinstance(params, Mapping) else list(params)
     if not sets:
         return 0
-    keys = tuple(sets[0]) if stmt.is_insert else ()
-    plan = _plan(conn, stmt, keys)
+    plan = _plan(conn, stmt, tuple(sets[0]) if stmt.is_insert else ()) if fast(conn) else None
+    if plan is None or (plan.expanding and (many or _empty_in(plan, sets[0]))):
+        return conn.execute(stmt, params if isinstance(params, Mapping) else list(params)).rowcount
     cur = _cursor(conn)
     try:
         if not many:
