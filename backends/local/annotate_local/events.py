@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from annotate_core.model.commercial import Event
+from annotate_local import raw
 from annotate_local import schema as t
 
 log = logging.getLogger(__name__)
@@ -36,9 +37,7 @@ class EventLog:
             assignment: str | None = None, **data: Any) -> None:
         row = {"job_id": job_id, "type": kind.value, "worker": worker, "assignment": assignment,
                "data": data or None, "at": now}
-        key = conn.execute(_INSERT, row).inserted_primary_key
-        assert key is not None  # a single-row INSERT always reports its primary key
-        seq = key[0]
+        seq = raw.insert_id(conn, _INSERT, row)
         self.pending.append({"seq": seq, **row})
         for hook in self.webhooks:
             if kind in hook.events:  # queued in the same transaction: no event is lost, none is invented

@@ -9,7 +9,6 @@ again, only still-unreviewed work is rejected, a skill is only written when it c
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, func, select
@@ -29,8 +28,8 @@ from annotate_core.model.quality import (
     SkipRate,
 )
 from annotate_core.model.workforce import Op
+from annotate_local import raw, verdicts, workforce
 from annotate_local import schema as t
-from annotate_local import verdicts, workforce
 from annotate_local.context import JobCtx
 from annotate_local.events import EventLog
 
@@ -60,14 +59,14 @@ _ANSWER_COUNT = select(func.count()).select_from(t.answers).where(
     W.status.in_(("submitted", "accepted")))
 
 
-def _last_assignments(conn: Connection, ctx: JobCtx, worker: str, n: int, query: Select) -> Sequence[Any]:
-    return conn.execute(query, {"job": ctx.id, "worker": worker, "n": n}).all()
+def _last_assignments(conn: Connection, ctx: JobCtx, worker: str, n: int, query: Select) -> list[Any]:
+    return raw.rows(conn, query, {"job": ctx.id, "worker": worker, "n": n})
 
 
 def measure(conn: Connection, ctx: JobCtx, worker: str, cond: Any) -> tuple[bool, float | None]:
     """Whether ``cond`` holds for ``worker`` now, and the measured value."""
     if isinstance(cond, GoldenAccuracy):
-        rows = conn.execute(_RECENT_GOLDEN, {"job": ctx.id, "worker": worker, "n": cond.window}).scalars().all()
+        rows = [r[0] for r in raw.rows(conn, _RECENT_GOLDEN, {"job": ctx.id, "worker": worker, "n": cond.window})]
         if len(rows) < cond.min_answers:
             return False, None
         acc = 100.0 * sum(bool(r) for r in rows) / len(rows)
@@ -97,7 +96,7 @@ def measure(conn: Connection, ctx: JobCtx, worker: str, cond: Any) -> tuple[bool
         rate = 100.0 * sum(1 for r in rows if r.status == "skipped") / len(rows)
         return rate > cond.above, rate
     if isinstance(cond, AnswerCount):
-        count = conn.execute(_ANSWER_COUNT, {"job": ctx.id, "worker": worker}).scalar_one()
+        count = raw.scalar(conn, _ANSWER_COUNT, {"job": ctx.id, "worker": worker})
         return count >= cond.at_least, float(count)
     if isinstance(cond, SkillValue):
         value = workforce.get_skills(conn, worker).get(cond.skill)

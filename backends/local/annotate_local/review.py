@@ -12,8 +12,8 @@ from sqlalchemy import Connection, bindparam, func, select, update
 
 from annotate_core.errors import JobStateError, NotFoundError
 from annotate_core.model.workflow import OnReject
+from annotate_local import raw, verdicts
 from annotate_local import schema as t
-from annotate_local import verdicts
 from annotate_local.context import JobCtx, ReviewPlan
 from annotate_local.errors import NotAllowedError
 from annotate_local.events import EventLog
@@ -33,20 +33,27 @@ _RETURN_TAKEN = update(t.assignments).where(
 _UNREVIEWED_SINCE = select(A.id, A.worker).where(
     A.job_id == bindparam("job"), A.status == "submitted", A.review.in_(("pending", "taken")),
     A.submitted_at < bindparam("before"))
+_NEXT = (select(A.id, A.worker).where(A.job_id == bindparam("job"), A.review == "pending", A.status == "submitted",
+                                       A.worker != bindparam("reviewer")).order_by(A.submitted_at, A.id).limit(1))
+_NEXT_LOCKED = _NEXT.with_for_update(skip_locked=True)
+_TAKE = update(t.assignments).where(A.id == bindparam("aid")).values(
+    review="taken", reviewer=bindparam("b_reviewer"), review_taken_at=bindparam("now"))
+_ITEMS = (select(I.key, I.inputs, W.value).join(t.items, I.id == W.item_id)
+          .where(W.assignment_id == bindparam("aid")).order_by(W.position))
 _PENDING = select(func.count()).select_from(t.assignments).where(
     A.job_id == bindparam("job"), A.review.in_(("pending", "taken")), A.status == "submitted")
 
 
 def pending(conn: Connection, ctx: JobCtx) -> int:
-    return conn.execute(_PENDING, {"job": ctx.id}).scalar_one()
+    return int(raw.scalar(conn, _PENDING, {"job": ctx.id}))
 
 
 def sweep(conn: Connection, ctx: JobCtx, plan: ReviewPlan, now: float, events: EventLog) -> None:
     timeout = float(ctx.spec.limits.assignment_max_seconds or TAKEN_TIMEOUT)
-    conn.execute(_RETURN_TAKEN, {"job": ctx.id, "before": now - timeout})
+    raw.run(conn, _RETURN_TAKEN, {"job": ctx.id, "before": now - timeout})
     if plan.auto_accept_after_days:
-        old = conn.execute(_UNREVIEWED_SINCE,
-                           {"job": ctx.id, "before": now - plan.auto_accept_after_days * 86400}).all()
+        old = raw.rows(conn, _UNREVIEWED_SINCE,
+                       {"job": ctx.id, "before": now - plan.auto_accept_after_days * 86400})
         for aid, worker in old:
             verdicts.accept(conn, ctx, aid, worker, now, events, reviewer=None,
                             comment=f"accepted automatically after {plan.auto_accept_after_days} day(s)")
@@ -66,17 +73,12 @@ def pull(conn: Connection, ctx: JobCtx, reviewer: str, now: float) -> ReviewBatc
         raise NotAllowedError(reviewer, f"not a reviewer of job {ctx.id} (reviewers: {', '.join(plan.reviewers)})")
     if plan.after_annotation and not annotation_done(conn, ctx):
         return None  # the review stage starts when the annotate stage is finished
-    q = (select(A.id, A.worker).where(A.job_id == ctx.id, A.review == "pending", A.status == "submitted",
-                                     A.worker != reviewer).order_by(A.submitted_at, A.id).limit(1))
-    if conn.dialect.name == "postgresql":
-        q = q.with_for_update(skip_locked=True)
-    row = conn.execute(q).first()
+    q = _NEXT_LOCKED if conn.dialect.name == "postgresql" else _NEXT
+    row = raw.first(conn, q, {"job": ctx.id, "reviewer": reviewer})
     if row is None:
         return None
-    conn.execute(update(t.assignments).where(A.id == row.id).values(
-        review="taken", reviewer=reviewer, review_taken_at=now))
-    rows = conn.execute(select(I.key, I.inputs, W.value).join(t.items, I.id == W.item_id)
-                        .where(W.assignment_id == row.id).order_by(W.position)).all()
+    raw.run(conn, _TAKE, {"aid": row.id, "b_reviewer": reviewer, "now": now})
+    rows = raw.rows(conn, _ITEMS, {"aid": row.id})
     return ReviewBatch(row.id, ctx.id, row.worker, reviewer,
                        tuple(ReviewItem(r.key, dict(r.inputs), dict(r.value or {})) for r in rows))
 

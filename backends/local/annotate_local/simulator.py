@@ -13,7 +13,8 @@ the item key (stable, so workers still agree around one answer and aggregation h
 
 At scale (issue 16): the run works inside ``backend.work_session`` (``annotate_local.sessions``), so
 its pulls, submits, skips and reviews share transactions, each still all-or-nothing and each the
-same operation a person's call runs (quality rules, bans, golden mixing, captchas, review, expiry).
+same operation a person's call runs (quality rules, bans, golden mixing, captchas, review, expiry);
+on SQLite their prebuilt statements run straight on the driver's cursor (``annotate_local.raw``).
 Nothing in the loop grows with the job: it reads the truth of the items in hand (not a copy of every
 item's), learns that the job finished from the job's row in its own transaction (not from a full
 ``progress()`` every ten steps), and the summary is counted by queries, not from a frame of every
@@ -48,6 +49,7 @@ from annotate_core.errors import JobStateError
 from annotate_core.model.fields import DataField, FieldType
 from annotate_core.model.spec import JobSpec
 from annotate_core.phases import phase
+from annotate_local import raw
 from annotate_local import schema as t
 from annotate_local.context import review_plan
 from annotate_local.errors import BannedError, NotAllowedError
@@ -256,7 +258,7 @@ class Simulation:
         missing = [k for k in keys if k not in self._known_cache]
         if missing:
             with self.backend._reading(self.job_id) as conn:
-                rows = conn.execute(_KNOWN, {"job": self.job_id, "keys": missing}).all()
+                rows = raw.rows(conn, _KNOWN, {"job": self.job_id, "keys": missing})
             if len(self._known_cache) > 50_000:
                 self._known_cache.clear()
             for key, truth, golden in rows:
@@ -573,6 +575,8 @@ class Simulation:
 
         i, w = t.items.c, t.answers.c
         f = self.spec.outputs[0]
+        if f.type is FieldType.LABEL and not self.truth_override:
+            return self._label_accuracy(page)
         hits = total = 0
         last = 0
         while True:
@@ -590,6 +594,33 @@ class Simulation:
             if len(rows) < page:
                 break
             last = rows[-1].id
+        return round(hits / total, 4) if total else None
+
+
+    def _label_accuracy(self, page: int) -> float | None:
+        """``_answer_accuracy`` for a label output: the label, the truth and the golden answer are read
+        as strings by the database (JSON path), not as three JSON documents decoded per answer."""
+        from annotate_local.answer_frames import job_id_unindexed
+
+        i, w = t.items.c, t.answers.c
+        f = self.spec.outputs[0]
+        query = (select(w.id, i.key, w.value[f.name].as_string(), i.truth[f.name].as_string(),
+                        i.golden[f.name].as_string()).join(t.items, i.id == w.item_id)
+                 .where(job_id_unindexed(w.job_id) == self.job_id, w.kind == "real", w.id > bindparam("last"),
+                        w.status.in_(("submitted", "accepted", "rejected")))
+                 .order_by(w.id).limit(page))
+        hits = total = 0
+        last = 0
+        while True:
+            with self.backend.store.read() as conn:
+                rows = conn.execute(query, {"last": last}).all()
+            for _id, key, value, truth, golden in rows:
+                known = truth if truth is not None else golden
+                hits += value == (known if known is not None else _latent(key, f))
+            total += len(rows)
+            if len(rows) < page:
+                break
+            last = rows[-1][0]
         return round(hits / total, 4) if total else None
 
 

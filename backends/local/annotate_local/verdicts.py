@@ -6,10 +6,11 @@ go to another worker; a discarding one keeps the slots used, so the items are no
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from annotate_core.backend import JobState
 from annotate_core.model.commercial import Event
+from annotate_local import raw
 from annotate_local import schema as t
 from annotate_local.context import JobCtx
 from annotate_local.events import EventLog
@@ -18,12 +19,16 @@ A = t.assignments.c
 I = t.items.c  # noqa: E741
 W = t.answers.c
 
+_ACCEPT = update(t.assignments).where(A.id == bindparam("aid")).values(
+    status="accepted", review="done", reviewer=bindparam("b_reviewer"), review_comment=bindparam("b_comment"),
+    reviewed_at=bindparam("now"))
+_ACCEPT_ANSWERS = update(t.answers).where(W.assignment_id == bindparam("aid")).values(status="accepted")
+
 
 def accept(conn: Connection, ctx: JobCtx, assignment: str, worker: str, now: float, events: EventLog, *,
            reviewer: str | None, comment: str | None) -> None:
-    conn.execute(update(t.assignments).where(A.id == assignment).values(
-        status="accepted", review="done", reviewer=reviewer, review_comment=comment, reviewed_at=now))
-    conn.execute(update(t.answers).where(W.assignment_id == assignment).values(status="accepted"))
+    raw.run(conn, _ACCEPT, {"aid": assignment, "b_reviewer": reviewer, "b_comment": comment, "now": now})
+    raw.run(conn, _ACCEPT_ANSWERS, {"aid": assignment})
     events.add(conn, ctx.id, Event.ACCEPTED, now, worker=worker, assignment=assignment, reviewer=reviewer)
 
 

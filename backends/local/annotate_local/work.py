@@ -26,7 +26,7 @@ from annotate_core.model.commercial import Event
 from annotate_core.model.fields import FieldType
 from annotate_core.model.workflow import Pulling
 from annotate_core.model.workforce import iter_conditions
-from annotate_local import quality, review, workforce
+from annotate_local import quality, raw, review, workforce
 from annotate_local import schema as t
 from annotate_local import statements as S
 from annotate_local.context import CAPTCHA_PERIOD, JobCtx, stable_fraction
@@ -77,7 +77,7 @@ def sweep(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> None:
     """Lazy timers: expire overdue assignments, end the job at its deadline, auto-accept old reviews."""
     overdue: Sequence[Any] = ()
     if ctx.spec.limits.assignment_max_seconds:  # only then do assignments have an expiry time
-        overdue = conn.execute(S.locked(S.OVERDUE, conn.dialect.name), {"job": ctx.id, "now": now}).all()
+        overdue = raw.rows(conn, S.locked(S.OVERDUE, conn.dialect.name), {"job": ctx.id, "now": now})
     for aid, worker in overdue:
         release(conn, ctx, aid, AnswerStatus.EXPIRED, now, events, worker=worker)
     if overdue:
@@ -104,9 +104,9 @@ def has_outstanding(conn: Connection, ctx: JobCtx) -> bool:
     An item short of answers either has free slots (the queue index) or open ones, and an open slot
     belongs to an active work assignment; an active work assignment always holds a queued item.
     """
-    if conn.execute(S.ANY_QUEUED, {"job": ctx.id}).first() is not None:
+    if raw.first(conn, S.ANY_QUEUED, {"job": ctx.id}) is not None:
         return True
-    return conn.execute(S.ANY_ACTIVE_WORK, {"job": ctx.id}).first() is not None
+    return raw.first(conn, S.ANY_ACTIVE_WORK, {"job": ctx.id}) is not None
 
 
 #: does the job have an item to label at all (golden items mixed in are not work; training never is)
@@ -121,7 +121,7 @@ def check_completion(conn: Connection, ctx: JobCtx, now: float, events: EventLog
     if has_outstanding(conn, ctx):
         return False
     # an index lookup, not a count of every item: this runs on every empty pull while reviews finish
-    if conn.execute(_ANY_ITEM[ctx.mixing], {"job": ctx.id}).first() is None:
+    if raw.first(conn, _ANY_ITEM[ctx.mixing], {"job": ctx.id}) is None:
         return False
     if review.pending(conn, ctx):
         return False
@@ -215,15 +215,15 @@ def pull(conn: Connection, ctx: JobCtx, worker: str, now: float, events: EventLo
 
     dialect = conn.dialect.name
     query = S.CANDIDATES_FIXED if ctx.fixed else S.CANDIDATES
-    picked = conn.execute(S.locked(query, dialect), {"job": ctx.id, "worker": worker, "n": n}).all()
+    picked = raw.rows(conn, S.locked(query, dialect), {"job": ctx.id, "worker": worker, "n": n})
     if not picked:
         return None
     extra: list[Any] = []
     if isinstance(dist, Pulling) and dist.golden_per_batch:
-        extra += conn.execute(S.locked(S.GOLDEN, dialect),
-                              {"job": ctx.id, "worker": worker, "n": dist.golden_per_batch}).all()
+        extra += raw.rows(conn, S.locked(S.GOLDEN, dialect),
+                          {"job": ctx.id, "worker": worker, "n": dist.golden_per_batch})
     if isinstance(dist, Pulling) and dist.training_per_batch:
-        extra += conn.execute(S.TRAINING_MIX, {"job": ctx.id, "worker": worker, "n": dist.training_per_batch}).all()
+        extra += raw.rows(conn, S.TRAINING_MIX, {"job": ctx.id, "worker": worker, "n": dist.training_per_batch})
     return _hand_out(conn, ctx, worker, "work", list(picked), extra, now)
 
 
@@ -254,7 +254,7 @@ def captcha_text(assignment: str) -> str:
 
 def _next_assignment_number(conn: Connection, ctx: JobCtx, worker: str) -> int:
     """The worker's next assignment number in this job, counted under the row lock of the update."""
-    n = conn.execute(S.BUMP_JOB_WORKER, {"job": ctx.id, "b_worker": worker}).scalar()
+    n = raw.scalar(conn, S.BUMP_JOB_WORKER, {"job": ctx.id, "b_worker": worker})
     if n is None:  # the worker's first assignment in this job
         conn.execute(t.job_workers.insert(), {"job_id": ctx.id, "worker": worker, "n_assignments": 1})
         n = 1
@@ -276,17 +276,17 @@ def _hand_out(conn: Connection, ctx: JobCtx, worker: str, kind: str, picked: lis
     for row in extra:  # golden and training items anywhere in the batch, not always last
         rows.insert(rng.randint(0, len(rows)), row)
     expires = now + spec.limits.assignment_max_seconds if spec.limits.assignment_max_seconds else None
-    conn.execute(S.INSERT_ASSIGNMENT, {
+    raw.run(conn, S.INSERT_ASSIGNMENT, {
         "id": aid, "job_id": ctx.id, "worker": worker, "kind": kind, "status": "active", "n": n, "created_at": now,
         "expires_at": expires, "captcha": captcha, "review": "none"})
-    conn.execute(S.INSERT_ANSWERS, [
+    raw.run(conn, S.INSERT_ANSWERS, [
         {"job_id": ctx.id, "assignment_id": aid, "item_id": r.id, "worker": worker, "kind": r.kind,
          "position": pos, "status": "active"} for pos, r in enumerate(rows)])
     queued, mixed = _counters(ctx, [(r.kind, r.id) for r in rows])
     if queued:
-        conn.execute(S.TAKE_QUEUED, {"ids": queued})
+        raw.run(conn, S.TAKE_QUEUED, {"ids": queued})
     if mixed:
-        conn.execute(S.TAKE_MIXED, {"ids": mixed})
+        raw.run(conn, S.TAKE_MIXED, {"ids": mixed})
     return Batch(
         assignment=aid, job_id=ctx.id, worker=worker, kind=kind,
         items=tuple(BatchItem(r.key, dict(r.inputs), r.kind == "training") for r in rows),
@@ -359,7 +359,7 @@ def submit(conn: Connection, ctx: JobCtx, assignment: str, answers: Any, now: fl
            captcha: str | None = None, worker: str | None = None) -> SubmitResult | str:
     """Record a worker's answers. Returns a ``SubmitResult``, or "expired" when the time ran out."""
     # the assignment (locked) and its items in one query: one row per item
-    rows = conn.execute(S.locked(S.ASSIGNMENT_ROWS, conn.dialect.name), {"aid": assignment}).all()
+    rows = raw.rows(conn, S.locked(S.ASSIGNMENT_ROWS, conn.dialect.name), {"aid": assignment})
     a = rows[0] if rows else None
     if a is None or a.job_id != ctx.id:
         raise NotFoundError(f"assignment {assignment!r} not found in job {ctx.id}", backend="local")
@@ -383,12 +383,12 @@ def submit(conn: Connection, ctx: JobCtx, assignment: str, answers: Any, now: fl
             if not correct:
                 mistakes.append(GoldenFeedback(r.key, dict(r.golden), v, r.hint))
         updates.append({"b_id": r.id, "b_value": v, "b_correct": correct, "b_now": now})
-    conn.execute(S.STORE_ANSWERS, updates)
+    raw.run(conn, S.STORE_ANSWERS, updates)
     queued, mixed = _counters(ctx, [(r.kind, r.item_id) for r in rows])
     if queued:
-        conn.execute(S.DONE_QUEUED, {"ids": queued})
+        raw.run(conn, S.DONE_QUEUED, {"ids": queued})
     if mixed:
-        conn.execute(S.DONE_MIXED, {"ids": mixed})
+        raw.run(conn, S.DONE_MIXED, {"ids": mixed})
 
     captcha_ok = None
     if a.captcha is not None:
@@ -400,7 +400,7 @@ def submit(conn: Connection, ctx: JobCtx, assignment: str, answers: Any, now: fl
     # the sample depends on who and which of their assignments, not on random ids: seeded runs replay
     under_review = (a.a_kind == "work" and plan is not None
                     and stable_fraction(ctx.project, a.worker, a.n, "review") < plan.fraction)
-    conn.execute(S.SUBMIT_ASSIGNMENT, {
+    raw.run(conn, S.SUBMIT_ASSIGNMENT, {
         "aid": assignment, "now": now, "duration": max(0.0, now - a.created_at), "captcha_ok": captcha_ok,
         "review": "pending" if under_review else "none",
         "reward": reward_for(conn, ctx, a.worker) if a.a_kind == "work" else None})

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, or_, select
 
 from annotate_core.model.workforce import AllOf, AnyOf, Attribute, Condition, Op
+from annotate_local import raw
 from annotate_local import schema as t
 
 _EDUCATION = ["basic", "middle", "high"]
@@ -89,7 +90,7 @@ _ATTRIBUTES = select(t.workers.c.attributes).where(t.workers.c.id == bindparam("
 
 def profile_of(conn: Connection, worker: str, needs: set[Attribute]) -> dict[str, Any]:
     """A worker's attributes, skills, and the derived values the filter needs."""
-    attrs = conn.execute(_ATTRIBUTES, {"worker": worker}).scalar_one_or_none()
+    attrs = raw.scalar(conn, _ATTRIBUTES, {"worker": worker})
     profile: dict[str, Any] = dict(attrs or {})
     if Attribute.SKILL in needs:
         profile["skills"] = get_skills(conn, worker)
@@ -131,9 +132,8 @@ _ACTIVE_BAN = select(_B.until, _B.reason, _B.scope, _B.rule).where(
 
 def active_ban(conn: Connection, worker: str, job_id: str, project: str, now: float) -> dict[str, Any] | None:
     """The ban that currently keeps ``worker`` out of this job, if any (longest first)."""
-    row = conn.execute(_ACTIVE_BAN, {"worker": worker, "now": now, "project": project, "job": job_id}
-                       ).mappings().first()
-    return dict(row) if row else None
+    row = raw.first(conn, _ACTIVE_BAN, {"worker": worker, "now": now, "project": project, "job": job_id})
+    return row._asdict() if row else None
 
 
 def register_worker(conn: Connection, worker: str, attributes: Mapping[str, Any], now: float) -> None:
