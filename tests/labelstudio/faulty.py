@@ -43,11 +43,18 @@ from .server import Annotator
 #: the headers a forward does not pass on, and the reply headers it keeps
 HOP_BY_HOP = {"host", "content-length", "connection", "keep-alive", "transfer-encoding", "accept-encoding"}
 KEPT_HEADERS = ("content-type", "retry-after")
-#: the backend's read timeout behind the proxy. Generous: a loaded machine can make the real server answer
-#: slower than a tight timeout, and an unplanned timeout recorded once would not happen again on replay.
-#: A READ_TIMEOUT fault holds its reply just past it (not the harness's default of twice as long).
+#: the backend's read timeout behind the proxy, live and while recording. Generous: a loaded machine can
+#: make the real server answer slower than a tight timeout, and an unplanned timeout recorded once would
+#: not happen again on replay. A READ_TIMEOUT fault holds its reply just past it (not the harness's
+#: default of twice as long).
 READ_TIMEOUT = 3.0
-HOLD = READ_TIMEOUT + 0.2
+#: on replay the cassette answers in milliseconds: a shorter wait keeps the held replies cheap
+REPLAY_READ_TIMEOUT = 1.0
+
+
+def read_timeout(cassette: Cassette | None) -> float:
+    """The backend's read timeout behind the proxy: short when the cassette replays."""
+    return REPLAY_READ_TIMEOUT if cassette is not None and cassette.write_protected else READ_TIMEOUT
 
 
 class _DirectPool(urllib3.HTTPConnectionPool):
@@ -105,8 +112,10 @@ class FaultyLabelStudio(FaultyVendor):
     #: find (listing), create, find again, project, keys, import, project + patch, project + tasks
     expected_requests = 14
 
-    def __init__(self, server: FaultyServer, upstream: str, token: str, people: list[Annotator]) -> None:
+    def __init__(self, server: FaultyServer, upstream: str, token: str, people: list[Annotator],
+                 timeout: float = READ_TIMEOUT) -> None:
         super().__init__(server)
+        self.timeout = timeout
         self.upstream = upstream
         self.admin = LabelStudioBackend(url=upstream, token=SecretStr(token), sleep=lambda s: None)
         self.people = people
@@ -114,7 +123,7 @@ class FaultyLabelStudio(FaultyVendor):
 
     def backend(self) -> LabelStudioBackend:
         return LabelStudioBackend(url=self.server.url, token=self.admin.settings.token, sleep=lambda s: None,
-                                  backoff_factor=0.0, timeout=(2.0, READ_TIMEOUT))
+                                  backoff_factor=0.0, timeout=(2.0, self.timeout))
 
     def _projects(self) -> list[dict[str, Any]]:
         """Every project holding the job's key (a server kept between runs may hold older ones: a rerun
@@ -154,8 +163,9 @@ def proxied(upstream: str, cassette: Cassette | None, plan: FaultPlan | None = N
     """The fault proxy in front of ``upstream`` (or its cassette), stopped on exit; fails the test
     if a forward was not in the cassette."""
     forward = Forwarder(upstream, cassette)
-    server = FaultyServer(forward, read_timeout=READ_TIMEOUT)
-    server.hold = HOLD
+    timeout = read_timeout(cassette)
+    server = FaultyServer(forward, read_timeout=timeout)
+    server.hold = timeout + 0.2
     server.plan = plan
     server.start()
     try:
@@ -170,7 +180,7 @@ def proxied(upstream: str, cassette: Cassette | None, plan: FaultPlan | None = N
 def served(upstream: str, token: str, people: list[Annotator], cassette: Cassette | None
            ) -> Iterator[FaultyLabelStudio]:
     with proxied(upstream, cassette) as server:
-        vendor = FaultyLabelStudio(server, upstream, token, people)
+        vendor = FaultyLabelStudio(server, upstream, token, people, read_timeout(cassette))
         try:
             yield vendor
         finally:

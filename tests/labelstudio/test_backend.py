@@ -20,7 +20,7 @@ from annotate_core.testing import base_spec, conformance_items
 from annotate_core.testing.faults import Fault, FaultPlan
 
 from .conftest import RECORDING, key_for
-from .faulty import READ_TIMEOUT, proxied
+from .faulty import proxied, read_timeout
 from .labeling_work import label_everything
 from .server import REPLAY_URL, Annotator, live_url
 from .test_units import SPEC_VARIANTS
@@ -118,7 +118,7 @@ def test_lost_create_reply_is_looked_up_not_resent(make_backend, ls_mode: str, v
     key = key_for(ls_mode, "lost-create")
     # listing for find_job (1), listing in create_job (2), the create (3): its reply is lost
     with proxied(_upstream(ls_mode), vcr, FaultPlan(server={3: Fault.LOST_REPLY})) as server:
-        backend = make_backend(url=server.url, page_size=1000, timeout=(2.0, READ_TIMEOUT))
+        backend = make_backend(url=server.url, page_size=1000, timeout=(2.0, read_timeout(vcr)))
         job = Client(backend, profile="studio").create_job(spec(name="lost create"), key=key)
         assert server.plan is not None and server.plan.fired
     admin = make_backend(page_size=1000)
@@ -132,7 +132,7 @@ def test_import_after_an_error_sends_only_the_missing_tasks(make_backend, ls_mod
     items = conformance_items(5, prefix="imp")
     # project (1), keys (2), import (3): answered 500 after it was carried out
     with proxied(_upstream(ls_mode), vcr, FaultPlan(server={3: Fault.ERROR_AFTER})) as server:
-        backend = make_backend(url=server.url, timeout=(2.0, READ_TIMEOUT))
+        backend = make_backend(url=server.url, timeout=(2.0, read_timeout(vcr)))
         report = backend.add_items(job.id, job.spec, items)
         assert server.plan is not None and server.plan.fired
     assert (report.created, report.existing) == (5, 0)
