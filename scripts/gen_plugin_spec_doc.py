@@ -65,6 +65,7 @@ def instances() -> dict[str, Backend]:
         "local": {"url": "sqlite:///never-opened-by-the-doc-generator.db"},
         "toloka": {"token": SecretStr("docs-generator-token")},
         "dataloop": {"token": SecretStr(_offline_jwt()), "project": "docs", "dataset": "docs"},
+        "labelstudio": {"url": "http://127.0.0.1:8080", "token": SecretStr("docs-generator-token")},
     }
     return {name: cls(**options[name]) for name, cls in classes.items()}
 
