@@ -67,20 +67,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("ls_mode", modes())
 
 
-#: the suite's random-fault harness (20 seeds, each rerunning a whole job through a faulty proxy) runs
-#: live only: its recordings did not replay reliably (the request order through the threaded proxy
-#: differed between recording and replay for half the seeds). The named fault scenarios of
-#: test_backend.py (a lost create reply, an import answered 500 after acting) replay from cassettes.
-LIVE_ONLY = ("test_faults_then_rerun_end_with_one_job",)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    deselected = [i for i in items if i.name.startswith(LIVE_ONLY) and "[replay-" in i.name]
-    if deselected:
-        config.hook.pytest_deselected(items=deselected)
-        items[:] = [i for i in items if i not in deselected]
-
-
 # ---- cassette hygiene ----------------------------------------------------------------------------
 
 

@@ -17,10 +17,10 @@ from annotate_core import JobSpec
 from annotate_core.backend import JobState
 from annotate_core.client import Client
 from annotate_core.testing import base_spec, conformance_items
-from annotate_core.testing.faults import Fault, FaultPlan, FaultyServer
+from annotate_core.testing.faults import Fault, FaultPlan
 
 from .conftest import RECORDING, key_for
-from .faulty import HOLD, READ_TIMEOUT, forwarding_handle
+from .faulty import proxied, read_timeout
 from .labeling_work import label_everything
 from .server import REPLAY_URL, Annotator, live_url
 from .test_units import SPEC_VARIANTS
@@ -108,44 +108,33 @@ def test_webhooks_are_subscribed_once(make_backend, ls_mode: str) -> None:
     assert backend.find_job(key) == job.id
 
 
-def _proxy(ls_mode: str, plan: FaultPlan) -> FaultyServer:
-    upstream = (live_url() or "").replace("://127.0.0.1:", "://localhost:") if ls_mode == "live" or RECORDING \
+def _upstream(ls_mode: str) -> str:
+    return (live_url() or "").replace("://127.0.0.1:", "://localhost:") if ls_mode == "live" or RECORDING \
         else REPLAY_URL
-    server = FaultyServer(forwarding_handle(upstream), read_timeout=READ_TIMEOUT)
-    server.hold = HOLD
-    server.plan = plan
-    server.start()
-    return server
 
 
-def test_lost_create_reply_is_looked_up_not_resent(make_backend, ls_mode: str) -> None:
+def test_lost_create_reply_is_looked_up_not_resent(make_backend, ls_mode: str, vcr) -> None:
     """The project create's reply is lost after Label Studio made it: the key finds it, no second POST."""
     key = key_for(ls_mode, "lost-create")
     # listing for find_job (1), listing in create_job (2), the create (3): its reply is lost
-    server = _proxy(ls_mode, FaultPlan(server={3: Fault.LOST_REPLY}))
-    try:
-        backend = make_backend(url=server.url, page_size=1000, timeout=(2.0, READ_TIMEOUT))
+    with proxied(_upstream(ls_mode), vcr, FaultPlan(server={3: Fault.LOST_REPLY})) as server:
+        backend = make_backend(url=server.url, page_size=1000, timeout=(2.0, read_timeout(vcr)))
         job = Client(backend, profile="studio").create_job(spec(name="lost create"), key=key)
         assert server.plan is not None and server.plan.fired
-    finally:
-        server.stop()
     admin = make_backend(page_size=1000)
     assert [str(p["id"]) for p in admin._keyed_projects(key)] == [job.id]
 
 
-def test_import_after_an_error_sends_only_the_missing_tasks(make_backend, ls_mode: str) -> None:
+def test_import_after_an_error_sends_only_the_missing_tasks(make_backend, ls_mode: str, vcr) -> None:
     """A 500 after Label Studio imported: the keys are listed again and nothing is imported twice."""
     admin = make_backend()
     job = Client(admin, profile="studio").create_job(spec(name="lost import"))
     items = conformance_items(5, prefix="imp")
     # project (1), keys (2), import (3): answered 500 after it was carried out
-    server = _proxy(ls_mode, FaultPlan(server={3: Fault.ERROR_AFTER}))
-    try:
-        backend = make_backend(url=server.url, timeout=(2.0, READ_TIMEOUT))
+    with proxied(_upstream(ls_mode), vcr, FaultPlan(server={3: Fault.ERROR_AFTER})) as server:
+        backend = make_backend(url=server.url, timeout=(2.0, read_timeout(vcr)))
         report = backend.add_items(job.id, job.spec, items)
         assert server.plan is not None and server.plan.fired
-    finally:
-        server.stop()
     assert (report.created, report.existing) == (5, 0)
     assert sorted(admin.existing_keys(job.id)) == [i.key for i in items]
     assert job.progress().total_items == 5

@@ -11,10 +11,10 @@ from annotate_labelstudio import LabelStudioBackend
 from pydantic import SecretStr
 
 from annotate_core.testing import BackendConformance
-from annotate_core.testing.faults import Fault, FaultPlan, FaultyServer
+from annotate_core.testing.faults import Fault, FaultPlan
 
 from .conftest import RECORDING, key_for
-from .faulty import FaultyLabelStudio, forwarding_handle, served
+from .faulty import FaultyLabelStudio, proxied, served
 from .labeling_work import label_everything
 from .server import REPLAY_TOKEN, REPLAY_URL, Annotator, live_token, live_url
 
@@ -52,13 +52,13 @@ class TestLabelStudioConformance(BackendConformance):
         return make
 
     @pytest.fixture
-    def faulty_vendor(self, ls_mode: str, annotators: list[Annotator]) -> Iterator[FaultyLabelStudio]:
+    def faulty_vendor(self, ls_mode: str, annotators: list[Annotator], vcr) -> Iterator[FaultyLabelStudio]:
         if ls_mode == "live" or RECORDING:
             upstream, token = _proxied(live_url() or ""), live_token()
             people = [Annotator(p.email, p.token, upstream) for p in annotators]
         else:
             upstream, token, people = REPLAY_URL, REPLAY_TOKEN, annotators
-        with served(upstream, token, people) as vendor:
+        with served(upstream, token, people, vcr) as vendor:
             yield vendor
 
     @pytest.fixture
@@ -66,13 +66,10 @@ class TestLabelStudioConformance(BackendConformance):
         if fault == "auth":  # a well-formed legacy token the server does not know
             yield make_backend(token=SecretStr("f" * 40))
         elif fault == "rate_limit":  # a self-hosted server never throttles: the harness answers 429s
-            server = FaultyServer(forwarding_handle(REPLAY_URL))
-            server.plan = FaultPlan(server={n: Fault.RATE_LIMITED_BARE for n in range(1, 30)})
-            server.start()
-            try:
+            # every request answered 429 before any forward: nothing reaches the server or the cassette
+            plan = FaultPlan(server={n: Fault.RATE_LIMITED_BARE for n in range(1, 30)})
+            with proxied(REPLAY_URL, None, plan) as server:
                 yield make_backend(url=server.url)
-            finally:
-                server.stop()
         else:  # a body Label Studio's own validation refuses: a title under 3 characters
             backend = make_backend()
             original = backend.project_body
