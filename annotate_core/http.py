@@ -29,13 +29,14 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import SecretStr
 
 from annotate_core.errors import (
     AuthenticationError,
+    ConfigError,
     ConflictError,
     FieldProblem,
     MalformedResponseError,
@@ -98,6 +99,20 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def _is_seconds(value: object) -> TypeGuard[float]:
+    return not isinstance(value, bool) and isinstance(value, int | float) and value > 0
+
+
+def request_timeout(backend: str, value: object) -> float | tuple[float, float]:
+    """A backend's ``timeout`` option as requests takes it: seconds, or ``[connect, read]`` seconds
+    (TOML has no tuples, so the pair arrives as a list). Every vendor backend reads it the same way."""
+    if _is_seconds(value):
+        return value
+    if isinstance(value, list | tuple) and len(value) == 2 and all(_is_seconds(v) for v in value):
+        return (value[0], value[1])
+    raise ConfigError(f"{backend}: option 'timeout' must be seconds > 0 or [connect, read] seconds, got {value!r}")
 
 
 def safe_url(url: str) -> str:

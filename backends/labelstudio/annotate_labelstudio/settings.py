@@ -13,11 +13,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeGuard
+from typing import Any
 
 from pydantic import SecretStr
 
 from annotate_core.errors import ConfigError
+from annotate_core.http import request_timeout
 from annotate_core.secrets import register_secret
 
 BACKEND = "labelstudio"
@@ -38,17 +39,6 @@ OPTION_HELP = {
 TOKEN_TYPES = ("legacy", "refresh", "auto")
 
 
-def _is_seconds(value: object) -> TypeGuard[float]:
-    return not isinstance(value, bool) and isinstance(value, int | float) and value > 0
-
-
-def _timeout(value: object) -> float | tuple[float, float]:
-    """``timeout`` as requests takes it; TOML has no tuples, so ``[connect, read]`` arrives as a list."""
-    if _is_seconds(value):
-        return value
-    if isinstance(value, list | tuple) and len(value) == 2 and all(_is_seconds(v) for v in value):
-        return (value[0], value[1])
-    raise ConfigError(f"{BACKEND}: option 'timeout' must be seconds > 0 or [connect, read] seconds, got {value!r}")
 
 
 def looks_like_jwt(token: str) -> bool:
@@ -104,7 +94,7 @@ class Settings:
         if isinstance(self.backoff_factor, bool) or not isinstance(self.backoff_factor, int | float) \
                 or self.backoff_factor < 0:
             raise ConfigError(f"{BACKEND}: option 'backoff_factor' must be a number >= 0, got {self.backoff_factor!r}")
-        self.timeout = _timeout(self.timeout)
+        self.timeout = request_timeout(BACKEND, self.timeout)
         if not callable(self.sleep):
             raise ConfigError(f"{BACKEND}: option 'sleep' must be a callable")
 

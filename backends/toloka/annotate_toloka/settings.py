@@ -18,12 +18,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, TypeGuard
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
 from annotate_core.errors import ConfigError
+from annotate_core.http import request_timeout
 from annotate_core.secrets import register_secret
 from annotate_toloka.tasks import MAX_CHUNK
 from annotate_toloka.wire import AUTH_SCHEMES, PRODUCTION_URL
@@ -82,17 +83,6 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _is_seconds(value: object) -> TypeGuard[float]:
-    return not isinstance(value, bool) and isinstance(value, int | float) and value > 0
-
-
-def _timeout(value: object) -> float | tuple[float, float]:
-    """``timeout`` as requests takes it; TOML has no tuples, so ``[connect, read]`` arrives as a list."""
-    if _is_seconds(value):
-        return value
-    if isinstance(value, list | tuple) and len(value) == 2 and all(_is_seconds(v) for v in value):
-        return (value[0], value[1])
-    raise ConfigError(f"toloka: option 'timeout' must be seconds > 0 or [connect, read] seconds, got {value!r}")
 
 
 @dataclass
@@ -144,7 +134,7 @@ class Settings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ConfigError(f"toloka: option {name!r} must be a number >= 0, got {value!r}")
-        self.timeout = _timeout(self.timeout)
+        self.timeout = request_timeout("toloka", self.timeout)
         if not callable(self.sleep) or not callable(self.clock):
             raise ConfigError("toloka: options 'sleep' and 'clock' must be callables")
 
