@@ -7,6 +7,8 @@ A job is one project; its id is the project id. The labeling config is generated
 keys already in the project first, so a rerun adds only what is missing. Answers are annotations:
 ``completed_by`` is the worker, ``lead_time`` the duration, ``was_cancelled`` a skip. Overlap is the
 project's ``maximum_annotations``. Creates are sent once and looked up before any resend (``api``).
+``progress`` reports every task as an item and the golden ones apart, counted by the server, so the
+counts (``docs/counts.md``) hold the items nobody answered yet.
 """
 
 from __future__ import annotations
