@@ -15,6 +15,7 @@ from annotate_labelstudio.auth import AccessTokens, jwt_expiry
 from annotate_labelstudio.labeling import (
     GOLDEN_FIELD,
     KEY_FIELD,
+    AnswerReader,
     answer_values,
     encode_mark,
     labeling_config,
@@ -225,6 +226,29 @@ def test_results_come_back_as_answer_values() -> None:
     assert answer_values(result, spec.outputs) == {
         "animal": "cat", "tags": ["indoor"], "count": 3, "note": "blurry", "sure": True}
     assert answer_values(None, spec.outputs) == {}
+
+
+def test_choices_given_as_the_text_shown_read_back_as_values() -> None:
+    """``<Choice value="Cat" alias="cat"/>``: the API keeps "Cat" when a client posts it; it is read as
+    "cat". Values stay values, unknown choices stay as they came, and a text that is also another
+    option's value is that value (values win)."""
+    spec = JobSpec.model_validate({**SPEC_VARIANTS["derived"], "outputs": [
+        {"name": "animal", "type": "label", "options": [{"value": "cat", "label": "Cat"}, "dog"]},
+        {"name": "tags", "type": "labels", "options": [{"value": "in", "label": "Indoor"},
+                                                       {"value": "out", "label": "in"}]},
+        {"name": "sure", "type": "bool"}]})
+    reader = AnswerReader(spec.outputs)
+
+    def read(animal: Any, tags: Any, sure: Any = "true") -> dict[str, Any]:
+        return reader.values([{"from_name": "animal", "value": {"choices": animal}},
+                              {"from_name": "tags", "value": {"choices": tags}},
+                              {"from_name": "sure", "value": {"choices": [sure]}}])
+
+    assert read(["Cat"], ["Indoor", "out"]) == {"animal": "cat", "tags": ["in", "out"], "sure": True}
+    assert read(["cat"], ["in"], "false") == {"animal": "cat", "tags": ["in"], "sure": False}
+    assert read(["Lion"], ["Outdoor"]) == {"animal": "Lion", "tags": ["Outdoor"], "sure": True}
+    assert read(["dog"], []) == {"animal": "dog", "tags": [], "sure": True}
+    assert answer_values([{"from_name": "animal", "value": {"choices": ["Cat"]}}], spec.outputs) == {"animal": "cat"}
 
 
 def test_task_body_keeps_key_and_golden_apart_from_inputs() -> None:

@@ -133,8 +133,14 @@ class LabelStudioApi:
 
     def iter_pages(self, path: str, params: Mapping[str, Any], items_key: str, count_key: str,
                    page_size: int | None = None) -> Iterator[dict[str, Any]]:
-        """Every object of a paged listing, page by page, stopping at the count the server gave
-        (the next page would be a 404 ``Invalid page.``)."""
+        """Every object of a paged listing, stopping at the count the server gave (the next page
+        would be a 404 ``Invalid page.``)."""
+        for page in self.iter_page_lists(path, params, items_key, count_key, page_size):
+            yield from page
+
+    def iter_page_lists(self, path: str, params: Mapping[str, Any], items_key: str, count_key: str,
+                        page_size: int | None = None) -> Iterator[list[dict[str, Any]]]:
+        """The pages of a paged listing, each as the list of its objects."""
         size = page_size or self.settings.page_size
         page = 1
         seen = 0
@@ -149,7 +155,8 @@ class LabelStudioApi:
                 if not isinstance(obj, dict):
                     raise MalformedResponseError(f"GET {path}: a listed object is not a JSON object",
                                                  backend=BACKEND)
-                yield obj
+            if objects:
+                yield objects
             seen += len(objects)
             if not objects or seen >= total or len(objects) < size:
                 return
@@ -163,10 +170,29 @@ class LabelStudioApi:
 
     def iter_tasks(self, project_id: str, *, annotations: bool = False,
                    page_size: int | None = None) -> Iterator[dict[str, Any]]:
+        for page in self.iter_task_pages(project_id, annotations=annotations, page_size=page_size):
+            yield from page
+
+    def iter_task_pages(self, project_id: str, *, annotations: bool = False,
+                        page_size: int | None = None) -> Iterator[list[dict[str, Any]]]:
+        """The project's tasks a page at a time (``annotations``: with their annotations)."""
         params: dict[str, Any] = {"project": project_id}
         if annotations:
             params["fields"] = "all"
-        yield from self.iter_pages("/api/tasks/", params, "tasks", "total", page_size)
+        yield from self.iter_page_lists("/api/tasks/", params, "tasks", "total", page_size)
+
+    def count_tasks(self, project_id: str, filters: Mapping[str, Any]) -> int:
+        """How many of the project's tasks a Data Manager filter selects: one task asked for, its
+        ``total`` read (the server counts in the database; nothing is listed)."""
+        import json
+
+        query = json.dumps({"filters": dict(filters)}, separators=(",", ":"))
+        body = self.object("GET", "/api/tasks/", params={"project": project_id, "page": 1, "page_size": 1,
+                                                          "query": query})
+        total = body.get("total")
+        if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+            raise MalformedResponseError("GET /api/tasks/ (filtered): expected 'total' (a count)", backend=BACKEND)
+        return total
 
     # ---- creates: sent once, looked up before any resend ---------------------------------------
 

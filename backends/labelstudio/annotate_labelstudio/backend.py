@@ -7,15 +7,17 @@ A job is one project; its id is the project id. The labeling config is generated
 keys already in the project first, so a rerun adds only what is missing. Answers are annotations:
 ``completed_by`` is the worker, ``lead_time`` the duration, ``was_cancelled`` a skip. Overlap is the
 project's ``maximum_annotations``. Creates are sent once and looked up before any resend (``api``).
+``progress`` reports every task as an item and the golden ones apart, counted by the server, so the
+counts (``docs/counts.md``) hold the items nobody answered yet.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from itertools import islice
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from annotate_core.backend import Backend, JobState, PlannedOperation, PlanWarning, Progress, ProgressCallback
 from annotate_core.capabilities import Capability, Unsupported
@@ -29,8 +31,8 @@ from annotate_labelstudio.labeling import (
     GOLDEN_FIELD,
     KEY_FIELD,
     RESERVED_FIELDS,
+    AnswerReader,
     Mark,
-    answer_values,
     encode_mark,
     labeling_config,
     read_mark,
@@ -38,7 +40,14 @@ from annotate_labelstudio.labeling import (
 )
 from annotate_labelstudio.settings import BACKEND, Settings
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 log = logging.getLogger(__name__)
+
+#: the Data Manager filter selecting golden tasks: ``data._annotate_golden`` present and not null
+GOLDEN_FILTER: dict[str, Any] = {"conjunction": "and", "items": [
+    {"filter": f"filter:tasks:data.{GOLDEN_FIELD}", "operator": "empty", "type": "Unknown", "value": False}]}
 
 
 def _parse_time(value: Any, where: str) -> datetime | None:
@@ -320,10 +329,17 @@ class LabelStudioBackend(Backend):
             state = JobState.COMPLETED
         else:
             state = JobState.OPEN
+        golden = self.golden_tasks(job_id) if total else 0
         details = {"skipped": int(project.get("skipped_annotations_number") or 0),
+                   "items_to_label": max(total - golden, 0), "golden_items": golden,
                    "url": f"{self.settings.url}/projects/{job_id}/data"}
         return Progress(state=state, total_items=total, completed_items=finished, submitted_answers=submitted,
                         expected_answers=total * overlap, details=details)
+
+    def golden_tasks(self, job_id: str) -> int:
+        """The project's tasks whose data carries known answers (``_annotate_golden``), counted by the
+        server: a Data Manager filter on that data field, one task asked for, the ``total`` read."""
+        return self.api.count_tasks(job_id, GOLDEN_FILTER)
 
     def list_jobs(self) -> list[Mapping[str, Any]]:
         """The projects annotate made on the server (those whose labeling config holds its mark)."""
@@ -404,46 +420,66 @@ class LabelStudioBackend(Backend):
 
     def iter_answers(self, job_id: str, spec: JobSpec | None) -> Iterator[Mapping[str, Any]]:
         """One record per annotation and output field, every page of the project's tasks."""
+        spec, pages = self._answer_pages(job_id, spec)
+        reader = AnswerReader(spec.outputs)
+        out: list[dict[str, Any]] = []
+        for page in pages:
+            for task in page:
+                add_task(lambda **record: out.append(record), task, spec, reader)
+            yield from out
+            out.clear()
+
+    def iter_answer_frames(self, job_id: str, spec: JobSpec | None) -> Iterator[pd.DataFrame]:
+        """The columnar path ``Job.answers`` prefers: the frame ``iter_answers`` would give, one frame
+        per page of tasks with their annotations, as each arrives (the same requests, no dict per answer)."""
+        from annotate_core.answers import AnswerColumns
+
+        # input columns as the record path gets them (answers_frame: the given spec's inputs, or none)
+        names = [f.name for f in spec.inputs] if spec else []
+        spec, pages = self._answer_pages(job_id, spec)
+        reader = AnswerReader(spec.outputs)
+        # every answer of a task comes from its one task object: keys and inputs are shared already
+        columns = AnswerColumns(names, share_items=False)
+        for page in pages:
+            for task in page:
+                add_task(columns.add, task, spec, reader)
+            del page
+            yield columns.frame()
+
+    def _answer_pages(self, job_id: str, spec: JobSpec | None) -> tuple[JobSpec, Iterator[list[dict[str, Any]]]]:
+        """The job's spec (the stored one unless given) and its pages of tasks with their annotations:
+        what both answer paths read, in one order."""
         project = self._project(job_id)
         spec = spec or self._mark(project).spec
-        for task in self.api.iter_tasks(job_id, annotations=True):
-            yield from self._task_records(task, spec)
-
-    def _task_records(self, task: Mapping[str, Any], spec: JobSpec) -> Iterator[dict[str, Any]]:
-        where = f"task {task.get('id')}"
-        data = task.get("data")
-        if not isinstance(data, dict):
-            raise MalformedResponseError(f"{where}: no 'data' object", backend=BACKEND)
-        key = data.get(KEY_FIELD) or str(task.get("id"))
-        golden = data.get(GOLDEN_FIELD) if isinstance(data.get(GOLDEN_FIELD), dict) else None
-        inputs = {k: v for k, v in data.items() if k not in RESERVED_FIELDS}
-        annotations = task.get("annotations") or []
-        if not isinstance(annotations, list):
-            raise MalformedResponseError(f"{where}: 'annotations' is not a list", backend=BACKEND)
-        for ann in annotations:
-            if not isinstance(ann, dict):
-                raise MalformedResponseError(f"{where}: an annotation is not an object", backend=BACKEND)
-            aw = f"{where}, annotation {ann.get('id')}"
-            skipped = bool(ann.get("was_cancelled"))
-            values = {} if skipped else answer_values(ann.get("result"), spec.outputs)
-            lead = ann.get("lead_time")
-            submitted = _parse_time(ann.get("created_at"), f"{aw}: created_at")
-            for field in spec.outputs:
-                yield {
-                    "task": key,
-                    "item_key": key,
-                    "worker": _user_id(ann.get("completed_by"), aw),
-                    "label": values.get(field.name),
-                    "field": field.name,
-                    "assignment": str(ann.get("id")),
-                    "status": "skipped" if skipped else "submitted",
-                    "submitted_at": submitted,
-                    "duration_s": float(lead) if isinstance(lead, int | float) and not isinstance(lead, bool) else None,
-                    "golden": golden is not None,
-                    "golden_label": golden.get(field.name) if golden is not None else None,
-                    "reviewer": None,
-                    "review_comment": None,
-                    "inputs": inputs,
-                }
+        return spec, self.api.iter_task_pages(job_id, annotations=True)
 
 
+def add_task(add: Callable[..., None], task: Mapping[str, Any], spec: JobSpec, reader: AnswerReader) -> None:
+    """One task's answers as calls of ``add`` with each record's keys (one per annotation and output
+    field): ``AnswerColumns.add`` for the frame path, a list's append for the record path."""
+    where = f"task {task.get('id')}"
+    data = task.get("data")
+    if not isinstance(data, dict):
+        raise MalformedResponseError(f"{where}: no 'data' object", backend=BACKEND)
+    key = data.get(KEY_FIELD) or str(task.get("id"))
+    golden = data.get(GOLDEN_FIELD) if isinstance(data.get(GOLDEN_FIELD), dict) else None
+    inputs = {k: v for k, v in data.items() if k not in RESERVED_FIELDS}
+    annotations = task.get("annotations") or []
+    if not isinstance(annotations, list):
+        raise MalformedResponseError(f"{where}: 'annotations' is not a list", backend=BACKEND)
+    for ann in annotations:
+        if not isinstance(ann, dict):
+            raise MalformedResponseError(f"{where}: an annotation is not an object", backend=BACKEND)
+        aw = f"{where}, annotation {ann.get('id')}"
+        skipped = bool(ann.get("was_cancelled"))
+        values = {} if skipped else reader.values(ann.get("result"))
+        lead = ann.get("lead_time")
+        submitted = _parse_time(ann.get("created_at"), f"{aw}: created_at")
+        worker = _user_id(ann.get("completed_by"), aw)
+        duration = float(lead) if isinstance(lead, int | float) and not isinstance(lead, bool) else None
+        for field in spec.outputs:
+            add(task=key, item_key=key, worker=worker, label=values.get(field.name), field=field.name,
+                assignment=str(ann.get("id")), status="skipped" if skipped else "submitted",
+                submitted_at=submitted, duration_s=duration, golden=golden is not None,
+                golden_label=golden.get(field.name) if golden is not None else None,
+                reviewer=None, review_comment=None, inputs=inputs)

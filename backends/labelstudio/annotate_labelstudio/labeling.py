@@ -5,7 +5,9 @@ outputs become control tags named after the field and tied (``toName``) to the f
 ``label`` -> ``<Choices choice="single">`` (``layout="select"`` for a dropdown), ``labels`` ->
 ``<Choices choice="multiple">``, ``number`` -> ``<Number>``, other typed answers -> ``<TextArea>``. An
 option whose text differs from its value is a ``<Choice value=text alias=value>``: the result then
-holds the value. A custom ``interface`` is rendered component by component, in order.
+holds the value when the choice is made in Label Studio's UI, and the text when an annotation is posted
+with it through the API (``AnswerReader`` maps it back to the value). A custom ``interface`` is
+rendered component by component, in order.
 
 The config also carries annotate's mark, an XML comment Label Studio keeps verbatim and never shows:
 the job key, the spec (lossless JSON, zlib-compressed and base64-encoded: short, and no ``--`` can end
@@ -195,28 +197,57 @@ def result_entry(field: DataField, to_name: str, value: Any) -> dict[str, Any]:
     return {"from_name": field.name, "to_name": to_name, "type": "textarea", "value": {"text": [str(value)]}}
 
 
+class AnswerReader:
+    """Annotation results back as answer values, for one spec's outputs (built once per read).
+
+    A ``<Choice value=text alias=value>`` is stored as its alias when an annotator picks it in Label
+    Studio's UI, but an annotation posted through the API with the text shown (``"Cat"``) keeps that
+    text. A choice that is an option's text and no option's value is mapped to that option's value;
+    anything else (a value, or a value the spec does not know) is kept as it came, as the other
+    backends keep a vendor's labels.
+    """
+
+    __slots__ = ("_by_name", "_to_value")
+
+    def __init__(self, outputs: Sequence[DataField]) -> None:
+        self._by_name = {f.name: f for f in outputs}
+        self._to_value: dict[str, dict[str, str]] = {}
+        for f in outputs:
+            options = _options(f) if f.type in (FieldType.LABEL, FieldType.LABELS, FieldType.BOOL) else []
+            values = {value for _, value in options}
+            mapping = {text: value for text, value in options if text != value and text not in values}
+            if mapping:
+                self._to_value[f.name] = mapping
+
+    def values(self, result: object) -> dict[str, Any]:
+        """Output field -> the answer a ``result`` list holds for it (absent: not answered)."""
+        values: dict[str, Any] = {}
+        for entry in result if isinstance(result, list) else []:
+            if not isinstance(entry, Mapping):
+                continue
+            field = self._by_name.get(str(entry.get("from_name")))
+            value = entry.get("value")
+            if field is None or not isinstance(value, Mapping):
+                continue
+            if "choices" in value and isinstance(value["choices"], list):
+                choices = [str(c) for c in value["choices"]]
+                mapping = self._to_value.get(field.name)
+                if mapping:
+                    choices = [mapping.get(c, c) for c in choices]
+                if field.type is FieldType.LABELS:
+                    values[field.name] = choices
+                elif field.type is FieldType.BOOL:
+                    values[field.name] = bool(choices) and choices[0] == "true"
+                else:
+                    values[field.name] = choices[0] if choices else None
+            elif "number" in value:
+                values[field.name] = value["number"]
+            elif "text" in value:
+                text = value["text"]
+                values[field.name] = "\n".join(str(t) for t in text) if isinstance(text, list) else str(text)
+        return values
+
+
 def answer_values(result: object, outputs: Sequence[DataField]) -> dict[str, Any]:
-    """Output field -> the answer a ``result`` list holds for it (absent: not answered)."""
-    by_name = {f.name: f for f in outputs}
-    values: dict[str, Any] = {}
-    for entry in result if isinstance(result, list) else []:
-        if not isinstance(entry, Mapping):
-            continue
-        field = by_name.get(str(entry.get("from_name")))
-        value = entry.get("value")
-        if field is None or not isinstance(value, Mapping):
-            continue
-        if "choices" in value and isinstance(value["choices"], list):
-            choices = [str(c) for c in value["choices"]]
-            if field.type is FieldType.LABELS:
-                values[field.name] = choices
-            elif field.type is FieldType.BOOL:
-                values[field.name] = bool(choices) and choices[0] == "true"
-            else:
-                values[field.name] = choices[0] if choices else None
-        elif "number" in value:
-            values[field.name] = value["number"]
-        elif "text" in value:
-            text = value["text"]
-            values[field.name] = "\n".join(str(t) for t in text) if isinstance(text, list) else str(text)
-    return values
+    """Output field -> the answer a ``result`` list holds for it (``AnswerReader`` for many results)."""
+    return AnswerReader(outputs).values(result)
