@@ -24,6 +24,7 @@ import click
 import pandas as pd
 
 from annotate_core.aggregation.registry import AGGREGATORS, DEFAULT_METHOD
+from annotate_core.answers_stream import stream_answers
 from annotate_core.capabilities import Capability
 from annotate_core.cli.keys import run_key
 from annotate_core.client import Client, connect
@@ -199,17 +200,21 @@ def simulate_and_report(job: Job, spec: JobSpec, truth: TruthSource, out: Path,
     summary = dict(job.simulate(**sim_options))
     shown = bool(sim_options.get("progress", True))
     out.mkdir(parents=True, exist_ok=True)
-    with phase("reading answers", enabled=shown):
-        answers = job.answers()
     field = spec.outputs[0].name
+    with phase(f"reading answers into {out / 'answers.csv'}", enabled=shown):  # page by page when it can
+        streamed = stream_answers(job, out / "answers.csv", field)
+    answers: pd.DataFrame | None = None
+    if streamed is None:
+        with phase("reading answers", enabled=shown):
+            answers = job.answers()
     with phase("counting items and answers", enabled=shown):
-        counts = job_counts(job, answers, field_name=field)
+        counts = job_counts(job, streamed.counted if streamed else answers, field_name=field)
     scores: dict[str, tuple[float, int] | None] = {}
     tables: dict[str, pd.DataFrame] = {}
     if counts.usable_answers:
         for m in dict.fromkeys(["mv", "ds", method]):
             with phase(f"aggregating with {_METHOD_NAMES.get(m, m)}", enabled=shown):
-                tables[m] = results_table(job, m, answers)
+                tables[m] = results_table(job, m, streamed.usable if streamed else answers)
         with phase("comparing with the hidden truth", enabled=shown):
             scores = accuracies({m: t.rename(columns={"key": "task"}) for m, t in tables.items()}, truth, field)
         table = tables[method]
@@ -217,8 +222,10 @@ def simulate_and_report(job: Job, spec: JobSpec, truth: TruthSource, out: Path,
         table = pd.DataFrame(columns=["key", "label", "confidence", "n_answers", "golden", "method"])
     with phase(f"writing {out / 'results.csv'}", enabled=shown):
         table.to_csv(out / "results.csv", index=False)
-    with phase(f"writing {out / 'answers.csv'}", enabled=shown):
-        answers.to_csv(out / "answers.csv", index=False)
+    del tables, table
+    if answers is not None:
+        with phase(f"writing {out / 'answers.csv'}", enabled=shown):
+            answers.to_csv(out / "answers.csv", index=False)
     summary["accuracy"] = {m: (None if s is None else round(s[0], 4)) for m, s in scores.items()}
     echo_summary(job, spec, summary, counts, scores, out, where)
     return summary
