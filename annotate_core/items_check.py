@@ -69,6 +69,7 @@ class ItemsCheck:
     rejected_rows: set[int] = field(default_factory=set)
     truth: dict[str, dict[str, Any]] = field(default_factory=dict)
     stamp: tuple[int, int] | None = None
+    truth_kept: bool = True  # False: ``truth`` stays empty and ``iter_truth`` reads the source again
 
     @property
     def rejected(self) -> int:
@@ -98,17 +99,45 @@ class ItemsCheck:
                 raise changed
             yield unit.item
 
+    def iter_truth(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """``(key, {output: true value})`` of every valid row with hidden truth, in file order.
 
-def check_items(spec: JobSpec, data: Any, *, golden_refused: str | None = None) -> ItemsCheck:
+        With ``keep_truth=False`` (``annotate run``) nothing was kept by the check: a file is read a
+        third time, row by row, without building items, so a million items' truth never sits in
+        memory at once.
+        """
+        if self.truth_kept:
+            yield from self.truth.items()
+            return
+        if not isinstance(self.source, ItemsFile):
+            for unit in _units(self.source, self.spec):
+                if unit.index not in self.rejected_rows and unit.truth and unit.item is not None:
+                    yield unit.item.key, unit.truth
+            return
+        if self.source.stamp() != self.stamp:
+            raise ItemsInputError(f"{self.name}: the file changed after its items were checked; run again")
+        outputs = {f.name for f in self.spec.outputs}
+        for i, rec in enumerate(self.source.records()):
+            if i in self.rejected_rows or rec.row is None:
+                continue
+            row = {str(k): v for k, v in rec.row.items()}
+            truth = _row_truth(row, outputs)
+            if truth:
+                yield str(row[KEY_COLUMN]), truth
+
+
+def check_items(spec: JobSpec, data: Any, *, golden_refused: str | None = None,
+                keep_truth: bool = True) -> ItemsCheck:
     """Read and validate every item of ``data`` (a path, DataFrame, or iterable of Items/dicts).
 
     Every problem is collected with the row's line (files) or index, the field and what was
     expected: bad cells, unknown or missing columns, duplicate keys (the first occurrence is the
     valid one), rows that cannot be read. A file that cannot be read at all, or no items, raises
     ``ItemsInputError``. ``golden_refused`` rejects golden items (a backend without them).
+    ``keep_truth=False`` keeps no hidden truth in ``check.truth``: ``check.iter_truth()`` reads it again.
     """
     source, name = _source(data)
-    check = ItemsCheck(spec, source, name, golden_refused)
+    check = ItemsCheck(spec, source, name, golden_refused, truth_kept=keep_truth)
     if isinstance(source, ItemsFile):
         check.stamp = source.stamp()
     header: set[str] = set()
@@ -135,7 +164,7 @@ def check_items(spec: JobSpec, data: Any, *, golden_refused: str | None = None) 
                 shown = f"line {first}" if unit.line is not None else f"#{first}"
                 problems.append(ItemError(key, "key", f"duplicate key (first on {shown})", unit.index))
         if not problems:
-            if unit.truth and item is not None:
+            if keep_truth and unit.truth and item is not None:
                 check.truth[item.key] = unit.truth
             continue
         check.rejected_rows.add(unit.index)
@@ -208,6 +237,15 @@ def _units(source: Source, spec: JobSpec) -> Iterator[_Unit]:
 
 def _blank(value: Any) -> bool:
     return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
+
+
+def _row_truth(row: Mapping[str, Any], outputs: set[str]) -> dict[str, Any]:
+    """The row's non-blank ``truth:<output>`` cells of known outputs (a valid row has no others)."""
+    truth: dict[str, Any] = {}
+    for col, value in row.items():
+        if col.startswith(TRUTH_PREFIX) and col[len(TRUTH_PREFIX):] in outputs and not _blank(value):
+            truth[col[len(TRUTH_PREFIX):]] = value
+    return truth
 
 
 def _from_row(row: Mapping[Any, Any], spec: JobSpec, index: int, *, full_items: bool) -> _Unit:

@@ -10,11 +10,12 @@ the accuracy figures) use them.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import click
 import pandas as pd
 
 from annotate_core.aggregation.registry import AGGREGATORS, DEFAULT_METHOD
+from annotate_core.answers_stream import stream_answers
 from annotate_core.capabilities import Capability
 from annotate_core.cli.keys import run_key
 from annotate_core.client import Client, connect
@@ -64,14 +66,14 @@ def open_client(ctx: click.Context, backend: str | None, profile: str | None, db
     return connect(None, config=config, **options)  # a broken default profile is an error, not local
 
 
-def checked_items(spec: JobSpec, items: Any, *, allow_partial: bool, golden_refused: str | None = None
-                  ) -> ItemsCheck:
+def checked_items(spec: JobSpec, items: Any, *, allow_partial: bool, golden_refused: str | None = None,
+                  keep_truth: bool = True) -> ItemsCheck:
     """Every row of ``items`` read and validated against ``spec`` before anything is created.
 
     Any rejected row stops here (exit 1), listing the rows with their line and field, unless
     ``allow_partial``: then the rejected rows are listed as a warning and the valid ones kept.
     """
-    check = check_items(spec, items, golden_refused=golden_refused)
+    check = check_items(spec, items, golden_refused=golden_refused, keep_truth=keep_truth)
     if not check.errors:
         return check
     head = f"{check.name}: {check.rejected} of {check.rows} row(s) rejected"
@@ -127,14 +129,42 @@ def split_truth(rows: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, Any]]
         raise click.BadParameter(str(exc), param_hint="--items") from None
 
 
-def accuracy(results: pd.DataFrame, truth: Mapping[str, Mapping[str, Any]], field: str) -> tuple[float, int] | None:
+#: Hidden truth as a mapping (key -> {output: value}) or a callable giving those pairs afresh on each call
+#: (``ItemsCheck.iter_truth``: a million items' truth is read again rather than held)
+TruthSource = Mapping[str, Mapping[str, Any]] | Callable[[], Iterable[tuple[str, Mapping[str, Any]]]]
+
+TRUTH_CHUNK = 5000  # hidden truths handed to the backend (and compared) at a time
+
+
+def _truth_chunks(truth: TruthSource) -> Iterator[list[tuple[str, Mapping[str, Any]]]]:
+    pairs = iter(truth.items() if isinstance(truth, Mapping) else truth())
+    while chunk := list(itertools.islice(pairs, TRUTH_CHUNK)):
+        yield chunk
+
+
+def accuracy(results: pd.DataFrame, truth: TruthSource, field: str) -> tuple[float, int] | None:
     """Share of non-golden items whose aggregated label equals the true one, and how many were judged."""
-    rows = results[~results["golden"].fillna(False).astype(bool)] if "golden" in results else results
-    judged = [(lab, truth[k][field]) for k, lab in zip(rows["task"], rows["label"], strict=True)
-              if k in truth and field in truth[k]]
-    if not judged:
-        return None
-    return sum(1 for a, b in judged if a == b) / len(judged), len(judged)
+    return accuracies({"": results}, truth, field)[""]
+
+
+def accuracies(tables: Mapping[str, pd.DataFrame], truth: TruthSource, field: str
+               ) -> dict[str, tuple[float, int] | None]:
+    """``accuracy`` of several results tables (columns task, label, golden) in one pass over the truth."""
+    found: dict[str, tuple[pd.Index, list[Any]]] = {}
+    for m, results in tables.items():
+        rows = results[~results["golden"].fillna(False).astype(bool)] if "golden" in results else results
+        found[m] = (pd.Index(rows["task"]), rows["label"].tolist())
+    right = dict.fromkeys(tables, 0)
+    judged = 0
+    for chunk in _truth_chunks(truth):
+        keys = pd.Index([k for k, v in chunk if field in v])
+        values = [v[field] for _, v in chunk if field in v]
+        for m, (index, labels) in found.items():
+            at = index.get_indexer(keys)
+            right[m] += sum(1 for i, value in zip(at, values, strict=True) if i >= 0 and labels[i] == value)
+        if found:  # every table has the same tasks: the judged count is the first one's
+            judged += int((next(iter(found.values()))[0].get_indexer(keys) >= 0).sum())
+    return {m: (right[m] / judged, judged) if judged else None for m in tables}
 
 
 def results_table(job: Job, method: str, answers: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -156,36 +186,46 @@ def simulation_options(workers: int, seed: int, accuracy_: float | None, spammer
     return opts
 
 
-def simulate_and_report(job: Job, spec: JobSpec, truth: Mapping[str, Mapping[str, Any]], out: Path,
+def simulate_and_report(job: Job, spec: JobSpec, truth: TruthSource, out: Path,
                         sim_options: dict[str, Any], *, method: str = DEFAULT_METHOD,
                         where: str = "") -> dict[str, Any]:
     """Drive a started job with the simulated workforce, write results.csv and answers.csv, print a summary."""
-    if truth and hasattr(job.backend, "set_truth"):
-        job.backend.set_truth(job.id, truth)
-    elif truth:
-        sim_options = {**sim_options, "truth": dict(truth)}
+    if hasattr(job.backend, "set_truth"):  # chunk by chunk: never every item's truth at once
+        for chunk in _truth_chunks(truth):
+            job.backend.set_truth(job.id, dict(chunk))
+    else:
+        held = {k: v for chunk in _truth_chunks(truth) for k, v in chunk}
+        if held:
+            sim_options = {**sim_options, "truth": held}
     summary = dict(job.simulate(**sim_options))
     shown = bool(sim_options.get("progress", True))
     out.mkdir(parents=True, exist_ok=True)
-    with phase("reading answers", enabled=shown):
-        answers = job.answers()
     field = spec.outputs[0].name
+    with phase(f"reading answers into {out / 'answers.csv'}", enabled=shown):  # page by page when it can
+        streamed = stream_answers(job, out / "answers.csv", field)
+    answers: pd.DataFrame | None = None
+    if streamed is None:
+        with phase("reading answers", enabled=shown):
+            answers = job.answers()
     with phase("counting items and answers", enabled=shown):
-        counts = job_counts(job, answers, field_name=field)
+        counts = job_counts(job, streamed.counted if streamed else answers, field_name=field)
     scores: dict[str, tuple[float, int] | None] = {}
     tables: dict[str, pd.DataFrame] = {}
     if counts.usable_answers:
         for m in dict.fromkeys(["mv", "ds", method]):
             with phase(f"aggregating with {_METHOD_NAMES.get(m, m)}", enabled=shown):
-                tables[m] = results_table(job, m, answers)
-            scores[m] = accuracy(tables[m].rename(columns={"key": "task"}), truth, field)
+                tables[m] = results_table(job, m, streamed.usable if streamed else answers)
+        with phase("comparing with the hidden truth", enabled=shown):
+            scores = accuracies({m: t.rename(columns={"key": "task"}) for m, t in tables.items()}, truth, field)
         table = tables[method]
     else:
         table = pd.DataFrame(columns=["key", "label", "confidence", "n_answers", "golden", "method"])
     with phase(f"writing {out / 'results.csv'}", enabled=shown):
         table.to_csv(out / "results.csv", index=False)
-    with phase(f"writing {out / 'answers.csv'}", enabled=shown):
-        answers.to_csv(out / "answers.csv", index=False)
+    del tables, table
+    if answers is not None:
+        with phase(f"writing {out / 'answers.csv'}", enabled=shown):
+            answers.to_csv(out / "answers.csv", index=False)
     summary["accuracy"] = {m: (None if s is None else round(s[0], 4)) for m, s in scores.items()}
     echo_summary(job, spec, summary, counts, scores, out, where)
     return summary
@@ -298,7 +338,7 @@ def run_cmd(ctx: click.Context, spec: str, backend: str | None, profile: str | N
     if not path:
         raise click.UsageError("no items: give --items FILE or set source.path in the spec")
     with phase(f"checking {path}", enabled=not no_progress):
-        check = checked_items(s, path, allow_partial=allow_partial)
+        check = checked_items(s, path, allow_partial=allow_partial, keep_truth=False)
     mixed = s.distribution.golden_per_batch if isinstance(s.distribution, Pulling) else 0
     if mixed and not check.golden:  # every batch would promise a golden item that does not exist
         raise ItemsInputError(
@@ -312,7 +352,7 @@ def run_cmd(ctx: click.Context, spec: str, backend: str | None, profile: str | N
             raise click.UsageError(
                 f"--simulate: backend {client.name!r} has no simulated workforce; use --backend local")
         if check.golden and Capability.GOLDEN not in client.backend.capabilities:
-            check = checked_items(s, check, allow_partial=allow_partial,
+            check = checked_items(s, check, allow_partial=allow_partial, keep_truth=False,
                                   golden_refused=f"backend {client.name!r} has no golden items")
         opts = simulation_options(workers, seed, accuracy_, spammers, fast_clickers, not no_progress)
         key = run_key(client, s, path, job_key=job_key, new_job=new_job, simulation=opts if simulate else None)
@@ -337,7 +377,7 @@ def _drive(job: Job, s: JobSpec, check: ItemsCheck, client: Client, opts: dict[s
     with phase(f"starting job {job.id}", enabled=progress):
         job.start()
     if simulate:
-        simulate_and_report(job, s, check.truth, out, opts, method=method, where=_where(client))
+        simulate_and_report(job, s, check.iter_truth, out, opts, method=method, where=_where(client))
         return
     click.echo(f"job {job.id} started on {client.name} with {report.created + report.existing} item(s)")
     if wait:

@@ -291,3 +291,20 @@ def test_nul_characters_never_reach_a_store() -> None:
     assert [(e.key, e.field) for e in check.errors] == [("a", "inputs.text"), ("b", "hint")]
     assert "NUL characters" in check.errors[0].message
     assert [i.key for i in check.items()] == ["c"]
+
+
+def test_truth_left_in_the_file_is_read_again_for_the_valid_rows_only(tmp_path: Path) -> None:
+    p = tmp_path / "items.csv"
+    p.write_text("key,image,truth:result\na,https://x.io/a.jpg,cat\nb,not a url,dog\nc,https://x.io/c.jpg,\n"
+                 "d,https://x.io/d.jpg,dog\n")
+    kept = check_items(make_spec(), p)
+    streamed = check_items(make_spec(), p, keep_truth=False)
+    assert kept.truth == {"a": {"result": "cat"}, "d": {"result": "dog"}}
+    assert streamed.truth == {} and streamed.rejected == kept.rejected == 1
+    expected = [("a", {"result": "cat"}), ("d", {"result": "dog"})]
+    assert list(streamed.iter_truth()) == list(kept.iter_truth()) == expected
+    rows = [{"key": "a", "image": "https://x.io/a.jpg", "truth:result": "cat"}, {"key": "b", "image": "bad"}]
+    assert list(check_items(make_spec(), rows, keep_truth=False).iter_truth()) == [("a", {"result": "cat"})]
+    p.write_text("key,image,truth:result\na,https://x.io/a.jpg,dog\n")
+    with pytest.raises(ItemsInputError, match="changed after"):
+        list(streamed.iter_truth())

@@ -37,12 +37,12 @@ def test_run_simulate_and_results_announce_their_phases(tmp_path, examples_dir, 
     assert r.exit_code == 0, r.output
     job_id = r.stdout.split("job ")[1].split()[0]
     for line in (f"checking {items}...", f"starting job {job_id}...", "preparing the simulated workforce...",
-                 "summing up the simulation...", "reading answers...",
+                 "summing up the simulation...", f"reading answers into {out / 'answers.csv'}...",
                  "counting items and answers...", "aggregating with majority vote...",
-                 "aggregating with Dawid-Skene...", f"writing {out / 'results.csv'}...",
-                 f"writing {out / 'answers.csv'}..."):
+                 "aggregating with Dawid-Skene...", "comparing with the hidden truth...",
+                 f"writing {out / 'results.csv'}..."):
         assert line in r.stderr.splitlines(), (line, r.stderr)
-    assert "reading answers: done in " in r.stderr
+    assert f"reading answers into {out / 'answers.csv'}: done in " in r.stderr
     assert "reading answers" not in r.stdout  # the summary on stdout stays as it was
 
     res = CliRunner().invoke(cli, ["results", job_id, "--db", str(db), "-o", str(tmp_path / "r.csv")])
@@ -68,7 +68,8 @@ def test_demo_announces_generating_and_aggregating(tmp_path, every_phase_long) -
                            catch_exceptions=False)
     assert r.exit_code == 0, r.output
     lines = r.stderr.splitlines()
-    for line in ("generating 30 items...", "reading answers...", "aggregating with Dawid-Skene..."):
+    for line in ("generating 30 items...", f"reading answers into {tmp_path / 'answers.csv'}...",
+                 "aggregating with Dawid-Skene..."):
         assert line in lines, (line, r.stderr)
 
 
