@@ -35,7 +35,8 @@ annotate_pg_setup() {
   port=$(pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main" {print $3}')
 
   as_postgres() {
-    if command -v runuser >/dev/null 2>&1; then runuser -u postgres -- "$@"; else su postgres -s /bin/sh -c "$*"; fi
+    # from /: the postgres user may not enter the directory CI runs in ("could not change directory")
+    if command -v runuser >/dev/null 2>&1; then (cd / && runuser -u postgres -- "$@"); else (cd / && su postgres -s /bin/sh -c "$*"); fi
   }
   local i
   for i in $(seq 1 30); do  # the server may take a moment to accept connections
