@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from annotate_local import LocalBackend
+from annotate_local.clock import ManualClock
 from sqlalchemy import create_engine, text
 
 from annotate_core.client import Client
@@ -22,18 +23,6 @@ BASE: dict[str, Any] = {
     "outputs": [{"name": "result", "type": "label", "options": ["cat", "dog"]}],
 }
 
-
-class ManualClock:
-    """A clock tests move by hand: time-based rules and expiry without sleeping."""
-
-    def __init__(self, start: float = 1_800_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def make_spec(**overrides: Any) -> JobSpec:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from annotate_local import LocalBackend
+from annotate_local.clock import ManualClock
 from annotate_local.serve import EXTRA_HINT, missing_dependencies
 
 from annotate_core.items import Item
@@ -33,16 +34,6 @@ BASE: dict[str, Any] = {
     "overlap": {"count": 2},
 }
 
-
-class ManualClock:
-    def __init__(self, start: float = 1_800_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def make_spec(**overrides: Any) -> JobSpec:
