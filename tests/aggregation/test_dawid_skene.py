@@ -72,6 +72,61 @@ def test_many_labels_take_the_wide_engine_and_match_naive_em(monkeypatch: pytest
     np.testing.assert_allclose(wide.loss_history_, narrow.loss_history_, rtol=1e-13)
 
 
+@pytest.mark.parametrize("one_coin", [False, True])
+def test_yes_no_sparse_products_match_the_gather_and_bincount_path(
+    one_coin: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From SPARSE_MIN_ANSWERS_K2 answers yes/no labels take the sparse products (one pass over
+    the answers each way) instead of a gather and a bincount: same posteriors, bound and labels
+    as the small-crowd path and the naive EM, with golden tasks, rows out of task order and a
+    repeated answer."""
+    from annotate_core.aggregation import _em
+
+    answers, truth = load_case("bluebirds")
+    answers = pd.concat([answers, answers.iloc[[3]]], ignore_index=True).sample(frac=1.0, random_state=3)
+    known = golden(truth)
+    cls = agg.OneCoinDawidSkene if one_coin else agg.DawidSkene
+    small = cls(n_iter=12, tol=0).fit(answers, known)
+    monkeypatch.setattr(_em, "SPARSE_MIN_ANSWERS_K2", 0)
+    em = _em.EM(agg._encode.encode_answers(answers), _em.Golden(np.empty(0, np.intp), np.empty(0, np.intp)))
+    assert em._sparse
+    large = cls(n_iter=12, tol=0).fit(answers, known)
+    np.testing.assert_allclose(large.probas_.to_numpy(), small.probas_.to_numpy(), atol=1e-12)
+    np.testing.assert_allclose(large.loss_history_, small.loss_history_, rtol=1e-12)
+    np.testing.assert_allclose(large.errors_.to_numpy(), small.errors_.to_numpy(), atol=1e-12)
+    assert large.labels_.equals(small.labels_)
+    probas, winners, history = naive.dawid_skene(
+        answers, n_iter=12, tol=0, golden=known.to_dict(), one_coin=one_coin
+    )
+    expected = posteriors(probas).reindex(index=large.probas_.index, columns=large.probas_.columns)
+    np.testing.assert_allclose(large.probas_.to_numpy(), expected.to_numpy(), atol=1e-12)
+    assert large.labels_.to_dict() == winners
+    np.testing.assert_allclose(large.loss_history_, history, rtol=1e-12)
+
+
+@pytest.mark.parametrize("one_coin", [False, True])
+def test_softmax_in_blocks_of_tasks_matches_naive_em(one_coin: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The softmax runs in blocks of tasks (``_em._BLOCK_VALUES``); with blocks of a few tasks,
+    golden tasks fall in some blocks and not others, and blocks with and without posteriors
+    below the entropy's 1e-10 clip alternate: still the naive EM's posteriors and bound."""
+    from annotate_core.aggregation import _em
+
+    answers, truth = agg.simulate_crowd(300, overlap=4, n_workers=12, labels=("a", "b", "c", "d"),
+                                        accuracy=(0.5, 0.999), seed=11)
+    known = truth.iloc[5:60:7]
+    monkeypatch.setattr(_em, "_BLOCK_VALUES", 4 * 7)  # 7 tasks a block
+    cls = agg.OneCoinDawidSkene if one_coin else agg.DawidSkene
+    model = cls(n_iter=10, tol=0).fit(answers, known)
+    probas, winners, history = naive.dawid_skene(
+        answers, n_iter=10, tol=0, golden=known.to_dict(), one_coin=one_coin
+    )
+    expected = posteriors(probas).reindex(index=model.probas_.index, columns=model.probas_.columns)
+    np.testing.assert_allclose(model.probas_.to_numpy(), expected.to_numpy(), atol=1e-12)
+    assert model.labels_.to_dict() == winners
+    np.testing.assert_allclose(model.loss_history_, history, rtol=1e-12)
+    assert (model.probas_.to_numpy() < 1e-10).any()  # the clip was exercised
+
+
 def test_golden_tasks_are_clamped_and_guide_the_rest() -> None:
     answers, truth = agg.simulate_crowd(300, overlap=3, n_workers=20, accuracy=(0.3, 0.95), seed=4)
     known = truth.iloc[:100]
