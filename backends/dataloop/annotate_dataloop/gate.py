@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
+from itertools import chain
 from typing import Any
 from urllib.parse import quote
 
@@ -141,6 +142,10 @@ class Gate:
 
     def iter_dql(self, dataset_id: str, query: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         """Every entity a DQL query over a dataset matches, page after page to the last (keyset)."""
+        return chain.from_iterable(self.iter_dql_pages(dataset_id, query))
+
+    def iter_dql_pages(self, dataset_id: str, query: Mapping[str, Any]) -> Iterator[list[dict[str, Any]]]:
+        """``iter_dql`` a response at a time: each page's entities as the gate sent them (checked)."""
         path = f"/datasets/{dataset_id}/query"
         current = dict(query)
         while True:
@@ -151,7 +156,8 @@ class Gate:
                 if not isinstance(e, dict) or not isinstance(e.get("id"), str):
                     raise MalformedResponseError(f"POST {path}: an entry of 'items' has no string 'id'",
                                                  backend=BACKEND)
-                yield e
+            if entities:
+                yield entities
             if not entities or not page.get("hasNextPage"):
                 return
             current = dql.after_id(current, entities[-1]["id"])
