@@ -268,13 +268,14 @@ class HttpClient:
             raise self._error(resp, method, shown)
         return resp
 
-    def json(self, method: str, path: str, **kw: Any) -> Any:
-        """``request`` and decode a JSON body; a non-JSON 2xx body is a ``MalformedResponseError``."""
+    def json(self, method: str, path: str, *, shape: Any = None, **kw: Any) -> Any:
+        """``request`` and decode a JSON body; a non-JSON 2xx body is a ``MalformedResponseError``.
+        ``shape``: the keys the caller reads of a big body (``json_bodies.response_json``)."""
         resp = self.request(method, path, **kw)
         if resp.status_code == 204 or not resp.content:
             return None
         try:
-            return response_json(resp)
+            return response_json(resp, shape)
         except ValueError:
             raise MalformedResponseError(
                 f"{method} {safe_url(resp.url or path)}: expected a JSON body, got "

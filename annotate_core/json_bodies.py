@@ -43,11 +43,38 @@ def use_fast_decoder(enabled: bool) -> None:
     _decoder = _UNSET if enabled else None
 
 
-def response_json(resp: requests.Response) -> Any:
+_shaped: dict[Any, Callable[[bytes], Any]] = {}
+
+
+def shaped_decoder(shape: Any) -> Callable[[bytes], Any] | None:
+    """msgspec's decoder for ``shape`` (made once per shape), None without msgspec."""
+    if fast_decoder() is None:
+        return None
+    if shape not in _shaped:
+        import msgspec
+
+        _shaped[shape] = msgspec.json.Decoder(shape).decode
+    return _shaped[shape]
+
+
+def response_json(resp: requests.Response, shape: Any = None) -> Any:
     """``resp.json()``, by msgspec when it is installed and the body is UTF-8 (what JSON is; a
-    response that names another charset, or that msgspec refuses, is decoded by ``requests``)."""
+    response that names another charset, or that msgspec refuses, is decoded by ``requests``).
+
+    ``shape`` is for a caller that reads a few keys of a big body: a ``TypedDict`` (``total=False``)
+    naming those keys, each typed ``Any`` (decoded whole) or as another such ``TypedDict`` (or one
+    ``| None``). msgspec then builds only the named keys of those objects and skips the rest, so
+    every key the caller reads holds what the whole decoding would give; a body of another shape
+    (an object where the shape has none) is decoded whole. Without msgspec the body is always
+    decoded whole, so the caller must read nothing outside its shape.
+    """
     decode = fast_decoder()
     if decode is not None and (resp.encoding is None or resp.encoding in _UTF8 or resp.encoding.lower() in _UTF8):
+        if shape is not None:
+            try:
+                return shaped_decoder(shape)(resp.content)  # type: ignore[misc]
+            except ValueError:  # msgspec.ValidationError: not that shape; DecodeError: decoded below
+                pass
         try:
             return decode(resp.content)
         except ValueError:  # msgspec.DecodeError: let requests and json decide (and word any error)

@@ -155,3 +155,14 @@ def test_a_page_given_as_arrays_is_the_page_given_as_lists() -> None:
     assert got.loc[1, "label"] == ["a", "b"]
     empty = from_columns({c: [] for c in ANSWER_COLUMNS}, {}, 0)
     pd.testing.assert_frame_equal(empty, answers_frame([]), check_exact=True)
+
+
+def test_settling_keeps_none_only_columns_and_replays_the_others() -> None:
+    from annotate_core.answers import settle_like_records
+
+    records = [record(label=None, reviewer=None, review_comment=c, golden_label=None) for c in (None, float("nan"))]
+    records.append(record(label=None, reviewer=None, review_comment=None, golden_label=pd.NA))
+    got = settle_like_records(columns_frame(records, ["image"]))
+    pd.testing.assert_frame_equal(got, answers_frame(records, ["image"]), check_exact=True)
+    assert got["reviewer"].tolist() == [None, None, None]  # only None: as it was
+    assert got["review_comment"].isna().all() and got.loc[0, "review_comment"] is not None  # None and NaN: NaN

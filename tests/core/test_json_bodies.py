@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 import requests
@@ -105,3 +105,26 @@ def test_any_document_decodes_alike(value: Any, ascii_only: bool) -> None:
     with_fast, without = decoded(body, True), decoded(body, False)
     assert with_fast[0] == without[0] == "value"
     assert same(with_fast[1], without[1]) and same(without[1], value)
+
+
+class _Inner(TypedDict, total=False):
+    keep: Any
+
+
+class _Shape(TypedDict, total=False):
+    items: list[_Inner]
+    more: Any
+
+
+def test_a_shape_builds_only_its_keys_and_falls_back_to_the_whole_body() -> None:
+    def shaped(body: bytes) -> Any:
+        return json_bodies.response_json(response(body), _Shape)
+
+    body = b'{"items": [{"keep": {"a": [1, 2]}, "skip": "x" }, {"skip": 1}], "more": true, "total": 9}'
+    json_bodies.use_fast_decoder(True)
+    assert shaped(body) == {"items": [{"keep": {"a": [1, 2]}}, {}], "more": True}
+    odd = b'{"items": [["not", "an object"]], "more": 1}'  # not the shape: decoded whole
+    assert shaped(odd) == {"items": [["not", "an object"]], "more": 1}
+    assert math.isnan(shaped(b'{"items": [{"keep": NaN}]}')["items"][0]["keep"])  # only json takes NaN
+    json_bodies.use_fast_decoder(False)
+    assert shaped(body) == json.loads(body)  # no msgspec: every key

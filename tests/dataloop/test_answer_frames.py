@@ -15,7 +15,7 @@ import pytest
 from annotate_dataloop import answers as amap
 from pandas.testing import assert_frame_equal
 
-from annotate_core import Client
+from annotate_core import Client, json_bodies
 from annotate_core.answers import AnswerColumns, answers_frame, job_answers, settle_like_records
 from annotate_core.errors import MalformedResponseError
 from annotate_core.model.fields import FieldType
@@ -108,8 +108,14 @@ def test_a_job_on_the_fake_gate_reads_the_same_frame_both_ways() -> None:
         vendor.answer(job.id, [])
         frames = job_answers(backend, job.id, spec)
         records = answers_frame(backend.iter_answers(job.id, spec), [f.name for f in spec.inputs])
+        json_bodies.use_fast_decoder(False)  # the standard library decodes every key of the pages
+        try:
+            whole = job_answers(backend, job.id, spec)
+        finally:
+            json_bodies.use_fast_decoder(True)
         backend.close_backend()
     assert_frame_equal(frames, records, check_exact=True)
+    assert_frame_equal(frames, whole, check_exact=True)
     assert len(frames) == 7 and set(frames["label"]) == {"cat", "dog"}
     assert frames["item_key"].str.startswith("conf-").all()
     # an assignment id decoded from every annotation made in it is stored once
@@ -236,3 +242,28 @@ def test_page_times_parse_as_each_value_does() -> None:
     assert parse_times([None, None], "createdAt") == [None, None]
     with pytest.raises(MalformedResponseError, match="createdAt: expected an ISO-8601 timestamp"):
         parse_times([values[0], "2026-13-15T12:00:01.565Z"], "createdAt")
+
+
+def test_the_pages_shapes_name_every_key_the_mapping_reads() -> None:
+    """With msgspec only the shapes' keys are decoded: the gate's pages read through them give the frame
+    the whole pages give (on the crafted pages, every branch), and the shapes name annotate's metadata key."""
+    import json
+
+    from annotate_dataloop.payloads import META_KEY
+
+    msgspec = pytest.importorskip("msgspec")
+    assert set(amap._User.__annotations__) == {META_KEY}
+    for field_type in (FieldType.LABEL, FieldType.LABELS, FieldType.BOOL):
+        ctx = amap.TaskContext(frozenset({TASK}), frozenset({QA}), "result", field_type, ("image",), "image")
+        for page, notes, originals in pages(field_type):
+            def shaped(entities: list[dict[str, Any]], shape: Any) -> list[dict[str, Any]]:
+                body = json.dumps({"items": entities, "hasNextPage": False, "totalItemsCount": 3}).encode()
+                return msgspec.json.Decoder(shape).decode(body)["items"]
+
+            thin_page = shaped([{**i, "thumbnail": "https://gate/t", "annotationsCount": 3} for i in page],
+                               amap.ItemsPage)
+            assert not {"thumbnail", "annotationsCount"} & set(thin_page[0])  # what is not read is not built
+            thin_notes = {k: shaped(v, amap.AnnotationsPage) for k, v in notes.items()}
+            thin_originals = {k: shaped([v], amap.ItemsPage)[0] for k, v in originals.items()}
+            assert_frame_equal(reference_frame(thin_page, thin_notes, thin_originals, ctx, ["image"]),
+                               reference_frame(page, notes, originals, ctx, ["image"]), check_exact=True)

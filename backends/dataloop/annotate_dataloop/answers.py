@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from annotate_core.answers import AnswerStatus
 from annotate_core.model.fields import FieldType
@@ -36,6 +36,86 @@ if TYPE_CHECKING:  # pandas loads when a frame is built
     import pandas as pd
 
     from annotate_core.answers import AnswerColumns
+
+# ---- what the mapping reads of the gate's pages ------------------------------------------------
+# Every key of items and annotations that _answer_pages, add_item and _fast_page read, as the shapes
+# HttpClient.json decodes them to (with msgspec: nothing else of an item or annotation is built;
+# json_bodies.response_json). A key read and not named here would be missing: name it here too.
+
+
+class _RefMeta(TypedDict, total=False):
+    status: Any
+    creator: Any
+
+
+class _Ref(TypedDict, total=False):
+    id: Any
+    metadata: _RefMeta | None
+
+
+class _ItemSystem(TypedDict, total=False):
+    refs: list[_Ref] | None
+
+
+class _Stored(TypedDict, total=False):  # metadata.user.annotate (META_KEY)
+    key: Any
+    inputs: Any
+
+
+class _User(TypedDict, total=False):
+    annotate: _Stored | None
+
+
+class _ItemMeta(TypedDict, total=False):
+    system: _ItemSystem | None
+    user: _User | None
+
+
+class _ItemSpec(TypedDict, total=False):
+    parentDatasetItemId: Any
+
+
+class _Item(TypedDict, total=False):
+    id: Any
+    spec: _ItemSpec | None
+    metadata: _ItemMeta | None
+    stream: Any
+    filename: Any
+    name: Any
+
+
+class _NoteSystem(TypedDict, total=False):
+    taskId: Any
+    status: Any
+    assignmentId: Any
+
+
+class _NoteMeta(TypedDict, total=False):
+    system: _NoteSystem | None
+
+
+class _Note(TypedDict, total=False):
+    id: Any
+    itemId: Any
+    label: Any
+    creator: Any
+    createdAt: Any
+    metadata: _NoteMeta | None
+
+
+class ItemsPage(TypedDict, total=False):
+    """A DQL page of items, as far as reading answers goes."""
+
+    items: list[_Item]
+    hasNextPage: Any
+
+
+class AnnotationsPage(TypedDict, total=False):
+    """A DQL page of class annotations, as far as reading answers goes."""
+
+    items: list[_Note]
+    hasNextPage: Any
+
 
 SUBMITTED_STATUSES = frozenset({"completed", "consensus_done", "complete"})
 QA_ACCEPT = frozenset({"approved", "approve"})

@@ -823,11 +823,13 @@ class DataloopBackend(Backend):
         holders = [h for t in annotate if isinstance(h := get(t, "metadata.system.consensusAssignmentId"), str)]
         for dataset_id, task_ids in by_dataset.items():
             query = dql.task_items(task_ids, exclude=holders)
-            items = self.gate.iter_dql(dataset_id, query)
+            # only the keys the mapping reads are decoded (with msgspec): most of a page is not read
+            items = self.gate.iter_dql(dataset_id, query, amap.ItemsPage)
             while page := list(islice(items, query["pageSize"])):
                 notes: dict[str, list[dict[str, Any]]] = {}
                 group = notes.setdefault
-                for a in self.gate.iter_dql(dataset_id, dql.class_annotations([i["id"] for i in page])):
+                for a in self.gate.iter_dql(dataset_id, dql.class_annotations([i["id"] for i in page]),
+                                            amap.AnnotationsPage):
                     on = a.get("itemId")
                     group(on if type(on) is str else str(on), []).append(a)
                 yield ctx, page, notes, self._originals(dataset_id, page)
@@ -838,7 +840,8 @@ class DataloopBackend(Backend):
         if not parents:
             return {}
         query = {**dql.items_by_id(parents), "sort": dict(dql.SORT_BY_ID)}
-        return {e["id"]: e for e in self.gate.iter_dql(dataset_id, query) if isinstance(e.get("id"), str)}
+        return {e["id"]: e for e in self.gate.iter_dql(dataset_id, query, amap.ItemsPage)
+                if isinstance(e.get("id"), str)}
 
 
 class _Where:

@@ -140,17 +140,21 @@ class Gate:
 
     # ---- pagination -----------------------------------------------------------------------------
 
-    def iter_dql(self, dataset_id: str, query: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    def iter_dql(self, dataset_id: str, query: Mapping[str, Any], shape: Any = None) -> Iterator[dict[str, Any]]:
         """Every entity a DQL query over a dataset matches, page after page to the last (keyset)."""
-        return chain.from_iterable(self.iter_dql_pages(dataset_id, query))
+        return chain.from_iterable(self.iter_dql_pages(dataset_id, query, shape))
 
-    def iter_dql_pages(self, dataset_id: str, query: Mapping[str, Any]) -> Iterator[list[dict[str, Any]]]:
-        """``iter_dql`` a response at a time: each page's entities as the gate sent them (checked)."""
+    def iter_dql_pages(self, dataset_id: str, query: Mapping[str, Any], shape: Any = None
+                       ) -> Iterator[list[dict[str, Any]]]:
+        """``iter_dql`` a response at a time: each page's entities as the gate sent them (checked).
+        ``shape``: the keys the caller reads of each page (``HttpClient.json``); it must name
+        ``items``, ``hasNextPage`` and each entity's ``id``, which the pagination reads."""
         path = f"/datasets/{dataset_id}/query"
         current = dict(query)
         while True:
             # a query only reads: repeating it after a 5xx cannot duplicate anything
-            page = self.object("POST", path, json=current, headers={"user_query": "true"}, idempotent=True)
+            page = self.object("POST", path, json=current, headers={"user_query": "true"}, idempotent=True,
+                               shape=shape)
             entities = need(page, "items", list, f"POST {path}")
             for e in entities:
                 if not isinstance(e, dict) or not isinstance(e.get("id"), str):
