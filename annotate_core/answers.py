@@ -368,6 +368,7 @@ def settle_like_records(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _only_none(values: Any) -> bool:
+    """Every cell is None (NaN, NaT or pd.NA are not: pandas' inference turns None beside them into NaN)."""
     try:
         return operator.countOf(values, None) == len(values)
     except (TypeError, ValueError):  # a cell that will not compare with None (pd.NA, an array): not only None

@@ -70,9 +70,9 @@ def response_json(resp: requests.Response, shape: Any = None) -> Any:
     """
     decode = fast_decoder()
     if decode is not None and (resp.encoding is None or resp.encoding in _UTF8 or resp.encoding.lower() in _UTF8):
-        if shape is not None:
+        if shape is not None and (decode_shaped := shaped_decoder(shape)) is not None:
             try:
-                return shaped_decoder(shape)(resp.content)  # type: ignore[misc]
+                return decode_shaped(resp.content)
             except ValueError:  # msgspec.ValidationError: not that shape; DecodeError: decoded below
                 pass
         try:
