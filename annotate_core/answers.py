@@ -7,6 +7,7 @@ dtypes, so aggregation, comparison and user code never special-case a vendor.
 from __future__ import annotations
 
 import gc
+import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from enum import Enum
@@ -175,29 +176,63 @@ class AnswerColumns:
     def frame(self) -> pd.DataFrame:
         """The page as a frame shaped like ``answers_frame``'s (``job_answers`` settles the object
         columns over the whole job, as ``answers_frame`` infers them over the whole list)."""
-        import numpy as np
-        import pandas as pd
-
-        n = self.rows
-        data: dict[str, Any] = {}
-        for c, dtype in ANSWER_COLUMNS.items():
-            values = self._cols[c]
-            if c == "submitted_at":
-                data[c] = pd.to_datetime(pd.Series(values, dtype="object"), utc=True).astype(dtype)
-            elif c == "duration_s":
-                data[c] = pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce").astype(dtype)
-            elif c == "golden":
-                data[c] = np.asarray(values, dtype=bool) if n else np.empty(0, dtype=bool)
-            else:  # an object array of the very objects (np.array would unpack list labels)
-                data[c] = pd.Series(np.fromiter(values, dtype=object, count=n), dtype="object", copy=False)
-        for name, values in zip(self._names, self._inputs, strict=True):
-            data[INPUT_PREFIX + name] = pd.Series(np.fromiter(values, dtype=object, count=n), dtype="object",
-                                                  copy=False)
+        frame = columns_frame(self._cols, dict(zip(self._names, self._inputs, strict=True)), self.rows)
         for c in self._cols:
             self._cols[c] = []
         self._inputs = [[] for _ in self._names]
         self.rows = 0
-        return pd.DataFrame(data, copy=False)
+        return frame
+
+
+def columns_frame(columns: Mapping[str, Any], inputs: Mapping[str, Any], n: int) -> pd.DataFrame:
+    """A page's frame from its columns of ``n`` values each (``ANSWER_COLUMNS``' names; inputs by name).
+
+    A column is a list of the values ``answers_frame`` reads from records, or already an array: an
+    object array (its very objects), a ``datetime64[ns, UTC]`` array or Series for ``submitted_at``,
+    a float array for ``duration_s``, a bool array for ``golden``. A backend that parses a page's
+    timestamps at once (Dataloop) or has a column that is the same on every row passes arrays;
+    ``AnswerColumns.frame`` passes lists. Lists of only None skip pandas' inference (NaT, NaN).
+    """
+    import numpy as np
+    import pandas as pd
+
+    data: dict[str, Any] = {}
+    for c, dtype in ANSWER_COLUMNS.items():
+        values = columns[c]
+        if c == "submitted_at":
+            if isinstance(values, pd.Series) and values.dtype == dtype:
+                data[c] = values
+                continue
+            if isinstance(values, np.ndarray):
+                source: Any = values  # datetime64 without a zone: UTC
+            elif all(v is None for v in values):
+                source = np.full(n, np.datetime64("NaT", "ns"))
+            else:
+                source = pd.Series(values, dtype="object")
+            data[c] = pd.Series(pd.to_datetime(source, utc=True), copy=False).astype(dtype)
+        elif c == "duration_s":
+            if isinstance(values, np.ndarray) and values.dtype == np.float64:
+                data[c] = values
+            elif all(v is None for v in values):
+                data[c] = np.full(n, np.nan)
+            else:
+                data[c] = pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce").astype(dtype)
+        elif c == "golden":
+            data[c] = np.asarray(values, dtype=bool) if n else np.empty(0, dtype=bool)
+        else:  # an object array of the very objects (np.array would unpack list labels)
+            data[c] = pd.Series(_objects(values, n), dtype="object", copy=False)
+    for name, values in inputs.items():
+        data[INPUT_PREFIX + name] = pd.Series(_objects(values, n), dtype="object", copy=False)
+    return pd.DataFrame(data, copy=False)
+
+
+def _objects(values: Any, n: int) -> Any:
+    """An object array of the very objects in ``values`` (an object array as given)."""
+    import numpy as np
+
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return values
+    return np.fromiter(values, dtype=object, count=n)
 
 
 def empty_answers(input_names: Sequence[str] = ()) -> pd.DataFrame:
@@ -235,21 +270,80 @@ def job_answers(backend: Backend, job_id: str, spec: JobSpec | None) -> pd.DataF
     if frames_of is None:
         with cycle_collector_paused():
             return answers_frame(backend.iter_answers(job_id, spec), names)
+    with cycle_collector_paused():
+        frame = join_pages(frames_of(job_id, spec))
+    return empty_answers(names) if frame is None else settle_like_records(frame)
+
+
+def join_pages(pages: Iterable[pd.DataFrame]) -> pd.DataFrame | None:
+    """A job's pages as one frame (None when there is no page), keeping about one copy of the answers.
+
+    Joined from a list of every page (``pd.concat`` column by column), a big read ended with two
+    copies: a page's arrays are small blocks that the C allocator keeps for reuse once freed, so
+    dropping them as each column was joined gave nothing back, while every joined column was fresh
+    memory (3M answers: ~300 MiB twice). Here each page is appended to one growing list (object
+    columns) or byte buffer (datetime, float and bool columns) per column as it arrives, and dropped,
+    so the next page reuses its blocks; each column becomes its array at the end, one at a time. Pages
+    whose columns or dtypes differ from the first's, or of a dtype not in ``ANSWER_COLUMNS``, are
+    joined by ``pd.concat`` instead.
+    """
+    import numpy as np
     import pandas as pd
 
-    with cycle_collector_paused():
-        frames = list(frames_of(job_id, spec))
-    if not frames:
-        return empty_answers(names)
-    if len(frames) == 1:
-        return settle_like_records(frames[0])
+    it = iter(pages)
+    first = next(it, None)
+    if first is None:
+        return None
+    names, dtypes = list(first.columns), list(first.dtypes)
+    typed = {np.dtype(object): None, np.dtype("float64"): "float64", np.dtype(bool): "bool",
+             pd.DatetimeTZDtype("ns", "UTC"): "datetime64[ns]"}
+    if len(set(names)) != len(names) or any(d not in typed for d in dtypes):
+        return _concat([first, *it])
+    kinds = [typed[d] for d in dtypes]
+    parts: list[Any] = [[] if kind is None else bytearray() for kind in kinds]
+    rows = 0
+    page: pd.DataFrame | None
+    page, first = first, None  # no name keeps the first page past its turn
+    while page is not None:
+        if list(page.columns) != names or list(page.dtypes) != dtypes:
+            return _concat([_built(names, kinds, parts, rows), page, *it])
+        for i, (name, kind) in enumerate(zip(names, kinds, strict=True)):
+            column = page[name]
+            if kind is None:
+                parts[i] += column.to_numpy().tolist()
+            else:  # datetimes as their UTC instants
+                parts[i] += (column.dt.tz_convert(None) if kind == "datetime64[ns]" else column).to_numpy().tobytes()
+        rows += len(page)
+        page = None  # dropped before the next is made, so it reuses this one's memory
+        page = next(it, None)
+    return _built(names, kinds, parts, rows)
+
+
+def _built(names: list[str], kinds: list[str | None], parts: list[Any], rows: int) -> pd.DataFrame:
+    """``join_pages``' columns as a frame, each list or buffer let go as soon as its array is made."""
+    import numpy as np
+    import pandas as pd
+
+    data: dict[str, Any] = {}
+    for i, (name, kind) in enumerate(zip(names, kinds, strict=True)):
+        if kind is None:
+            data[name] = pd.Series(np.fromiter(parts[i], dtype=object, count=rows), dtype="object", copy=False)
+        elif kind == "datetime64[ns]":
+            data[name] = pd.Series(np.frombuffer(parts[i], dtype=kind), copy=False).dt.tz_localize("UTC")
+        else:
+            data[name] = pd.Series(np.frombuffer(parts[i], dtype=kind), copy=False)
+        parts[i] = None
+    return pd.DataFrame(data, copy=False)
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Pages that ``join_pages`` does not take, joined column by column by pandas."""
+    import pandas as pd
+
     columns: dict[str, pd.Series] = {}
-    for c in list(frames[0].columns):  # column by column, dropping each page's copy as it is joined:
-        columns[c] = pd.concat([f[c] for f in frames], ignore_index=True)  # peak is the frame + one column
-        for f in frames:
-            del f[c]
-    del frames
-    return settle_like_records(pd.DataFrame(columns, copy=False))
+    for c in list(frames[0].columns):
+        columns[c] = pd.concat([f[c] for f in frames], ignore_index=True)
+    return pd.DataFrame(columns, copy=False)
 
 
 def settle_like_records(frame: pd.DataFrame) -> pd.DataFrame:
@@ -259,11 +353,23 @@ def settle_like_records(frame: pd.DataFrame) -> pd.DataFrame:
     object, and that inference changes cells: under pandas 3 a column of strings and None becomes
     ``str`` with NaN for None, one of ints and None becomes float. Frame paths keep Python objects
     with None, and this replays the same inference over the whole column (not per page, where it
-    could decide differently), so both paths give equal frames.
+    could decide differently), so both paths give equal frames. A column of only None (no golden
+    answers, no reviewer) comes out of that inference as it went in, so it is left alone: replaying
+    it cost a list and two arrays of the column (~70 MiB at 3M answers) for nothing.
     """
     import pandas as pd
 
     for c, dtype in ANSWER_COLUMNS.items():
         if dtype == "object" and frame[c].dtype == "object" and frame[c].isna().any():
+            if _only_none(frame[c].to_numpy()):
+                continue
             frame[c] = pd.Series(frame[c].tolist(), index=frame.index).astype("object")
     return frame
+
+
+def _only_none(values: Any) -> bool:
+    """Every cell is None (NaN, NaT or pd.NA are not: pandas' inference turns None beside them into NaN)."""
+    try:
+        return operator.countOf(values, None) == len(values)
+    except (TypeError, ValueError):  # a cell that will not compare with None (pd.NA, an array): not only None
+        return False

@@ -99,3 +99,70 @@ def test_reading_answers_pauses_the_cycle_collector_and_restores_it() -> None:
         assert not gc.isenabled()  # a caller's choice to keep it off is kept
     finally:
         gc.enable()
+
+
+def pages_of(records: list[dict], size: int, names: list[str]) -> list[pd.DataFrame]:
+    return [columns_frame(records[i:i + size], names) for i in range(0, len(records), size)]
+
+
+def test_joined_pages_are_the_concatenated_pages() -> None:
+    from annotate_core.answers import join_pages
+
+    records = [record(worker=f"w{n % 3}", label=["cat", "dog"] if n % 4 == 0 else None if n % 5 == 0 else "cat",
+                      submitted_at=None if n % 3 == 0 else datetime(2026, 1, 1, 0, 0, n, 123456, tzinfo=timezone.utc),
+                      duration_s=None if n % 2 else n / 3, golden=n % 6 == 0, reviewer="r" if n % 7 == 0 else None,
+                      inputs={"image": f"https://x.io/{n}.jpg"}) for n in range(23)]
+    pages = pages_of(records, 5, ["image", "note"])
+    expected = pd.concat(pages, ignore_index=True)
+    got = join_pages(iter(pages_of(records, 5, ["image", "note"])))
+    assert got is not None
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert got.loc[0, "label"] == ["cat", "dog"] and got.loc[4, "label"] == ["cat", "dog"]
+    assert join_pages(iter([])) is None
+
+
+def test_pages_of_other_dtypes_are_joined_by_pandas() -> None:
+    from annotate_core.answers import join_pages
+
+    pages = pages_of([record(worker=f"w{n}") for n in range(6)], 2, [])
+    odd = pages[1].astype({"duration_s": "int64"})  # a page whose dtypes differ from the first's
+    got = join_pages(iter([pages[0], odd, pages[2]]))
+    assert got is not None
+    pd.testing.assert_frame_equal(got, pd.concat([pages[0], odd, pages[2]], ignore_index=True), check_exact=True)
+    first = pages[0].astype({"duration_s": "int64"})  # a dtype outside ANSWER_COLUMNS' from the first page on
+    got = join_pages(iter([first, pages[1]]))
+    assert got is not None and got["worker"].tolist() == ["w0", "w1", "w2", "w3"]
+
+
+def test_a_page_given_as_arrays_is_the_page_given_as_lists() -> None:
+    import numpy as np
+
+    from annotate_core.answers import ANSWER_COLUMNS
+    from annotate_core.answers import columns_frame as from_columns
+
+    when = [datetime(2026, 1, 1, 12, 0, 0, 565000, tzinfo=timezone.utc), None]
+    lists = {"task": ["k1", "k2"], "worker": ["w1", "w2"], "label": ["cat", ["a", "b"]], "field": ["f", "f"],
+             "item_key": ["k1", "k2"], "assignment": [None, "a1"], "status": ["submitted", "accepted"],
+             "submitted_at": when, "duration_s": [None, None], "golden": [False, False],
+             "golden_label": [None, None], "reviewer": [None, "r"], "review_comment": [None, None]}
+    arrays = {**lists, "field": np.full(2, "f", dtype=object), "golden_label": np.full(2, None, dtype=object),
+              "submitted_at": np.array(["2026-01-01T12:00:00.565", "NaT"], dtype="datetime64[ns]"),
+              "duration_s": np.full(2, np.nan), "golden": np.zeros(2, dtype=bool)}
+    expected = from_columns(lists, {"image": ["u1", "u2"]}, 2)
+    got = from_columns(arrays, {"image": np.array(["u1", "u2"], dtype=object)}, 2)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert [str(t) for t in got.dtypes] == [*ANSWER_COLUMNS.values(), "object"]
+    assert got.loc[1, "label"] == ["a", "b"]
+    empty = from_columns({c: [] for c in ANSWER_COLUMNS}, {}, 0)
+    pd.testing.assert_frame_equal(empty, answers_frame([]), check_exact=True)
+
+
+def test_settling_keeps_none_only_columns_and_replays_the_others() -> None:
+    from annotate_core.answers import settle_like_records
+
+    records = [record(label=None, reviewer=None, review_comment=c, golden_label=None) for c in (None, float("nan"))]
+    records.append(record(label=None, reviewer=None, review_comment=None, golden_label=pd.NA))
+    got = settle_like_records(columns_frame(records, ["image"]))
+    pd.testing.assert_frame_equal(got, answers_frame(records, ["image"]), check_exact=True)
+    assert got["reviewer"].tolist() == [None, None, None]  # only None: as it was
+    assert got["review_comment"].isna().all() and got.loc[0, "review_comment"] is not None  # None and NaN: NaN

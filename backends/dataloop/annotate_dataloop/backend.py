@@ -800,13 +800,11 @@ class DataloopBackend(Backend):
 
         # an item's answers all come from its one item object (keys, inputs already shared); an
         # assignment id comes back in every annotation made in it: 3M copies at 3M answers
-        columns = AnswerColumns([f.name for f in spec.inputs] if spec else [], share_items=False,
+        shared: dict[Any, Any] = {}
+        columns = AnswerColumns([f.name for f in spec.inputs] if spec else [], shared, share_items=False,
                                 share_assignments=True)
         for ctx, page, notes, originals in self._answer_pages(job_id, spec):
-            for item in page:
-                amap.add_item(columns.add, item, notes.get(item["id"], []), ctx,
-                              original=originals.get(str(amap.parent_id(item))))
-            yield columns.frame()
+            yield amap.page_frame(columns, shared, page, notes, originals, ctx)
 
     def _answer_pages(self, job_id: str, spec: JobSpec | None) -> Iterator[tuple[
             amap.TaskContext, list[dict[str, Any]], dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]]]]:
@@ -825,11 +823,15 @@ class DataloopBackend(Backend):
         holders = [h for t in annotate if isinstance(h := get(t, "metadata.system.consensusAssignmentId"), str)]
         for dataset_id, task_ids in by_dataset.items():
             query = dql.task_items(task_ids, exclude=holders)
-            items = self.gate.iter_dql(dataset_id, query)
+            # only the keys the mapping reads are decoded (with msgspec): most of a page is not read
+            items = self.gate.iter_dql(dataset_id, query, amap.ItemsPage)
             while page := list(islice(items, query["pageSize"])):
                 notes: dict[str, list[dict[str, Any]]] = {}
-                for a in self.gate.iter_dql(dataset_id, dql.class_annotations([i["id"] for i in page])):
-                    notes.setdefault(str(a.get("itemId")), []).append(a)
+                group = notes.setdefault
+                for a in self.gate.iter_dql(dataset_id, dql.class_annotations([i["id"] for i in page]),
+                                            amap.AnnotationsPage):
+                    on = a.get("itemId")
+                    group(on if type(on) is str else str(on), []).append(a)
                 yield ctx, page, notes, self._originals(dataset_id, page)
 
     def _originals(self, dataset_id: str, page: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -838,7 +840,8 @@ class DataloopBackend(Backend):
         if not parents:
             return {}
         query = {**dql.items_by_id(parents), "sort": dict(dql.SORT_BY_ID)}
-        return {e["id"]: e for e in self.gate.iter_dql(dataset_id, query) if isinstance(e.get("id"), str)}
+        return {e["id"]: e for e in self.gate.iter_dql(dataset_id, query, amap.ItemsPage)
+                if isinstance(e.get("id"), str)}
 
 
 class _Where:

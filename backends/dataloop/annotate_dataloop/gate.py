@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
+from itertools import chain
 from typing import Any
 from urllib.parse import quote
 
@@ -139,19 +140,28 @@ class Gate:
 
     # ---- pagination -----------------------------------------------------------------------------
 
-    def iter_dql(self, dataset_id: str, query: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    def iter_dql(self, dataset_id: str, query: Mapping[str, Any], shape: Any = None) -> Iterator[dict[str, Any]]:
         """Every entity a DQL query over a dataset matches, page after page to the last (keyset)."""
+        return chain.from_iterable(self.iter_dql_pages(dataset_id, query, shape))
+
+    def iter_dql_pages(self, dataset_id: str, query: Mapping[str, Any], shape: Any = None
+                       ) -> Iterator[list[dict[str, Any]]]:
+        """``iter_dql`` a response at a time: each page's entities as the gate sent them (checked).
+        ``shape``: the keys the caller reads of each page (``HttpClient.json``); it must name
+        ``items``, ``hasNextPage`` and each entity's ``id``, which the pagination reads."""
         path = f"/datasets/{dataset_id}/query"
         current = dict(query)
         while True:
             # a query only reads: repeating it after a 5xx cannot duplicate anything
-            page = self.object("POST", path, json=current, headers={"user_query": "true"}, idempotent=True)
+            page = self.object("POST", path, json=current, headers={"user_query": "true"}, idempotent=True,
+                               shape=shape)
             entities = need(page, "items", list, f"POST {path}")
             for e in entities:
                 if not isinstance(e, dict) or not isinstance(e.get("id"), str):
                     raise MalformedResponseError(f"POST {path}: an entry of 'items' has no string 'id'",
                                                  backend=BACKEND)
-                yield e
+            if entities:
+                yield entities
             if not entities or not page.get("hasNextPage"):
                 return
             current = dql.after_id(current, entities[-1]["id"])

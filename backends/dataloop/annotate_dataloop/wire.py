@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -104,6 +104,45 @@ def parse_time(value: Any, field: str) -> datetime | None:
             ) from None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
     raise MalformedResponseError(f"{field}: expected a timestamp, got {type(value).__name__}", backend=BACKEND)
+
+
+#: where a canonical timestamp (``2021-08-12T13:12:37.565Z``, what the gate writes) has its separators
+_SEPARATORS = {4: "-", 7: "-", 10: "T", 13: ":", 16: ":", 19: ".", 23: "Z"}
+_DIGITS = [i for i in range(23) if i not in _SEPARATORS]
+
+
+def parse_times(values: Sequence[Any], field: str) -> Any:
+    """``parse_time`` of a page's values at once: a ``datetime64[ns]`` array (UTC; NaT for None).
+
+    The gate writes every ``createdAt`` the same way, to the millisecond with ``Z``; when every
+    value on the page is None or that exact shape, with a year from 1900 to 2199 (pandas' nanoseconds
+    reach 1677-2262), numpy parses them in one call, to the same instants ``parse_time`` gives. Any
+    other page (numbers, offsets, other precisions, or a value numpy refuses) goes value by value
+    through ``parse_time``, which returns datetimes or raises its error.
+    """
+    import numpy as np
+
+    present = [v for v in values if v is not None]
+    if present and all(type(v) is str for v in present):
+        text = np.array(present)
+        if text.dtype == np.dtype("U24"):
+            codes = text.view(np.uint32).reshape(len(present), 24)
+            digits = codes[:, _DIGITS]
+            century = codes[:, 0] * 128 + codes[:, 1]
+            if ((digits >= 48) & (digits <= 57)).all() and all(
+                    (codes[:, i] == ord(sep)).all() for i, sep in _SEPARATORS.items()) and np.isin(
+                    century, [ord("1") * 128 + ord("9"), ord("2") * 128 + ord("0"), ord("2") * 128 + ord("1")]).all():
+                try:
+                    parsed = text.astype("U23").astype("datetime64[ms]").astype("datetime64[ns]")
+                except ValueError:  # a field out of range (month 13, Feb 30): parse_time words the error
+                    pass
+                else:
+                    if len(present) == len(values):
+                        return parsed
+                    out = np.full(len(values), np.datetime64("NaT", "ns"))
+                    out[np.fromiter((v is not None for v in values), dtype=bool, count=len(values))] = parsed
+                    return out
+    return [parse_time(v, field) for v in values]
 
 
 def parse_error(response: requests.Response) -> ErrorInfo:
