@@ -1,11 +1,29 @@
-"""The cursor path (annotate_local.raw) reads and writes exactly what SQLAlchemy's execute does."""
+"""The cursor path (annotate_local.raw) reads and writes exactly what SQLAlchemy's execute does, on
+SQLite's driver and on psycopg (PostgreSQL, when ANNOTATE_TEST_POSTGRES_URL is set)."""
 
 from __future__ import annotations
 
-from annotate_local import raw
+import pytest
+from annotate_local import LocalBackend, raw
 from annotate_local import schema as t
 from annotate_local import statements as S
 from sqlalchemy import bindparam
+
+from .conftest import fresh_schema, postgres_server_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request, tmp_path, clock):
+    """Each test on a SQLite file and on a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        b = LocalBackend(path=str(tmp_path / "annotate.db"), clock=clock)
+        yield b
+        b.close_backend()
+        return
+    with fresh_schema(postgres_server_url()) as url:
+        b = LocalBackend(url=url, clock=clock)
+        yield b
+        b.close_backend()
 
 
 def test_rows_match_sqlalchemy_with_json_expanding_and_literals(started, backend):
