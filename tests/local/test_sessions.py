@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from annotate_local import LocalBackend, sessions
+from annotate_local import LocalBackend, raw, sessions
 from annotate_local import schema as t
 from annotate_local.datasets import cats_vs_dogs, split_truth
 from annotate_local.errors import NotAllowedError
@@ -109,6 +109,16 @@ def test_the_simulation_gives_the_same_run_with_a_commit_per_call_and_in_bulk(tm
 def test_the_simulation_gives_the_same_run_on_postgresql(tmp_path) -> None:
     with fresh_schema(postgres_server_url()) as url:
         assert _demo_run(url) == _demo_run(f"sqlite:///{tmp_path / 'a.db'}")
+
+
+def test_on_postgresql_the_cursor_path_gives_the_run_sqlalchemy_gives(monkeypatch) -> None:
+    """psycopg's cursor (annotate_local.raw) and SQLAlchemy's execute, on the same server, replay the
+    same seeded run: same summary, same answers."""
+    with fresh_schema(postgres_server_url()) as url:
+        fast = _demo_run(url)
+    with monkeypatch.context() as m, fresh_schema(postgres_server_url()) as url:
+        m.setattr(raw, "_driver", lambda dialect: None)  # every statement through conn.execute
+        assert _demo_run(url) == fast
 
 
 def test_reviewers_keep_up_with_a_big_crowd(client) -> None:

@@ -142,7 +142,21 @@ def _columns(plan: _Plan, conn: Connection, description: Any) -> tuple[Callable[
 
 
 def _cursor(conn: Connection) -> Any:
-    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    """The driver connection's own cursor, made once and kept with it: making a cursor per statement
+    cost psycopg more than a prepared statement's round trip (every result is read in full, so a
+    held cursor never carries one over)."""
+    fairy = conn.connection
+    dbapi = fairy.dbapi_connection
+    held = fairy.info.get("annotate_raw_cursor")
+    if held is None or held[0] is not dbapi:  # a new driver connection behind the pool's entry
+        held = (dbapi, dbapi.cursor())  # type: ignore[union-attr]
+        fairy.info["annotate_raw_cursor"] = held
+    return held[1]
+
+
+def plain(conn: Connection, statement: str) -> None:
+    """A statement without parameters or rows (SAVEPOINT, RELEASE) on the driver's cursor."""
+    _cursor(conn).execute(statement)
 
 
 def fast(conn: Connection) -> bool:
@@ -163,12 +177,9 @@ def rows(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> list[Any]:
         return list(conn.execute(stmt, dict(params)).all())
     sql, args = _args(plan, params)
     cur = _cursor(conn)
-    try:
-        cur.execute(sql, args)
-        raw = cur.fetchall()
-        procs = _columns(plan, conn, cur.description) if plan.columns is None else plan.columns
-    finally:
-        cur.close()
+    cur.execute(sql, args)
+    raw = cur.fetchall()
+    procs = _columns(plan, conn, cur.description) if plan.columns is None else plan.columns
     make = plan.row
     if any(p is not None for p in procs):
         return [make(*[v if p is None or v is None else p(v) for p, v in zip(procs, r, strict=True)])
@@ -200,16 +211,13 @@ def run(conn: Connection, stmt: Any, params: Mapping[str, Any] | Sequence[Mappin
     if plan is None or (plan.expanding and (many or _empty_in(plan, sets[0]))):
         return conn.execute(stmt, params if isinstance(params, Mapping) else list(params)).rowcount
     cur = _cursor(conn)
-    try:
-        if not many:
-            sql, args = _args(plan, sets[0])
-            cur.execute(sql, args)
-        else:
-            sql = _args(plan, sets[0])[0]
-            cur.executemany(sql, [_args(plan, p)[1] for p in sets])
-        return int(cur.rowcount)
-    finally:
-        cur.close()
+    if not many:
+        sql, args = _args(plan, sets[0])
+        cur.execute(sql, args)
+    else:
+        sql = _args(plan, sets[0])[0]
+        cur.executemany(sql, [_args(plan, p)[1] for p in sets])
+    return int(cur.rowcount)
 
 
 def insert_id(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> int:
@@ -222,10 +230,7 @@ def insert_id(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> int:
     plan = _plan(conn, driver, stmt, tuple(params))
     sql, args = _args(plan, params)
     cur = _cursor(conn)
-    try:
-        cur.execute(sql, args)
-        if driver.returning_id:  # PostgreSQL: the statement compiled with RETURNING its key
-            return int(cur.fetchone()[0])
-        return int(cur.lastrowid)  # SQLite: the INTEGER PRIMARY KEY just assigned
-    finally:
-        cur.close()
+    cur.execute(sql, args)
+    if driver.returning_id:  # PostgreSQL: the statement compiled with RETURNING its key
+        return int(cur.fetchall()[0][0])
+    return int(cur.lastrowid)  # SQLite: the INTEGER PRIMARY KEY just assigned

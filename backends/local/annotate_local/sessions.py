@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, TypeVar
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
+from annotate_local import raw
 from annotate_local.events import EventLog
 from annotate_local.store import retryable
 
@@ -120,11 +121,7 @@ class WorkSession:
         # straight to the driver: SQLAlchemy's nested-transaction bookkeeping cost more than the
         # operation's own statements (the savepoint never outlives this call, nothing else nests)
         assert self._conn is not None
-        cursor = self._conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(statement)
-        finally:
-            cursor.close()
+        raw.plain(self._conn, statement)
 
     def write(self, fn: Callable[[Connection, JobCtx, EventLog], T]) -> T:
         """Run one operation in a savepoint: all of it or, if it raises, none of it."""
