@@ -156,3 +156,31 @@ def test_a_version_2_store_gets_the_version_3_indexes(tmp_path) -> None:
     engine.dispose()
     assert {"ix_assignments_recent", "ix_items_golden_use"} <= names
     assert cols == ["job_id", "worker", "kind", "submitted_at"] and version == str(t.SCHEMA_VERSION)
+
+
+def test_on_postgresql_a_refused_operation_is_undone_alone_between_the_ones_kept(clock) -> None:
+    """On PostgreSQL an operation's savepoint is released with the next one's start (one round trip):
+    a refused operation between two kept ones still takes nothing else with it."""
+    from annotate_core.client import Client
+
+    with fresh_schema(postgres_server_url()) as url:
+        backend = LocalBackend(url=url, clock=clock)
+        job = Client(backend).create_job(make_spec(workforce={"assignees": [{"id": "ann"}]}, overlap={"count": 1},
+                                                   distribution={"kind": "pulling", "batch_size": 2}))
+        job.add_items(make_items(6), progress=False)
+        job.start()
+        with backend.work_session(job.id, max_ops=1000, max_seconds=60) as session:
+            first = backend.pull(job.id, "ann")
+            assert first is not None
+            backend.submit(job.id, first.assignment, ["cat", "dog"])
+            with pytest.raises(JobStateError):  # submitted already: refused, undone alone
+                backend.submit(job.id, first.assignment, ["dog", "dog"])
+            with pytest.raises(NotAllowedError):
+                backend.pull(job.id, "bob")
+            assert backend.pull(job.id, "ann") is not None
+            assert session.commits == 0
+        p = backend.progress(job.id)
+        assert p.details["assignments"] == {"active": 1, "submitted": 1}
+        assert sorted(job.answers()["label"].dropna()) == ["cat", "dog"]
+        assert check_consistency(backend, job.id) == []
+        backend.close_backend()

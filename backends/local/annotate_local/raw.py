@@ -154,9 +154,21 @@ def _cursor(conn: Connection) -> Any:
     return held[1]
 
 
-def plain(conn: Connection, statement: str) -> None:
-    """A statement without parameters or rows (SAVEPOINT, RELEASE) on the driver's cursor."""
-    _cursor(conn).execute(statement)
+def plain(conn: Connection, *statements: str) -> None:
+    """Statements without parameters or rows (SAVEPOINT, RELEASE) on the driver's cursor: in one
+    round trip where the driver takes several at once (psycopg, with no parameters), else in turn."""
+    cur = _cursor(conn)
+    if joins_statements(conn):
+        cur.execute("; ".join(statements))
+        return
+    for statement in statements:
+        cur.execute(statement)
+
+
+def joins_statements(conn: Connection) -> bool:
+    """Does ``plain`` send several statements in one round trip on this connection (psycopg)?"""
+    driver = _driver(conn.dialect)
+    return driver is not None and driver.mark == "%s"
 
 
 def fast(conn: Connection) -> bool:
