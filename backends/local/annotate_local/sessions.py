@@ -5,7 +5,8 @@ cannot afford: opening it, locking the store, reading the job's row and committi
 the operation itself. Inside ``LocalBackend.work_session(job_id)`` the backend's operations on that
 job (from the thread that opened it) run on one connection, each inside its own SAVEPOINT, and the
 transaction commits every ``max_ops`` operations or ``max_seconds`` of wall time, whichever comes
-first, so other processes still get the store in between.
+first, so other processes still get the store in between. (On PostgreSQL an operation's savepoint
+is released in the same round trip as the next operation's SAVEPOINT, or by the commit.)
 
 Each operation keeps its meaning: one that raises is rolled back to its savepoint alone (the
 operations before it stay), and a retryable database error (a unique-key race, a deadlock on
