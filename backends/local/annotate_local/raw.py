@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 
 _POSTCOMPILE = re.compile(r"__\[POSTCOMPILE_(\w+)\]")
@@ -154,15 +155,31 @@ def _cursor(conn: Connection) -> Any:
     return held[1]
 
 
+def _execute(conn: Connection, cur: Any, sql: str, args: Any, *, many: bool = False) -> None:
+    """``cur.execute`` (or ``executemany``), with the driver's errors raised as SQLAlchemy raises them
+    (``IntegrityError``, ``OperationalError``, ... wrapping the driver's): what ``store.retryable`` and
+    the callers' ``except`` clauses look for (a unique-key race, a deadlock on PostgreSQL)."""
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        if many:
+            cur.executemany(sql, args)
+        elif args is None:
+            cur.execute(sql)
+        else:
+            cur.execute(sql, args)
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(sql, args, exc, dbapi.Error, dialect=conn.dialect, ismulti=many) from exc
+
+
 def plain(conn: Connection, *statements: str) -> None:
     """Statements without parameters or rows (SAVEPOINT, RELEASE) on the driver's cursor: in one
     round trip where the driver takes several at once (psycopg, with no parameters), else in turn."""
     cur = _cursor(conn)
     if joins_statements(conn):
-        cur.execute("; ".join(statements))
+        _execute(conn, cur, "; ".join(statements), None)
         return
     for statement in statements:
-        cur.execute(statement)
+        _execute(conn, cur, statement, None)
 
 
 def joins_statements(conn: Connection) -> bool:
@@ -189,7 +206,7 @@ def rows(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> list[Any]:
         return list(conn.execute(stmt, dict(params)).all())
     sql, args = _args(plan, params)
     cur = _cursor(conn)
-    cur.execute(sql, args)
+    _execute(conn, cur, sql, args)
     raw = cur.fetchall()
     procs = _columns(plan, conn, cur.description) if plan.columns is None else plan.columns
     make = plan.row
@@ -225,10 +242,10 @@ def run(conn: Connection, stmt: Any, params: Mapping[str, Any] | Sequence[Mappin
     cur = _cursor(conn)
     if not many:
         sql, args = _args(plan, sets[0])
-        cur.execute(sql, args)
+        _execute(conn, cur, sql, args)
     else:
         sql = _args(plan, sets[0])[0]
-        cur.executemany(sql, [_args(plan, p)[1] for p in sets])
+        _execute(conn, cur, sql, [_args(plan, p)[1] for p in sets], many=True)
     return int(cur.rowcount)
 
 
@@ -242,7 +259,7 @@ def insert_id(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> int:
     plan = _plan(conn, driver, stmt, tuple(params))
     sql, args = _args(plan, params)
     cur = _cursor(conn)
-    cur.execute(sql, args)
+    _execute(conn, cur, sql, args)
     if driver.returning_id:  # PostgreSQL: the statement compiled with RETURNING its key
         return int(cur.fetchall()[0][0])
     return int(cur.lastrowid)  # SQLite: the INTEGER PRIMARY KEY just assigned
