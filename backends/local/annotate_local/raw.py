@@ -54,28 +54,33 @@ class _Driver:
     dialect: Dialect  # what the statements compile with: the connection's dialect, positional
     mark: str  # the placeholder of one value
     returning_id: bool  # a one-row INSERT reports its key by RETURNING (else the cursor's lastrowid)
+    #: one cursor kept per driver connection (psycopg: making one per statement cost more than a
+    #: prepared statement's round trip; SQLite's are cheap, and a cursor per call stays safe with an
+    #: in-memory store's one connection shared between threads)
+    held_cursor: bool
+    joins: bool  # takes several statements without parameters in one execute (psycopg)
 
 
 #: by statement (held, so its identity is never reused), INSERT column keys, whether for executemany
 #: and the dialect's name: prebuilt statements only
 _PLANS: dict[tuple[Any, tuple[str, ...], bool, str], _Plan] = {}
-#: by dialect object: the driver it runs on, or None for a connection that stays on conn.execute
-_DRIVERS: dict[int, tuple[Dialect, _Driver | None]] = {}
+_UNSET = object()
 
 
 def _driver(dialect: Dialect) -> _Driver | None:
-    known = _DRIVERS.get(id(dialect))
-    if known is not None and known[0] is dialect:
-        return known[1]
+    """The driver this dialect runs on, or None for one that stays on conn.execute (kept on the dialect)."""
+    known = dialect.__dict__.get("_annotate_raw_driver", _UNSET)
+    if known is not _UNSET:
+        return known
     driver: _Driver | None = None
     if dialect.name == "sqlite" and dialect.driver == "pysqlite" and dialect.paramstyle == "qmark":
-        driver = _Driver(dialect, "?", returning_id=False)
+        driver = _Driver(dialect, "?", returning_id=False, held_cursor=False, joins=False)
     elif dialect.name == "postgresql" and dialect.driver == "psycopg":
         positional = copy.copy(dialect)  # the same dialect (server version, casts), with %s placeholders
         positional.paramstyle = "format"
         positional.positional = True
-        driver = _Driver(positional, "%s", returning_id=True)
-    _DRIVERS[id(dialect)] = (dialect, driver)
+        driver = _Driver(positional, "%s", returning_id=True, held_cursor=True, joins=True)
+    dialect.__dict__["_annotate_raw_driver"] = driver
     return driver
 
 
@@ -142,12 +147,13 @@ def _columns(plan: _Plan, conn: Connection, description: Any) -> tuple[Callable[
     return plan.columns
 
 
-def _cursor(conn: Connection) -> Any:
-    """The driver connection's own cursor, made once and kept with it: making a cursor per statement
-    cost psycopg more than a prepared statement's round trip (every result is read in full, so a
-    held cursor never carries one over)."""
+def _cursor(conn: Connection, driver: _Driver | None) -> Any:
+    """A cursor of the driver connection: on psycopg its own, made once and kept with the pool's entry
+    (every result is read in full, so a held cursor never carries one over); else a new one."""
     fairy = conn.connection
     dbapi = fairy.dbapi_connection
+    if driver is None or not driver.held_cursor:
+        return dbapi.cursor()  # type: ignore[union-attr]
     held = fairy.info.get("annotate_raw_cursor")
     if held is None or held[0] is not dbapi:  # a new driver connection behind the pool's entry
         held = (dbapi, dbapi.cursor())  # type: ignore[union-attr]
@@ -174,8 +180,9 @@ def _execute(conn: Connection, cur: Any, sql: str, args: Any, *, many: bool = Fa
 def plain(conn: Connection, *statements: str) -> None:
     """Statements without parameters or rows (SAVEPOINT, RELEASE) on the driver's cursor: in one
     round trip where the driver takes several at once (psycopg, with no parameters), else in turn."""
-    cur = _cursor(conn)
-    if joins_statements(conn):
+    driver = _driver(conn.dialect)
+    cur = _cursor(conn, driver)
+    if driver is not None and driver.joins:
         _execute(conn, cur, "; ".join(statements), None)
         return
     for statement in statements:
@@ -185,7 +192,7 @@ def plain(conn: Connection, *statements: str) -> None:
 def joins_statements(conn: Connection) -> bool:
     """Does ``plain`` send several statements in one round trip on this connection (psycopg)?"""
     driver = _driver(conn.dialect)
-    return driver is not None and driver.mark == "%s"
+    return driver is not None and driver.joins
 
 
 def fast(conn: Connection) -> bool:
@@ -205,7 +212,7 @@ def rows(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> list[Any]:
     if plan is None or _empty_in(plan, params):
         return list(conn.execute(stmt, dict(params)).all())
     sql, args = _args(plan, params)
-    cur = _cursor(conn)
+    cur = _cursor(conn, driver)
     _execute(conn, cur, sql, args)
     raw = cur.fetchall()
     procs = _columns(plan, conn, cur.description) if plan.columns is None else plan.columns
@@ -239,7 +246,7 @@ def run(conn: Connection, stmt: Any, params: Mapping[str, Any] | Sequence[Mappin
     plan = _plan(conn, driver, stmt, tuple(sets[0]) if insert else (), many=insert) if driver is not None else None
     if plan is None or (plan.expanding and (many or _empty_in(plan, sets[0]))):
         return conn.execute(stmt, params if isinstance(params, Mapping) else list(params)).rowcount
-    cur = _cursor(conn)
+    cur = _cursor(conn, driver)
     if not many:
         sql, args = _args(plan, sets[0])
         _execute(conn, cur, sql, args)
@@ -258,7 +265,7 @@ def insert_id(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> int:
         return int(key[0])
     plan = _plan(conn, driver, stmt, tuple(params))
     sql, args = _args(plan, params)
-    cur = _cursor(conn)
+    cur = _cursor(conn, driver)
     _execute(conn, cur, sql, args)
     if driver.returning_id:  # PostgreSQL: the statement compiled with RETURNING its key
         return int(cur.fetchall()[0][0])
