@@ -1,11 +1,29 @@
-"""The cursor path (annotate_local.raw) reads and writes exactly what SQLAlchemy's execute does."""
+"""The cursor path (annotate_local.raw) reads and writes exactly what SQLAlchemy's execute does, on
+SQLite's driver and on psycopg (PostgreSQL, when ANNOTATE_TEST_POSTGRES_URL is set)."""
 
 from __future__ import annotations
 
-from annotate_local import raw
+import pytest
+from annotate_local import LocalBackend, raw
 from annotate_local import schema as t
 from annotate_local import statements as S
 from sqlalchemy import bindparam
+
+from .conftest import fresh_schema, postgres_server_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request, tmp_path, clock):
+    """Each test on a SQLite file and on a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        b = LocalBackend(path=str(tmp_path / "annotate.db"), clock=clock)
+        yield b
+        b.close_backend()
+        return
+    with fresh_schema(postgres_server_url()) as url:
+        b = LocalBackend(url=url, clock=clock)
+        yield b
+        b.close_backend()
 
 
 def test_rows_match_sqlalchemy_with_json_expanding_and_literals(started, backend):
@@ -54,3 +72,20 @@ def test_an_empty_in_list_is_left_to_sqlalchemy(started, backend):
         keep = t.items.select().where(t.items.c.id.not_in(bindparam("ids", expanding=True)))
         assert len(raw.rows(conn, keep, {"ids": []})) == 3  # NOT IN () keeps every row, as SQL means
         assert raw.rows(conn, S.CANDIDATES, {"job": job.id, "worker": "w", "n": 0}) == []
+
+
+def test_driver_errors_come_as_sqlalchemy_errors_the_retries_know(started, backend):
+    """A unique-key race on the cursor path is SQLAlchemy's IntegrityError, as on conn.execute: the
+    store's and the work sessions' retries look for it (and for PostgreSQL's deadlock code)."""
+    from annotate_local.store import retryable
+    from sqlalchemy.exc import IntegrityError
+
+    job, _ = started(2)
+    row = {"job_id": job.id, "worker": "w", "n_assignments": 0}
+    with backend.store.connect() as conn, conn.begin():
+        raw.run(conn, t.job_workers.insert(), row)
+        with pytest.raises(IntegrityError) as caught:
+            raw.run(conn, t.job_workers.insert(), row)
+        assert retryable(caught.value)
+        assert type(caught.value.orig).__module__.split(".")[0] in ("sqlite3", "psycopg")
+        conn.rollback()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from annotate_local import LocalBackend, sessions
+from annotate_local import LocalBackend, raw, sessions
 from annotate_local import schema as t
 from annotate_local.datasets import cats_vs_dogs, split_truth
 from annotate_local.errors import NotAllowedError
@@ -111,6 +111,16 @@ def test_the_simulation_gives_the_same_run_on_postgresql(tmp_path) -> None:
         assert _demo_run(url) == _demo_run(f"sqlite:///{tmp_path / 'a.db'}")
 
 
+def test_on_postgresql_the_cursor_path_gives_the_run_sqlalchemy_gives(monkeypatch) -> None:
+    """psycopg's cursor (annotate_local.raw) and SQLAlchemy's execute, on the same server, replay the
+    same seeded run: same summary, same answers."""
+    with fresh_schema(postgres_server_url()) as url:
+        fast = _demo_run(url)
+    with monkeypatch.context() as m, fresh_schema(postgres_server_url()) as url:
+        m.setattr(raw, "_driver", lambda dialect: None)  # every statement through conn.execute
+        assert _demo_run(url) == fast
+
+
 def test_reviewers_keep_up_with_a_big_crowd(client) -> None:
     from annotate_local.simulator import Simulation
 
@@ -146,3 +156,31 @@ def test_a_version_2_store_gets_the_version_3_indexes(tmp_path) -> None:
     engine.dispose()
     assert {"ix_assignments_recent", "ix_items_golden_use"} <= names
     assert cols == ["job_id", "worker", "kind", "submitted_at"] and version == str(t.SCHEMA_VERSION)
+
+
+def test_on_postgresql_a_refused_operation_is_undone_alone_between_the_ones_kept(clock) -> None:
+    """On PostgreSQL an operation's savepoint is released with the next one's start (one round trip):
+    a refused operation between two kept ones still takes nothing else with it."""
+    from annotate_core.client import Client
+
+    with fresh_schema(postgres_server_url()) as url:
+        backend = LocalBackend(url=url, clock=clock)
+        job = Client(backend).create_job(make_spec(workforce={"assignees": [{"id": "ann"}]}, overlap={"count": 1},
+                                                   distribution={"kind": "pulling", "batch_size": 2}))
+        job.add_items(make_items(6), progress=False)
+        job.start()
+        with backend.work_session(job.id, max_ops=1000, max_seconds=60) as session:
+            first = backend.pull(job.id, "ann")
+            assert first is not None
+            backend.submit(job.id, first.assignment, ["cat", "dog"])
+            with pytest.raises(JobStateError):  # submitted already: refused, undone alone
+                backend.submit(job.id, first.assignment, ["dog", "dog"])
+            with pytest.raises(NotAllowedError):
+                backend.pull(job.id, "bob")
+            assert backend.pull(job.id, "ann") is not None
+            assert session.commits == 0
+        p = backend.progress(job.id)
+        assert p.details["assignments"] == {"active": 1, "submitted": 1}
+        assert sorted(job.answers()["label"].dropna()) == ["cat", "dog"]
+        assert check_consistency(backend, job.id) == []
+        backend.close_backend()

@@ -5,7 +5,8 @@ cannot afford: opening it, locking the store, reading the job's row and committi
 the operation itself. Inside ``LocalBackend.work_session(job_id)`` the backend's operations on that
 job (from the thread that opened it) run on one connection, each inside its own SAVEPOINT, and the
 transaction commits every ``max_ops`` operations or ``max_seconds`` of wall time, whichever comes
-first, so other processes still get the store in between.
+first, so other processes still get the store in between. (On PostgreSQL an operation's savepoint
+is released in the same round trip as the next operation's SAVEPOINT, or by the commit.)
 
 Each operation keeps its meaning: one that raises is rolled back to its savepoint alone (the
 operations before it stay), and a retryable database error (a unique-key race, a deadlock on
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, TypeVar
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
+from annotate_local import raw
 from annotate_local.events import EventLog
 from annotate_local.store import retryable
 
@@ -63,6 +65,8 @@ class WorkSession:
         self._ctx: JobCtx | None = None
         self._ops = 0
         self._since = 0.0
+        #: the last operation's savepoint is still open (PostgreSQL: released with the next one's start)
+        self._held = False
 
     # ---- the transaction ----------------------------------------------------------------------
 
@@ -86,6 +90,7 @@ class WorkSession:
     def commit(self) -> None:
         """Commit what was done so far, then hand its events to ``on_commit``."""
         conn, self._conn, self._ctx = self._conn, None, None
+        self._held = False  # COMMIT ends the open savepoint with the transaction
         if conn is None:
             return
         try:
@@ -101,6 +106,7 @@ class WorkSession:
     def rollback(self) -> None:
         """Drop what was not committed yet (and its events)."""
         conn, self._conn, self._ctx = self._conn, None, None
+        self._held = False
         self.events.pending.clear()
         self.events.deliveries = 0
         if conn is not None:
@@ -116,15 +122,11 @@ class WorkSession:
 
     # ---- operations ---------------------------------------------------------------------------
 
-    def _savepoint(self, statement: str) -> None:
+    def _savepoint(self, *statements: str) -> None:
         # straight to the driver: SQLAlchemy's nested-transaction bookkeeping cost more than the
-        # operation's own statements (the savepoint never outlives this call, nothing else nests)
+        # operation's own statements (nothing else nests in the session's transaction)
         assert self._conn is not None
-        cursor = self._conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(statement)
-        finally:
-            cursor.close()
+        raw.plain(self._conn, *statements)
 
     def write(self, fn: Callable[[Connection, JobCtx, EventLog], T]) -> T:
         """Run one operation in a savepoint: all of it or, if it raises, none of it."""
@@ -132,12 +134,15 @@ class WorkSession:
             ctx = self.ctx()
             conn = self._begin()
             mark, deliveries = len(self.events.pending), self.events.deliveries
-            self._savepoint("SAVEPOINT annotate_op")
+            if self._held:  # the previous operation's savepoint, released in the same round trip
+                self._savepoint("RELEASE SAVEPOINT annotate_op", "SAVEPOINT annotate_op")
+            else:
+                self._savepoint("SAVEPOINT annotate_op")
+            self._held = False
             try:
                 out = fn(conn, ctx, self.events)
             except BaseException as exc:
-                self._savepoint("ROLLBACK TO SAVEPOINT annotate_op")
-                self._savepoint("RELEASE SAVEPOINT annotate_op")
+                self._savepoint("ROLLBACK TO SAVEPOINT annotate_op", "RELEASE SAVEPOINT annotate_op")
                 del self.events.pending[mark:]
                 self.events.deliveries = deliveries
                 self._ctx = None  # the operation may have changed the job's state in memory: read it again
@@ -145,7 +150,10 @@ class WorkSession:
                     log.debug("retrying an operation of a work session after %s", type(exc.orig).__name__)
                     continue
                 raise
-            self._savepoint("RELEASE SAVEPOINT annotate_op")
+            if raw.joins_statements(conn):
+                self._held = True  # released with the next operation's SAVEPOINT, or by the commit
+            else:
+                self._savepoint("RELEASE SAVEPOINT annotate_op")
             self._maybe_commit()
             return out
         raise AssertionError("unreachable")  # pragma: no cover

@@ -14,7 +14,7 @@ the item key (stable, so workers still agree around one answer and aggregation h
 At scale (issue 16): the run works inside ``backend.work_session`` (``annotate_local.sessions``), so
 its pulls, submits, skips and reviews share transactions, each still all-or-nothing and each the
 same operation a person's call runs (quality rules, bans, golden mixing, captchas, review, expiry);
-on SQLite their prebuilt statements run straight on the driver's cursor (``annotate_local.raw``).
+their prebuilt statements run straight on the driver's cursor, SQLite's or psycopg's (``annotate_local.raw``).
 Nothing in the loop grows with the job: it reads the truth of the items in hand (not a copy of every
 item's), learns that the job finished from the job's row in its own transaction (not from a full
 ``progress()`` every ten steps), and the summary is counted by queries, not from a frame of every

@@ -1,13 +1,15 @@
 """The hot path's SQL, built once at import.
 
 Building a SQLAlchemy statement costs more than running it on SQLite; pull and submit run these
-prebuilt statements with bound parameters, so each call only looks up the compiled form. Statements
-that lock rows come in two forms: plain (SQLite holds the write lock already) and ``FOR UPDATE``.
+prebuilt statements with bound parameters, so each call only looks up the compiled form. Some come
+in two forms (``for_dialect``): as written, for SQLite (which holds the write lock already), and for
+PostgreSQL, with ``FOR UPDATE [SKIP LOCKED]`` on the rows a pull or submit takes, and written so
+its planner keeps to the indexes whatever its statistics say (below).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BindParameter, Select, bindparam, select, update
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, literal_column, select, update
 
 from annotate_local import schema as t
 
@@ -27,19 +29,44 @@ JOB_WORKER = select(t.job_workers).where(JW.job_id == bindparam("job"), JW.worke
 BUMP_JOB_WORKER = (update(t.job_workers).where(JW.job_id == bindparam("job"), JW.worker == bindparam("b_worker"))
                    .values(n_assignments=JW.n_assignments + 1).returning(JW.n_assignments))
 
-NOT_SEEN = ~select(W.id).where(W.item_id == I.id, W.worker == bindparam("worker")).exists()
+_SEEN = select(W.id).where(W.item_id == I.id, W.worker == bindparam("worker"))
+NOT_SEEN = ~_SEEN.exists()
+#: PostgreSQL: the same test as a lookup per candidate row ((item, worker) index). Its planner turns a
+#: plain NOT EXISTS into an anti join, and with statistics that lag behind a job filling up (a table
+#: analyzed while empty, or not yet) it picked a merge over every answer of the worker or a scan of
+#: the answers table, per pull: milliseconds at 20k items, growing with the job. A subquery with an
+#: OFFSET is never pulled up into a join (the usual fence), so each candidate costs one index probe.
+NOT_SEEN_PG = ~_SEEN.offset(literal_column("0")).exists()
 _ITEM = (I.id, I.key, I.inputs, I.kind)
-CANDIDATES = (select(*_ITEM).where(I.job_id == bindparam("job"), t.QUEUED, NOT_SEEN)
-              .order_by(I.id).limit(bindparam("n")))
-CANDIDATES_FIXED = (select(*_ITEM).where(
-    I.job_id == bindparam("job"), t.QUEUED, NOT_SEEN,
-    select(t.item_assignees.c.item_id).where(t.item_assignees.c.item_id == I.id,
-                                             t.item_assignees.c.worker == bindparam("worker")).exists())
-    .order_by(I.id).limit(bindparam("n")))
-GOLDEN = (select(*_ITEM).where(I.job_id == bindparam("job"), t.CONTROL, I.kind == "golden", NOT_SEEN)
-          .order_by(I.done + I.open, I.id).limit(bindparam("n")))
-TRAINING_MIX = (select(*_ITEM).where(I.job_id == bindparam("job"), t.CONTROL, I.kind == "training", NOT_SEEN)
-                .order_by(I.id).limit(bindparam("n")))
+
+
+def _candidates(not_seen: ColumnElement[bool]) -> Select:
+    return (select(*_ITEM).where(I.job_id == bindparam("job"), t.QUEUED, not_seen)
+            .order_by(I.id).limit(bindparam("n")))
+
+
+def _candidates_fixed(not_seen: ColumnElement[bool]) -> Select:
+    return (select(*_ITEM).where(
+        I.job_id == bindparam("job"), t.QUEUED, not_seen,
+        select(t.item_assignees.c.item_id).where(t.item_assignees.c.item_id == I.id,
+                                                 t.item_assignees.c.worker == bindparam("worker")).exists())
+        .order_by(I.id).limit(bindparam("n")))
+
+
+def _golden(not_seen: ColumnElement[bool]) -> Select:
+    return (select(*_ITEM).where(I.job_id == bindparam("job"), t.CONTROL, I.kind == "golden", not_seen)
+            .order_by(I.done + I.open, I.id).limit(bindparam("n")))
+
+
+def _training_mix(not_seen: ColumnElement[bool]) -> Select:
+    return (select(*_ITEM).where(I.job_id == bindparam("job"), t.CONTROL, I.kind == "training", not_seen)
+            .order_by(I.id).limit(bindparam("n")))
+
+
+CANDIDATES = _candidates(NOT_SEEN)
+CANDIDATES_FIXED = _candidates_fixed(NOT_SEEN)
+GOLDEN = _golden(NOT_SEEN)
+TRAINING_MIX = _training_mix(NOT_SEEN)
 
 _IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
 TAKE_QUEUED = update(t.items).where(I.id.in_(_IDS)).values(open=I.open + 1, free=I.free - 1)
@@ -68,14 +95,23 @@ SUBMIT_ASSIGNMENT = update(t.assignments).where(A.id == bindparam("aid")).values
 ANY_QUEUED = select(I.id).where(I.job_id == bindparam("job"), t.QUEUED).limit(1)
 ANY_ACTIVE_WORK = select(A.id).where(A.job_id == bindparam("job"), A.status == "active", A.kind == "work").limit(1)
 
-# the same statements with FOR UPDATE [SKIP LOCKED], for PostgreSQL
-_LOCKED: dict[int, Select] = {}
-for _stmt, _skip in ((CANDIDATES, True), (CANDIDATES_FIXED, True), (GOLDEN, True), (OVERDUE, True),
-                     (JOB_WORKER, False), (ASSIGNMENT, False)):
-    _LOCKED[id(_stmt)] = _stmt.with_for_update(skip_locked=_skip)
-_LOCKED[id(ASSIGNMENT_ROWS)] = ASSIGNMENT_ROWS.with_for_update(of=t.assignments)
+# the PostgreSQL forms: FOR UPDATE [SKIP LOCKED] on the rows taken, NOT_SEEN_PG, and "any queued item"
+# in the queue index's order (without one, statistics that still counted most items as queued made
+# it scan the table past every finished item)
+_POSTGRES: dict[int, Select] = {
+    id(CANDIDATES): _candidates(NOT_SEEN_PG).with_for_update(skip_locked=True),
+    id(CANDIDATES_FIXED): _candidates_fixed(NOT_SEEN_PG).with_for_update(skip_locked=True),
+    id(GOLDEN): _golden(NOT_SEEN_PG).with_for_update(skip_locked=True),
+    id(TRAINING_MIX): _training_mix(NOT_SEEN_PG),
+    id(OVERDUE): OVERDUE.with_for_update(skip_locked=True),
+    id(JOB_WORKER): JOB_WORKER.with_for_update(),
+    id(ASSIGNMENT): ASSIGNMENT.with_for_update(),
+    id(ASSIGNMENT_ROWS): ASSIGNMENT_ROWS.with_for_update(of=t.assignments),
+    id(ANY_QUEUED): select(I.id).where(I.job_id == bindparam("job"), t.QUEUED).order_by(I.id).limit(1),
+}
 
 
-def locked(stmt: Select, dialect: str) -> Select:
-    """``stmt`` with its row locks on PostgreSQL; as is on SQLite."""
-    return _LOCKED[id(stmt)] if dialect == "postgresql" else stmt
+def for_dialect(stmt: Select, dialect: str) -> Select:
+    """``stmt`` as run on this database: its PostgreSQL form there (row locks, index-bound plans),
+    as written on SQLite."""
+    return _POSTGRES[id(stmt)] if dialect == "postgresql" else stmt

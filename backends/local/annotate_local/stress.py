@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import time
+from contextlib import nullcontext
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,13 +19,26 @@ from annotate_local.backend import LocalBackend
 
 
 def hammer(url: str, job_id: str, workers: list[str], *, seed: int = 0, skip_rate: float = 0.05,
-           timeout: float = 120.0, barrier: Any = None, pause: float = 0.0) -> dict[str, Any]:
+           timeout: float = 120.0, barrier: Any = None, pause: float = 0.0,
+           session_ops: int | None = None) -> dict[str, Any]:
     """Pull and submit for ``workers`` until the job completes; returns what this process did.
 
     ``barrier`` (a multiprocessing barrier) makes every process start pulling at the same moment;
-    ``pause`` seconds between batches stand for the annotator's work (and let other processes in).
+    ``pause`` seconds between batches stand for the annotator's work (and let other processes in);
+    ``session_ops`` runs them in a work session committed every that many operations, as the
+    simulated crowd does (committed at once when a round finds no work).
     """
     backend = LocalBackend(url=url)
+    try:
+        with backend.work_session(job_id, max_ops=session_ops) if session_ops else nullcontext() as session:
+            return _hammer(backend, job_id, workers, seed=seed, skip_rate=skip_rate, timeout=timeout,
+                           barrier=barrier, pause=pause, session=session)
+    finally:
+        backend.close_backend()
+
+
+def _hammer(backend: LocalBackend, job_id: str, workers: list[str], *, seed: int, skip_rate: float,
+            timeout: float, barrier: Any, pause: float, session: Any) -> dict[str, Any]:
     rng = random.Random(seed)
     out: dict[str, float] = {"answers": 0, "batches": 0, "skips": 0, "empty_pulls": 0}
     deadline = time.monotonic() + timeout
@@ -34,32 +48,31 @@ def hammer(url: str, job_id: str, workers: list[str], *, seed: int = 0, skip_rat
     if barrier is not None:
         barrier.wait(timeout=timeout)
     start = time.perf_counter()
-    try:
-        while time.monotonic() < deadline:
-            got_work = False
-            for w in workers:
-                batch = backend.pull(job_id, w)
-                if batch is None:
-                    out["empty_pulls"] += 1
-                    continue
-                got_work = True
-                if rng.random() < skip_rate:
-                    backend.skip(job_id, batch.assignment)
-                    out["skips"] += 1
-                    continue
-                if pause:
-                    time.sleep(pause)
-                backend.submit(job_id, batch.assignment, [rng.choice(options) for _ in batch.items])
-                out["answers"] += len(batch.items)
-                out["batches"] += 1
-            if not got_work:
-                if backend.progress(job_id).state.finished:
-                    out["seconds"] = time.perf_counter() - start
-                    return out
-                time.sleep(0.005)
-        raise TimeoutError(f"job {job_id} not complete after {timeout}s: {out}")
-    finally:
-        backend.close_backend()
+    while time.monotonic() < deadline:
+        got_work = False
+        for w in workers:
+            batch = backend.pull(job_id, w)
+            if batch is None:
+                out["empty_pulls"] += 1
+                continue
+            got_work = True
+            if rng.random() < skip_rate:
+                backend.skip(job_id, batch.assignment)
+                out["skips"] += 1
+                continue
+            if pause:
+                time.sleep(pause)
+            backend.submit(job_id, batch.assignment, [rng.choice(options) for _ in batch.items])
+            out["answers"] += len(batch.items)
+            out["batches"] += 1
+        if not got_work:
+            if session is not None:
+                session.commit()  # nothing to do here: let the other processes see this one's work
+            if backend.progress(job_id).state.finished:
+                out["seconds"] = time.perf_counter() - start
+                return out
+            time.sleep(0.005)
+    raise TimeoutError(f"job {job_id} not complete after {timeout}s: {out}")
 
 
 def hammer_into(queue: Any, *args: Any, **kwargs: Any) -> None:
@@ -71,8 +84,12 @@ def hammer_into(queue: Any, *args: Any, **kwargs: Any) -> None:
 
 
 def run_processes(url: str, job_id: str, processes: int, workers_per_process: int, *, skip_rate: float = 0.05,
-                  timeout: float = 300.0, pause: float = 0.0) -> list[dict[str, Any]]:
-    """``processes`` processes hammer the job together (started at one barrier); their reports."""
+                  timeout: float = 300.0, pause: float = 0.0,
+                  session_ops: int | list[int | None] | None = None) -> list[dict[str, Any]]:
+    """``processes`` processes hammer the job together (started at one barrier); their reports.
+
+    ``session_ops``: ``hammer``'s, for every process, or one per process (None: a transaction per call)."""
+    per_process = session_ops if isinstance(session_ops, list) else [session_ops] * processes
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
@@ -81,7 +98,7 @@ def run_processes(url: str, job_id: str, processes: int, workers_per_process: in
     procs = [ctx.Process(target=hammer_into, args=(queue, url, job_id,
                                                    [f"p{p}-w{w}" for w in range(workers_per_process)]),
                          kwargs={"seed": p, "skip_rate": skip_rate, "barrier": barrier, "timeout": timeout,
-                                 "pause": pause})
+                                 "pause": pause, "session_ops": per_process[p]})
              for p in range(processes)]
     for proc in procs:
         proc.start()

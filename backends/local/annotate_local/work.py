@@ -77,7 +77,7 @@ def sweep(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> None:
     """Lazy timers: expire overdue assignments, end the job at its deadline, auto-accept old reviews."""
     overdue: Sequence[Any] = ()
     if ctx.spec.limits.assignment_max_seconds:  # only then do assignments have an expiry time
-        overdue = raw.rows(conn, S.locked(S.OVERDUE, conn.dialect.name), {"job": ctx.id, "now": now})
+        overdue = raw.rows(conn, S.for_dialect(S.OVERDUE, conn.dialect.name), {"job": ctx.id, "now": now})
     for aid, worker in overdue:
         release(conn, ctx, aid, AnswerStatus.EXPIRED, now, events, worker=worker)
     if overdue:
@@ -104,7 +104,7 @@ def has_outstanding(conn: Connection, ctx: JobCtx) -> bool:
     An item short of answers either has free slots (the queue index) or open ones, and an open slot
     belongs to an active work assignment; an active work assignment always holds a queued item.
     """
-    if raw.first(conn, S.ANY_QUEUED, {"job": ctx.id}) is not None:
+    if raw.first(conn, S.for_dialect(S.ANY_QUEUED, conn.dialect.name), {"job": ctx.id}) is not None:
         return True
     return raw.first(conn, S.ANY_ACTIVE_WORK, {"job": ctx.id}) is not None
 
@@ -164,7 +164,7 @@ def check_allowed(conn: Connection, ctx: JobCtx, worker: str, now: float) -> Non
 
 def _job_worker(conn: Connection, ctx: JobCtx, worker: str) -> Any:
     params = {"job": ctx.id, "worker": worker}
-    row = conn.execute(S.locked(S.JOB_WORKER, conn.dialect.name), params).first()
+    row = conn.execute(S.for_dialect(S.JOB_WORKER, conn.dialect.name), params).first()
     if row is None:
         conn.execute(t.job_workers.insert(), {"job_id": ctx.id, "worker": worker, "n_assignments": 0})
         row = conn.execute(S.JOB_WORKER, params).first()
@@ -215,15 +215,16 @@ def pull(conn: Connection, ctx: JobCtx, worker: str, now: float, events: EventLo
 
     dialect = conn.dialect.name
     query = S.CANDIDATES_FIXED if ctx.fixed else S.CANDIDATES
-    picked = raw.rows(conn, S.locked(query, dialect), {"job": ctx.id, "worker": worker, "n": n})
+    picked = raw.rows(conn, S.for_dialect(query, dialect), {"job": ctx.id, "worker": worker, "n": n})
     if not picked:
         return None
     extra: list[Any] = []
     if isinstance(dist, Pulling) and dist.golden_per_batch:
-        extra += raw.rows(conn, S.locked(S.GOLDEN, dialect),
+        extra += raw.rows(conn, S.for_dialect(S.GOLDEN, dialect),
                           {"job": ctx.id, "worker": worker, "n": dist.golden_per_batch})
     if isinstance(dist, Pulling) and dist.training_per_batch:
-        extra += raw.rows(conn, S.TRAINING_MIX, {"job": ctx.id, "worker": worker, "n": dist.training_per_batch})
+        extra += raw.rows(conn, S.for_dialect(S.TRAINING_MIX, dialect),
+                          {"job": ctx.id, "worker": worker, "n": dist.training_per_batch})
     return _hand_out(conn, ctx, worker, "work", list(picked), extra, now)
 
 
@@ -359,7 +360,7 @@ def submit(conn: Connection, ctx: JobCtx, assignment: str, answers: Any, now: fl
            captcha: str | None = None, worker: str | None = None) -> SubmitResult | str:
     """Record a worker's answers. Returns a ``SubmitResult``, or "expired" when the time ran out."""
     # the assignment (locked) and its items in one query: one row per item
-    rows = raw.rows(conn, S.locked(S.ASSIGNMENT_ROWS, conn.dialect.name), {"aid": assignment})
+    rows = raw.rows(conn, S.for_dialect(S.ASSIGNMENT_ROWS, conn.dialect.name), {"aid": assignment})
     a = rows[0] if rows else None
     if a is None or a.job_id != ctx.id:
         raise NotFoundError(f"assignment {assignment!r} not found in job {ctx.id}", backend="local")
@@ -431,7 +432,7 @@ def _grade_training(conn: Connection, ctx: JobCtx, worker: str, correct: int, to
 def skip(conn: Connection, ctx: JobCtx, assignment: str, now: float, events: EventLog,
          *, worker: str | None = None) -> list[str]:
     """The worker gives the batch back unanswered; its items return to the queue."""
-    a = conn.execute(S.locked(S.ASSIGNMENT, conn.dialect.name), {"aid": assignment}).first()
+    a = conn.execute(S.for_dialect(S.ASSIGNMENT, conn.dialect.name), {"aid": assignment}).first()
     if a is None or a.job_id != ctx.id:
         raise NotFoundError(f"assignment {assignment!r} not found in job {ctx.id}", backend="local")
     if worker is not None and worker != a.worker:
