@@ -85,10 +85,34 @@ def pages_equal_records(client, backend, monkeypatch):
     assert_identical(job.answers(), old)  # one page
     monkeypatch.setattr(answer_frames, "PAGE", 2)
     assert_identical(job.answers(), old)  # pages joined column by column
+    monkeypatch.setattr(answer_frames, "ITEM_CHUNK", 2)
+    assert_identical(job.answers(), old)  # a page's items looked up a few ids at a time
     monkeypatch.setattr(backend, "iter_answers", lambda *a, **k: iter(()))
     assert len(job.answers()) == len(old)  # job.answers() reads the columnar path, not the records
     tags = job.answers().query("field == 'tags' and status == 'submitted'")["label"]
     assert tags.iloc[0] == ["a", "c"] and tags.iloc[0] is not tags.iloc[1]  # lists are per row
+
+
+def test_a_page_reads_only_its_own_items(started, backend):
+    """Items are looked up per page: a page on two items reads two, however many the job has."""
+    from sqlalchemy import event
+
+    job, _ = started(30)
+    first = backend.pull(job.id, "w1", limit=2)
+    backend.submit(job.id, first.assignment, ["cat", "dog"])
+    looked_up: list[int] = []
+
+    def count(conn, cursor, statement, params, context, executemany) -> None:
+        if "FROM annotate_items" in statement:
+            looked_up.append(len(params) if isinstance(params, (tuple, list)) else 0)
+
+    event.listen(backend.store.engine, "before_cursor_execute", count)
+    try:
+        pages = list(iter_answer_frames(backend.store, job.id, ["result"], ["image"]))
+    finally:
+        event.remove(backend.store.engine, "before_cursor_execute", count)
+    assert len(pages) == 1 and list(pages[0]["task"]) == [it.key for it in first.items]
+    assert looked_up and max(looked_up) <= 3  # the job id and the page's two item ids
 
 
 def test_a_job_without_answers_gives_the_empty_frame(started, backend):
