@@ -71,12 +71,12 @@ def segments(samples: list[tuple[float, int]], events: list[tuple[float, str]], 
     return out
 
 
-def run(items: int, workers: int, work: Path, target: float) -> int:
+def run(items: int, workers: int, work: Path, target: float, *, rerun: bool = False) -> int:
     items_file = work / "items.csv"
     if not items_file.exists():
         write_items(items_file, items)
     db = work / "run.db"
-    for stale in work.glob("run.db*"):
+    for stale in work.glob("run.db*") if not rerun else ():
         stale.unlink()
     annotate = Path(sys.executable).with_name("annotate")
     cmd = [str(annotate), "run", str(SPEC), "--items", str(items_file), "--db", f"sqlite:///{db}", "--simulate",
@@ -142,11 +142,16 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=300, help="simulated workers (default 300)")
     parser.add_argument("--target", type=float, default=TARGET_MIB, help="peak MiB to meet (default 500)")
     parser.add_argument("--keep", help="a directory to keep the items, database and outputs in")
+    parser.add_argument("--rerun", action="store_true",
+                        help="with --keep: run the same command on the kept database, whose job resumes "
+                             "completed (everything but the simulation's work, for the phases after it)")
     args = parser.parse_args()
+    if args.rerun and not args.keep:
+        parser.error("--rerun needs --keep DIR (the database of an earlier run)")
     if args.keep:
         work = Path(args.keep)
         work.mkdir(parents=True, exist_ok=True)
-        return run(args.items, args.workers, work, args.target)
+        return run(args.items, args.workers, work, args.target, rerun=args.rerun)
     with tempfile.TemporaryDirectory(prefix="annotate-runmem-") as tmp:
         return run(args.items, args.workers, Path(tmp), args.target)
 

@@ -24,12 +24,12 @@ import click
 import pandas as pd
 
 from annotate_core.aggregation.registry import AGGREGATORS, DEFAULT_METHOD
-from annotate_core.answers_stream import stream_answers
+from annotate_core.answers_stream import StreamedAnswers, stream_answers
 from annotate_core.capabilities import Capability
 from annotate_core.cli.keys import run_key
 from annotate_core.client import Client, connect
 from annotate_core.config import load_config
-from annotate_core.counts import Counts, job_counts
+from annotate_core.counts import Counts, job_counts, progress_items
 from annotate_core.errors import ItemsInputError, SpecError
 from annotate_core.items import describe_errors
 from annotate_core.items import split_truth as items_split_truth
@@ -167,9 +167,12 @@ def accuracies(tables: Mapping[str, pd.DataFrame], truth: TruthSource, field: st
     return {m: (right[m] / judged, judged) if judged else None for m in tables}
 
 
-def results_table(job: Job, method: str, answers: pd.DataFrame | None = None) -> pd.DataFrame:
+def results_table(job: Job, method: str, answers: pd.DataFrame | StreamedAnswers | None = None) -> pd.DataFrame:
     """One row per item: key, inputs, aggregated label, confidence, number of answers, golden."""
-    res = job.results(method=method, answers=answers)
+    if isinstance(answers, StreamedAnswers):
+        res = answers.results(method)
+    else:
+        res = job.results(method=method, answers=answers)
     inputs = [c for c in res.columns if c.startswith("input:")]
     out = res[["item_key", *inputs, "label", "confidence", "n_answers", "golden"]].rename(
         columns={"item_key": "key", **{c: c.removeprefix("input:") for c in inputs}})
@@ -208,13 +211,14 @@ def simulate_and_report(job: Job, spec: JobSpec, truth: TruthSource, out: Path,
         with phase("reading answers", enabled=shown):
             answers = job.answers()
     with phase("counting items and answers", enabled=shown):
-        counts = job_counts(job, streamed.counted if streamed else answers, field_name=field)
+        counts = (streamed.counts(*progress_items(job.progress())) if streamed
+                  else job_counts(job, answers, field_name=field))
     scores: dict[str, tuple[float, int] | None] = {}
     tables: dict[str, pd.DataFrame] = {}
     if counts.usable_answers:
         for m in dict.fromkeys(["mv", "ds", method]):
             with phase(f"aggregating with {_METHOD_NAMES.get(m, m)}", enabled=shown):
-                tables[m] = results_table(job, m, streamed.usable if streamed else answers)
+                tables[m] = results_table(job, m, streamed or answers)
         with phase("comparing with the hidden truth", enabled=shown):
             scores = accuracies({m: t.rename(columns={"key": "task"}) for m, t in tables.items()}, truth, field)
         table = tables[method]
