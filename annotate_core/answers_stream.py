@@ -55,8 +55,9 @@ class StreamedAnswers:
                        seen_golden=self.seen_golden, field_name=self.field, items_to_label=items_to_label,
                        golden_items=golden_items)
 
-    def results(self, method: str, *, use_golden: bool = True) -> pd.DataFrame:
-        """``Job.results(method, answers=<the whole frame>)`` from the kept codes: the same table."""
+    def results(self, method: str, *, use_golden: bool = True, inputs: bool = True) -> pd.DataFrame:
+        """``Job.results(method, answers=<the whole frame>)`` from the kept codes: the same table
+        (without the input columns when ``inputs`` is False)."""
         import pandas as pd
 
         from annotate_core.aggregation import aggregate
@@ -68,8 +69,8 @@ class StreamedAnswers:
             g = self.items[self.items["golden"]]
             truth = pd.Series(g["golden_label"].to_numpy(), index=g.index.to_numpy())
         agg = aggregate(self.answers, method=method, true_labels=truth)
-        inputs = [c for c in self.items.columns if c.startswith(INPUT_PREFIX)]
-        res = agg.set_index("task").join(self.items[["golden", *inputs]], how="left").reset_index()
+        kept = [c for c in self.items.columns if c.startswith(INPUT_PREFIX)] if inputs else []
+        res = agg.set_index("task").join(self.items[["golden", *kept]], how="left").reset_index()
         res.insert(1, "item_key", res["task"])
         return res
 

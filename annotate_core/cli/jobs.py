@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 import pandas as pd
 
 from annotate_core.aggregation.registry import AGGREGATORS, DEFAULT_METHOD
@@ -153,7 +154,10 @@ def accuracies(tables: Mapping[str, pd.DataFrame], truth: TruthSource, field: st
     found: dict[str, tuple[pd.Index, list[Any]]] = {}
     for m, results in tables.items():
         rows = results[~results["golden"].fillna(False).astype(bool)] if "golden" in results else results
-        found[m] = (pd.Index(rows["task"]), rows["label"].tolist())
+        tasks = rows["task"].to_numpy()
+        same = next((index for index, _ in found.values()  # one index (and hash table) for tables alike
+                     if len(index) == len(tasks) and np.array_equal(index.to_numpy(), tasks)), None)
+        found[m] = (same if same is not None else pd.Index(tasks), rows["label"].tolist())
     right = dict.fromkeys(tables, 0)
     judged = 0
     for chunk in _truth_chunks(truth):
@@ -167,15 +171,19 @@ def accuracies(tables: Mapping[str, pd.DataFrame], truth: TruthSource, field: st
     return {m: (right[m] / judged, judged) if judged else None for m in tables}
 
 
-def results_table(job: Job, method: str, answers: pd.DataFrame | StreamedAnswers | None = None) -> pd.DataFrame:
-    """One row per item: key, inputs, aggregated label, confidence, number of answers, golden."""
+def results_table(job: Job, method: str, answers: pd.DataFrame | StreamedAnswers | None = None, *,
+                  inputs: bool = True) -> pd.DataFrame:
+    """One row per item: key, inputs, aggregated label, confidence, number of answers, golden.
+
+    ``inputs=False`` leaves the inputs out: a table only compared with the truth needs none, and at a
+    million items each table's input columns are ~20 MB of pointers more."""
     if isinstance(answers, StreamedAnswers):
-        res = answers.results(method)
+        res = answers.results(method, inputs=inputs)
     else:
         res = job.results(method=method, answers=answers)
-    inputs = [c for c in res.columns if c.startswith("input:")]
-    out = res[["item_key", *inputs, "label", "confidence", "n_answers", "golden"]].rename(
-        columns={"item_key": "key", **{c: c.removeprefix("input:") for c in inputs}})
+    inputs_ = [c for c in res.columns if c.startswith("input:")] if inputs else []
+    out = res[["item_key", *inputs_, "label", "confidence", "n_answers", "golden"]].rename(
+        columns={"item_key": "key", **{c: c.removeprefix("input:") for c in inputs_}})
     out.insert(len(out.columns), "method", method)
     return out
 
@@ -218,7 +226,7 @@ def simulate_and_report(job: Job, spec: JobSpec, truth: TruthSource, out: Path,
     if counts.usable_answers:
         for m in dict.fromkeys(["mv", "ds", method]):
             with phase(f"aggregating with {_METHOD_NAMES.get(m, m)}", enabled=shown):
-                tables[m] = results_table(job, m, streamed or answers)
+                tables[m] = results_table(job, m, streamed or answers, inputs=m == method)  # only it is written
         with phase("comparing with the hidden truth", enabled=shown):
             scores = accuracies({m: t.rename(columns={"key": "task"}) for m, t in tables.items()}, truth, field)
         table = tables[method]

@@ -21,6 +21,7 @@ def small_pages(monkeypatch) -> None:
     monkeypatch.setattr(answer_frames, "PAGE", 7)  # a 40-item job is read in a dozen pages
 
 
+RESULT_COLUMNS = ("key", "label", "confidence", "n_answers", "golden", "method")  # without the inputs
 METHODS = ("mv", "ds", "ocds", "wawa", "gold_mv", "glad", "mace")
 
 
@@ -45,6 +46,8 @@ def assert_same_as_the_whole_frame(job, tmp_path, field: str = "result") -> None
                 results_table(job, method, streamed)
             continue
         assert results_table(job, method, streamed).to_csv(index=False) == expected.to_csv(index=False), method
+        lean = expected.drop(columns=[c for c in expected.columns if c not in RESULT_COLUMNS])
+        assert_frame_equal(results_table(job, method, streamed, inputs=False), lean, check_exact=True)
         assert_frame_equal(streamed.results(method), job.results(method, answers=whole), check_exact=True)
         compared += 1
     assert compared >= len(METHODS) - 1
@@ -89,3 +92,21 @@ def test_a_backend_without_pages_falls_back(started, tmp_path, monkeypatch) -> N
     job, _ = started(5)
     monkeypatch.delattr(type(job.backend), "iter_answer_frames")
     assert stream_answers(job, tmp_path / "answers.csv", "result") is None
+
+
+def test_accuracies_of_tables_alike_and_unlike() -> None:
+    """Tables on the same tasks share one index; a table on other tasks is judged on its own."""
+    import pandas as pd
+
+    from annotate_core.cli.jobs import accuracies
+
+    same = ["k1", "k2", "k3", "k4"]
+    tables = {
+        "a": pd.DataFrame({"task": same, "label": ["cat", "dog", "cat", "dog"], "golden": [False] * 3 + [True]}),
+        "b": pd.DataFrame({"task": same, "label": ["dog", "dog", "dog", "dog"], "golden": [False] * 3 + [True]}),
+        "c": pd.DataFrame({"task": ["k3", "k1"], "label": ["cat", "cat"], "golden": [False, False]}),
+    }
+    truth = {"k1": {"result": "cat"}, "k2": {"result": "dog"}, "k3": {"result": "dog"}, "k4": {"result": "cat"}}
+    got = accuracies(tables, truth, "result")
+    assert got["a"] == (2 / 3, 3) and got["b"] == (2 / 3, 3)  # k4 is golden: not judged
+    assert got["c"] == (1 / 3, 3)  # k1 right, k3 wrong, over the first table's judged count
