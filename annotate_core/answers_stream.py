@@ -3,12 +3,22 @@
 ``annotate run --simulate`` used to read every answer into one frame (``Job.answers``), aggregate it
 and write it: at 3M answers that frame was most of a 1.8 GiB peak. A backend with the columnar
 ``iter_answer_frames`` gives pages instead; each page is appended to answers.csv as it comes. Of the
-counted output field's rows, the counts are tallied per page (statuses, golden answers, the items
-seen), and of its usable rows only what ``Job.results`` reads is kept: task, worker and label as
-integer codes against indexes grown in order of first appearance (a categorical per column at the
-end: ``aggregation._encode`` orders their values as it orders an object column's, so labels,
-probabilities and ties are the same), and per task its first usable row's golden flag, golden
-answer and inputs. At 3M answers on 1M items that is ~40 MB of codes and the items' own strings.
+counted output field's rows the counts are tallied per page (statuses, golden answers, the items
+seen), and of its usable rows only what ``Job.results`` reads is kept, compactly:
+
+- the task of each answer as an integer code; the distinct task keys once, as numpy UTF-8 strings
+  (``StringDType``, numpy >= 2; object arrays before) held sorted, so a page's keys are found by
+  binary search, not in a dict of a million Python strings (~0.4 KB an item once fragmentation is
+  counted). The code aggregation sees is a key's rank in that sorted order: tasks come out in the
+  order ``pd.factorize(sort=True)`` gives their keys;
+- worker and label as codes against small indexes grown in order of appearance (categoricals at
+  the end: ``aggregation._encode`` orders their values as it orders an object column's, so labels,
+  probabilities and ties are the same);
+- per item, its first usable row's golden flag, golden answer and inputs, as compact strings too.
+
+results.csv is then written a chunk of items at a time (``write_results``): keys and inputs become
+Python strings only for the rows being written, and the accuracy line looks truth keys up in the
+sorted keys. At 3M answers on 1M items that is ~40 MB of codes and ~100 MB of keys and inputs.
 
 Same files, same figures: a page's object columns are settled like the whole frame's
 (``settle_like_records``), which gives the same cells only when every value is a string or missing,
@@ -34,11 +44,100 @@ if TYPE_CHECKING:
     from annotate_core.job import Job
 
 _SAFE = frozenset({"string", "empty"})  # inferred kinds whose page-by-page settling equals the whole column's
+#: items per chunk of results.csv: the rows whose keys and inputs exist as Python strings at once
+RESULTS_CHUNK = 100_000
+
+
+def _strings() -> Any:
+    """The dtype kept strings are held in: UTF-8 in one buffer (numpy >= 2), else Python objects."""
+    try:
+        from numpy.dtypes import StringDType
+    except ImportError:  # numpy 1.x: the same code on object arrays, only bigger
+        return object
+    return StringDType(na_object=None)
+
+
+def _compact(values: Any) -> np.ndarray:
+    """Strings (or None) as a compact string array."""
+    import numpy as np
+
+    return np.asarray(values, dtype=object).astype(_strings())
+
+
+def _find(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Each of ``keys``' position in ``sorted_keys``, -1 where it is not there."""
+    import numpy as np
+
+    pos = np.searchsorted(sorted_keys, keys)
+    hit = pos < sorted_keys.size
+    hit[hit] = sorted_keys[pos[hit]] == keys[hit]
+    return np.where(hit, pos, -1)
+
+
+class _Keys:
+    """Distinct task keys: codes in order of first appearance, the keys held sorted as compact strings."""
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self.sorted = np.empty(0, dtype=_strings())
+        self.code_of_sorted = np.empty(0, dtype=np.int64)
+        self.n = 0
+
+    def codes(self, values: np.ndarray) -> np.ndarray:
+        """One code per value (strings, none missing)."""
+        import numpy as np
+        import pandas as pd
+
+        page_codes, uniques = pd.factorize(values)
+        u = _compact(uniques)
+        pos = _find(self.sorted, u)
+        mapping = np.empty(u.size, dtype=np.int64)
+        old = pos >= 0
+        mapping[old] = self.code_of_sorted[pos[old]]
+        new = np.flatnonzero(~old)  # in order of first appearance on the page
+        mapping[new] = np.arange(self.n, self.n + new.size)
+        self.n += new.size
+        if new.size:
+            order = new[np.argsort(u[new], kind="stable")]
+            at = np.searchsorted(self.sorted, u[order])
+            self.sorted = np.insert(self.sorted, at, u[order])
+            self.code_of_sorted = np.insert(self.code_of_sorted, at, mapping[order])
+        return mapping.take(page_codes)
+
+    def ranks(self) -> np.ndarray:
+        """Per code, its key's position in sorted order."""
+        import numpy as np
+
+        rank = np.empty(self.n, dtype=np.int64)
+        rank[self.code_of_sorted] = np.arange(self.n)
+        return rank
+
+
+class _Positions:
+    """``get_indexer`` of a results table's task keys, for ``cli.jobs.judge``: rows found by rank."""
+
+    def __init__(self, keys: np.ndarray, ranks: np.ndarray) -> None:
+        import numpy as np
+
+        self.keys = keys
+        self.row_of_rank = np.full(keys.size, -1, dtype=np.int64)
+        self.row_of_rank[ranks] = np.arange(ranks.size)
+
+    def get_indexer(self, keys: Any) -> np.ndarray:
+        import numpy as np
+
+        found = _find(self.keys, _compact(keys))
+        return np.where(found >= 0, self.row_of_rank.take(np.maximum(found, 0)), -1)
 
 
 @dataclass
 class StreamedAnswers:
-    """What was kept of a job's answers once answers.csv is written."""
+    """What was kept of a job's answers once answers.csv is written.
+
+    Tasks are ranks: ``keys[r]`` is the key of rank ``r`` (sorted); ``item_of_rank[r]`` its row in
+    the per-item arrays (``golden``, ``golden_label``, ``inputs``), -1 for a task without usable answers.
+    """
 
     field: str  # the counted output field
     rows: int  # rows written to answers.csv
@@ -46,8 +145,12 @@ class StreamedAnswers:
     golden_answers: int  # usable rows on golden items
     seen_to_label: int  # distinct tasks among the field's rows, not golden
     seen_golden: int  # and golden
-    answers: pd.DataFrame  # usable rows: task, worker, label, as categoricals
-    items: pd.DataFrame  # per task (index ``task``, order of first usable row): golden, golden_label, inputs
+    answers: pd.DataFrame  # usable rows: task (rank), worker and label (categoricals)
+    keys: np.ndarray  # every task key seen, sorted (compact strings)
+    item_of_rank: np.ndarray
+    golden: np.ndarray  # per item (order of first usable row)
+    golden_label: np.ndarray
+    inputs: dict[str, np.ndarray]  # column (``input:<name>``) -> per item
 
     def counts(self, items_to_label: int | None = None, golden_items: int | None = None) -> Counts:
         """The job's counts (``count_answers`` of the whole frame), with the items its backend knows."""
@@ -55,9 +158,10 @@ class StreamedAnswers:
                        seen_golden=self.seen_golden, field_name=self.field, items_to_label=items_to_label,
                        golden_items=golden_items)
 
-    def results(self, method: str, *, use_golden: bool = True, inputs: bool = True) -> pd.DataFrame:
-        """``Job.results(method, answers=<the whole frame>)`` from the kept codes: the same table
-        (without the input columns when ``inputs`` is False)."""
+    def aggregate(self, method: str, *, use_golden: bool = True) -> pd.DataFrame:
+        """``aggregate()`` of the usable answers, golden answers passed as ``Job.results`` passes them;
+        its ``task`` column holds ranks (see the class)."""
+        import numpy as np
         import pandas as pd
 
         from annotate_core.aggregation import aggregate
@@ -65,14 +169,48 @@ class StreamedAnswers:
         if self.answers.empty:
             raise ValueError(f"no usable answers for field {self.field!r} yet")
         truth = None
-        if use_golden and self.items["golden"].any():
-            g = self.items[self.items["golden"]]
-            truth = pd.Series(g["golden_label"].to_numpy(), index=g.index.to_numpy())
-        agg = aggregate(self.answers, method=method, true_labels=truth)
-        kept = [c for c in self.items.columns if c.startswith(INPUT_PREFIX)] if inputs else []
-        res = agg.set_index("task").join(self.items[["golden", *kept]], how="left").reset_index()
-        res.insert(1, "item_key", res["task"])
+        if use_golden and self.golden.any():
+            ranks = np.flatnonzero(self.item_of_rank >= 0)
+            rows = self.item_of_rank[ranks]
+            golden = self.golden[rows]
+            order = np.argsort(rows[golden], kind="stable")  # Job.results: golden tasks in order of first row
+            truth = pd.Series(self.golden_label[rows[golden][order]].astype(object),
+                              index=ranks[golden][order])
+        return aggregate(self.answers, method=method, true_labels=truth)
+
+    def table(self, agg: pd.DataFrame, *, inputs: bool = True) -> pd.DataFrame:
+        """``Job.results``' table from ``aggregate``'s (keys and inputs as Python strings)."""
+        import pandas as pd
+
+        ranks = agg["task"].to_numpy()
+        keys = self.keys[ranks].astype(object)
+        rows = self.item_of_rank[ranks]
+        res = pd.DataFrame({"task": keys, "item_key": keys, "label": agg["label"].to_numpy(),
+                            "confidence": agg["confidence"].to_numpy(), "n_answers": agg["n_answers"].to_numpy(),
+                            "golden": self.golden[rows]})
+        for column, values in (self.inputs.items() if inputs else ()):
+            res[column] = pd.Series(values[rows].astype(object), dtype=object)
         return res
+
+    def results(self, method: str, *, use_golden: bool = True, inputs: bool = True) -> pd.DataFrame:
+        """``Job.results(method, answers=<the whole frame>)`` from the kept codes: the same table
+        (without the input columns when ``inputs`` is False)."""
+        return self.table(self.aggregate(method, use_golden=use_golden), inputs=inputs)
+
+    def positions(self, agg: pd.DataFrame) -> tuple[_Positions, list[Any]]:
+        """What ``cli.jobs.judge`` compares with the truth: the non-golden rows' tasks and labels."""
+
+        ranks = agg["task"].to_numpy()
+        judged = ~self.golden[self.item_of_rank[ranks]]
+        return _Positions(self.keys, ranks[judged]), agg["label"].to_numpy()[judged].tolist()
+
+    def write_results(self, agg: pd.DataFrame, method: str, path: Path, shape: Any) -> None:
+        """results.csv, ``RESULTS_CHUNK`` items at a time: ``shape(table, method)`` makes each chunk
+        the rows ``results_table`` would give (same columns, same printing)."""
+        with open(path, "w", newline="", encoding="utf-8") as out:
+            for start in range(0, max(len(agg), 1), RESULTS_CHUNK):
+                part = agg.iloc[start:start + RESULTS_CHUNK]
+                shape(self.table(part), method).to_csv(out, header=start == 0, index=False)
 
 
 class _Coder:
@@ -92,14 +230,16 @@ class _Coder:
                               count=len(uniques))
         return np.append(mapping, -1).take(page_codes)  # -1 (missing) takes the appended -1
 
-    def values(self) -> np.ndarray:
-        """The index's values in code order (the index is dropped: nothing more is coded)."""
+    def categorical(self, codes: list[np.ndarray]) -> pd.Categorical:
+        """The codes kept page by page as one categorical over the index's values."""
         import numpy as np
+        import pandas as pd
 
-        out = np.empty(len(self.index), dtype=object)
-        out[:] = list(self.index)
-        self.index = {}
-        return out
+        joined = np.concatenate(codes) if codes else np.zeros(0, np.int32)
+        codes.clear()
+        categories = np.empty(len(self.index), dtype=object)
+        categories[:] = list(self.index)
+        return pd.Categorical.from_codes(joined, categories=pd.Index(categories, dtype=object))
 
 
 class _Kept:
@@ -109,7 +249,8 @@ class _Kept:
         import numpy as np
 
         self.field = field
-        self.tasks, self.workers, self.labels = _Coder(), _Coder(), _Coder()
+        self.tasks = _Keys()
+        self.workers, self.labels = _Coder(), _Coder()
         self.by_status: dict[str, int] = {}
         self.golden_answers = 0
         self.seen = np.zeros(0, dtype=np.int8)  # per task code: 1 seen not golden, 2 seen golden, 3 both
@@ -136,8 +277,8 @@ class _Kept:
         golden = page["golden"].to_numpy()[ours].astype(bool)
         self.golden_answers += int(np.count_nonzero(golden & usable))
         codes = self.tasks.codes(tasks)
-        if len(self.tasks.index) > self.seen.size:
-            grown = max(len(self.tasks.index), 2 * self.seen.size)
+        if self.tasks.n > self.seen.size:
+            grown = max(self.tasks.n, 2 * self.seen.size)
             self.seen = np.concatenate([self.seen, np.zeros(grown - self.seen.size, np.int8)])
             self.has_item = np.concatenate([self.has_item, np.zeros(grown - self.has_item.size, bool)])
         self.seen[codes[~golden]] |= 1
@@ -154,43 +295,35 @@ class _Kept:
             rows = take[at]
             self.item_codes.append(codes[at])
             self.has_item[codes[at]] = True
-            for c in ("golden", "golden_label", *inputs):
-                self.item_columns.setdefault(c, []).append(page[c].to_numpy()[rows])
+            self.item_columns.setdefault("golden", []).append(page["golden"].to_numpy()[rows].astype(bool))
+            for c in ("golden_label", *inputs):
+                self.item_columns.setdefault(c, []).append(_compact(page[c].to_numpy()[rows]))
         return True
 
     def finish(self, rows: int, inputs: list[str]) -> StreamedAnswers:
         import numpy as np
         import pandas as pd
 
-        n_tasks = len(self.tasks.index)
-        seen = self.seen[:n_tasks]
+        n = self.tasks.n
+        seen = self.seen[:n]
+        rank = self.tasks.ranks()
         item_codes = np.concatenate(self.item_codes) if self.item_codes else np.zeros(0, np.int64)
-        values = self.tasks.values()  # every task seen: the kept tasks are the first len(item_codes)
-        remap = np.full(n_tasks, -1, dtype=np.int64)
-        remap[item_codes] = np.arange(item_codes.size)
-        keys = pd.Index(values.take(item_codes), dtype=object, name="task")
-        del values
+        item_of_rank = np.full(n, -1, dtype=np.int64)
+        item_of_rank[rank[item_codes]] = np.arange(item_codes.size)
+        task = rank.take(np.concatenate(self.task)) if self.task else np.zeros(0, np.int64)
+        self.task.clear()
+        answers = pd.DataFrame({"task": task, "worker": self.workers.categorical(self.worker),
+                                "label": self.labels.categorical(self.label)})
 
-        def categorical(codes: list[np.ndarray], categories: np.ndarray, mapped: np.ndarray | None = None) -> Any:
-            joined = np.concatenate(codes) if codes else np.zeros(0, np.int32)
-            codes.clear()
-            if mapped is not None:
-                joined = mapped.take(joined)
-            return pd.Categorical.from_codes(joined, categories=pd.Index(categories, dtype=object))
+        def joined(c: str) -> np.ndarray:
+            parts = self.item_columns.pop(c, [])
+            return np.concatenate(parts) if parts else np.zeros(0, dtype=bool if c == "golden" else _strings())
 
-        answers = pd.DataFrame({
-            "task": categorical(self.task, keys.to_numpy(), remap),
-            "worker": categorical(self.worker, self.workers.values()),
-            "label": categorical(self.label, self.labels.values()),
-        })
-        columns = {c: (np.concatenate(parts) if parts else np.zeros(0, bool if c == "golden" else object))
-                   for c, parts in ((c, self.item_columns.get(c, [])) for c in ("golden", "golden_label", *inputs))}
-        items = pd.DataFrame({c: pd.Series(v, index=keys, dtype=bool if c == "golden" else object, copy=False)
-                              for c, v in columns.items()}, index=keys)
         return StreamedAnswers(
             field=self.field, rows=rows, by_status=self.by_status, golden_answers=self.golden_answers,
             seen_to_label=int(np.count_nonzero(seen & 1)), seen_golden=int(np.count_nonzero(seen & 2)),
-            answers=answers, items=items)
+            answers=answers, keys=self.tasks.sorted, item_of_rank=item_of_rank, golden=joined("golden"),
+            golden_label=joined("golden_label"), inputs={c: joined(c) for c in inputs})
 
 
 def stream_answers(job: Job, path: Path, field: str) -> StreamedAnswers | None:

@@ -151,14 +151,21 @@ def accuracy(results: pd.DataFrame, truth: TruthSource, field: str) -> tuple[flo
 def accuracies(tables: Mapping[str, pd.DataFrame], truth: TruthSource, field: str
                ) -> dict[str, tuple[float, int] | None]:
     """``accuracy`` of several results tables (columns task, label, golden) in one pass over the truth."""
-    found: dict[str, tuple[pd.Index, list[Any]]] = {}
+    found: dict[str, tuple[Any, list[Any]]] = {}
     for m, results in tables.items():
         rows = results[~results["golden"].fillna(False).astype(bool)] if "golden" in results else results
         tasks = rows["task"].to_numpy()
         same = next((index for index, _ in found.values()  # one index (and hash table) for tables alike
                      if len(index) == len(tasks) and np.array_equal(index.to_numpy(), tasks)), None)
         found[m] = (same if same is not None else pd.Index(tasks), rows["label"].tolist())
-    right = dict.fromkeys(tables, 0)
+    return judge(found, truth, field)
+
+
+def judge(found: Mapping[str, tuple[Any, list[Any]]], truth: TruthSource, field: str
+          ) -> dict[str, tuple[float, int] | None]:
+    """Accuracies from each table's non-golden rows: something with ``get_indexer(keys)`` (row of each
+    key, -1 if absent) and the rows' labels; the judged count is the first table's."""
+    right = dict.fromkeys(found, 0)
     judged = 0
     for chunk in _truth_chunks(truth):
         keys = pd.Index([k for k, v in chunk if field in v])
@@ -168,7 +175,7 @@ def accuracies(tables: Mapping[str, pd.DataFrame], truth: TruthSource, field: st
             right[m] += sum(1 for i, value in zip(at, values, strict=True) if i >= 0 and labels[i] == value)
         if found:  # every table has the same tasks: the judged count is the first one's
             judged += int((next(iter(found.values()))[0].get_indexer(keys) >= 0).sum())
-    return {m: (right[m] / judged, judged) if judged else None for m in tables}
+    return {m: (right[m] / judged, judged) if judged else None for m in found}
 
 
 def results_table(job: Job, method: str, answers: pd.DataFrame | StreamedAnswers | None = None, *,
@@ -181,9 +188,16 @@ def results_table(job: Job, method: str, answers: pd.DataFrame | StreamedAnswers
         res = answers.results(method, inputs=inputs)
     else:
         res = job.results(method=method, answers=answers)
-    inputs_ = [c for c in res.columns if c.startswith("input:")] if inputs else []
-    out = res[["item_key", *inputs_, "label", "confidence", "n_answers", "golden"]].rename(
-        columns={"item_key": "key", **{c: c.removeprefix("input:") for c in inputs_}})
+    return shaped_results(res if inputs else res.drop(columns=[c for c in res.columns if c.startswith("input:")]),
+                          method)
+
+
+def shaped_results(res: pd.DataFrame, method: str) -> pd.DataFrame:
+    """``Job.results``' table as results.csv holds it: key, inputs (by name), label, confidence,
+    n_answers, golden, method."""
+    inputs = [c for c in res.columns if c.startswith("input:")]
+    out = res[["item_key", *inputs, "label", "confidence", "n_answers", "golden"]].rename(
+        columns={"item_key": "key", **{c: c.removeprefix("input:") for c in inputs}})
     out.insert(len(out.columns), "method", method)
     return out
 
@@ -223,18 +237,30 @@ def simulate_and_report(job: Job, spec: JobSpec, truth: TruthSource, out: Path,
                   else job_counts(job, answers, field_name=field))
     scores: dict[str, tuple[float, int] | None] = {}
     tables: dict[str, pd.DataFrame] = {}
-    if counts.usable_answers:
+    if counts.usable_answers and streamed is not None:  # compact all through: keys become strings per chunk
+        aggs: dict[str, pd.DataFrame] = {}
         for m in dict.fromkeys(["mv", "ds", method]):
             with phase(f"aggregating with {_METHOD_NAMES.get(m, m)}", enabled=shown):
-                tables[m] = results_table(job, m, streamed or answers, inputs=m == method)  # only it is written
+                aggs[m] = streamed.aggregate(m)
+        with phase("comparing with the hidden truth", enabled=shown):
+            scores = judge({m: streamed.positions(a) for m, a in aggs.items()}, truth, field)
+        with phase(f"writing {out / 'results.csv'}", enabled=shown):
+            streamed.write_results(aggs[method], method, out / "results.csv", shaped_results)
+        del aggs
+    elif counts.usable_answers:
+        for m in dict.fromkeys(["mv", "ds", method]):
+            with phase(f"aggregating with {_METHOD_NAMES.get(m, m)}", enabled=shown):
+                tables[m] = results_table(job, m, answers, inputs=m == method)  # only it is written
         with phase("comparing with the hidden truth", enabled=shown):
             scores = accuracies({m: t.rename(columns={"key": "task"}) for m, t in tables.items()}, truth, field)
         table = tables[method]
+        with phase(f"writing {out / 'results.csv'}", enabled=shown):
+            table.to_csv(out / "results.csv", index=False)
+        del tables, table
     else:
-        table = pd.DataFrame(columns=["key", "label", "confidence", "n_answers", "golden", "method"])
-    with phase(f"writing {out / 'results.csv'}", enabled=shown):
-        table.to_csv(out / "results.csv", index=False)
-    del tables, table
+        with phase(f"writing {out / 'results.csv'}", enabled=shown):
+            pd.DataFrame(columns=["key", "label", "confidence", "n_answers", "golden", "method"]).to_csv(
+                out / "results.csv", index=False)
     if answers is not None:
         with phase(f"writing {out / 'answers.csv'}", enabled=shown):
             answers.to_csv(out / "answers.csv", index=False)

@@ -36,7 +36,8 @@ def assert_same_as_the_whole_frame(job, tmp_path, field: str = "result") -> None
     assert streamed.counts(*progress_items(job.progress())) == by_backend
     assert streamed.counts() == count_answers(whole, field)  # the items seen among the answers
     assert len(streamed.answers) == by_backend.usable_answers
-    assert streamed.answers["task"].dtype == "category"  # codes, not a column of strings
+    assert streamed.answers["task"].dtype.kind == "i"  # ranks of the sorted keys, not a column of strings
+    assert streamed.answers["worker"].dtype == "category" and streamed.answers["label"].dtype == "category"
     compared = 0
     for method in METHODS:
         try:
@@ -63,8 +64,9 @@ def test_ties_and_labels_nobody_sorted_first_come_out_alike(client, tmp_path, sm
     """Labels first seen out of sorted order, and tied votes: the codes order them as the strings do."""
     spec = make_spec(outputs=[{"name": "result", "type": "label", "options": ["zebra", "cat", "dog", "ant"]}])
     job = client.create_job(spec)
-    job.add_items([{"key": f"k{40 - i:02d}", "image": f"https://example.com/{i}.jpg"} for i in range(40)],
-                  progress=False)
+    prefixes = ["k", "é", "Z", "\U0001f431", "ß"]  # keys whose sorted order is Python's, not bytes' or first seen
+    job.add_items([{"key": f"{prefixes[i % 5]}{40 - i:02d}", "image": f"https://example.com/{i}.jpg"}
+                   for i in range(40)], progress=False)
     job.start()
     choices = ["zebra", "dog", "cat", "ant"]
     n = 0
@@ -110,3 +112,23 @@ def test_accuracies_of_tables_alike_and_unlike() -> None:
     got = accuracies(tables, truth, "result")
     assert got["a"] == (2 / 3, 3) and got["b"] == (2 / 3, 3)  # k4 is golden: not judged
     assert got["c"] == (1 / 3, 3)  # k1 right, k3 wrong, over the first table's judged count
+
+
+def test_the_run_writes_the_same_files_streamed_or_whole(started, tmp_path, small_pages, monkeypatch) -> None:
+    """``annotate run --simulate``'s report: results.csv (chunk by chunk), answers.csv and the accuracy
+    line alike whether the answers were streamed as codes or read as one frame."""
+    from annotate_core import answers_stream
+    from annotate_core.cli import jobs
+
+    job, items = started(40, golden=6)
+    truth = {it.key: {"result": "cat" if i % 3 else "dog"} for i, it in enumerate(items)}
+    monkeypatch.setattr(answers_stream, "RESULTS_CHUNK", 7)
+    options = {"workers": 6, "seed": 3, "progress": False}
+    streamed = jobs.simulate_and_report(job, job.spec, truth, tmp_path / "streamed", options, method="ds")
+    monkeypatch.setattr(jobs, "stream_answers", lambda *a, **k: None)
+    whole = jobs.simulate_and_report(job, job.spec, truth, tmp_path / "whole", options, method="ds")
+    for name in ("results.csv", "answers.csv"):
+        assert filecmp.cmp(tmp_path / "streamed" / name, tmp_path / "whole" / name, shallow=False), name
+    assert streamed["accuracy"] == whole["accuracy"] and set(whole["accuracy"]) == {"mv", "ds"}
+    assert all(0 < a <= 1 for a in whole["accuracy"].values())
+    assert (tmp_path / "whole" / "results.csv").read_text().count("\n") == 41  # header + 40 items
