@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 
     from annotate_local.store import Store
 
-PAGE = 50_000
+#: answers per page: a page's rows, decoded values and frame are ~2 KB an answer while it is built;
+#: 20,000 keeps that near 40 MB (50,000 cost ~45 MB more at the peak of ``annotate run`` for ~7% less CPU)
+PAGE = 20_000
 
 
 def job_id_unindexed(column: ColumnElement[str]) -> ColumnElement[str]:
