@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -127,6 +128,27 @@ def _page_items(conn: Connection, job_id: str, ids: Any, input_names: Sequence[s
     return keys, inputs, golden, golden_labels
 
 
+#: SQLite page cache (KiB) while answers are read: they are read once, in key order, so a page cache
+#: of the store's usual size (``store.SQLITE_CACHE_KIB``, for the simulation's random access) only
+#: adds ~30 MB to the peak of a big read
+READ_CACHE_KIB = 2048
+
+
+@contextmanager
+def _small_cache(conn: Connection) -> Iterator[None]:
+    """On SQLite, a small page cache for this connection while the block runs, the usual one after."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    from annotate_local.store import SQLITE_CACHE_KIB
+
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{READ_CACHE_KIB}")  # shrinks the cache it holds now
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={SQLITE_CACHE_KIB}")
+
+
 def iter_answer_frames(store: Store, job_id: str, outputs: Sequence[str], input_names: Sequence[str],
                        *, page: int | None = None) -> Iterator[pd.DataFrame]:
     """Every non-training answer of the job in answer-id order, ``page`` answers per frame."""
@@ -146,7 +168,7 @@ def iter_answer_frames(store: Store, job_id: str, outputs: Sequence[str], input_
     k = len(outputs)
     last = 0
     while True:
-        with store.read() as conn:
+        with store.read() as conn, _small_cache(conn):
             rows = conn.execute(
                 select(W.id, W.item_id, cast(W.value, Text), W.status, W.worker, W.assignment_id, W.submitted_at,
                        A.duration_s, A.reviewer, A.review_comment)
