@@ -149,7 +149,7 @@ class StreamedAnswers:
     keys: np.ndarray  # every task key seen, sorted (compact strings)
     item_of_rank: np.ndarray
     golden: np.ndarray  # per item (order of first usable row)
-    golden_label: np.ndarray
+    golden_label: np.ndarray  # per golden item, in the same order
     inputs: dict[str, np.ndarray]  # column (``input:<name>``) -> per item
 
     def counts(self, items_to_label: int | None = None, golden_items: int | None = None) -> Counts:
@@ -174,8 +174,8 @@ class StreamedAnswers:
             rows = self.item_of_rank[ranks]
             golden = self.golden[rows]
             order = np.argsort(rows[golden], kind="stable")  # Job.results: golden tasks in order of first row
-            truth = pd.Series(self.golden_label[rows[golden][order]].astype(object),
-                              index=ranks[golden][order])
+            at = np.cumsum(self.golden) - 1  # an item's place among the golden items: golden_label's index
+            truth = pd.Series(self.golden_label[at[rows[golden][order]]].astype(object), index=ranks[golden][order])
         return aggregate(self.answers, method=method, true_labels=truth)
 
     def table(self, agg: pd.DataFrame, *, inputs: bool = True) -> pd.DataFrame:
@@ -228,7 +228,8 @@ class _Coder:
         index = self.index
         mapping = np.fromiter((index.setdefault(u, len(index)) for u in uniques), dtype=np.int64,
                               count=len(uniques))
-        return np.append(mapping, -1).take(page_codes)  # -1 (missing) takes the appended -1
+        small = np.int16 if len(index) < 2**15 else np.int32  # joined pages take the widest
+        return np.append(mapping, -1).astype(small).take(page_codes)  # -1 (missing) takes the appended -1
 
     def categorical(self, codes: list[np.ndarray]) -> pd.Categorical:
         """The codes kept page by page as one categorical over the index's values."""
@@ -286,8 +287,8 @@ class _Kept:
         take = np.flatnonzero(ours)[usable]  # the page's usable rows of the field
         codes = codes[usable]
         self.task.append(codes.astype(np.int32))
-        self.worker.append(self.workers.codes(page["worker"].to_numpy()[take]).astype(np.int32))
-        self.label.append(self.labels.codes(page["label"].to_numpy()[take]).astype(np.int32))
+        self.worker.append(self.workers.codes(page["worker"].to_numpy()[take]))
+        self.label.append(self.labels.codes(page["label"].to_numpy()[take]))
         firsts, at = np.unique(codes, return_index=True)
         fresh = ~self.has_item[firsts]
         if fresh.any():
@@ -295,8 +296,11 @@ class _Kept:
             rows = take[at]
             self.item_codes.append(codes[at])
             self.has_item[codes[at]] = True
-            self.item_columns.setdefault("golden", []).append(page["golden"].to_numpy()[rows].astype(bool))
-            for c in ("golden_label", *inputs):
+            golden = page["golden"].to_numpy()[rows].astype(bool)
+            self.item_columns.setdefault("golden", []).append(golden)
+            labels = _compact(page["golden_label"].to_numpy()[rows[golden]])  # golden items only
+            self.item_columns.setdefault("golden_label", []).append(labels)
+            for c in inputs:
                 self.item_columns.setdefault(c, []).append(_compact(page[c].to_numpy()[rows]))
         return True
 
