@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from annotate_core.job import Job
 
 _SAFE = frozenset({"string", "empty"})  # inferred kinds whose page-by-page settling equals the whole column's
+#: keys the small sorted run of ``_Keys`` holds at least before it is merged into the big one
+SMALL_RUN = 65_536
 #: items per chunk of results.csv: the rows whose keys and inputs exist as Python strings at once
 RESULTS_CHUNK = 100_000
 
@@ -75,13 +77,19 @@ def _find(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
 
 
 class _Keys:
-    """Distinct task keys: codes in order of first appearance, the keys held sorted as compact strings."""
+    """Distinct task keys: codes in order of first appearance, the keys held sorted as compact strings.
+
+    Two sorted runs: a page's new keys go into the small one, which is merged into the big one
+    when it reaches a quarter of it. Inserting into one big run copied every key for every page:
+    at a million keys those copies (16 MB and more each, freed a page later) left the allocator
+    holding far more than the keys.
+    """
 
     def __init__(self) -> None:
         import numpy as np
 
-        self.sorted = np.empty(0, dtype=_strings())
-        self.code_of_sorted = np.empty(0, dtype=np.int64)
+        self.runs = [np.empty(0, dtype=_strings()), np.empty(0, dtype=_strings())]  # big, small
+        self.run_codes = [np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)]
         self.n = 0
 
     def codes(self, values: np.ndarray) -> np.ndarray:
@@ -91,27 +99,93 @@ class _Keys:
 
         page_codes, uniques = pd.factorize(values)
         u = _compact(uniques)
-        pos = _find(self.sorted, u)
-        mapping = np.empty(u.size, dtype=np.int64)
-        old = pos >= 0
-        mapping[old] = self.code_of_sorted[pos[old]]
-        new = np.flatnonzero(~old)  # in order of first appearance on the page
+        mapping = np.full(u.size, -1, dtype=np.int64)
+        for keys, codes in zip(self.runs, self.run_codes, strict=True):
+            todo = np.flatnonzero(mapping < 0)
+            pos = _find(keys, u[todo])
+            hit = pos >= 0
+            mapping[todo[hit]] = codes[pos[hit]]
+        new = np.flatnonzero(mapping < 0)  # in order of first appearance on the page
         mapping[new] = np.arange(self.n, self.n + new.size)
         self.n += new.size
         if new.size:
             order = new[np.argsort(u[new], kind="stable")]
-            at = np.searchsorted(self.sorted, u[order])
-            self.sorted = np.insert(self.sorted, at, u[order])
-            self.code_of_sorted = np.insert(self.code_of_sorted, at, mapping[order])
+            at = np.searchsorted(self.runs[1], u[order])
+            self.runs[1] = np.insert(self.runs[1], at, u[order])
+            self.run_codes[1] = np.insert(self.run_codes[1], at, mapping[order])
+            if self.runs[1].size > max(SMALL_RUN, self.runs[0].size // 4):
+                self._merge()
         return mapping.take(page_codes)
+
+    def _merge(self) -> None:
+        import numpy as np
+
+        keys = np.concatenate(self.runs)
+        order = np.argsort(keys, kind="stable")
+        codes = np.concatenate(self.run_codes)
+        self.runs = [keys[order], np.empty(0, dtype=keys.dtype)]
+        del keys
+        self.run_codes = [codes[order], np.empty(0, dtype=np.int64)]
+
+    @property
+    def sorted(self) -> np.ndarray:
+        """Every key, sorted (one run)."""
+        if self.runs[1].size:
+            self._merge()
+        return self.runs[0]
 
     def ranks(self) -> np.ndarray:
         """Per code, its key's position in sorted order."""
         import numpy as np
 
+        self.sorted  # noqa: B018 - one run
         rank = np.empty(self.n, dtype=np.int64)
-        rank[self.code_of_sorted] = np.arange(self.n)
+        rank[self.run_codes[0]] = np.arange(self.n)
         return rank
+
+
+class _Chunks:
+    """One column kept as the arrays the pages gave: joining them would hold the column twice for a
+    moment (at a million items' inputs, ~70 MB more at the peak)."""
+
+    def __init__(self, parts: list[np.ndarray]) -> None:
+        import numpy as np
+
+        self.parts = parts
+        self.starts = np.cumsum([0, *(p.size for p in parts)])
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        """The values at ``rows`` (positions in the joined column)."""
+        import numpy as np
+
+        out = np.empty(rows.size, dtype=self.parts[0].dtype if self.parts else _strings())
+        part = np.searchsorted(self.starts, rows, side="right") - 1
+        for p in np.unique(part):
+            at = np.flatnonzero(part == p)
+            out[at] = self.parts[p][rows[at] - self.starts[p]]
+        return out
+
+
+def release_freed_memory() -> None:
+    """Hand memory the process has freed back to the system (glibc's ``malloc_trim``; elsewhere nothing).
+
+    Reading millions of answers allocates and frees far more than it keeps; glibc keeps the freed
+    pages (~190 MB after 3M answers), and aggregation's arrays then come on top of them. Trimming
+    between the phases makes the peak the larger phase's, not their sum.
+    """
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+        return
+    trim.argtypes = [ctypes.c_size_t]
+    trim(0)
 
 
 class _Positions:
@@ -150,7 +224,7 @@ class StreamedAnswers:
     item_of_rank: np.ndarray
     golden: np.ndarray  # per item (order of first usable row)
     golden_label: np.ndarray  # per golden item, in the same order
-    inputs: dict[str, np.ndarray]  # column (``input:<name>``) -> per item
+    inputs: dict[str, _Chunks]  # column (``input:<name>``) -> per item
 
     def counts(self, items_to_label: int | None = None, golden_items: int | None = None) -> Counts:
         """The job's counts (``count_answers`` of the whole frame), with the items its backend knows."""
@@ -189,7 +263,7 @@ class StreamedAnswers:
                             "confidence": agg["confidence"].to_numpy(), "n_answers": agg["n_answers"].to_numpy(),
                             "golden": self.golden[rows]})
         for column, values in (self.inputs.items() if inputs else ()):
-            res[column] = pd.Series(values[rows].astype(object), dtype=object)
+            res[column] = pd.Series(values.take(rows).astype(object), dtype=object)
         return res
 
     def results(self, method: str, *, use_golden: bool = True, inputs: bool = True) -> pd.DataFrame:
@@ -327,7 +401,7 @@ class _Kept:
             field=self.field, rows=rows, by_status=self.by_status, golden_answers=self.golden_answers,
             seen_to_label=int(np.count_nonzero(seen & 1)), seen_golden=int(np.count_nonzero(seen & 2)),
             answers=answers, keys=self.tasks.sorted, item_of_rank=item_of_rank, golden=joined("golden"),
-            golden_label=joined("golden_label"), inputs={c: joined(c) for c in inputs})
+            golden_label=joined("golden_label"), inputs={c: _Chunks(self.item_columns.pop(c, [])) for c in inputs})
 
 
 def stream_answers(job: Job, path: Path, field: str) -> StreamedAnswers | None:
@@ -359,7 +433,11 @@ def stream_answers(job: Job, path: Path, field: str) -> StreamedAnswers | None:
             del page
     if not rows:
         return None  # the whole path writes an empty frame's header
-    return kept.finish(rows, inputs)
+    release_freed_memory()  # the pages' garbage, before the kept columns are joined
+    streamed = kept.finish(rows, inputs)
+    del kept
+    release_freed_memory()
+    return streamed
 
 
 def _datetime_stamp(column: pd.Series) -> tuple[bool, ...]:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from annotate_core.aggregation.registry import AGGREGATORS, DEFAULT_METHOD
-from annotate_core.answers_stream import StreamedAnswers, stream_answers
+from annotate_core.answers_stream import StreamedAnswers, release_freed_memory, stream_answers
 from annotate_core.capabilities import Capability
 from annotate_core.cli.keys import run_key
 from annotate_core.client import Client, connect
@@ -242,6 +242,7 @@ def simulate_and_report(job: Job, spec: JobSpec, truth: TruthSource, out: Path,
         for m in dict.fromkeys(["mv", "ds", method]):
             with phase(f"aggregating with {_METHOD_NAMES.get(m, m)}", enabled=shown):
                 aggs[m] = streamed.aggregate(m)
+                release_freed_memory()  # the method's working arrays, before the next one
         with phase("comparing with the hidden truth", enabled=shown):
             scores = judge({m: streamed.positions(a) for m, a in aggs.items()}, truth, field)
         with phase(f"writing {out / 'results.csv'}", enabled=shown):

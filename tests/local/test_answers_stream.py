@@ -9,6 +9,7 @@ import pytest
 from annotate_local import answer_frames
 from pandas.testing import assert_frame_equal
 
+from annotate_core import answers_stream
 from annotate_core.answers_stream import stream_answers
 from annotate_core.cli.jobs import results_table
 from annotate_core.counts import count_answers, job_counts, progress_items
@@ -132,3 +133,24 @@ def test_the_run_writes_the_same_files_streamed_or_whole(started, tmp_path, smal
     assert streamed["accuracy"] == whole["accuracy"] and set(whole["accuracy"]) == {"mv", "ds"}
     assert all(0 < a <= 1 for a in whole["accuracy"].values())
     assert (tmp_path / "whole" / "results.csv").read_text().count("\n") == 41  # header + 40 items
+
+
+def test_task_codes_follow_first_appearance_and_ranks_sorted_order(monkeypatch) -> None:
+    """``_Keys`` across many pages and merges of its sorted runs: the codes a dict would give, the
+    keys in Python's sorted order, ranks that point into it."""
+    import numpy as np
+
+    monkeypatch.setattr(answers_stream, "SMALL_RUN", 5)
+    rng = np.random.default_rng(4)
+    pool = [f"{p}{i}" for p in ("k", "é", "Z", "\U0001f431") for i in range(60)]
+    keys = answers_stream._Keys()
+    reference: dict[str, int] = {}
+    for _ in range(30):
+        page = np.array([pool[i] for i in rng.integers(0, len(pool), 17)], dtype=object)
+        got = keys.codes(page)
+        assert got.tolist() == [reference.setdefault(k, len(reference)) for k in page]
+    assert keys.n == len(reference) and keys.runs[1].size < keys.runs[0].size  # merged along the way
+    ordered = sorted(reference)
+    assert keys.sorted.astype(object).tolist() == ordered
+    ranks = keys.ranks()
+    assert all(ordered[ranks[code]] == key for key, code in reference.items())
