@@ -79,6 +79,8 @@ def run(items: int, workers: int, work: Path, target: float, *, rerun: bool = Fa
     for stale in work.glob("run.db*") if not rerun else ():
         stale.unlink()
     annotate = Path(sys.executable).with_name("annotate")
+    if not annotate.exists():
+        raise SystemExit(f"no {annotate}: run this with the Python of the venv annotate is installed in")
     cmd = [str(annotate), "run", str(SPEC), "--items", str(items_file), "--db", f"sqlite:///{db}", "--simulate",
            "--workers", str(workers), "--out", str(work / "out")]
     load_before = os.getloadavg()
