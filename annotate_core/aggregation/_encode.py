@@ -119,7 +119,7 @@ def _categorical_codes(column: pd.Series, name: str) -> tuple[np.ndarray, pd.Ind
     """
     if not isinstance(column.dtype, pd.CategoricalDtype):
         return None
-    codes = np.asarray(column.cat.codes, dtype=np.intp)
+    codes = column.cat.codes.to_numpy()  # int8/16/32 as pandas holds them: no intp copy of every row
     n_missing = int(np.count_nonzero(codes < 0))
     if n_missing:
         _raise_missing(name, n_missing, len(column))
