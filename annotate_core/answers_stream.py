@@ -412,7 +412,6 @@ def stream_answers(job: Job, path: Path, field: str) -> StreamedAnswers | None:
     frames_of = getattr(job.backend, "iter_answer_frames", None)
     if frames_of is None:
         return None
-    release_freed_memory()  # what the upload and the simulation freed: the read's pages come on top of the rest
     kept = _Kept(field)
     inputs: list[str] = []
     stamp: tuple[Any, ...] | None = None
