@@ -132,6 +132,14 @@ def count_answers(answers: pd.DataFrame, field_name: str | None = None, *, items
     tasks = rows["task"].astype(str) if not rows.empty else pd.Series(dtype="object")
     seen_golden = int(tasks[golden].nunique()) if not rows.empty else 0
     seen_to_label = int(tasks[~golden].nunique()) if not rows.empty else 0
+    return tallied(by_status, golden_answers, seen_to_label=seen_to_label, seen_golden=seen_golden,
+                   field_name=field_name, items_to_label=items_to_label, golden_items=golden_items)
+
+
+def tallied(by_status: Mapping[str, int], golden_answers: int, *, seen_to_label: int, seen_golden: int,
+            field_name: str | None, items_to_label: int | None, golden_items: int | None) -> Counts:
+    """``Counts`` from answers tallied by status (whole frame or page by page, ``answers_stream``);
+    the items the backend knows win over those seen among the answers."""
     return Counts(
         items_to_label=seen_to_label if items_to_label is None else int(items_to_label),
         golden_items=seen_golden if golden_items is None else int(golden_items),

@@ -108,9 +108,49 @@ def _dense_int_codes(column: pd.Series, name: str) -> tuple[np.ndarray, pd.Index
     return codes, pd.Index(uniques, name=name)
 
 
+def _categorical_codes(column: pd.Series, name: str) -> tuple[np.ndarray, pd.Index] | None:
+    """Codes of a categorical column, in the order its values would have as a plain column.
+
+    A categorical's categories come in any order and may include values no row holds (answers
+    streamed page by page are kept as codes against an index grown in order of appearance). Only
+    the categories present are kept, ordered by the rule ``pd.factorize`` applies to the values
+    themselves (sorted; first appearance when they cannot be compared), so labels, probabilities
+    and ties are those of the same answers in an object column.
+    """
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return None
+    codes = column.cat.codes.to_numpy()  # int8/16/32 as pandas holds them: no intp copy of every row
+    n_missing = int(np.count_nonzero(codes < 0))
+    if n_missing:
+        _raise_missing(name, n_missing, len(column))
+    categories = column.cat.categories
+    used = np.flatnonzero(np.bincount(codes, minlength=len(categories)))
+    values = pd.Series(categories.take(used))  # the categories' dtype, as the plain column would have
+    try:
+        rank, uniques = pd.factorize(values, sort=True)  # distinct values: rank is a permutation
+    except TypeError:
+        first = np.unique(codes, return_index=True)[1]  # first row of each used code, in code order
+        order = np.argsort(first, kind="stable")
+        rank = np.empty(used.size, dtype=np.intp)
+        rank[order] = np.arange(used.size)
+        uniques = values.to_numpy()[order]
+    remap = np.full(len(categories), -1, dtype=np.intp)
+    remap[used] = rank
+    return remap.take(codes), pd.Index(uniques, name=name)
+
+
+def _raise_missing(name: str, n_missing: int, n_rows: int) -> None:
+    raise ValueError(
+        f"column {name!r}: {n_missing} of {n_rows} rows have no value (NaN/None); "
+        f"drop them first, e.g. df.dropna(subset=[{name!r}])"
+    )
+
+
 def _factorize(column: pd.Series, name: str) -> tuple[np.ndarray, pd.Index]:
     """Codes and uniques of one column; missing values raise, naming the column and the count."""
     dense = _dense_int_codes(column, name)
+    if dense is None:
+        dense = _categorical_codes(column, name)
     if dense is not None:
         return dense
     try:
@@ -130,10 +170,7 @@ def _factorize(column: pd.Series, name: str) -> tuple[np.ndarray, pd.Index]:
         ) from None
     n_missing = int(np.count_nonzero(codes < 0))
     if n_missing:
-        raise ValueError(
-            f"column {name!r}: {n_missing} of {len(column)} rows have no value (NaN/None); "
-            f"drop them first, e.g. df.dropna(subset=[{name!r}])"
-        )
+        _raise_missing(name, n_missing, len(column))
     return codes.astype(np.intp, copy=False), pd.Index(uniques, name=name)
 
 

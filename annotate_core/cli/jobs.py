@@ -21,15 +21,16 @@ from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 import pandas as pd
 
 from annotate_core.aggregation.registry import AGGREGATORS, DEFAULT_METHOD
-from annotate_core.answers_stream import stream_answers
+from annotate_core.answers_stream import StreamedAnswers, release_freed_memory, stream_answers
 from annotate_core.capabilities import Capability
 from annotate_core.cli.keys import run_key
 from annotate_core.client import Client, connect
 from annotate_core.config import load_config
-from annotate_core.counts import Counts, job_counts
+from annotate_core.counts import Counts, job_counts, progress_items
 from annotate_core.errors import ItemsInputError, SpecError
 from annotate_core.items import describe_errors
 from annotate_core.items import split_truth as items_split_truth
@@ -150,11 +151,21 @@ def accuracy(results: pd.DataFrame, truth: TruthSource, field: str) -> tuple[flo
 def accuracies(tables: Mapping[str, pd.DataFrame], truth: TruthSource, field: str
                ) -> dict[str, tuple[float, int] | None]:
     """``accuracy`` of several results tables (columns task, label, golden) in one pass over the truth."""
-    found: dict[str, tuple[pd.Index, list[Any]]] = {}
+    found: dict[str, tuple[Any, list[Any]]] = {}
     for m, results in tables.items():
         rows = results[~results["golden"].fillna(False).astype(bool)] if "golden" in results else results
-        found[m] = (pd.Index(rows["task"]), rows["label"].tolist())
-    right = dict.fromkeys(tables, 0)
+        tasks = rows["task"].to_numpy()
+        same = next((index for index, _ in found.values()  # one index (and hash table) for tables alike
+                     if len(index) == len(tasks) and np.array_equal(index.to_numpy(), tasks)), None)
+        found[m] = (same if same is not None else pd.Index(tasks), rows["label"].tolist())
+    return judge(found, truth, field)
+
+
+def judge(found: Mapping[str, tuple[Any, list[Any]]], truth: TruthSource, field: str
+          ) -> dict[str, tuple[float, int] | None]:
+    """Accuracies from each table's non-golden rows: something with ``get_indexer(keys)`` (row of each
+    key, -1 if absent) and the rows' labels; the judged count is the first table's."""
+    right = dict.fromkeys(found, 0)
     judged = 0
     for chunk in _truth_chunks(truth):
         keys = pd.Index([k for k, v in chunk if field in v])
@@ -164,12 +175,26 @@ def accuracies(tables: Mapping[str, pd.DataFrame], truth: TruthSource, field: st
             right[m] += sum(1 for i, value in zip(at, values, strict=True) if i >= 0 and labels[i] == value)
         if found:  # every table has the same tasks: the judged count is the first one's
             judged += int((next(iter(found.values()))[0].get_indexer(keys) >= 0).sum())
-    return {m: (right[m] / judged, judged) if judged else None for m in tables}
+    return {m: (right[m] / judged, judged) if judged else None for m in found}
 
 
-def results_table(job: Job, method: str, answers: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per item: key, inputs, aggregated label, confidence, number of answers, golden."""
-    res = job.results(method=method, answers=answers)
+def results_table(job: Job, method: str, answers: pd.DataFrame | StreamedAnswers | None = None, *,
+                  inputs: bool = True) -> pd.DataFrame:
+    """One row per item: key, inputs, aggregated label, confidence, number of answers, golden.
+
+    ``inputs=False`` leaves the inputs out: a table only compared with the truth needs none, and at a
+    million items each table's input columns are ~20 MB of pointers more."""
+    if isinstance(answers, StreamedAnswers):
+        res = answers.results(method, inputs=inputs)
+    else:
+        res = job.results(method=method, answers=answers)
+    return shaped_results(res if inputs else res.drop(columns=[c for c in res.columns if c.startswith("input:")]),
+                          method)
+
+
+def shaped_results(res: pd.DataFrame, method: str) -> pd.DataFrame:
+    """``Job.results``' table as results.csv holds it: key, inputs (by name), label, confidence,
+    n_answers, golden, method."""
     inputs = [c for c in res.columns if c.startswith("input:")]
     out = res[["item_key", *inputs, "label", "confidence", "n_answers", "golden"]].rename(
         columns={"item_key": "key", **{c: c.removeprefix("input:") for c in inputs}})
@@ -208,21 +233,35 @@ def simulate_and_report(job: Job, spec: JobSpec, truth: TruthSource, out: Path,
         with phase("reading answers", enabled=shown):
             answers = job.answers()
     with phase("counting items and answers", enabled=shown):
-        counts = job_counts(job, streamed.counted if streamed else answers, field_name=field)
+        counts = (streamed.counts(*progress_items(job.progress())) if streamed
+                  else job_counts(job, answers, field_name=field))
     scores: dict[str, tuple[float, int] | None] = {}
     tables: dict[str, pd.DataFrame] = {}
-    if counts.usable_answers:
+    if counts.usable_answers and streamed is not None:  # compact all through: keys become strings per chunk
+        aggs: dict[str, pd.DataFrame] = {}
         for m in dict.fromkeys(["mv", "ds", method]):
             with phase(f"aggregating with {_METHOD_NAMES.get(m, m)}", enabled=shown):
-                tables[m] = results_table(job, m, streamed.usable if streamed else answers)
+                aggs[m] = streamed.aggregate(m)
+                release_freed_memory()  # the method's working arrays, before the next one
+        with phase("comparing with the hidden truth", enabled=shown):
+            scores = judge({m: streamed.positions(a) for m, a in aggs.items()}, truth, field)
+        with phase(f"writing {out / 'results.csv'}", enabled=shown):
+            streamed.write_results(aggs[method], method, out / "results.csv", shaped_results)
+        del aggs
+    elif counts.usable_answers:
+        for m in dict.fromkeys(["mv", "ds", method]):
+            with phase(f"aggregating with {_METHOD_NAMES.get(m, m)}", enabled=shown):
+                tables[m] = results_table(job, m, answers, inputs=m == method)  # only it is written
         with phase("comparing with the hidden truth", enabled=shown):
             scores = accuracies({m: t.rename(columns={"key": "task"}) for m, t in tables.items()}, truth, field)
         table = tables[method]
+        with phase(f"writing {out / 'results.csv'}", enabled=shown):
+            table.to_csv(out / "results.csv", index=False)
+        del tables, table
     else:
-        table = pd.DataFrame(columns=["key", "label", "confidence", "n_answers", "golden", "method"])
-    with phase(f"writing {out / 'results.csv'}", enabled=shown):
-        table.to_csv(out / "results.csv", index=False)
-    del tables, table
+        with phase(f"writing {out / 'results.csv'}", enabled=shown):
+            pd.DataFrame(columns=["key", "label", "confidence", "n_answers", "golden", "method"]).to_csv(
+                out / "results.csv", index=False)
     if answers is not None:
         with phase(f"writing {out / 'answers.csv'}", enabled=shown):
             answers.to_csv(out / "answers.csv", index=False)

@@ -85,10 +85,59 @@ def pages_equal_records(client, backend, monkeypatch):
     assert_identical(job.answers(), old)  # one page
     monkeypatch.setattr(answer_frames, "PAGE", 2)
     assert_identical(job.answers(), old)  # pages joined column by column
+    monkeypatch.setattr(answer_frames, "ITEM_CHUNK", 2)
+    assert_identical(job.answers(), old)  # a page's items looked up a few ids at a time
     monkeypatch.setattr(backend, "iter_answers", lambda *a, **k: iter(()))
     assert len(job.answers()) == len(old)  # job.answers() reads the columnar path, not the records
     tags = job.answers().query("field == 'tags' and status == 'submitted'")["label"]
     assert tags.iloc[0] == ["a", "c"] and tags.iloc[0] is not tags.iloc[1]  # lists are per row
+
+
+def test_a_page_reads_only_its_own_items(started, backend):
+    """Items are looked up per page: a page on two items reads two, however many the job has."""
+    from sqlalchemy import event
+
+    job, _ = started(30)
+    first = backend.pull(job.id, "w1", limit=2)
+    backend.submit(job.id, first.assignment, ["cat", "dog"])
+    looked_up: list[int] = []
+
+    def count(conn, cursor, statement, params, context, executemany) -> None:
+        if "FROM annotate_items" in statement:
+            looked_up.append(len(params) if isinstance(params, (tuple, list)) else 0)
+
+    event.listen(backend.store.engine, "before_cursor_execute", count)
+    try:
+        pages = list(iter_answer_frames(backend.store, job.id, ["result"], ["image"]))
+    finally:
+        event.remove(backend.store.engine, "before_cursor_execute", count)
+    assert len(pages) == 1 and list(pages[0]["task"]) == [it.key for it in first.items]
+    assert looked_up and max(looked_up) <= 3  # the job id and the page's two item ids
+
+
+def test_answers_are_read_with_a_small_page_cache_then_the_usual_one(started, backend):
+    from annotate_local.store import SQLITE_CACHE_KIB
+    from sqlalchemy import event
+
+    job, _ = started(5)
+    batch = backend.pull(job.id, "w1", limit=2)
+    backend.submit(job.id, batch.assignment, ["cat", "dog"])
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *rest) -> None:
+        seen.append(statement)
+
+    event.listen(backend.store.engine, "before_cursor_execute", record)
+    try:
+        assert len(next(iter_answer_frames(backend.store, job.id, ["result"], ["image"]))) == 2
+    finally:
+        event.remove(backend.store.engine, "before_cursor_execute", record)
+    pragmas = [s for s in seen if s.startswith("PRAGMA cache_size")]
+    assert pragmas == [f"PRAGMA cache_size=-{answer_frames.READ_CACHE_KIB}", f"PRAGMA cache_size={SQLITE_CACHE_KIB}"]
+    first_read = min(i for i, s in enumerate(seen) if "annotate_answers" in s)
+    assert seen.index(pragmas[0]) < first_read < seen.index(pragmas[1])
+    with backend.store.read() as conn:
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == SQLITE_CACHE_KIB
 
 
 def test_a_job_without_answers_gives_the_empty_frame(started, backend):

@@ -3,11 +3,12 @@
 ``LocalBackend.iter_answers`` yields one dict per answer, which ``answers_frame`` then takes apart
 again: at millions of answers the per-record dicts, the per-row JSON decoding of item inputs (an
 item's inputs are decoded once per answer) and a fresh string object per cell dominate time and
-memory. Here items are read once (inputs and golden answers decoded once per item), answers are
-read in keyset pages straight into column lists, repeated strings (workers, statuses, assignment
-ids, answer values) are shared instead of copied, and each page becomes a frame whose columns,
-dtypes and values are those ``answers_frame`` builds from the records (a test compares both).
-Cells of one item share their input objects, as rows with the same answer value share it.
+memory. Here answers are read in keyset pages straight into column lists, and with each page the
+items it is on (inputs and golden answers decoded once per item and page; the job's other items are
+not held); repeated strings (workers, statuses, answer values, a page's assignment ids) are shared
+instead of copied, and each page becomes a frame whose columns, dtypes and values are those
+``answers_frame`` builds from the records (a test compares both). A page's cells of one item share
+its input objects, as rows with the same answer value share it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,7 +25,9 @@ if TYPE_CHECKING:
 
     from annotate_local.store import Store
 
-PAGE = 50_000
+#: answers per page: a page's rows, decoded values and frame are ~2 KB an answer while it is built;
+#: 20,000 keeps that near 40 MB (50,000 cost ~45 MB more at the peak of ``annotate run`` for ~7% less CPU)
+PAGE = 20_000
 
 
 def job_id_unindexed(column: ColumnElement[str]) -> ColumnElement[str]:
@@ -78,34 +82,71 @@ def _per_field(columns: Sequence[Any]) -> Any:
     return arr
 
 
-def _items(conn: Connection, job_id: str, input_names: Sequence[str], outputs: Sequence[str]
-           ) -> tuple[list[int], list[str], list[list[Any]], list[bool], list[list[Any]]]:
-    """The job's items in id order: ids, keys, one list per input name, golden flags, one list of
-    golden labels per output."""
+#: item ids per ``IN (...)`` lookup: well under SQLite's and PostgreSQL's bound parameter limits
+ITEM_CHUNK = 5_000
+
+
+def _page_items(conn: Connection, job_id: str, ids: Any, input_names: Sequence[str], outputs: Sequence[str]
+                ) -> tuple[Any, list[Any], Any, list[Any]]:
+    """The items a page's answers are on (``ids``: ascending, distinct), in that order: keys, one
+    object array per input name, golden flags, one object array of golden labels per output.
+
+    Only the page's items are read, not the job's: at a million items holding every item's key,
+    inputs and golden answer for the whole read was ~0.5 GB, more than the answers it served.
+    """
+    import numpy as np
     from sqlalchemy import Text, cast, select
 
     from annotate_local import schema as t
 
     I = t.items.c  # noqa: E741
-    ids: list[int] = []
-    keys: list[str] = []
-    inputs: list[list[Any]] = [[] for _ in input_names]
-    golden: list[bool] = []
-    golden_labels: list[list[Any]] = [[] for _ in outputs]
-    rows = conn.execute(select(I.id, I.key, cast(I.inputs, Text), cast(I.golden, Text))
-                        .where(I.job_id == job_id).order_by(I.id))
-    for item_id, key, raw_inputs, raw_golden in rows:
-        ids.append(item_id)
-        keys.append(key)
-        values = json.loads(raw_inputs) if raw_inputs is not None else None
-        for n, name in enumerate(input_names):
-            inputs[n].append(values.get(name) if values else None)
-        gold = json.loads(raw_golden) if raw_golden is not None else None
-        gold = gold or None  # as the record path: an empty golden mapping is no golden answer
-        golden.append(gold is not None)
-        for n, name in enumerate(outputs):
-            golden_labels[n].append(gold.get(name) if gold else None)
-    return ids, keys, inputs, golden, golden_labels
+    n = len(ids)
+    found = np.empty(n, dtype=np.int64)
+    keys = np.empty(n, dtype=object)
+    inputs = [np.empty(n, dtype=object) for _ in input_names]
+    golden = np.zeros(n, dtype=bool)
+    golden_labels = [np.empty(n, dtype=object) for _ in outputs]
+    pos = 0
+    for start in range(0, n, ITEM_CHUNK):
+        chunk = [int(i) for i in ids[start:start + ITEM_CHUNK]]
+        rows = conn.execute(select(I.id, I.key, cast(I.inputs, Text), cast(I.golden, Text))
+                            .where(I.job_id == job_id, I.id.in_(chunk)).order_by(I.id))
+        for item_id, key, raw_inputs, raw_golden in rows:
+            found[pos] = item_id
+            keys[pos] = key
+            values = json.loads(raw_inputs) if raw_inputs is not None else None
+            for arr, name in zip(inputs, input_names, strict=True):
+                arr[pos] = values.get(name) if values else None
+            gold = json.loads(raw_golden) if raw_golden is not None else None
+            gold = gold or None  # as the record path: an empty golden mapping is no golden answer
+            golden[pos] = gold is not None
+            for arr, name in zip(golden_labels, outputs, strict=True):
+                arr[pos] = gold.get(name) if gold else None
+            pos += 1
+    if pos != n or not np.array_equal(found, ids):
+        raise LookupError(f"job {job_id}: {n - pos} answered item(s) missing from its items")
+    return keys, inputs, golden, golden_labels
+
+
+#: SQLite page cache (KiB) while answers are read: they are read once, in key order, so a page cache
+#: of the store's usual size (``store.SQLITE_CACHE_KIB``, for the simulation's random access) only
+#: adds ~30 MB to the peak of a big read
+READ_CACHE_KIB = 2048
+
+
+@contextmanager
+def _small_cache(conn: Connection) -> Iterator[None]:
+    """On SQLite, a small page cache for this connection while the block runs, the usual one after."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    from annotate_local.store import SQLITE_CACHE_KIB
+
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{READ_CACHE_KIB}")  # shrinks the cache it holds now
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={SQLITE_CACHE_KIB}")
 
 
 def iter_answer_frames(store: Store, job_id: str, outputs: Sequence[str], input_names: Sequence[str],
@@ -121,22 +162,13 @@ def iter_answer_frames(store: Store, job_id: str, outputs: Sequence[str], input_
     page = page or PAGE
     A = t.assignments.c
     W = t.answers.c
-    with store.read() as conn:
-        item_ids, keys, inputs, golden, golden_labels = _items(conn, job_id, input_names, outputs)
-    ids = np.asarray(item_ids, dtype=np.int64)  # ascending: positions by binary search, not a dict
-    del item_ids
-    key_arr = _objects(keys)
-    input_arrs = [_objects(seq) for seq in inputs]
-    golden_arr = np.asarray(golden, dtype=bool)
-    gold_arrs = [_objects(seq) for seq in golden_labels]
-    del keys, inputs, golden, golden_labels
-    strings: dict[Any, Any] = {}  # workers, statuses, assignment ids, reviewers
+    strings: dict[Any, Any] = {}  # workers, statuses, reviewers: a few distinct values per job
     values: dict[str, dict[str, Any]] = {}  # raw answer JSON -> decoded, when it holds only scalars
     nat = np.iinfo(np.int64).min
     k = len(outputs)
     last = 0
     while True:
-        with store.read() as conn:
+        with store.read() as conn, _small_cache(conn):
             rows = conn.execute(
                 select(W.id, W.item_id, cast(W.value, Text), W.status, W.worker, W.assignment_id, W.submitted_at,
                        A.duration_s, A.reviewer, A.review_comment)
@@ -144,10 +176,13 @@ def iter_answer_frames(store: Store, job_id: str, outputs: Sequence[str], input_
                 .where(job_id_unindexed(W.job_id) == job_id, W.kind != "training", W.id > last)
                 .order_by(W.id).limit(page)
             ).all()
-        if not rows:
-            return
+            if not rows:
+                return
+            ids, at = np.unique(np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows)),
+                                return_inverse=True)
+            key_arr, input_arrs, golden_arr, gold_arrs = _page_items(conn, job_id, ids, input_names, outputs)
         last = rows[-1][0]
-        at: list[int] = []
+        page_strings: dict[Any, Any] = {}  # assignment ids: shared within the page, not kept past it
         workers: list[str] = []
         statuses: list[str] = []
         assignments: list[str] = []
@@ -156,11 +191,10 @@ def iter_answer_frames(store: Store, job_id: str, outputs: Sequence[str], input_
         reviewers: list[Any] = []
         comments: list[Any] = []
         labels: list[list[Any]] = [[] for _ in outputs]
-        for _, item_id, raw, status, worker, assignment, submitted, duration, reviewer, comment in rows:
-            at.append(item_id)
+        for _, _item, raw, status, worker, assignment, submitted, duration, reviewer, comment in rows:
             workers.append(_shared(strings, worker))
             statuses.append(_shared(strings, status))
-            assignments.append(_shared(strings, assignment))
+            assignments.append(_shared(page_strings, assignment))
             stamps.append(nat if submitted is None or status == "active" else _epoch_us(submitted))
             durations.append(math.nan if duration is None else duration)
             reviewers.append(None if reviewer is None else _shared(strings, reviewer))
@@ -173,7 +207,7 @@ def iter_answer_frames(store: Store, job_id: str, outputs: Sequence[str], input_
                     values[raw] = value  # lists stay per row: a cell edited in place edits one row
             for n, name in enumerate(outputs):
                 labels[n].append(value.get(name))
-        idx = np.searchsorted(ids, np.asarray(at, dtype=np.int64))
+        idx = at.reshape(-1)
         key_col = _per_answer(key_arr[idx], k)
         columns: dict[str, Any] = {
             "task": key_col,
