@@ -16,6 +16,20 @@ def posteriors(probas: dict) -> pd.DataFrame:
     return pd.DataFrame(probas).T
 
 
+def assert_matches_naive(
+    model: agg.DawidSkene | agg.OneCoinDawidSkene,
+    answers: pd.DataFrame,
+    atol: float = 1e-12,
+    **naive_kwargs: object,
+) -> None:
+    """``model`` (fitted on ``answers``) has the naive EM's posteriors, labels and bound history."""
+    probas, winners, history = naive.dawid_skene(answers, **naive_kwargs)
+    expected = posteriors(probas).reindex(index=model.probas_.index, columns=model.probas_.columns)
+    np.testing.assert_allclose(model.probas_.to_numpy(), expected.to_numpy(), atol=atol)
+    assert model.labels_.to_dict() == winners
+    np.testing.assert_allclose(model.loss_history_, history, rtol=atol)
+
+
 @pytest.mark.parametrize("case", ["bluebirds", "multiclass"])
 @pytest.mark.parametrize("one_coin", [False, True])
 @pytest.mark.parametrize("with_golden", [False, True])
@@ -24,23 +38,13 @@ def test_matches_naive_em(case: str, one_coin: bool, with_golden: bool) -> None:
     known = golden(truth) if with_golden else None
     cls = agg.OneCoinDawidSkene if one_coin else agg.DawidSkene
     model = cls().fit(answers, known)
-    probas, winners, history = naive.dawid_skene(
-        answers, golden=None if known is None else known.to_dict(), one_coin=one_coin
-    )
-    expected = posteriors(probas).reindex(index=model.probas_.index, columns=model.probas_.columns)
-    np.testing.assert_allclose(model.probas_.to_numpy(), expected.to_numpy(), atol=1e-12)
-    assert model.labels_.to_dict() == winners
-    np.testing.assert_allclose(model.loss_history_, history, rtol=1e-12)
+    assert_matches_naive(model, answers, golden=None if known is None else known.to_dict(), one_coin=one_coin)
 
 
 def test_synthetic_crowd_with_int_labels_matches_naive() -> None:
     answers, truth = agg.simulate_crowd(500, overlap=4, n_workers=25, labels=(0, 1, 2), seed=2)
     model = agg.DawidSkene(n_iter=15, tol=0).fit(answers)
-    probas, winners, history = naive.dawid_skene(answers, n_iter=15, tol=0)
-    expected = posteriors(probas).reindex(index=model.probas_.index, columns=model.probas_.columns)
-    np.testing.assert_allclose(model.probas_.to_numpy(), expected.to_numpy(), atol=1e-12)
-    assert model.labels_.to_dict() == winners
-    np.testing.assert_allclose(model.loss_history_, history, rtol=1e-12)
+    assert_matches_naive(model, answers, n_iter=15, tol=0)
     assert (model.labels_ == truth).mean() > 0.85
 
 
@@ -56,11 +60,7 @@ def test_many_labels_take_the_wide_engine_and_match_naive_em(monkeypatch: pytest
     known = truth.iloc[::15]
     assert len(labels) >= dawid_skene.WIDE_MIN_LABELS
     wide = agg.DawidSkene(n_iter=8, tol=0).fit(answers, known)
-    probas, winners, history = naive.dawid_skene(answers, n_iter=8, tol=0, golden=known.to_dict())
-    expected = posteriors(probas).reindex(index=wide.probas_.index, columns=wide.probas_.columns)
-    np.testing.assert_allclose(wide.probas_.to_numpy(), expected.to_numpy(), atol=1e-10)
-    assert wide.labels_.to_dict() == winners
-    np.testing.assert_allclose(wide.loss_history_, history, rtol=1e-10)
+    assert_matches_naive(wide, answers, atol=1e-10, n_iter=8, tol=0, golden=known.to_dict())
 
     monkeypatch.setattr(dawid_skene, "WIDE_MIN_LABELS", 10**9)
     narrow = agg.DawidSkene(n_iter=8, tol=0).fit(answers, known)
@@ -95,13 +95,7 @@ def test_yes_no_sparse_products_match_the_gather_and_bincount_path(
     np.testing.assert_allclose(large.loss_history_, small.loss_history_, rtol=1e-12)
     np.testing.assert_allclose(large.errors_.to_numpy(), small.errors_.to_numpy(), atol=1e-12)
     assert large.labels_.equals(small.labels_)
-    probas, winners, history = naive.dawid_skene(
-        answers, n_iter=12, tol=0, golden=known.to_dict(), one_coin=one_coin
-    )
-    expected = posteriors(probas).reindex(index=large.probas_.index, columns=large.probas_.columns)
-    np.testing.assert_allclose(large.probas_.to_numpy(), expected.to_numpy(), atol=1e-12)
-    assert large.labels_.to_dict() == winners
-    np.testing.assert_allclose(large.loss_history_, history, rtol=1e-12)
+    assert_matches_naive(large, answers, n_iter=12, tol=0, golden=known.to_dict(), one_coin=one_coin)
 
 
 @pytest.mark.parametrize("one_coin", [False, True])
@@ -117,13 +111,7 @@ def test_softmax_in_blocks_of_tasks_matches_naive_em(one_coin: bool, monkeypatch
     monkeypatch.setattr(_em, "_BLOCK_VALUES", 4 * 7)  # 7 tasks a block
     cls = agg.OneCoinDawidSkene if one_coin else agg.DawidSkene
     model = cls(n_iter=10, tol=0).fit(answers, known)
-    probas, winners, history = naive.dawid_skene(
-        answers, n_iter=10, tol=0, golden=known.to_dict(), one_coin=one_coin
-    )
-    expected = posteriors(probas).reindex(index=model.probas_.index, columns=model.probas_.columns)
-    np.testing.assert_allclose(model.probas_.to_numpy(), expected.to_numpy(), atol=1e-12)
-    assert model.labels_.to_dict() == winners
-    np.testing.assert_allclose(model.loss_history_, history, rtol=1e-12)
+    assert_matches_naive(model, answers, n_iter=10, tol=0, golden=known.to_dict(), one_coin=one_coin)
     assert (model.probas_.to_numpy() < 1e-10).any()  # the clip was exercised
 
 
