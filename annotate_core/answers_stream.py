@@ -388,7 +388,8 @@ class _Kept:
         item_codes = np.concatenate(self.item_codes) if self.item_codes else np.zeros(0, np.int64)
         item_of_rank = np.full(n, -1, dtype=np.int64)
         item_of_rank[rank[item_codes]] = np.arange(item_codes.size)
-        task = rank.take(np.concatenate(self.task)) if self.task else np.zeros(0, np.int64)
+        narrow = np.int32 if n < 2**31 else np.int64  # aggregation's own code dtype: encoded without a copy
+        task = rank.astype(narrow).take(np.concatenate(self.task)) if self.task else np.zeros(0, narrow)
         self.task.clear()
         answers = pd.DataFrame({"task": task, "worker": self.workers.categorical(self.worker),
                                 "label": self.labels.categorical(self.label)})

@@ -140,7 +140,7 @@ def labels_series(enc: EncodedAnswers, codes: np.ndarray) -> pd.Series:
 def vote_scores(enc: EncodedAnswers, weights: np.ndarray | None = None) -> np.ndarray:
     """(tasks x labels) sum of answer weights (vote counts when ``weights`` is None)."""
     k = enc.n_labels
-    flat = enc.task * k + enc.label
+    flat = enc.cells()
     scores = np.bincount(flat, weights=weights, minlength=enc.n_tasks * k)
     return scores.reshape(enc.n_tasks, k).astype(np.float64, copy=False)
 
@@ -157,7 +157,7 @@ def vote_fractions(enc: EncodedAnswers) -> tuple[np.ndarray, np.ndarray]:
     its tolerance pass.
     """
     k = enc.n_labels
-    flat = enc.task * k + enc.label
+    flat = enc.cells()
     weights = (1.0 / enc.answers_per_task()).take(enc.task)
     shares = np.bincount(flat, weights=weights, minlength=enc.n_tasks * k).reshape(enc.n_tasks, k)
     return shares, shares.argmax(axis=1)
