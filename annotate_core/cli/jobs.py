@@ -413,6 +413,7 @@ def _drive(job: Job, s: JobSpec, check: ItemsCheck, client: Client, opts: dict[s
         click.echo("\n".join([f"warning: the backend refused {report.rejected - check.rejected} item(s):",
                               *describe_errors(report.errors[len(check.errors):], limit=ERRORS_SHOWN)]),
                    err=True)
+    report.keys.clear()  # every item's key (a million: ~75 MB); only the counts are used from here
     with phase(f"starting job {job.id}", enabled=progress):
         job.start()
     if simulate:
