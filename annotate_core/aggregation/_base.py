@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from annotate_core.aggregation._encode import EncodedAnswers, encode_answers
+from annotate_core.aggregation._encode import EncodedAnswers, count_codes, encode_answers, sum_codes
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +141,10 @@ def vote_scores(enc: EncodedAnswers, weights: np.ndarray | None = None) -> np.nd
     """(tasks x labels) sum of answer weights (vote counts when ``weights`` is None)."""
     k = enc.n_labels
     flat = enc.cells()
-    scores = np.bincount(flat, weights=weights, minlength=enc.n_tasks * k)
+    if weights is None:
+        scores = count_codes(flat, enc.n_tasks * k)
+    else:
+        scores = sum_codes(flat, weights, enc.n_tasks * k)
     return scores.reshape(enc.n_tasks, k).astype(np.float64, copy=False)
 
 
@@ -158,8 +161,9 @@ def vote_fractions(enc: EncodedAnswers) -> tuple[np.ndarray, np.ndarray]:
     """
     k = enc.n_labels
     flat = enc.cells()
-    weights = (1.0 / enc.answers_per_task()).take(enc.task)
-    shares = np.bincount(flat, weights=weights, minlength=enc.n_tasks * k).reshape(enc.n_tasks, k)
+    share = 1.0 / enc.answers_per_task()  # each answer's weight: its task's 1/n, made per chunk
+    shares = sum_codes(flat, lambda lo, hi: share.take(enc.task[lo:hi]), enc.n_tasks * k)
+    shares = shares.reshape(enc.n_tasks, k)
     return shares, shares.argmax(axis=1)
 
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from annotate_core.aggregation._base import EPS, dot, vote_shares
-from annotate_core.aggregation._encode import EncodedAnswers, Golden, code_dtype
+from annotate_core.aggregation._encode import EncodedAnswers, Golden, code_dtype, count_codes
 
 if TYPE_CHECKING:
     from scipy import sparse
@@ -62,7 +62,7 @@ class Pairs:
         key += enc.label
         if enc.n_workers * k <= 4 * key.size + 65536:
             # Dense key space: a bincount finds the observed pairs, already sorted, no hashing.
-            present = np.bincount(key, minlength=enc.n_workers * k) > 0
+            present = count_codes(key, enc.n_workers * k) > 0
             uniques = np.flatnonzero(present)
             code = (np.cumsum(present) - 1).astype(code_dtype(uniques.size)).take(key)
         else:
@@ -74,8 +74,8 @@ class Pairs:
             (uniques // k).astype(np.intp),
             (uniques % k).astype(np.intp),
             enc.n_workers,
-            np.bincount(enc.worker, minlength=enc.n_workers),
-            np.bincount(code, minlength=uniques.size).astype(np.float64),
+            count_codes(enc.worker, enc.n_workers),
+            count_codes(code, uniques.size).astype(np.float64),
         )
 
     @property
@@ -480,7 +480,7 @@ def incidence(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> s
         order = np.argsort(rows, kind="stable")
         cols = cols.take(order)
     indptr = np.zeros(n_rows + 1, dtype=index)
-    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    np.cumsum(count_codes(rows, n_rows), out=indptr[1:])
     return sparse.csr_matrix(
         (np.ones(n), cols.astype(index, copy=False), indptr), shape=(n_rows, n_cols), copy=False
     )
