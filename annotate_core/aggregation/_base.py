@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from annotate_core.aggregation._encode import EncodedAnswers, count_codes, encode_answers, sum_codes
+from annotate_core.aggregation._encode import EncodedAnswers, encode_answers, sum_codes
 
 logger = logging.getLogger(__name__)
 
@@ -141,11 +141,9 @@ def vote_scores(enc: EncodedAnswers, weights: np.ndarray | None = None) -> np.nd
     """(tasks x labels) sum of answer weights (vote counts when ``weights`` is None)."""
     k = enc.n_labels
     flat = enc.cells()
-    if weights is None:
-        scores = count_codes(flat, enc.n_tasks * k)
-    else:
-        scores = sum_codes(flat, weights, enc.n_tasks * k)
-    return scores.reshape(enc.n_tasks, k).astype(np.float64, copy=False)
+    # counts straight into floats (exact): no integer table copied to floats after
+    scores = sum_codes(flat, 1.0 if weights is None else weights, enc.n_tasks * k)
+    return scores.reshape(enc.n_tasks, k)
 
 
 def vote_fractions(enc: EncodedAnswers) -> tuple[np.ndarray, np.ndarray]:

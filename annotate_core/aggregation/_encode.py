@@ -118,7 +118,7 @@ def sum_codes(codes: np.ndarray, weights: Any, minlength: int) -> np.ndarray:
     """``np.bincount(codes, weights, minlength)``, bit for bit, without copies of every answer's codes.
 
     Both add each weight into its bin in the order of the answers, so the float sums are the same
-    to the last bit. ``weights`` is an array or a function of ``(lo, hi)`` giving the weights of
+    to the last bit. ``weights`` is an array, a number (1.0: counts, as floats), or a function of ``(lo, hi)`` giving the weights of
     answers ``lo:hi``: then they are made a million at a time, never one float per answer at once.
     """
     out = np.zeros(minlength)
