@@ -145,19 +145,7 @@ def check_items(spec: JobSpec, data: Any, *, golden_refused: str | None = None,
     if columns is not None:
         line = 1 if isinstance(source, ItemsFile) else None
         check.errors, header = _check_columns(spec, columns, line)
-    seen = _SeenKeys()
-    pending: list[tuple[_Unit, list[ItemError], str]] = []  # rows whose keys are looked up together
-
-    def settle() -> None:
-        wheres = [unit.line if unit.line is not None else unit.index for unit, _, _ in pending]
-        firsts = seen.firsts([key for _, _, key in pending], wheres)
-        for (unit, problems, key), where, first in zip(pending, wheres, firsts, strict=True):
-            if key and first != where:  # a rejected row claims its key too: a later row never takes its place
-                shown = f"line {first}" if unit.line is not None else f"#{first}"
-                problems.append(ItemError(key, "key", f"duplicate key (first on {shown})", unit.index))
-            _settle_row(check, unit, problems, header, keep_truth)
-        pending.clear()
-
+    seen: dict[str, int] = {}
     for unit in _units(source, spec):
         check.rows += 1
         problems = list(unit.problems)
@@ -168,109 +156,27 @@ def check_items(spec: JobSpec, data: Any, *, golden_refused: str | None = None,
                 check.golden += 1
                 if golden_refused:
                     problems.append(ItemError(item.key, "golden", golden_refused, unit.index))
-        pending.append((unit, problems, item.key if item is not None else unit.key))
-        if len(pending) >= _KEY_BATCH:
-            settle()
-    settle()
+        key = item.key if item is not None else unit.key
+        if key:  # a rejected row claims its key too: a later row never silently takes its place
+            where = unit.line if unit.line is not None else unit.index  # an int: a million keys stay cheap
+            first = seen.setdefault(key, where)
+            if first != where:
+                shown = f"line {first}" if unit.line is not None else f"#{first}"
+                problems.append(ItemError(key, "key", f"duplicate key (first on {shown})", unit.index))
+        if not problems:
+            if keep_truth and unit.truth and item is not None:
+                check.truth[item.key] = unit.truth
+            continue
+        check.rejected_rows.add(unit.index)
+        listed = [replace(p, line=unit.line) for p in problems if p.field not in header]
+        if listed and unit.line is not None and unit.end_line is not None and unit.end_line > unit.line:
+            listed.append(ItemError(listed[0].key, None, f"the row spans lines {unit.line}-{unit.end_line}: "
+                                                         f"is a quote left open on line {unit.line}?",
+                                    unit.index, unit.line))
+        check.errors.extend(listed)
     if check.rows == 0:
         raise ItemsInputError(f"{name}: no items")
     return check
-
-
-def _settle_row(check: ItemsCheck, unit: _Unit, problems: list[ItemError], header: set[str],
-                keep_truth: bool) -> None:
-    """Record one checked row: its hidden truth when valid, else its problems (with its line)."""
-    if not problems:
-        if keep_truth and unit.truth and unit.item is not None:
-            check.truth[unit.item.key] = unit.truth
-        return
-    check.rejected_rows.add(unit.index)
-    listed = [replace(p, line=unit.line) for p in problems if p.field not in header]
-    if listed and unit.line is not None and unit.end_line is not None and unit.end_line > unit.line:
-        listed.append(ItemError(listed[0].key, None, f"the row spans lines {unit.line}-{unit.end_line}: "
-                                                     f"is a quote left open on line {unit.line}?",
-                                unit.index, unit.line))
-    check.errors.extend(listed)
-
-
-#: rows whose keys are looked up at once (their items wait that long for their duplicate-key verdict)
-_KEY_BATCH = 1024
-#: keys held exactly, in a dict, before they move to the digests
-_RECENT_KEYS = 65_536
-#: two SipHash keys (16 bytes each): a key's digest is its two 64-bit hashes
-_HASH_KEYS = ("annotate.keys.hi", "annotate.keys.lo")
-
-
-class _SeenKeys:
-    """Every key seen so far and where it was first (a line or a row index), for the duplicate-key check.
-
-    A dict of a million key strings cost ~100 MB at its peak, and its freed strings left the
-    allocator fragmented for the rest of ``annotate run``. Here the last ``_RECENT_KEYS`` keys sit in
-    a dict; older ones only as 128-bit digests (two SipHashes, ``pandas.util.hash_array``) in sorted
-    numpy arrays with their places: 24 bytes a key. Two different keys share a digest with odds of
-    about n**2 / 2**129 (1e-27 at a million keys), the same bet as content-addressed storage.
-    Small inputs never leave the dict, and never import numpy or pandas here.
-    """
-
-    def __init__(self) -> None:
-        self.recent: dict[str, int] = {}
-        self.hi: Any = None  # sorted by (hi, lo): numpy uint64 arrays, with ``where`` (int64) alongside
-        self.lo: Any = None
-        self.where: Any = None
-
-    def firsts(self, keys: list[str], wheres: list[int]) -> list[int]:
-        """Where each key was first seen, counting these rows in order ('' keys: their own place)."""
-        old: dict[str, int] = {}
-        if self.hi is not None:
-            fresh = [k for k in dict.fromkeys(keys) if k and k not in self.recent]
-            if fresh:
-                old = self._lookup(fresh)
-        out: list[int] = []
-        for key, where in zip(keys, wheres, strict=True):
-            if not key:
-                out.append(where)
-                continue
-            first = old.get(key)
-            out.append(self.recent.setdefault(key, where) if first is None else first)
-        if len(self.recent) >= _RECENT_KEYS:
-            self._flush()
-        return out
-
-    @staticmethod
-    def _digests(keys: list[str]) -> tuple[Any, Any]:
-        import numpy as np
-        import pandas as pd
-
-        values = np.empty(len(keys), dtype=object)
-        values[:] = keys
-        hi, lo = (pd.util.hash_array(values, hash_key=k, categorize=False) for k in _HASH_KEYS)
-        return hi, lo
-
-    def _flush(self) -> None:
-        import numpy as np
-
-        hi, lo = self._digests(list(self.recent))
-        where = np.fromiter(self.recent.values(), dtype=np.int64, count=len(self.recent))
-        self.recent = {}
-        if self.hi is not None:
-            hi, lo, where = (np.concatenate(p) for p in ((self.hi, hi), (self.lo, lo), (self.where, where)))
-        order = np.lexsort((lo, hi))
-        self.hi, self.lo, self.where = hi[order], lo[order], where[order]
-
-    def _lookup(self, keys: list[str]) -> dict[str, int]:
-        """The first places of those of ``keys`` (distinct) already moved to the digests."""
-        import numpy as np
-
-        hi, lo = self._digests(keys)
-        left = np.searchsorted(self.hi, hi, side="left")
-        right = np.searchsorted(self.hi, hi, side="right")
-        found: dict[str, int] = {}
-        for i in np.flatnonzero(right > left).tolist():  # usually none: only repeated keys get here
-            for j in range(int(left[i]), int(right[i])):
-                if self.lo[j] == lo[i]:
-                    found[keys[i]] = int(self.where[j])
-                    break
-        return found
 
 
 # ---- sources ------------------------------------------------------------------------------------

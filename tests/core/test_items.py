@@ -308,34 +308,3 @@ def test_truth_left_in_the_file_is_read_again_for_the_valid_rows_only(tmp_path: 
     p.write_text("key,image,truth:result\na,https://x.io/a.jpg,dog\n")
     with pytest.raises(ItemsInputError, match="changed after"):
         list(streamed.iter_truth())
-
-
-def test_duplicate_keys_are_found_once_the_keys_are_kept_as_digests(tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """With few keys kept exactly, older keys are found by their digests: the same errors, lines
-    and first rows as a dict of every key gives (a key repeated within a batch, across batches and
-    after its first place moved to the digests; a rejected row's key claimed too)."""
-    import annotate_core.items_check as ic
-
-    monkeypatch.setattr(ic, "_RECENT_KEYS", 4)
-    monkeypatch.setattr(ic, "_KEY_BATCH", 3)
-    keys = [f"img-{i}" for i in range(20)]
-    order = [*keys[:12], "img-0", "img-11", "img-5", *keys[12:], "img-19", "img-19", "img-13", "img-0"]
-    bad = {"img-3"}  # rejected for its image: its key still counts as seen
-    p = tmp_path / "items.csv"
-    p.write_text(HEADER + "".join(f"{k},{'not a url' if k in bad and n == 3 else f'https://x.example/{n}.jpg'},\n"
-                                  for n, k in enumerate(order)))
-    check = check_items(make_spec(), p)
-    first: dict[str, int] = {}
-    expected = []
-    for n, k in enumerate(order):
-        line = n + 2
-        if k in bad and n == 3:
-            expected.append((line, "inputs.image"))
-        at = first.setdefault(k, line)
-        if at != line:
-            expected.append((line, f"duplicate key (first on line {at})"))
-    got = [(e.line, e.message if e.field == "key" else e.field) for e in check.errors]
-    assert got == expected and len(expected) == 8
-    assert [i.key for i in check.items()] == [k for k in keys if k not in bad]
-    assert [i.inputs["image"] for i in check.items()][:2] == ["https://x.example/0.jpg", "https://x.example/1.jpg"]
