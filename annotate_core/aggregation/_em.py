@@ -479,6 +479,7 @@ def incidence(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> s
     if n and not bool(np.all(rows[1:] >= rows[:-1])):
         order = np.argsort(rows, kind="stable")
         cols = cols.take(order)
+        del order  # an intp per answer: gone before the matrix's own arrays are made
     indptr = np.zeros(n_rows + 1, dtype=index)
     np.cumsum(count_codes(rows, n_rows), out=indptr[1:])
     return sparse.csr_matrix(
