@@ -241,7 +241,11 @@ def simulate_and_report(job: Job, spec: JobSpec, truth: TruthSource, out: Path,
         aggs: dict[str, pd.DataFrame] = {}
         for m in dict.fromkeys(["mv", "ds", method]):
             with phase(f"aggregating with {_METHOD_NAMES.get(m, m)}", enabled=shown):
-                aggs[m] = streamed.aggregate(m)
+                agg = streamed.aggregate(m)
+                if m != method:  # only compared with the truth: its tasks and labels, the labels as codes
+                    agg = pd.DataFrame({"task": agg["task"], "label": agg["label"].astype("category")})
+                aggs[m] = agg
+                del agg
                 release_freed_memory()  # the method's working arrays, before the next one
         with phase("comparing with the hidden truth", enabled=shown):
             scores = judge({m: streamed.positions(a) for m, a in aggs.items()}, truth, field)
