@@ -30,9 +30,9 @@ class EncodedAnswers:
 
     ``task``, ``worker`` and ``label`` are integer arrays of one entry per answer, as narrow as
     their ranges allow (``code_dtype``: int16 / int32 / int64): at 3M answers three ``intp``
-    arrays were 72 MB of a run's peak; a million tasks' int32 codes with int16 workers and labels are 24. Arithmetic that can leave that range
-    widens first (``cells``). ``tasks``, ``workers`` and ``labels`` are the unique values (named
-    ``task`` / ``worker`` / ``label``).
+    arrays were 72 MB of a run's peak; int32 task codes with int16 workers and labels are 24.
+    Arithmetic that can leave that range widens first (``cells``). ``tasks``, ``workers`` and
+    ``labels`` are the unique values (named ``task`` / ``worker`` / ``label``).
     """
 
     task: np.ndarray
@@ -118,8 +118,9 @@ def sum_codes(codes: np.ndarray, weights: Any, minlength: int) -> np.ndarray:
     """``np.bincount(codes, weights, minlength)``, bit for bit, without copies of every answer's codes.
 
     Both add each weight into its bin in the order of the answers, so the float sums are the same
-    to the last bit. ``weights`` is an array, a number (1.0: counts, as floats), or a function of ``(lo, hi)`` giving the weights of
-    answers ``lo:hi``: then they are made a million at a time, never one float per answer at once.
+    to the last bit. ``weights`` is an array, a number (1.0: counts, as floats), or a function of
+    ``(lo, hi)`` giving the weights of answers ``lo:hi``: then they are made a million at a time,
+    never one float per answer at once.
     """
     out = np.zeros(minlength)
     if not callable(weights):
