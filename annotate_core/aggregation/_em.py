@@ -370,6 +370,8 @@ class EM:
         post = self.clamp(np.ascontiguousarray(vote_shares(self.enc).T))
         priors = post.mean(axis=1)
         counts = self.counts(post)
+        if n_iter > 0:  # the E-step writes its own buffer: the vote shares (T x K) can go now
+            post = self._post
         errors = (first_errors or errors_from_counts)(counts)
         log_errors = np.log(errors)
         loss = -np.inf
