@@ -14,11 +14,12 @@ seen), and of its usable rows only what ``Job.results`` reads is kept, compactly
 - worker and label as codes against small indexes grown in order of appearance (categoricals at
   the end: ``aggregation._encode`` orders their values as it orders an object column's, so labels,
   probabilities and ties are the same);
-- per item, its first usable row's golden flag, golden answer and inputs, as compact strings too.
+- per item, its first usable row's golden flag and golden answer, as compact strings too, and its
+  inputs zlib-packed page by page (``_Packed``: unpacked only while results.csv is written).
 
 results.csv is then written a chunk of items at a time (``write_results``): keys and inputs become
 Python strings only for the rows being written, and the accuracy line looks truth keys up in the
-sorted keys. At 3M answers on 1M items that is ~40 MB of codes and ~100 MB of keys and inputs.
+sorted keys. At 3M answers on 1M items that is ~40 MB of codes, ~30 MB of keys and a few MB of inputs.
 
 Same files, same figures: a page's object columns are settled like the whole frame's
 (``settle_like_records``), which gives the same cells only when every value is a string or missing,
