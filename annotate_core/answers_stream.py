@@ -14,11 +14,12 @@ seen), and of its usable rows only what ``Job.results`` reads is kept, compactly
 - worker and label as codes against small indexes grown in order of appearance (categoricals at
   the end: ``aggregation._encode`` orders their values as it orders an object column's, so labels,
   probabilities and ties are the same);
-- per item, its first usable row's golden flag, golden answer and inputs, as compact strings too.
+- per item, its first usable row's golden flag and golden answer, as compact strings too, and its
+  inputs zlib-packed page by page (``_Packed``: unpacked only while results.csv is written).
 
 results.csv is then written a chunk of items at a time (``write_results``): keys and inputs become
 Python strings only for the rows being written, and the accuracy line looks truth keys up in the
-sorted keys. At 3M answers on 1M items that is ~40 MB of codes and ~100 MB of keys and inputs.
+sorted keys. At 3M answers on 1M items that is ~40 MB of codes, ~30 MB of keys and a few MB of inputs.
 
 Same files, same figures: a page's object columns are settled like the whole frame's
 (``settle_like_records``), which gives the same cells only when every value is a string or missing,
@@ -144,11 +145,44 @@ class _Keys:
         return rank
 
 
-class _Chunks:
-    """One column kept as the arrays the pages gave: joining them would hold the column twice for a
-    moment (at a million items' inputs, ~70 MB more at the peak)."""
+class _Packed:
+    """One page's values of an input column, zlib-compressed until results.csv is written.
 
-    def __init__(self, parts: list[np.ndarray]) -> None:
+    A million items' inputs (image URLs, say) were ~70 MB as compact strings, held through the
+    aggregation for the file written after it; values of one column share most of their bytes
+    and pack to a tenth or less. Values holding a NUL byte (which checked items never do) stay as
+    they are.
+    """
+
+    def __init__(self, values: np.ndarray) -> None:
+        import zlib
+
+        self.size = int(values.size)
+        items = values.tolist()  # str, or None where missing
+        self.plain: np.ndarray | None = None
+        self.data = b""
+        if any(v is not None and "\0" in v for v in items):
+            self.plain = values
+            return
+        text = "\0".join("\1" if v is None else "\2" + v for v in items)
+        self.data = zlib.compress(text.encode("utf-8", "surrogatepass"), 1)
+
+    def values(self) -> np.ndarray:
+        import zlib
+
+        if self.plain is not None:
+            return self.plain
+        if not self.size:
+            return _compact([])
+        text = zlib.decompress(self.data).decode("utf-8", "surrogatepass")
+        return _compact([None if v == "\1" else v[1:] for v in text.split("\0")])
+
+
+class _Chunks:
+    """One column kept as the pages gave it (each page packed): joining them would hold the column
+    twice for a moment (at a million items' inputs, ~70 MB more at the peak)."""
+
+    def __init__(self, parts: list[_Packed]) -> None:
         import numpy as np
 
         self.parts = parts
@@ -158,11 +192,11 @@ class _Chunks:
         """The values at ``rows`` (positions in the joined column)."""
         import numpy as np
 
-        out = np.empty(rows.size, dtype=self.parts[0].dtype if self.parts else _strings())
+        out = np.empty(rows.size, dtype=_strings())
         part = np.searchsorted(self.starts, rows, side="right") - 1
         for p in np.unique(part):
             at = np.flatnonzero(part == p)
-            out[at] = self.parts[p][rows[at] - self.starts[p]]
+            out[at] = self.parts[p].values()[rows[at] - self.starts[p]]
         return out
 
 
@@ -334,6 +368,7 @@ class _Kept:
         self.label: list[np.ndarray] = []
         self.item_codes: list[np.ndarray] = []  # tasks in order of their first usable row
         self.item_columns: dict[str, list[np.ndarray]] = {}
+        self.packed: dict[str, list[_Packed]] = {}  # input columns, per item, page by page
         self.has_item = np.zeros(0, dtype=bool)
 
     def add(self, page: pd.DataFrame, inputs: list[str]) -> bool:
@@ -375,7 +410,7 @@ class _Kept:
             labels = _compact(page["golden_label"].to_numpy()[rows[golden]])  # golden items only
             self.item_columns.setdefault("golden_label", []).append(labels)
             for c in inputs:
-                self.item_columns.setdefault(c, []).append(_compact(page[c].to_numpy()[rows]))
+                self.packed.setdefault(c, []).append(_Packed(_compact(page[c].to_numpy()[rows])))
         return True
 
     def finish(self, rows: int, inputs: list[str]) -> StreamedAnswers:
@@ -388,7 +423,8 @@ class _Kept:
         item_codes = np.concatenate(self.item_codes) if self.item_codes else np.zeros(0, np.int64)
         item_of_rank = np.full(n, -1, dtype=np.int64)
         item_of_rank[rank[item_codes]] = np.arange(item_codes.size)
-        task = rank.take(np.concatenate(self.task)) if self.task else np.zeros(0, np.int64)
+        narrow = np.int32 if n < 2**31 else np.int64  # aggregation's own code dtype: encoded without a copy
+        task = rank.astype(narrow).take(np.concatenate(self.task)) if self.task else np.zeros(0, narrow)
         self.task.clear()
         answers = pd.DataFrame({"task": task, "worker": self.workers.categorical(self.worker),
                                 "label": self.labels.categorical(self.label)})
@@ -401,7 +437,7 @@ class _Kept:
             field=self.field, rows=rows, by_status=self.by_status, golden_answers=self.golden_answers,
             seen_to_label=int(np.count_nonzero(seen & 1)), seen_golden=int(np.count_nonzero(seen & 2)),
             answers=answers, keys=self.tasks.sorted, item_of_rank=item_of_rank, golden=joined("golden"),
-            golden_label=joined("golden_label"), inputs={c: _Chunks(self.item_columns.pop(c, [])) for c in inputs})
+            golden_label=joined("golden_label"), inputs={c: _Chunks(self.packed.pop(c, [])) for c in inputs})
 
 
 def stream_answers(job: Job, path: Path, field: str) -> StreamedAnswers | None:

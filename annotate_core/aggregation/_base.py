@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from annotate_core.aggregation._encode import EncodedAnswers, encode_answers
+from annotate_core.aggregation._encode import EncodedAnswers, encode_answers, sum_codes
 
 logger = logging.getLogger(__name__)
 
@@ -140,9 +140,10 @@ def labels_series(enc: EncodedAnswers, codes: np.ndarray) -> pd.Series:
 def vote_scores(enc: EncodedAnswers, weights: np.ndarray | None = None) -> np.ndarray:
     """(tasks x labels) sum of answer weights (vote counts when ``weights`` is None)."""
     k = enc.n_labels
-    flat = enc.task * k + enc.label
-    scores = np.bincount(flat, weights=weights, minlength=enc.n_tasks * k)
-    return scores.reshape(enc.n_tasks, k).astype(np.float64, copy=False)
+    flat = enc.cells()
+    # counts straight into floats (exact): no integer table copied to floats after
+    scores = sum_codes(flat, 1.0 if weights is None else weights, enc.n_tasks * k)
+    return scores.reshape(enc.n_tasks, k)
 
 
 def vote_fractions(enc: EncodedAnswers) -> tuple[np.ndarray, np.ndarray]:
@@ -157,9 +158,10 @@ def vote_fractions(enc: EncodedAnswers) -> tuple[np.ndarray, np.ndarray]:
     its tolerance pass.
     """
     k = enc.n_labels
-    flat = enc.task * k + enc.label
-    weights = (1.0 / enc.answers_per_task()).take(enc.task)
-    shares = np.bincount(flat, weights=weights, minlength=enc.n_tasks * k).reshape(enc.n_tasks, k)
+    flat = enc.cells()
+    share = 1.0 / enc.answers_per_task()  # each answer's weight: its task's 1/n, made per chunk
+    shares = sum_codes(flat, lambda lo, hi: share.take(enc.task[lo:hi]), enc.n_tasks * k)
+    shares = shares.reshape(enc.n_tasks, k)
     return shares, shares.argmax(axis=1)
 
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from annotate_core.aggregation._base import EPS, dot, vote_shares
-from annotate_core.aggregation._encode import EncodedAnswers, Golden
+from annotate_core.aggregation._encode import EncodedAnswers, Golden, code_dtype, count_codes
 
 if TYPE_CHECKING:
     from scipy import sparse
@@ -57,22 +57,25 @@ class Pairs:
     @classmethod
     def of(cls, enc: EncodedAnswers) -> Pairs:
         k = max(enc.n_labels, 1)
-        key = enc.worker.astype(np.int64) * k + enc.label
+        key = enc.worker.astype(code_dtype(enc.n_workers * k))  # narrow codes, widened for the key
+        key *= k
+        key += enc.label
         if enc.n_workers * k <= 4 * key.size + 65536:
             # Dense key space: a bincount finds the observed pairs, already sorted, no hashing.
-            present = np.bincount(key, minlength=enc.n_workers * k) > 0
+            present = count_codes(key, enc.n_workers * k) > 0
             uniques = np.flatnonzero(present)
-            code = (np.cumsum(present) - 1).take(key)
+            code = (np.cumsum(present) - 1).astype(code_dtype(uniques.size)).take(key)
         else:
             code, uniques = pd.factorize(key, sort=True)
             uniques = np.asarray(uniques, dtype=np.int64)
+        del key
         return cls(
-            code.astype(np.intp, copy=False),
+            code.astype(code_dtype(uniques.size), copy=False),
             (uniques // k).astype(np.intp),
             (uniques % k).astype(np.intp),
             enc.n_workers,
-            np.bincount(enc.worker, minlength=enc.n_workers),
-            np.bincount(code, minlength=uniques.size).astype(np.float64),
+            count_codes(enc.worker, enc.n_workers),
+            count_codes(code, uniques.size).astype(np.float64),
         )
 
     @property
@@ -140,7 +143,14 @@ class EM:
             # (T, P): how many answers of each task are each pair's (duplicates add up)
             self._answers = incidence(self.task, self.pair, t, self.pairs.n)
             self._nd = np.empty(t if k == 2 else 0)  # yes/no: the E-step's log-odds
-            self._rel = np.empty((k, t))
+            self._rel = np.empty((k, t) if k != 2 else (0, 0))  # yes/no takes the log-odds instead
+
+    def release(self) -> None:
+        """Drop the working arrays once EM has run. A fitted model keeps its EM for the ``errors_``
+        it builds on first access, which needs only the pairs; at 3M answers the answer matrix and
+        the buffers were ~100 MB held while ``aggregate`` built its table."""
+        for name in ("_answers", "_weights", "_rel", "_nd", "_tmp", "_cell"):
+            self.__dict__.pop(name, None)
 
     def clamp(self, post: np.ndarray) -> np.ndarray:
         """Golden tasks get probability 1 for their known label (crowd-kit's golden correction)."""
@@ -360,6 +370,8 @@ class EM:
         post = self.clamp(np.ascontiguousarray(vote_shares(self.enc).T))
         priors = post.mean(axis=1)
         counts = self.counts(post)
+        if n_iter > 0:  # the E-step writes its own buffer: the vote shares (T x K) can go now
+            post = self._post
         errors = (first_errors or errors_from_counts)(counts)
         log_errors = np.log(errors)
         loss = -np.inf
@@ -398,7 +410,9 @@ class OneCoinEM(EM):
     def __init__(self, enc: EncodedAnswers, golden: Golden) -> None:
         super().__init__(enc, golden)
         # (label, task) of each answer in the label-major (K, T) layout
-        self._cell = enc.label.astype(np.int64) * enc.n_tasks + enc.task
+        self._cell = enc.label.astype(code_dtype(enc.n_labels * enc.n_tasks))
+        self._cell *= enc.n_tasks
+        self._cell += enc.task
         self._answers_per_task = enc.answers_per_task().astype(np.float64)
         self._label_mass = np.zeros(enc.n_labels)
 
@@ -467,10 +481,11 @@ def incidence(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> s
     if n and not bool(np.all(rows[1:] >= rows[:-1])):
         order = np.argsort(rows, kind="stable")
         cols = cols.take(order)
+        del order  # an intp per answer: gone before the matrix's own arrays are made
     indptr = np.zeros(n_rows + 1, dtype=index)
-    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    np.cumsum(count_codes(rows, n_rows), out=indptr[1:])
     return sparse.csr_matrix(
-        (np.ones(n), cols.astype(index), indptr), shape=(n_rows, n_cols), copy=False
+        (np.ones(n), cols.astype(index, copy=False), indptr), shape=(n_rows, n_cols), copy=False
     )
 
 

@@ -28,8 +28,11 @@ REQUIRED_COLUMNS: tuple[str, str, str] = ("task", "worker", "label")
 class EncodedAnswers:
     """The answers as codes: ``tasks[task[i]]`` is the task of answer ``i``, and so on.
 
-    ``task``, ``worker`` and ``label`` are ``intp`` arrays of one entry per answer; ``tasks``,
-    ``workers`` and ``labels`` are the unique values (named ``task`` / ``worker`` / ``label``).
+    ``task``, ``worker`` and ``label`` are integer arrays of one entry per answer, as narrow as
+    their ranges allow (``code_dtype``: int16 / int32 / int64): at 3M answers three ``intp``
+    arrays were 72 MB of a run's peak; int32 task codes with int16 workers and labels are 24.
+    Arithmetic that can leave that range widens first (``cells``). ``tasks``, ``workers`` and
+    ``labels`` are the unique values (named ``task`` / ``worker`` / ``label``).
     """
 
     task: np.ndarray
@@ -55,9 +58,19 @@ class EncodedAnswers:
     def n_labels(self) -> int:
         return len(self.labels)
 
+    def cells(self) -> np.ndarray:
+        """``task * n_labels + label`` of each answer: its cell of a (tasks x labels) table, in
+        the narrowest dtype that holds every cell."""
+        k = self.n_labels
+        dtype = code_dtype(self.n_tasks * max(k, 1))
+        cells = self.task.astype(dtype)  # a copy: the product is formed in place
+        cells *= k
+        cells += self.label
+        return cells
+
     def answers_per_task(self) -> np.ndarray:
         """How many answers (rows) each task has, in ``tasks`` order."""
-        return np.bincount(self.task, minlength=self.n_tasks)
+        return count_codes(self.task, self.n_tasks)
 
     def with_labels(self, extra: pd.Index) -> EncodedAnswers:
         """The same answers over a label set widened by ``extra`` (e.g. a golden label nobody gave).
@@ -68,7 +81,7 @@ class EncodedAnswers:
         if len(missing) == 0:
             return self
         widened = _ordered_unique(self.labels.append(missing))
-        remap = widened.get_indexer(self.labels)
+        remap = widened.get_indexer(self.labels).astype(code_dtype(len(widened)))
         return EncodedAnswers(
             task=self.task,
             worker=self.worker,
@@ -77,6 +90,50 @@ class EncodedAnswers:
             workers=self.workers,
             labels=widened.rename("label"),
         )
+
+
+def code_dtype(n: int) -> type[np.signedinteger[Any]]:
+    """The narrowest dtype codes below ``n`` fit in (int16 at least: a few hundred workers or
+    labels in 2 bytes an answer, and no int8 to overflow in a careless product)."""
+    if n < 2**15:
+        return np.int16
+    return np.int32 if n < 2**31 else np.int64
+
+
+def count_codes(codes: np.ndarray, minlength: int = 0) -> np.ndarray:
+    """``np.bincount(codes, minlength=minlength)`` without its copy of the codes.
+
+    ``np.bincount`` turns its input into an ``intp`` array first: for 3M int32 or int16 codes a
+    24 MB copy at every call. ``np.add.at`` reads any integer dtype in place (and since numpy 1.25
+    is as fast). Codes are never negative here (``encode_answers`` refuses missing values).
+    """
+    if codes.dtype == np.intp:
+        return np.bincount(codes, minlength=minlength)
+    out = np.zeros(max(minlength, int(codes.max()) + 1 if codes.size else 0), dtype=np.intp)
+    np.add.at(out, codes, 1)
+    return out
+
+
+def sum_codes(codes: np.ndarray, weights: Any, minlength: int) -> np.ndarray:
+    """``np.bincount(codes, weights, minlength)``, bit for bit, without copies of every answer's codes.
+
+    Both add each weight into its bin in the order of the answers, so the float sums are the same
+    to the last bit. ``weights`` is an array, a number (1.0: counts, as floats), or a function of
+    ``(lo, hi)`` giving the weights of answers ``lo:hi``: then they are made a million at a time,
+    never one float per answer at once.
+    """
+    out = np.zeros(minlength)
+    if not callable(weights):
+        np.add.at(out, codes, weights)
+        return out
+    for lo in range(0, codes.size, _SUM_CHUNK):
+        hi = min(lo + _SUM_CHUNK, codes.size)
+        np.add.at(out, codes[lo:hi], weights(lo, hi))
+    return out
+
+
+#: answers whose weights ``sum_codes`` makes at once
+_SUM_CHUNK = 1 << 20
 
 
 def _ordered_unique(values: pd.Index) -> pd.Index:
@@ -101,10 +158,14 @@ def _dense_int_codes(column: pd.Series, name: str) -> tuple[np.ndarray, pd.Index
     span = hi - lo + 1
     if span > 4 * values.size + 65536:
         return None
-    shifted = (values - lo).astype(np.intp) if lo else values.astype(np.intp, copy=False)
-    present = np.bincount(shifted, minlength=span) > 0
+    shifted = (values - lo) if lo else values
+    present = count_codes(shifted if shifted.dtype.kind == "i" else shifted.astype(np.intp), span) > 0
     uniques = (np.flatnonzero(present) + lo).astype(column.dtype)
-    codes = (np.cumsum(present) - 1).take(shifted)
+    dtype = code_dtype(uniques.size)
+    if bool(present.all()):  # every value in the range present (the codes 0..n of streamed answers)
+        # the values are their own codes, shifted: no lookup, and no copy when already narrow
+        return shifted.astype(dtype, copy=False), pd.Index(uniques, name=name)
+    codes = (np.cumsum(present) - 1).astype(dtype).take(shifted)
     return codes, pd.Index(uniques, name=name)
 
 
@@ -124,7 +185,7 @@ def _categorical_codes(column: pd.Series, name: str) -> tuple[np.ndarray, pd.Ind
     if n_missing:
         _raise_missing(name, n_missing, len(column))
     categories = column.cat.categories
-    used = np.flatnonzero(np.bincount(codes, minlength=len(categories)))
+    used = np.flatnonzero(count_codes(codes, len(categories)))
     values = pd.Series(categories.take(used))  # the categories' dtype, as the plain column would have
     try:
         rank, uniques = pd.factorize(values, sort=True)  # distinct values: rank is a permutation
@@ -134,7 +195,11 @@ def _categorical_codes(column: pd.Series, name: str) -> tuple[np.ndarray, pd.Ind
         rank = np.empty(used.size, dtype=np.intp)
         rank[order] = np.arange(used.size)
         uniques = values.to_numpy()[order]
-    remap = np.full(len(categories), -1, dtype=np.intp)
+    dtype = code_dtype(used.size)
+    if used.size == len(categories) and bool(np.all(rank == np.arange(used.size))):
+        # categories already in the values' order, every one used: the codes are the codes
+        return codes.astype(dtype, copy=False), pd.Index(uniques, name=name)
+    remap = np.full(len(categories), -1, dtype=dtype)
     remap[used] = rank
     return remap.take(codes), pd.Index(uniques, name=name)
 
@@ -171,7 +236,7 @@ def _factorize(column: pd.Series, name: str) -> tuple[np.ndarray, pd.Index]:
     n_missing = int(np.count_nonzero(codes < 0))
     if n_missing:
         _raise_missing(name, n_missing, len(column))
-    return codes.astype(np.intp, copy=False), pd.Index(uniques, name=name)
+    return codes.astype(code_dtype(len(uniques)), copy=False), pd.Index(uniques, name=name)
 
 
 def check_frame(data: Any) -> pd.DataFrame:

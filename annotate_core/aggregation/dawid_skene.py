@@ -104,6 +104,8 @@ class DawidSkene(BaseAggregator):
             self._set_empty(enc)
             return self
         em, fit = self._run_em(enc, golden, initial_error)
+        if isinstance(em, EM):
+            em.release()
         self._store(enc, em, fit)
         return self
 

@@ -170,7 +170,7 @@ class _Model:
     ) -> None:
         self.enc = enc
         self.task, self.worker = enc.task, enc.worker
-        self.cell = enc.task * enc.n_labels + enc.label  # (task, given label) of each answer
+        self.cell = enc.cells()  # (task, given label) of each answer
         self.k = enc.n_labels
         # log(K-1); with one label no answer is ever wrong, so the term cancels whatever it is
         self.log_k1 = math.log(self.k - 1) if self.k > 1 else 0.0

@@ -207,7 +207,7 @@ class _Model:
     def __init__(self, enc: EncodedAnswers) -> None:
         self.enc = enc
         self.pairs = Pairs.of(enc)
-        self.cell = enc.task * enc.n_labels + enc.label  # (task, given label) of each answer
+        self.cell = enc.cells()  # (task, given label) of each answer
         self.post_given = np.empty(enc.n_answers)
         self.weights = np.empty(enc.n_answers)
         self._log_k = np.log(max(enc.n_labels, 1))

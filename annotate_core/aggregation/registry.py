@@ -111,11 +111,15 @@ def aggregate(
         aggregator.fit(df)
     probas = aggregator.probas_ if enc.n_answers else empty_result(enc)[0]
     assert probas is not None
+    if not isinstance(method, BaseAggregator):
+        del aggregator  # its fitted state (labels, an EM's pairs) is not returned: free it first
 
     enc, golden = encode_golden(enc, true_labels)
     # Align the method's label columns with the (possibly widened) label set, then choose.
-    probs = probas.reindex(index=enc.tasks, columns=enc.labels, fill_value=0.0)
-    probs = probs.to_numpy(dtype=np.float64)
+    if not (probas.index.equals(enc.tasks) and probas.columns.equals(enc.labels)):
+        probas = probas.reindex(index=enc.tasks, columns=enc.labels, fill_value=0.0)
+    probs = probas.to_numpy(dtype=np.float64)  # aligned already: a view, not a copy of the table
+    del probas
     codes = choose(probs)
     confidence = probs[np.arange(probs.shape[0]), codes] if probs.size else np.zeros(0)
     if len(golden):
@@ -130,4 +134,5 @@ def aggregate(
             "n_answers": enc.answers_per_task(),
         },
         columns=list(RESULT_COLUMNS),
+        copy=False,  # the arrays are this table's own: no copy of each (nor one block of two)
     )

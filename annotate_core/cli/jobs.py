@@ -241,7 +241,11 @@ def simulate_and_report(job: Job, spec: JobSpec, truth: TruthSource, out: Path,
         aggs: dict[str, pd.DataFrame] = {}
         for m in dict.fromkeys(["mv", "ds", method]):
             with phase(f"aggregating with {_METHOD_NAMES.get(m, m)}", enabled=shown):
-                aggs[m] = streamed.aggregate(m)
+                agg = streamed.aggregate(m)
+                if m != method:  # only compared with the truth: its tasks and labels, the labels as codes
+                    agg = pd.DataFrame({"task": agg["task"], "label": agg["label"].astype("category")})
+                aggs[m] = agg
+                del agg
                 release_freed_memory()  # the method's working arrays, before the next one
         with phase("comparing with the hidden truth", enabled=shown):
             scores = judge({m: streamed.positions(a) for m, a in aggs.items()}, truth, field)
@@ -413,6 +417,7 @@ def _drive(job: Job, s: JobSpec, check: ItemsCheck, client: Client, opts: dict[s
         click.echo("\n".join([f"warning: the backend refused {report.rejected - check.rejected} item(s):",
                               *describe_errors(report.errors[len(check.errors):], limit=ERRORS_SHOWN)]),
                    err=True)
+    report.keys.clear()  # every item's key (a million: ~75 MB); only the counts are used from here
     with phase(f"starting job {job.id}", enabled=progress):
         job.start()
     if simulate:

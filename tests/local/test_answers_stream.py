@@ -154,3 +154,19 @@ def test_task_codes_follow_first_appearance_and_ranks_sorted_order(monkeypatch) 
     assert keys.sorted.astype(object).tolist() == ordered
     ranks = keys.ranks()
     assert all(ordered[ranks[code]] == key for key, code in reference.items())
+
+
+def test_packed_inputs_come_back_as_they_were_kept() -> None:
+    """Inputs are held zlib-packed per page until results.csv: every value back, missing ones as None,
+    and a page with a NUL byte kept unpacked."""
+    import numpy as np
+
+    from annotate_core.answers_stream import _Chunks, _compact, _Packed
+
+    first = _compact(["https://x.example/1.jpg", None, "", "é ü", "a\x01b", "\x02", "\x01"])
+    second = _compact(["a\x00b", None])
+    packed = [_Packed(first), _Packed(second), _Packed(_compact([]))]
+    assert packed[0].plain is None and len(packed[0].data) < 80 and packed[1].plain is not None
+    rows = np.array([8, 0, 1, 7, 2, 3, 4, 5, 6])
+    joined = [*first.tolist(), *second.tolist()]
+    assert _Chunks(packed).take(rows).tolist() == [joined[r] for r in rows]
