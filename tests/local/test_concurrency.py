@@ -156,3 +156,32 @@ def test_check_complete_names_missing_and_unreported_answers(tmp_path):
     assert f"10 counted answers stored, {(N_ITEMS + N_GOLDEN) * 2} expected (items x overlap)" in problems
     assert "the processes submitted 11 answers, the store counts 10" in problems
     backend.close_backend()
+
+
+@pytest.mark.postgres
+def test_a_pull_waits_for_an_item_another_transaction_holds_instead_of_saying_no_work(pg_url):
+    """SKIP LOCKED passes over rows held by a concurrent submit or pull. An item with a free slot left
+    must still go to the next person: a false "no work for you" ends a browser session (and a crowd
+    worker's loop) while the job is short of their answers. Without the waiting retry this pull
+    returns None at once."""
+    import threading
+
+    from annotate_local import schema as t
+    from sqlalchemy import create_engine, update
+
+    backend, job = concurrent_job(pg_url, overlap={"count": 2})
+    other = create_engine(backend.store.engine.url)
+    try:
+        with other.connect() as conn:  # another transaction holds every item row, like a submit in flight
+            conn.execute(update(t.items).where(t.items.c.job_id == job.id).values(done=t.items.c.done))
+            got: list = []
+            puller = threading.Thread(target=lambda: got.append(backend.pull(job.id, "ann", limit=3)))
+            puller.start()
+            puller.join(timeout=1.0)
+            assert puller.is_alive() and not got  # waiting on the held rows, not answering "no work"
+            conn.commit()
+        puller.join(timeout=30)
+        assert got and got[0] is not None and len(got[0].items) == 3
+    finally:
+        other.dispose()
+        backend.close_backend()

@@ -621,13 +621,15 @@ class LocalBackend(Backend):
         if limit is not None and limit <= 0:
             raise ValueError(f"limit: expected a positive number of items, got {limit}")
 
+        in_session = self._session is not None and self._session.owns(job_id)
+
         def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> Batch | ReviewBatch | None:
             if role == "review":
                 if ctx.state == JobState.DRAFT.value:
                     raise JobStateError(f"job {job_id} has not been started")
                 work.sweep(conn, ctx, now, events)
                 return review_mod.pull(conn, ctx, assignee, now)
-            batch = work.pull(conn, ctx, assignee, now, events, limit=limit)
+            batch = work.pull(conn, ctx, assignee, now, events, limit=limit, wait=not in_session)
             if batch is None:
                 work.check_completion(conn, ctx, now, events)
             return batch

@@ -111,6 +111,21 @@ _POSTGRES: dict[int, Select] = {
 }
 
 
+# SKIP LOCKED passes over an item another transaction holds for a moment: a submit moving its slot to
+# done, or another pull taking one of its several free slots. So an empty pull is asked again in these
+# forms, which wait for those rows (an item with a free slot left after the wait is still taken).
+_POSTGRES_WAITING: dict[int, Select] = {
+    id(CANDIDATES): _candidates(NOT_SEEN_PG).with_for_update(),
+    id(CANDIDATES_FIXED): _candidates_fixed(NOT_SEEN_PG).with_for_update(),
+}
+
+
+def waiting(stmt: Select, dialect: str) -> Select | None:
+    """The form of a candidates query that waits for rows other transactions hold, where the usual
+    form skips them (PostgreSQL); None where nothing is skipped (SQLite serialises writers)."""
+    return _POSTGRES_WAITING[id(stmt)] if dialect == "postgresql" else None
+
+
 def for_dialect(stmt: Select, dialect: str) -> Select:
     """``stmt`` as run on this database: its PostgreSQL form there (row locks, index-bound plans),
     as written on SQLite."""

@@ -172,8 +172,13 @@ def _job_worker(conn: Connection, ctx: JobCtx, worker: str) -> Any:
 
 
 def pull(conn: Connection, ctx: JobCtx, worker: str, now: float, events: EventLog, *,
-         limit: int | None = None) -> Batch | None:
-    """The next batch for ``worker``, or None when there is nothing for them now."""
+         limit: int | None = None, wait: bool = True) -> Batch | None:
+    """The next batch for ``worker``, or None when there is nothing for them now.
+
+    ``wait``: on PostgreSQL, when every candidate is locked by another transaction, wait for them
+    rather than answer None. Off in a work session, whose transaction holds the rows of many
+    operations: two sessions waiting on each other's rows would deadlock on every retry.
+    """
     if ctx.state == JobState.DRAFT.value:
         raise JobStateError(f"job {ctx.id} has not been started; call job.start() first")
     before = ctx.state
@@ -215,7 +220,12 @@ def pull(conn: Connection, ctx: JobCtx, worker: str, now: float, events: EventLo
 
     dialect = conn.dialect.name
     query = S.CANDIDATES_FIXED if ctx.fixed else S.CANDIDATES
-    picked = raw.rows(conn, S.for_dialect(query, dialect), {"job": ctx.id, "worker": worker, "n": n})
+    params = {"job": ctx.id, "worker": worker, "n": n}
+    picked = raw.rows(conn, S.for_dialect(query, dialect), params)
+    if not picked and wait and (waiting := S.waiting(query, dialect)) is not None:
+        # nothing unlocked: before answering "no work", wait for the items other transactions hold
+        # (a false empty pull ends a person's session while items still need them)
+        picked = raw.rows(conn, waiting, params)
     if not picked:
         return None
     extra: list[Any] = []
