@@ -1,17 +1,20 @@
 """The vectorised EM engine behind Dawid-Skene and one-coin Dawid-Skene.
 
-Notation: T tasks, W workers, K labels, P observed (worker, label) pairs, N answers. Arrays are
-label-major, ``(K, T)`` and ``(K, P)``, so every per-label pass reads contiguous memory and
-reductions over labels are K element-wise operations rather than T tiny ones.
+Notation: T tasks, W workers, K labels, P observed (worker, label) pairs, N answers. The models
+read ``(K, T)`` posteriors and ``(K, P)`` tables; with yes/no labels they are label-major (two
+contiguous rows), with three labels or more they are views of task-major ``(T, K)`` and ``(P,
+K)`` buffers, so one sparse product covers every label and the softmax works on cache-sized
+blocks of whole tasks (short rows of K values: see ``rows_op`` and ``column_sums`` for numpy's
+cost there).
 ``counts[c, p]`` is the expected number of answers of pair ``p`` whose task's true label is
 ``c`` (the M-step's sufficient statistic); ``errors[c, p]`` = P(worker answers label(p) | true c).
 With yes/no labels each iteration is two passes over the answers (a gather and an
 ``np.bincount``) plus a few passes over the tasks. With three labels or more, and with yes/no
 labels from a million answers, the answers become a sparse (task x pair) count matrix, built
-once, and both steps are sparse matrix-vector products, one per label (``counts = post @ A``,
-``log-likelihoods = log errors @ A.T``): a compiled fused pass instead of a gather, a temporary
-and a bincount each way. The softmax over the (K, T) posteriors runs in blocks of tasks that
-stay in cache. The models plug in their M-step as ``errors_from_counts``.
+once, and both steps are sparse products (``counts = post @ A``, ``log-likelihoods = log errors
+@ A.T``): a compiled fused pass instead of a gather, a temporary and a bincount each way. The
+softmax runs in blocks of tasks that stay in cache, each block's log-likelihoods made just
+before it. The models plug in their M-step as ``errors_from_counts``.
 """
 
 from __future__ import annotations
@@ -39,8 +42,51 @@ _SAFE_TOTAL = 1e-250
 #: answers each way (3M answers: 3 ms) instead of a gather and a bincount (11 ms), which pays
 #: for importing ``scipy.sparse`` (50-150 ms) and building the matrix within a few iterations.
 SPARSE_MIN_ANSWERS_K2 = 1_000_000
-#: Values per (K, block) slice of the softmax's tables: a few such slices stay in a core's L2.
+#: Values per (block, K) slice of the softmax's tables: a few such slices stay in a core's L2.
 _BLOCK_VALUES = 1 << 16
+#: Clipped cells are gathered by index while at most one in this many is clipped (``_block_entropy``).
+_FEW_CLIPPED = 8
+#: Rows per tile when a short row (a value per label) is broadcast down a table (``_rows_op``).
+_TILE = 64
+
+
+def block_width(k: int) -> int:
+    """Tasks per softmax block: about ``_BLOCK_VALUES`` values, a multiple of ``_TILE`` rows."""
+    return max(_BLOCK_VALUES // max(k, 1) // _TILE, 1) * _TILE
+
+
+def rows_op(rows: np.ndarray, row: np.ndarray, tiled: np.ndarray, *, add: bool) -> None:
+    """``rows[...] = row`` (``add``: ``rows += row``) for C-contiguous (n, K) ``rows`` and a (K,)
+    ``row``; ``tiled``: ``np.tile(row, _TILE)``.
+
+    numpy broadcasts a short row down a table with an inner loop per row: with 5 labels that is
+    four times slower than the memory allows. Read as rows of ``_TILE`` rows against the row
+    tiled as often, the same operation runs long inner loops.
+    """
+    n = rows.shape[0] // _TILE * _TILE
+    if n:
+        head = rows[:n].reshape(-1, tiled.size)
+        if add:
+            head += tiled
+        else:
+            head[...] = tiled
+    if n < rows.shape[0]:
+        if add:
+            rows[n:] += row
+        else:
+            rows[n:] = row
+
+
+def column_sums(rows: np.ndarray) -> np.ndarray:
+    """(K,) sums down the columns of C-contiguous (n, K) ``rows``: read as rows of ``_TILE``
+    rows, so the reduction adds long rows (numpy's own, down columns of 5 values' stride, runs
+    an inner loop per row; BLAS's product with ones is no faster for few labels)."""
+    k = rows.shape[1]
+    n = rows.shape[0] // _TILE * _TILE
+    sums = rows[:n].reshape(-1, _TILE * k).sum(axis=0).reshape(_TILE, k).sum(axis=0) if n else np.zeros(k)
+    if n < rows.shape[0]:
+        sums += rows[n:].sum(axis=0)
+    return sums
 
 
 @dataclass(frozen=True)
@@ -134,16 +180,20 @@ class EM:
         k, t = enc.n_labels, enc.n_tasks
         self._sparse = self.sparse_steps and (k != 2 or enc.n_answers >= SPARSE_MIN_ANSWERS_K2)
         self._weights = np.empty(0 if self._sparse else enc.n_answers)  # a value per answer
-        self._post = np.empty((k, t))  # the E-step's output, rewritten in place every iteration
+        # the E-step's output, rewritten in place every iteration; (K, T) as the models read it, a
+        # view of a task-major (T, K) buffer with three labels or more (see ``e_step``)
+        self._post = np.empty((k, t)) if k == 2 else np.empty((t, k)).T
         self._tmp = np.empty((2, t))
         order = np.argsort(golden.task, kind="stable")
         self._golden_task, self._golden_label = golden.task[order], golden.label[order]
         self.label_sums: np.ndarray | None = None  # set by the softmax: posterior per label
+        self._masked = np.empty(0)  # the softmax's scratch for one block's masked posteriors
         if self._sparse:
             # (T, P): how many answers of each task are each pair's (duplicates add up)
             self._answers = incidence(self.task, self.pair, t, self.pairs.n)
             self._nd = np.empty(t if k == 2 else 0)  # yes/no: the E-step's log-odds
-            self._rel = np.empty((k, t) if k != 2 else (0, 0))  # yes/no takes the log-odds instead
+            # one block's log-likelihoods (``e_step``); yes/no takes the log-odds instead
+            self._rel = np.empty((min(block_width(k), t), k) if k != 2 else (0, 0))
 
     def release(self) -> None:
         """Drop the working arrays once EM has run. A fitted model keeps its EM for the ``errors_``
@@ -164,15 +214,16 @@ class EM:
 
         Yes/no: each task's probabilities sum to 1, so a pair's row sums to its number of answers
         and the last label's row is that minus the other: one gather and bincount in all, exact up
-        to rounding in the last bits. Otherwise one sparse product, (P, T) @ (T, K).
+        to rounding in the last bits. Otherwise one sparse product, (P, T) @ (T, K), over the
+        task-major posteriors: one pass over the answers for every label, returned as the (K, P)
+        view of its (P, K) rows (the M-step keeps that layout).
         """
         p = self.pairs.n
         k = post.shape[0]
         if k != 2:
-            counts = np.zeros((k, p))
-            for c in range(k):
-                matvec_into(self._answers, post[c], counts[c], transpose=True)
-            return counts
+            counts = np.zeros((p, k))
+            csr_t_matvecs(self._answers, 0, self.enc.n_tasks, np.ascontiguousarray(post.T), counts)
+            return counts.T
         counts = np.zeros((k, p))
         for c in range(k - 1):
             if self._sparse:
@@ -199,7 +250,9 @@ class EM:
 
         Computed in log space, shifted per task (the posterior is invariant to that), so long
         products never underflow: one sparse product (T, P) @ (P, K) sums every label's
-        log-likelihood over the answers. ``exp`` and ``log`` dominate the step's cost, so yes/no
+        log-likelihood over the answers, into task-major (T, K) rows: one pass over the answers
+        for all K labels (a product per label walked the answer matrix K times: with 20 labels a
+        quarter of an iteration). ``exp`` and ``log`` dominate the step's cost, so yes/no
         labels take a logistic form with one of each per task, in one gather and bincount.
         """
         t = self.enc.n_tasks
@@ -217,77 +270,119 @@ class EM:
                 nd = np.bincount(self.task, weights=self._weights, minlength=t)
                 nd += log_priors[0] - log_priors[1]
             return self._post, self._logistic(nd)
-        rel = self._rel
-        log_errors = np.ascontiguousarray(log_errors)
-        for c in range(k):  # each label's log-likelihoods, accumulated onto its log prior
-            rel[c].fill(log_priors[c])
-            matvec_into(self._answers, log_errors[c], rel[c])
-        return self._softmax(rel)
+        scratch, answers = self._rel, self._answers
+        log_errors_t, tiled = np.ascontiguousarray(log_errors.T), np.tile(log_priors, _TILE)
 
-    def _softmax(
-        self, rel: np.ndarray, log_priors: np.ndarray | None = None
-    ) -> tuple[np.ndarray, float]:
-        """Posteriors (into ``_post``) from (K, T) log-likelihoods ``rel`` (overwritten; the log
-        priors added here unless already in), golden tasks clamped, and their clipped entropy;
-        also each label's posterior summed over the tasks (``label_sums``, for the priors).
+        def block(lo: int, hi: int) -> np.ndarray:  # a block's log-likelihoods onto the log priors
+            rel = scratch[: hi - lo]
+            rows_op(rel, log_priors, tiled, add=False)
+            csr_matvecs(answers, lo, hi, log_errors_t, rel)
+            return rel
 
-        Taken in blocks of tasks whose (K, block) slices stay in cache, so the step's eight or
-        so passes (exp, sum, log, reciprocal, product, min, entropy, label sums) read memory
-        once: with 1M tasks and 5 labels each pass over the whole (K, T) tables went to memory.
+        return self._softmax(block)
+
+    def _softmax(self, block_rel: Callable[[int, int], np.ndarray]) -> tuple[np.ndarray, float]:
+        """Posteriors (into ``_post``) from the log-likelihoods (log priors included) that
+        ``block_rel(lo, hi)`` gives for tasks ``lo:hi`` as task-major (hi - lo, K) rows it lets us
+        overwrite, golden tasks clamped, and their clipped entropy; also each label's posterior
+        summed over the tasks (``label_sums``, for the priors).
+
+        Taken in blocks of tasks whose (block, K) rows stay in cache, so the step's eight or
+        so passes (log-likelihoods, exp, sum, log, reciprocal, product, min, entropy, label sums)
+        read memory once: with 1M tasks and 5 labels each pass over whole tables went to memory.
         Every step writes into a buffer allocated once: on 100k tasks x 20 labels a fresh array
-        per step cost more (page faults) than the arithmetic.
+        per step cost more (page faults) than the arithmetic. Sums along a block's short rows
+        (and down its columns) are BLAS matrix-vector products: numpy's own reductions along
+        rows of 5 or 20 values cost several times the ``exp``.
         """
-        if log_priors is not None:
-            rel += log_priors[:, None]
-        post = self._post
-        k, t = post.shape
-        width = max(_BLOCK_VALUES // max(k, 1), 1)
+        post = self._post.T
+        t, k = post.shape
+        width = block_width(k)
+        ones_k = np.ones(k)
+        total = np.empty(min(width, t))
         sums = np.zeros(k)
         entropy = 0.0
         for lo in range(0, t, width):
             hi = min(lo + width, t)
-            entropy += self._softmax_block(rel[:, lo:hi], post[:, lo:hi], lo, hi)
-            sums += post[:, lo:hi].sum(axis=1)
+            block = post[lo:hi]
+            entropy += self._softmax_block(block_rel(lo, hi), block, lo, hi, ones_k, total[: hi - lo])
+            sums += column_sums(block)
         self.label_sums = sums
-        return post, entropy
+        return self._post, entropy
 
-    def _softmax_block(self, rel: np.ndarray, post: np.ndarray, lo: int, hi: int) -> float:
-        """``_softmax`` on tasks ``lo:hi`` (``rel``, ``post``: their (K, hi - lo) slices); returns
-        their clipped entropy.
+    def _softmax_block(
+        self, rel: np.ndarray, post: np.ndarray, lo: int, hi: int, ones_k: np.ndarray, total: np.ndarray
+    ) -> float:
+        """``_softmax`` on tasks ``lo:hi`` (``rel``, ``post``: their (hi - lo, K) rows; ``total``:
+        scratch of a value per task); returns their clipped entropy.
 
         Each task's log-likelihoods are shifted by their maximum only when they need it:
         unshifted, every task's total must be finite and at least 1e-250, so its best label's
         log-likelihood is above -576 - log K and whatever underflows (below -708) weighs less
         than 1e-55 of it; that holds in most crowds (a few answers per task) and saves two
         passes. Normalising multiplies by each task's reciprocal total (a division per task,
-        not per cell). The log posteriors ``rel - log total`` are only formed when the
-        entropy's clip or golden tasks need them; otherwise the entropy is ``sum post * rel -
-        sum log total``, as each task's posteriors sum to 1.
+        not per cell). The entropy is ``-(sum post * rel - sum log total)`` (each task's
+        posteriors sum to 1) with the cells under the clip swapped for the clip's term, or, when
+        most cells are under it (many labels), the unclipped cells' ``-p log p`` plus the clip's
+        term for the rest: either way only the smaller set of cells is gathered, and the log
+        posteriors ``rel - log total`` are formed for those cells alone. Blocks with golden
+        tasks take the full clipped sum (``_entropy``).
         """
         with np.errstate(over="ignore"):
             np.exp(rel, out=post)
-        total = post.sum(axis=0)
+        np.dot(post, ones_k, out=total)
         if not (float(total.min()) >= _SAFE_TOTAL and np.isfinite(float(total.max()))):
-            rel -= rel.max(axis=0)
+            top = rel[:, 0].copy()  # each row's maximum, column by column (rows are short)
+            for c in range(1, rel.shape[1]):
+                np.maximum(top, rel[:, c], out=top)
+            rel -= top[:, None]
             np.exp(rel, out=post)
-            total = post.sum(axis=0)
+            np.dot(post, ones_k, out=total)
         log_total = np.log(total)
-        post *= np.divide(1.0, total, out=total)
+        post *= np.divide(1.0, total, out=total)[:, None]
         a, b = np.searchsorted(self._golden_task, [lo, hi]) if len(self.golden) else (0, 0)
-        if a == b and float(post.min()) >= EPS:  # no golden task, no probability to clip
-            return -(dot(post, rel) - float(log_total.sum()))
-        rel -= log_total
+        if a == b:
+            return self._block_entropy(post, rel, log_total, ones_k)
+        rel -= log_total[:, None]
         if a != b:  # golden tasks: probability 1 for the known label
             rows, labels = self._golden_task[a:b] - lo, self._golden_label[a:b]
-            post[:, rows] = 0.0
-            post[labels, rows] = 1.0
-            rel[:, rows] = -np.inf
-            rel[labels, rows] = 0.0
+            post[rows] = 0.0
+            post[rows, labels] = 1.0
+            rel[rows] = -np.inf
+            rel[rows, labels] = 0.0
         return self._entropy(post, rel)
+
+    def _block_entropy(
+        self, post: np.ndarray, rel: np.ndarray, log_total: np.ndarray, ones_k: np.ndarray
+    ) -> float:
+        """Clipped entropy of (n, K) posteriors ``post`` whose log posteriors are ``rel -
+        log_total`` per row (finite: no golden task among them); see ``_softmax_block``.
+
+        Few clipped cells (5 labels: a few percent) are gathered by index; when many are (20
+        labels: ~90%), scattered one or two per row, finding their indices costs more than the
+        rest of the softmax, so the unclipped cells' ``sum p log p`` is taken with the others'
+        posteriors masked to 0: ``sum pm * rel - sum_t log total[t] * sum_c pm[t, c]``.
+        """
+        flat = post.reshape(-1)
+        below = flat < EPS
+        clipped = int(np.count_nonzero(below))
+        if not clipped:
+            return -(dot(post, rel) - float(log_total.sum()))
+        clip_terms = clipped * EPS * float(np.log(EPS))  # sum of q log q over the clipped cells
+        if clipped * _FEW_CLIPPED <= flat.size:  # every -p log p, the clipped ones swapped for the clip's
+            cells = np.flatnonzero(below)
+            log_p = rel.reshape(-1).take(cells)
+            log_p -= log_total.take(cells // post.shape[1])
+            return -(dot(post, rel) - float(log_total.sum())) + dot(flat.take(cells), log_p) - clip_terms
+        masked = self._masked
+        if masked.size < flat.size:
+            masked = self._masked = np.empty(flat.size)
+        kept = np.multiply(flat, np.logical_not(below, out=below), out=masked[: flat.size]).reshape(post.shape)
+        return -(dot(kept, rel) - dot(log_total, kept @ ones_k)) - clip_terms
 
     @staticmethod
     def _entropy(post: np.ndarray, log_post: np.ndarray) -> float:
-        """``-sum q log q`` with ``q = max(post, 1e-10)`` over (K, T) posteriors whose columns
+        """``-sum q log q`` with ``q = max(post, 1e-10)`` over (T, K) posteriors whose rows
         sum to 1 and some of which are below the clip; ``log_post`` (may hold -inf) is used as
         scratch.
 
@@ -299,7 +394,7 @@ class EM:
         np.maximum(log_post, floor, out=log_post)
         joint = dot(post, log_post)
         clipped = np.maximum(post, EPS, out=log_post)
-        extra = float(clipped.sum()) - post.shape[1]
+        extra = float(clipped.sum()) - post.shape[0]
         return -(joint + floor * extra)
 
     def _logistic(self, nd: np.ndarray) -> float:
@@ -367,7 +462,8 @@ class EM:
     ) -> EMResult:
         """EM from majority-vote shares; ``first_errors`` replaces the first M-step (Dawid-Skene's
         ``initial_error``)."""
-        post = self.clamp(np.ascontiguousarray(vote_shares(self.enc).T))
+        shares = vote_shares(self.enc)  # (T, K)
+        post = self.clamp(np.ascontiguousarray(shares.T) if shares.shape[1] == 2 else shares.T)
         priors = post.mean(axis=1)
         counts = self.counts(post)
         if n_iter > 0:  # the E-step writes its own buffer: the vote shares (T x K) can go now
@@ -399,7 +495,7 @@ class OneCoinEM(EM):
     and ``wrong = (1 - skill) / (K-1)`` for every other, so "errors" here is a (2, W) array. Then
     a task's log-likelihood of label c is the sum of its answers' ``log wrong`` (the same for
     every c, so it drops out of the posterior) plus, over the answers that say c,
-    ``log right - log wrong``: one bincount straight into a label-major (K, T) table. The M-step
+    ``log right - log wrong``: one bincount straight into a task-major (T, K) table. The M-step
     needs only each answer's posterior of its own label, and the bound each label's posterior
     mass over the answers. Per iteration that is a few passes over the answers and over the
     (K, T) posteriors, nothing over K x P: 1,000 labels cost what the posteriors cost.
@@ -409,18 +505,19 @@ class OneCoinEM(EM):
 
     def __init__(self, enc: EncodedAnswers, golden: Golden) -> None:
         super().__init__(enc, golden)
-        # (label, task) of each answer in the label-major (K, T) layout
-        self._cell = enc.label.astype(code_dtype(enc.n_labels * enc.n_tasks))
-        self._cell *= enc.n_tasks
-        self._cell += enc.task
+        # (task, label) of each answer in the task-major (T, K) layout of the posteriors
+        self._cell = enc.task.astype(code_dtype(enc.n_labels * enc.n_tasks))
+        self._cell *= enc.n_labels
+        self._cell += enc.label
         self._answers_per_task = enc.answers_per_task().astype(np.float64)
         self._label_mass = np.zeros(enc.n_labels)
 
     def counts(self, post: np.ndarray) -> np.ndarray:
         """(P,): each pair's summed posterior of its own label (``counts[label(p), p]``)."""
-        np.ascontiguousarray(post).ravel().take(self._cell, out=self._weights, mode="clip")
+        rows = np.ascontiguousarray(post.T)  # (T, K): the buffer itself, no copy
+        rows.ravel().take(self._cell, out=self._weights, mode="clip")
         # each label's posterior mass over the answers, for the prior term of the bound
-        self._label_mass = np.einsum("kt,t->k", post, self._answers_per_task)
+        self._label_mass = self._answers_per_task @ rows
         return np.bincount(self.pair, weights=self._weights, minlength=self.pairs.n)
 
     def skills(self, right: np.ndarray) -> np.ndarray:
@@ -442,8 +539,15 @@ class OneCoinEM(EM):
         # The sum of log wrong over a task's answers is the same for every label: the posterior
         # does not depend on it, so only the correction for the answers' own labels is summed.
         (log_right - log_wrong).take(self.enc.worker, out=self._weights, mode="clip")
-        rel = np.bincount(self._cell, weights=self._weights, minlength=k * t).reshape(k, t)
-        return self._softmax(rel, np.log(np.maximum(priors, EPS)))
+        rel = np.bincount(self._cell, weights=self._weights, minlength=k * t).reshape(t, k)
+        log_priors = np.log(np.maximum(priors, EPS))
+        tiled = np.tile(log_priors, _TILE)
+
+        def block(lo: int, hi: int) -> np.ndarray:
+            rows_op(rel[lo:hi], log_priors, tiled, add=True)
+            return rel[lo:hi]
+
+        return self._softmax(block)
 
     def lower_bound(
         self, counts: np.ndarray, log_errors: np.ndarray, priors: np.ndarray, entropy: float
