@@ -72,6 +72,10 @@ def encoded(data: pd.DataFrame | EncodedAnswers) -> EncodedAnswers:
     return data if isinstance(data, EncodedAnswers) else encode_answers(data)
 
 
+#: rows ``choose`` takes at a time from a row-major table
+_CHOOSE_ROWS = 8192
+
+
 def choose(probs: np.ndarray, tolerance: float = TIE_TOLERANCE) -> np.ndarray:
     """Code of the most probable label per task, by the tie rule every method shares.
 
@@ -90,6 +94,15 @@ def choose(probs: np.ndarray, tolerance: float = TIE_TOLERANCE) -> np.ndarray:
     if k > _COLUMN_LOOP_MAX:
         floor = probs.max(axis=1) - tolerance
         return np.argmax(probs >= floor[:, None], axis=1)
+    if k > 1 and probs.flags.c_contiguous and n > _CHOOSE_ROWS:
+        # rows in memory (Dawid-Skene's task-major posteriors): each block of rows transposed in
+        # cache, so the column passes below read contiguous memory, not one value per row
+        codes = np.empty(n, dtype=np.intp)
+        for lo in range(0, n, _CHOOSE_ROWS):
+            codes[lo : lo + _CHOOSE_ROWS] = choose(
+                np.ascontiguousarray(probs[lo : lo + _CHOOSE_ROWS].T).T, tolerance
+            )
+        return codes
     # Column by column: K whole-array operations beat T tiny row reductions when K is small.
     floor = probs[:, 0].copy()
     for c in range(1, k):

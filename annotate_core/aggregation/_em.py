@@ -464,7 +464,7 @@ class EM:
         ``initial_error``)."""
         shares = vote_shares(self.enc)  # (T, K)
         post = self.clamp(np.ascontiguousarray(shares.T) if shares.shape[1] == 2 else shares.T)
-        priors = post.mean(axis=1)
+        priors = post.mean(axis=1) if shares.shape[1] == 2 else column_sums(shares) / shares.shape[0]
         counts = self.counts(post)
         if n_iter > 0:  # the E-step writes its own buffer: the vote shares (T x K) can go now
             post = self._post
