@@ -185,7 +185,8 @@ def vote_shares(enc: EncodedAnswers, weights: np.ndarray | None = None) -> np.nd
     back to plain vote shares, so no task ends up with NaN probabilities.
     """
     scores = vote_scores(enc, weights)
-    totals = row_sums(scores)
+    # unweighted, a row holds whole counts, so its total is its number of answers, exactly
+    totals = row_sums(scores) if weights is not None else enc.answers_per_task().astype(np.float64)
     if weights is not None:
         empty = totals <= 0
         if empty.any():
