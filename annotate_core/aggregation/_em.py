@@ -182,7 +182,7 @@ class EM:
         self._weights = np.empty(0 if self._sparse else enc.n_answers)  # a value per answer
         # the E-step's output, rewritten in place every iteration; (K, T) as the models read it, a
         # view of a task-major (T, K) buffer with three labels or more (see ``e_step``)
-        self._post = np.empty((k, t)) if k == 2 else np.empty((t, k)).T
+        self._post = np.empty((k, t)) if k == 2 else np.empty((0, k)).T  # 3+: the vote shares' (``run``)
         self._tmp = np.empty((2, t))
         order = np.argsort(golden.task, kind="stable")
         self._golden_task, self._golden_label = golden.task[order], golden.label[order]
@@ -466,8 +466,11 @@ class EM:
         post = self.clamp(np.ascontiguousarray(shares.T) if shares.shape[1] == 2 else shares.T)
         priors = post.mean(axis=1) if shares.shape[1] == 2 else column_sums(shares) / shares.shape[0]
         counts = self.counts(post)
-        if n_iter > 0:  # the E-step writes its own buffer: the vote shares (T x K) can go now
-            post = self._post
+        if n_iter > 0:
+            if shares.shape[1] != 2:  # the E-step overwrites the vote shares, block by block, in place
+                self._post = post  # of its own buffer: one (T, K) table fewer to allocate and fault in
+            else:  # the E-step writes its own buffer: the vote shares (T x K) can go now
+                post = self._post
         errors = (first_errors or errors_from_counts)(counts)
         log_errors = np.log(errors)
         loss = -np.inf
