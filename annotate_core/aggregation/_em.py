@@ -106,22 +106,30 @@ class Pairs:
         key = enc.worker.astype(code_dtype(enc.n_workers * k))  # narrow codes, widened for the key
         key *= k
         key += enc.label
+        per_pair: np.ndarray | None = None
         if enc.n_workers * k <= 4 * key.size + 65536:
             # Dense key space: a bincount finds the observed pairs, already sorted, no hashing.
-            present = count_codes(key, enc.n_workers * k) > 0
+            per_key = count_codes(key, enc.n_workers * k)
+            present = per_key > 0
             uniques = np.flatnonzero(present)
-            code = (np.cumsum(present) - 1).astype(code_dtype(uniques.size)).take(key)
+            per_pair = per_key.take(uniques)
+            if uniques.size == per_key.size:  # every (worker, label) observed: the keys are the codes
+                code = key
+            else:
+                code = (np.cumsum(present) - 1).astype(code_dtype(uniques.size)).take(key)
         else:
             code, uniques = pd.factorize(key, sort=True)
             uniques = np.asarray(uniques, dtype=np.int64)
         del key
+        if per_pair is None:
+            per_pair = count_codes(code, uniques.size)
         return cls(
             code.astype(code_dtype(uniques.size), copy=False),
             (uniques // k).astype(np.intp),
             (uniques % k).astype(np.intp),
             enc.n_workers,
             count_codes(enc.worker, enc.n_workers),
-            count_codes(code, uniques.size).astype(np.float64),
+            per_pair.astype(np.float64),
         )
 
     @property
@@ -190,7 +198,7 @@ class EM:
         self._masked = np.empty(0)  # the softmax's scratch for one block's masked posteriors
         if self._sparse:
             # (T, P): how many answers of each task are each pair's (duplicates add up)
-            self._answers = incidence(self.task, self.pair, t, self.pairs.n)
+            self._answers = incidence(self.task, self.pair, t, self.pairs.n, enc.answers_per_task())
             self._nd = np.empty(t if k == 2 else 0)  # yes/no: the E-step's log-odds
             # one block's log-likelihoods (``e_step``); yes/no takes the log-odds instead
             self._rel = np.empty((min(block_width(k), t), k) if k != 2 else (0, 0))
@@ -573,7 +581,9 @@ class OneCoinEM(EM):
 
 
 
-def incidence(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> sparse.csr_matrix:
+def incidence(
+    rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int, row_counts: np.ndarray | None = None
+) -> sparse.csr_matrix:
     """(n_rows, n_cols) CSR matrix with a 1 for each (rows[i], cols[i]); repeats add up.
 
     Built straight from its arrays: rows usually come sorted (answers grouped by task), so the
@@ -590,7 +600,7 @@ def incidence(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> s
         cols = cols.take(order)
         del order  # an intp per answer: gone before the matrix's own arrays are made
     indptr = np.zeros(n_rows + 1, dtype=index)
-    np.cumsum(count_codes(rows, n_rows), out=indptr[1:])
+    np.cumsum(count_codes(rows, n_rows) if row_counts is None else row_counts, out=indptr[1:])
     return sparse.csr_matrix(
         (np.ones(n), cols.astype(index, copy=False), indptr), shape=(n_rows, n_cols), copy=False
     )

@@ -11,6 +11,7 @@ order they first appear. Tie-breaking ("the label that sorts first") follows fro
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
@@ -69,8 +70,15 @@ class EncodedAnswers:
         return cells
 
     def answers_per_task(self) -> np.ndarray:
-        """How many answers (rows) each task has, in ``tasks`` order."""
-        return count_codes(self.task, self.n_tasks)
+        """How many answers (rows) each task has, in ``tasks`` order (read-only: counted once, as
+        vote shares, the answer matrix and the models all ask)."""
+        return self._answers_per_task
+
+    @functools.cached_property
+    def _answers_per_task(self) -> np.ndarray:
+        counts = count_codes(self.task, self.n_tasks)
+        counts.flags.writeable = False
+        return counts
 
     def with_labels(self, extra: pd.Index) -> EncodedAnswers:
         """The same answers over a label set widened by ``extra`` (e.g. a golden label nobody gave).
