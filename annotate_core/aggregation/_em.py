@@ -142,7 +142,10 @@ class Pairs:
             return np.stack(
                 [np.bincount(self.worker, weights=row, minlength=self.n_workers) for row in values]
             )
-        return np.asarray(self.worker_matrix() @ values.T).T
+        # scipy's kernel straight into a (W, K) table: its ``@`` costs ~30 us of checks a call
+        out = np.zeros((self.n_workers, values.shape[0]))
+        csr_matvecs(self.worker_matrix(), 0, self.n_workers, np.ascontiguousarray(values.T), out)
+        return out.T
 
     def worker_matrix(self) -> sparse.csr_matrix:
         """(W, P) incidence of workers and their pairs, built on first use."""
@@ -178,6 +181,9 @@ class EM:
     """
 
     sparse_steps = True  # counts and E-step as sparse products (K != 2, or many answers; see above)
+    #: the E-step's log-likelihoods can exceed exp's range (one-coin's are ratios to ``log wrong``);
+    #: Dawid-Skene's are sums of log probabilities, never above 0
+    may_overflow = False
 
     def __init__(self, enc: EncodedAnswers, golden: Golden) -> None:
         self.enc = enc
@@ -279,7 +285,8 @@ class EM:
                 nd += log_priors[0] - log_priors[1]
             return self._post, self._logistic(nd)
         scratch, answers = self._rel, self._answers
-        log_errors_t, tiled = np.ascontiguousarray(log_errors.T), np.tile(log_priors, _TILE)
+        log_errors_t = np.ascontiguousarray(log_errors.T)
+        tiled = np.broadcast_to(log_priors, (_TILE, k)).reshape(-1)  # np.tile's Python costs ~10 us
 
         def block(lo: int, hi: int) -> np.ndarray:  # a block's log-likelihoods onto the log priors
             rel = scratch[: hi - lo]
@@ -336,7 +343,10 @@ class EM:
         posteriors ``rel - log total`` are formed for those cells alone. Blocks with golden
         tasks take the full clipped sum (``_entropy``).
         """
-        with np.errstate(over="ignore"):
+        if self.may_overflow:  # one-coin's log-likelihood ratios can be large; Dawid-Skene's are <= 0
+            with np.errstate(over="ignore"):
+                np.exp(rel, out=post)
+        else:
             np.exp(rel, out=post)
         np.dot(post, ones_k, out=total)
         if not (float(total.min()) >= _SAFE_TOTAL and np.isfinite(float(total.max()))):
@@ -513,6 +523,7 @@ class OneCoinEM(EM):
     """
 
     sparse_steps = False
+    may_overflow = True
 
     def __init__(self, enc: EncodedAnswers, golden: Golden) -> None:
         super().__init__(enc, golden)
@@ -552,7 +563,7 @@ class OneCoinEM(EM):
         (log_right - log_wrong).take(self.enc.worker, out=self._weights, mode="clip")
         rel = np.bincount(self._cell, weights=self._weights, minlength=k * t).reshape(t, k)
         log_priors = np.log(np.maximum(priors, EPS))
-        tiled = np.tile(log_priors, _TILE)
+        tiled = np.broadcast_to(log_priors, (_TILE, k)).reshape(-1)
 
         def block(lo: int, hi: int) -> np.ndarray:
             rows_op(rel[lo:hi], log_priors, tiled, add=True)
