@@ -151,16 +151,33 @@ def child(lib_name: str, case: Case, out: str) -> None:
                       "peak_mib": peak / 1024}))
 
 
-def measure(lib_name: str, case: Case, repeat: int, tmp: Path) -> tuple[list[dict[str, float]], Path]:
-    runs = []
-    out = tmp / f"{lib_name}-{case.method}-{case.labels}-{case.ids}.pkl"
-    for _ in range(repeat):
-        cmd = [sys.executable, __file__, "--child", lib_name, json.dumps(case.__dict__), str(out)]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode:
-            raise RuntimeError(f"{lib_name} {case.name()} failed:\n{proc.stderr[-2000:]}")
-        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    return runs, out
+def output(lib_name: str, case: Case, tmp: Path) -> Path:
+    return tmp / f"{lib_name}-{case.method}-{case.labels}-{case.ids}.pkl"
+
+
+def run_once(lib_name: str, case: Case, tmp: Path) -> dict[str, float]:
+    """One fresh-process measurement; its labels land in ``output(lib_name, case, tmp)``."""
+    cmd = [sys.executable, __file__, "--child", lib_name, json.dumps(case.__dict__), str(output(lib_name, case, tmp))]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"{lib_name} {case.name()} failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def schedule(ours: int, theirs: int) -> list[str]:
+    """The order of one case's runs: crowd-kit's spread evenly among ours, so a slow spell of a
+    shared machine (they last tens of seconds on the VMs this ran on) falls on both libraries
+    rather than on whichever ran during it."""
+    slots = [((i + 0.5) / ours, 0, "ours") for i in range(ours)]
+    slots += [((j + 0.5) / theirs, 1, "crowdkit") for j in range(theirs)]
+    return [name for _, _, name in sorted(slots)]
+
+
+def measure(case: Case, repeat: int, ck_repeat: int, tmp: Path) -> dict[str, list[dict[str, float]]]:
+    runs: dict[str, list[dict[str, float]]] = {"ours": [], "crowdkit": []}
+    for lib_name in schedule(repeat, ck_repeat):
+        runs[lib_name].append(run_once(lib_name, case, tmp))
+    return runs
 
 
 def summary(runs: list[dict[str, float]]) -> tuple[float, float, float, float, float]:
@@ -213,13 +230,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         for case in todo:
-            mine, mine_out = measure("ours", case, args.repeat, tmp)
-            med, lo, hi, cpu, mem = summary(mine)
+            with_ck = ck is not None and case.crowdkit
+            runs = measure(case, args.repeat, args.crowdkit_repeat if with_ck else 0, tmp)
+            med, lo, hi, cpu, mem = summary(runs["ours"])
             row = f"| {case.name()} | {med * 1e3:,.0f} ms ({lo * 1e3:,.0f}-{hi * 1e3:,.0f}) |"
-            if ck is not None and case.crowdkit:
-                theirs, theirs_out = measure("crowdkit", case, args.crowdkit_repeat, tmp)
-                t_med, _, _, t_cpu, t_mem = summary(theirs)
-                a, b = pd.read_pickle(mine_out), pd.read_pickle(theirs_out)
+            if with_ck:
+                t_med, _, _, t_cpu, t_mem = summary(runs["crowdkit"])
+                a, b = pd.read_pickle(output("ours", case, tmp)), pd.read_pickle(output("crowdkit", case, tmp))
                 differ = int((a != b.reindex(a.index)).sum())
                 mismatch |= differ > 0 and case.method in ("ds", "ocds")
                 row += (f" {t_med * 1e3:,.0f} ms | {t_med / med:.1f}x | {t_cpu / cpu:.1f}x "
