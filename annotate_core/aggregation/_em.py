@@ -46,7 +46,7 @@ SPARSE_MIN_ANSWERS_K2 = 1_000_000
 _BLOCK_VALUES = 1 << 16
 #: Clipped cells are gathered by index while at most one in this many is clipped (``_block_entropy``).
 _FEW_CLIPPED = 8
-#: Rows per tile when a short row (a value per label) is broadcast down a table (``_rows_op``).
+#: Rows per tile when a short row (a value per label) is broadcast down a table (``rows_op``).
 _TILE = 64
 
 
@@ -307,8 +307,8 @@ class EM:
         read memory once: with 1M tasks and 5 labels each pass over whole tables went to memory.
         Every step writes into a buffer allocated once: on 100k tasks x 20 labels a fresh array
         per step cost more (page faults) than the arithmetic. Sums along a block's short rows
-        (and down its columns) are BLAS matrix-vector products: numpy's own reductions along
-        rows of 5 or 20 values cost several times the ``exp``.
+        are a BLAS product with ones and sums down its columns go by tiles (``column_sums``):
+        numpy's own reductions along rows of 5 or 20 values cost several times the ``exp``.
         """
         post = self._post.T
         t, k = post.shape
