@@ -99,16 +99,24 @@ def test_yes_no_sparse_products_match_the_gather_and_bincount_path(
 
 
 @pytest.mark.parametrize("one_coin", [False, True])
-def test_softmax_in_blocks_of_tasks_matches_naive_em(one_coin: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The softmax runs in blocks of tasks (``_em._BLOCK_VALUES``); with blocks of a few tasks,
-    golden tasks fall in some blocks and not others, and blocks with and without posteriors
-    below the entropy's 1e-10 clip alternate: still the naive EM's posteriors and bound."""
+@pytest.mark.parametrize("few_clipped", [1, 8, 10**9])
+def test_softmax_in_blocks_of_tasks_matches_naive_em(
+    one_coin: bool, few_clipped: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The softmax runs in blocks of tasks (``_em._BLOCK_VALUES``, a multiple of ``_TILE`` rows);
+    with blocks of 7 tasks, golden tasks fall in some blocks and not others, blocks with and
+    without posteriors below the entropy's 1e-10 clip alternate, and the last block (300 = 42 x 7
+    + 6) is shorter than a tile. The clipped entropy is taken from the gathered clipped cells
+    (``few_clipped`` 10**9: always), from the masked unclipped ones (1: always) or as the share
+    decides (8): every way the naive EM's posteriors and bound."""
     from annotate_core.aggregation import _em
 
     answers, truth = agg.simulate_crowd(300, overlap=4, n_workers=12, labels=("a", "b", "c", "d"),
                                         accuracy=(0.5, 0.999), seed=11)
     known = truth.iloc[5:60:7]
-    monkeypatch.setattr(_em, "_BLOCK_VALUES", 4 * 7)  # 7 tasks a block
+    monkeypatch.setattr(_em, "_BLOCK_VALUES", 4 * 7)
+    monkeypatch.setattr(_em, "_TILE", 7)  # 7 tasks a block, one tile each
+    monkeypatch.setattr(_em, "_FEW_CLIPPED", few_clipped)
     cls = agg.OneCoinDawidSkene if one_coin else agg.DawidSkene
     model = cls(n_iter=10, tol=0).fit(answers, known)
     assert_matches_naive(model, answers, n_iter=10, tol=0, golden=known.to_dict(), one_coin=one_coin)
@@ -271,3 +279,26 @@ def test_initial_error_bad_input(kwargs: dict, table: str | None, message: str) 
     if table == "valid":
         with pytest.raises(ValueError, match="initial_error_strategy"):
             agg.OneCoinDawidSkene().fit(df, initial_error=valid)
+
+
+@pytest.mark.parametrize("few_clipped", [1, 8, 10**9])
+@pytest.mark.parametrize("clipped_share", [0.0, 0.05, 0.9])
+def test_block_entropy_is_the_clipped_entropy(few_clipped: int, clipped_share: float,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """``-sum q log q`` with ``q = max(p, 1e-10)``, from unnormalised log-likelihoods and their
+    row totals, whichever set of cells (clipped or not) it gathers; rows of 20 labels."""
+    from annotate_core.aggregation import _em
+
+    monkeypatch.setattr(_em, "_FEW_CLIPPED", few_clipped)
+    rng = np.random.default_rng(3)
+    rel = rng.normal(-3.0, 1.0, (500, 20))
+    rel[rng.random(rel.shape) < clipped_share] -= 40.0  # far below the rest of their row
+    total = np.exp(rel).sum(axis=1)
+    post = np.exp(rel) / total[:, None]
+    assert ((post < 1e-10).mean() > 0) == (clipped_share > 0)
+    q = np.maximum(post, 1e-10)
+    expected = -float((q * np.log(q)).sum())
+    engine = _em.EM.__new__(_em.EM)
+    engine._masked = np.empty(0)
+    got = engine._block_entropy(post.copy(), rel.copy(), np.log(total), np.ones(20))
+    assert got == pytest.approx(expected, rel=1e-12)
