@@ -54,11 +54,14 @@ def _from_env(option: str, name: str | None) -> str | None:
               help="Environment variable holding the key that signs sessions and annotator links (default: a "
                    "random one per start, so links last until a restart).")
 @click.option("--links-only", is_flag=True, help="Annotators sign in only through personal links, never by name.")
+@click.option("--https", "https", is_flag=True,
+              help="People reach the server over HTTPS (a TLS proxy in front of it): the session cookie is marked "
+                   "Secure, so browsers never send it over plain HTTP.")
 @click.option("--spec", "spec_files", multiple=True, type=click.Path(dir_okay=False, exists=True),
               help="A spec file to preview live at /requester/preview (read again as it changes; repeatable).")
 @click.pass_context
 def serve_cmd(ctx: click.Context, profile: str | None, db: str | None, host: str, port: int, token_env: str | None,
-              secret_env: str | None, links_only: bool, spec_files: tuple[str, ...]) -> None:
+              secret_env: str | None, links_only: bool, https: bool, spec_files: tuple[str, ...]) -> None:
     """Serve the local store in a browser: annotators label, reviewers check, the requester follows jobs.
 
     Needs the serve extra: pip install "annotate-local[serve]".
@@ -74,7 +77,8 @@ def serve_cmd(ctx: click.Context, profile: str | None, db: str | None, host: str
     web_app = getattr(backend, "web_app", None)
     if web_app is None:
         raise click.ClickException(f"annotate serve works on the local backend; this profile uses {backend.name!r}")
-    app = web_app(token=token, secret=secret, loopback=loopback, links_only=links_only, spec_files=spec_files)
+    app = web_app(token=token, secret=secret, loopback=loopback, links_only=links_only, spec_files=spec_files,
+                  https=https)
     jobs = backend.list_jobs()  # a missing store is an error now, naming it, not an empty page later
 
     import uvicorn  # the serve extra's, present once web_app was built
@@ -83,6 +87,8 @@ def serve_cmd(ctx: click.Context, profile: str | None, db: str | None, host: str
     click.echo(f"annotate serve: {backend.store_description()}, {len(jobs)} job(s)")
     click.echo(f"  annotators  http://{shown}:{port}/")
     click.echo(f"  requester   http://{shown}:{port}/requester" + (" (sign in with the token)" if token else ""))
+    if https:
+        click.echo("  session cookies are Secure: open it through your HTTPS proxy, not these plain-HTTP addresses")
     click.echo("  Ctrl-C stops it")
     # no access log: annotator links carry their signed token in the path
     uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")

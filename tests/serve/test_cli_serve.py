@@ -91,3 +91,24 @@ def test_a_backend_without_a_web_ui_is_refused(tmp_path: Path) -> None:
     config.write_text('[profiles.mem]\ndriver = "memory"\n')
     out = CliRunner().invoke(cli, ["--config", str(config), "serve", "--profile", "mem"])
     assert out.exit_code == 1 and "works on the local backend" in out.output and "'memory'" in out.output
+
+
+def test_https_flag_reaches_the_app_and_says_how_to_open_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``--https`` is passed to the app the command serves (its session cookie comes back Secure) and the
+    command tells the user to come through their HTTPS proxy."""
+    import uvicorn
+    from starlette.testclient import TestClient
+
+    db = tmp_path / "annotate.db"
+    backend = LocalBackend(path=str(db))
+    open_job(backend, make_spec(), make_items(1))
+    backend.close_backend()
+    served: list = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: served.append((app, kwargs)))
+    out = CliRunner().invoke(cli, ["serve", "--db", str(db), "--https"])
+    assert out.exit_code == 0, out.output
+    assert "session cookies are Secure" in out.output and "HTTPS proxy" in out.output
+    (app, kwargs), = served
+    assert kwargs["host"] == "127.0.0.1"
+    cookie = TestClient(app, base_url="https://127.0.0.1").get("/").headers.get("set-cookie", "")
+    assert "secure" in [part.strip().lower() for part in cookie.split(";")]

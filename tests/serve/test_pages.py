@@ -8,9 +8,11 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from annotate_local import LocalBackend
 from annotate_local.serve.app import create_app
 from annotate_local.serve.queries import captcha_of
+from starlette.testclient import TestClient
 
 from annotate_core.items import Item
 from annotate_core.job import Job
@@ -367,3 +369,17 @@ def test_someone_the_crowd_filter_leaves_out_is_told_how_to_get_in(backend: Loca
     page = post(client, f"/jobs/{job.id}", f"/jobs/{job.id}/pull").text
     assert "you may not take work in this job" in page and "languages" in page
     assert "register you on the Annotators page" in page and held_assignment(page) is None
+
+
+@pytest.mark.parametrize("https", [False, True])
+def test_behind_https_the_session_cookie_is_secure(backend: LocalBackend, https: bool) -> None:
+    """``annotate serve --https`` (a TLS proxy in front): the session cookie is marked Secure, so a
+    browser keeps it off plain HTTP; without it the cookie must still work over loopback HTTP."""
+    app = create_app(backend, https=https)
+    client = TestClient(app, base_url="https://127.0.0.1" if https else "http://127.0.0.1", follow_redirects=True)
+    page = client.get("/")
+    cookie = page.headers.get("set-cookie", "") or next(
+        (r.headers.get("set-cookie", "") for r in page.history if r.headers.get("set-cookie")), "")
+    assert cookie.startswith("annotate_serve=") and "samesite=strict" in cookie.lower()
+    assert ("secure" in [part.strip().lower() for part in cookie.split(";")]) is https
+    sign_in(client, "ann")  # the signed-in session rides on that cookie either way

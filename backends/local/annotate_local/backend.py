@@ -788,7 +788,7 @@ class LocalBackend(Backend):
         return Simulation(self, job_id, spec, **workforce_options).run()
 
     def web_app(self, *, token: str | None = None, secret: str | None = None, loopback: bool = True,
-                links_only: bool = False, spec_files: Iterable[str] = ()) -> Any:
+                links_only: bool = False, spec_files: Iterable[str] = (), https: bool = False) -> Any:
         """The browser UI over this store (``annotate serve``), as an ASGI app; needs the ``serve`` extra.
 
         Options as ``annotate_local.serve.app.create_app``. The CLI reaches it through this method, so
@@ -803,7 +803,7 @@ class LocalBackend(Backend):
         from annotate_local.serve.app import create_app
 
         return create_app(self, token=token, secret=secret, loopback=loopback, links_only=links_only,
-                          spec_files=list(spec_files))
+                          spec_files=list(spec_files), https=https)
 
     def list_jobs(self) -> list[Mapping[str, Any]]:
         from sqlalchemy import func, select

@@ -147,7 +147,8 @@ Handler = Callable[[Site, Request], Awaitable[Response]]
 
 
 def create_app(backend: LocalBackend, *, token: str | None = None, secret: str | None = None,
-               loopback: bool = True, links_only: bool = False, spec_files: Sequence[str | Path] = ()) -> Starlette:
+               loopback: bool = True, links_only: bool = False, spec_files: Sequence[str | Path] = (),
+               https: bool = False) -> Starlette:
     """The web UI over ``backend``'s store.
 
     ``token``: the requester's access token (required by ``annotate serve`` beyond loopback); without
@@ -155,6 +156,8 @@ def create_app(backend: LocalBackend, *, token: str | None = None, secret: str |
     links (random per start by default: links then last until a restart). ``loopback`` limits Host
     headers to loopback names (no DNS rebinding). ``links_only``: annotators come by signed link only.
     ``spec_files`` can be previewed from the requester's preview page, read again on every view.
+    ``https``: people reach the app over HTTPS (a TLS proxy in front of it), so the session cookie
+    is marked ``Secure``: a browser never sends it, and the session it signs in, over plain HTTP.
     """
     from annotate_local.serve import pages_requester, pages_work
 
@@ -177,7 +180,7 @@ def create_app(backend: LocalBackend, *, token: str | None = None, secret: str |
     if loopback:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=LOOPBACK_HOSTS))
     middleware.append(Middleware(SessionMiddleware, secret_key=gate.secret, session_cookie="annotate_serve",
-                                 same_site="strict", max_age=14 * 24 * 3600))
+                                 same_site="strict", max_age=14 * 24 * 3600, https_only=https))
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
