@@ -44,8 +44,9 @@ _SAFE_TOTAL = 1e-250
 SPARSE_MIN_ANSWERS_K2 = 1_000_000
 #: Values per (block, K) slice of the softmax's tables: a few such slices stay in a core's L2.
 _BLOCK_VALUES = 1 << 16
-#: Clipped cells are gathered by index while at most one in this many is clipped (``_block_entropy``).
+#: Clipped cells are gathered by index while at most one in this many is clipped (``clipped_entropy``).
 _FEW_CLIPPED = 8
+_LOG_EPS = float(np.log(EPS))
 #: Rows per tile when a short row (a value per label) is broadcast down a table (``rows_op``).
 _TILE = 64
 
@@ -75,6 +76,34 @@ def rows_op(rows: np.ndarray, row: np.ndarray, tiled: np.ndarray, *, add: bool) 
             rows[n:] += row
         else:
             rows[n:] = row
+
+
+def clipped_entropy(
+    post: np.ndarray, rel: np.ndarray, log_total: np.ndarray, ones_k: np.ndarray, scratch: np.ndarray
+) -> float:
+    """``-sum q log q``, ``q = max(post, 1e-10)``, of (n, K) posteriors ``post`` whose log
+    posteriors are ``rel - log_total`` per row (finite: no golden task among them); ``scratch``
+    holds at least ``post.size`` values (see ``EM._softmax_block``).
+
+    Few clipped cells (5 labels: a few percent) are gathered by index; when many are (20
+    labels: ~90%), scattered one or two per row, finding their indices costs more than the
+    rest of the softmax, so the unclipped cells' ``sum p log p`` is taken with the others'
+    posteriors masked to 0: ``sum pm * rel - sum_t log total[t] * sum_c pm[t, c]``.
+    """
+    flat = post.reshape(-1)
+    below = flat < EPS
+    clipped = int(np.count_nonzero(below))
+    if not clipped:
+        return -(dot(post, rel) - float(log_total.sum()))
+    clip_terms = clipped * EPS * _LOG_EPS  # sum of q log q over the clipped cells
+    if clipped * _FEW_CLIPPED <= flat.size:  # every -p log p, the clipped ones swapped for the clip's
+        cells = np.flatnonzero(below)
+        log_p = rel.reshape(-1).take(cells)
+        log_p -= log_total.take(cells // post.shape[1])
+        return -(dot(post, rel) - float(log_total.sum())) + dot(flat.take(cells), log_p) - clip_terms
+    np.logical_not(below, out=below)
+    kept = np.multiply(flat, below, out=scratch[: flat.size]).reshape(post.shape)
+    return -(dot(kept, rel) - dot(log_total, kept @ ones_k)) - clip_terms
 
 
 def column_sums(rows: np.ndarray) -> np.ndarray:
@@ -201,7 +230,6 @@ class EM:
         order = np.argsort(golden.task, kind="stable")
         self._golden_task, self._golden_label = golden.task[order], golden.label[order]
         self.label_sums: np.ndarray | None = None  # set by the softmax: posterior per label
-        self._masked = np.empty(0)  # the softmax's scratch for one block's masked posteriors
         if self._sparse:
             # (T, P): how many answers of each task are each pair's (duplicates add up)
             self._answers = incidence(self.task, self.pair, t, self.pairs.n, enc.answers_per_task())
@@ -315,21 +343,23 @@ class EM:
         width = block_width(k)
         ones_k = np.ones(k)
         total = np.empty(min(width, t))
+        scratch = np.empty(min(width, t) * k)  # the entropy's masked posteriors (pages touched only if used)
         sums = np.zeros(k)
         entropy = 0.0
         for lo in range(0, t, width):
             hi = min(lo + width, t)
             block = post[lo:hi]
-            entropy += self._softmax_block(block_rel(lo, hi), block, lo, hi, ones_k, total[: hi - lo])
+            entropy += self._softmax_block(block_rel(lo, hi), block, lo, hi, ones_k, total[: hi - lo], scratch)
             sums += column_sums(block)
         self.label_sums = sums
         return self._post, entropy
 
     def _softmax_block(
-        self, rel: np.ndarray, post: np.ndarray, lo: int, hi: int, ones_k: np.ndarray, total: np.ndarray
+        self, rel: np.ndarray, post: np.ndarray, lo: int, hi: int, ones_k: np.ndarray, total: np.ndarray,
+        scratch: np.ndarray,
     ) -> float:
         """``_softmax`` on tasks ``lo:hi`` (``rel``, ``post``: their (hi - lo, K) rows; ``total``:
-        scratch of a value per task); returns their clipped entropy.
+        scratch of a value per task, ``scratch`` of one per cell); returns their clipped entropy.
 
         Each task's log-likelihoods are shifted by their maximum only when they need it:
         unshifted, every task's total must be finite and at least 1e-250, so its best label's
@@ -341,7 +371,7 @@ class EM:
         most cells are under it (many labels), the unclipped cells' ``-p log p`` plus the clip's
         term for the rest: either way only the smaller set of cells is gathered, and the log
         posteriors ``rel - log total`` are formed for those cells alone. Blocks with golden
-        tasks take the full clipped sum (``_entropy``).
+        tasks take the full clipped sum (``_entropy``); the rest ``clipped_entropy``.
         """
         if self.may_overflow:  # one-coin's log-likelihood ratios can be large; Dawid-Skene's are <= 0
             with np.errstate(over="ignore"):
@@ -360,7 +390,7 @@ class EM:
         post *= np.divide(1.0, total, out=total)[:, None]
         a, b = np.searchsorted(self._golden_task, [lo, hi]) if len(self.golden) else (0, 0)
         if a == b:
-            return self._block_entropy(post, rel, log_total, ones_k)
+            return clipped_entropy(post, rel, log_total, ones_k, scratch)
         rel -= log_total[:, None]
         if a != b:  # golden tasks: probability 1 for the known label
             rows, labels = self._golden_task[a:b] - lo, self._golden_label[a:b]
@@ -369,34 +399,6 @@ class EM:
             rel[rows] = -np.inf
             rel[rows, labels] = 0.0
         return self._entropy(post, rel)
-
-    def _block_entropy(
-        self, post: np.ndarray, rel: np.ndarray, log_total: np.ndarray, ones_k: np.ndarray
-    ) -> float:
-        """Clipped entropy of (n, K) posteriors ``post`` whose log posteriors are ``rel -
-        log_total`` per row (finite: no golden task among them); see ``_softmax_block``.
-
-        Few clipped cells (5 labels: a few percent) are gathered by index; when many are (20
-        labels: ~90%), scattered one or two per row, finding their indices costs more than the
-        rest of the softmax, so the unclipped cells' ``sum p log p`` is taken with the others'
-        posteriors masked to 0: ``sum pm * rel - sum_t log total[t] * sum_c pm[t, c]``.
-        """
-        flat = post.reshape(-1)
-        below = flat < EPS
-        clipped = int(np.count_nonzero(below))
-        if not clipped:
-            return -(dot(post, rel) - float(log_total.sum()))
-        clip_terms = clipped * EPS * float(np.log(EPS))  # sum of q log q over the clipped cells
-        if clipped * _FEW_CLIPPED <= flat.size:  # every -p log p, the clipped ones swapped for the clip's
-            cells = np.flatnonzero(below)
-            log_p = rel.reshape(-1).take(cells)
-            log_p -= log_total.take(cells // post.shape[1])
-            return -(dot(post, rel) - float(log_total.sum())) + dot(flat.take(cells), log_p) - clip_terms
-        masked = self._masked
-        if masked.size < flat.size:
-            masked = self._masked = np.empty(flat.size)
-        kept = np.multiply(flat, np.logical_not(below, out=below), out=masked[: flat.size]).reshape(post.shape)
-        return -(dot(kept, rel) - dot(log_total, kept @ ones_k)) - clip_terms
 
     @staticmethod
     def _entropy(post: np.ndarray, log_post: np.ndarray) -> float:
