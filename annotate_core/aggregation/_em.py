@@ -44,7 +44,8 @@ _SAFE_TOTAL = 1e-250
 SPARSE_MIN_ANSWERS_K2 = 1_000_000
 #: Values per (block, K) slice of the softmax's tables: a few such slices stay in a core's L2.
 _BLOCK_VALUES = 1 << 16
-#: Clipped cells are gathered by index while at most one in this many is clipped (``clipped_entropy``).
+#: Clipped cells are gathered by index while at most one in this many is clipped
+#: (``clipped_entropy_plus_joint``).
 _FEW_CLIPPED = 8
 _LOG_EPS = float(np.log(EPS))
 #: Rows per tile when a short row (a value per label) is broadcast down a table (``rows_op``).
@@ -78,32 +79,37 @@ def rows_op(rows: np.ndarray, row: np.ndarray, tiled: np.ndarray, *, add: bool) 
             rows[n:] = row
 
 
-def clipped_entropy(
+def clipped_entropy_plus_joint(
     post: np.ndarray, rel: np.ndarray, log_total: np.ndarray, ones_k: np.ndarray, scratch: np.ndarray
 ) -> float:
-    """``-sum q log q``, ``q = max(post, 1e-10)``, of (n, K) posteriors ``post`` whose log
-    posteriors are ``rel - log_total`` per row (finite: no golden task among them); ``scratch``
-    holds at least ``post.size`` values (see ``EM._softmax_block``).
+    """``-sum q log q + sum post * rel``, ``q = max(post, 1e-10)``, of (n, K) posteriors
+    ``post`` whose log posteriors are ``rel - log_total`` per row (finite: no golden task among
+    them); ``scratch`` holds at least ``post.size`` values (see ``EM._softmax_block``).
 
-    Few clipped cells (5 labels: a few percent) are gathered by index; when many are (20
-    labels: ~90%), scattered one or two per row, finding their indices costs more than the
-    rest of the softmax, so the unclipped cells' ``sum p log p`` is taken with the others'
-    posteriors masked to 0: ``sum pm * rel - sum_t log total[t] * sum_c pm[t, c]``.
+    That is the block's clipped entropy with its expected log-likelihood ``sum post * rel`` added
+    back: the caller subtracts the whole E-step's at once, from the M-step's counts (``EM.joint``),
+    so no pass over the cells takes it. What is left needs only the clipped cells: each row's
+    posteriors sum to 1, so ``-sum p log p + sum p rel = sum_t log_total[t]``, and the clipped
+    cells' ``p log p`` are swapped for the clip's ``1e-10 log 1e-10``. Few clipped cells (5
+    labels: a few percent) are gathered by index; when many are (20 labels: ~90%), scattered one
+    or two per row, finding their indices costs more than the rest of the softmax, so their sums
+    are taken with the other cells' posteriors masked to 0: ``sum pm * rel - sum_t log total[t] *
+    sum_c pm[t, c]``.
     """
     flat = post.reshape(-1)
     below = flat < EPS
     clipped = int(np.count_nonzero(below))
+    rest = float(log_total.sum())
     if not clipped:
-        return -(dot(post, rel) - float(log_total.sum()))
-    clip_terms = clipped * EPS * _LOG_EPS  # sum of q log q over the clipped cells
-    if clipped * _FEW_CLIPPED <= flat.size:  # every -p log p, the clipped ones swapped for the clip's
+        return rest
+    rest -= clipped * EPS * _LOG_EPS  # sum of q log q over the clipped cells
+    if clipped * _FEW_CLIPPED <= flat.size:
         cells = np.flatnonzero(below)
         log_p = rel.reshape(-1).take(cells)
         log_p -= log_total.take(cells // post.shape[1])
-        return -(dot(post, rel) - float(log_total.sum())) + dot(flat.take(cells), log_p) - clip_terms
-    np.logical_not(below, out=below)
-    kept = np.multiply(flat, below, out=scratch[: flat.size]).reshape(post.shape)
-    return -(dot(kept, rel) - dot(log_total, kept @ ones_k)) - clip_terms
+        return rest + dot(flat.take(cells), log_p)
+    masked = np.multiply(flat, below, out=scratch[: flat.size]).reshape(post.shape)
+    return rest + dot(masked, rel) - dot(log_total, masked @ ones_k)
 
 
 def column_sums(rows: np.ndarray) -> np.ndarray:
@@ -359,19 +365,18 @@ class EM:
         scratch: np.ndarray,
     ) -> float:
         """``_softmax`` on tasks ``lo:hi`` (``rel``, ``post``: their (hi - lo, K) rows; ``total``:
-        scratch of a value per task, ``scratch`` of one per cell); returns their clipped entropy.
+        scratch of a value per task, ``scratch`` of one per cell); returns their clipped entropy
+        plus their expected log-likelihood ``sum post * rel`` (unshifted), which ``run`` takes off
+        for all blocks at once (``joint``).
 
         Each task's log-likelihoods are shifted by their maximum only when they need it:
         unshifted, every task's total must be finite and at least 1e-250, so its best label's
         log-likelihood is above -576 - log K and whatever underflows (below -708) weighs less
         than 1e-55 of it; that holds in most crowds (a few answers per task) and saves two
         passes. Normalising multiplies by each task's reciprocal total (a division per task,
-        not per cell). The entropy is ``-(sum post * rel - sum log total)`` (each task's
-        posteriors sum to 1) with the cells under the clip swapped for the clip's term, or, when
-        most cells are under it (many labels), the unclipped cells' ``-p log p`` plus the clip's
-        term for the rest: either way only the smaller set of cells is gathered, and the log
-        posteriors ``rel - log total`` are formed for those cells alone. Blocks with golden
-        tasks take the full clipped sum (``_entropy``); the rest ``clipped_entropy``.
+        not per cell). Blocks without golden tasks take ``clipped_entropy_plus_joint``, which
+        touches only the clipped cells; blocks with golden tasks the full clipped sum
+        (``_entropy``) with the clamped posteriors' ``sum post * rel`` added.
         """
         if self.may_overflow:  # one-coin's log-likelihood ratios can be large; Dawid-Skene's are <= 0
             with np.errstate(over="ignore"):
@@ -379,26 +384,30 @@ class EM:
         else:
             np.exp(rel, out=post)
         np.dot(post, ones_k, out=total)
-        if not (float(total.min()) >= _SAFE_TOTAL and np.isfinite(float(total.max()))):
+        shift = 0.0  # sum of the rows' shifts: the unshifted log totals are the shifted ones plus it
+        # Dawid-Skene's cells are at most 1 (log-likelihoods <= 0), so only one-coin's can overflow
+        if not (float(total.min()) >= _SAFE_TOTAL and (not self.may_overflow or np.isfinite(float(total.max())))):
             top = rel[:, 0].copy()  # each row's maximum, column by column (rows are short)
             for c in range(1, rel.shape[1]):
                 np.maximum(top, rel[:, c], out=top)
             rel -= top[:, None]
+            shift = float(top.sum())
             np.exp(rel, out=post)
             np.dot(post, ones_k, out=total)
         log_total = np.log(total)
         post *= np.divide(1.0, total, out=total)[:, None]
         a, b = np.searchsorted(self._golden_task, [lo, hi]) if len(self.golden) else (0, 0)
         if a == b:
-            return clipped_entropy(post, rel, log_total, ones_k, scratch)
+            return clipped_entropy_plus_joint(post, rel, log_total, ones_k, scratch) + shift
+        # golden tasks: probability 1 for the known label
+        rows, labels = self._golden_task[a:b] - lo, self._golden_label[a:b]
+        post[rows] = 0.0
+        post[rows, labels] = 1.0
+        joint = dot(post, rel) + shift  # (see clipped_entropy_plus_joint) before rel is overwritten
         rel -= log_total[:, None]
-        if a != b:  # golden tasks: probability 1 for the known label
-            rows, labels = self._golden_task[a:b] - lo, self._golden_label[a:b]
-            post[rows] = 0.0
-            post[rows, labels] = 1.0
-            rel[rows] = -np.inf
-            rel[rows, labels] = 0.0
-        return self._entropy(post, rel)
+        rel[rows] = -np.inf
+        rel[rows, labels] = 0.0
+        return self._entropy(post, rel) + joint
 
     @staticmethod
     def _entropy(post: np.ndarray, log_post: np.ndarray) -> float:
@@ -459,6 +468,17 @@ class EM:
             )
         return entropy
 
+    def joint(
+        self, counts: np.ndarray, log_errors: np.ndarray, priors: np.ndarray, label_sums: np.ndarray
+    ) -> float:
+        """``sum_t,c post[c, t] * rel[t, c]``, the posteriors' expected log-likelihood under the
+        ``log_errors`` and ``priors`` the E-step took, from its (K,) ``label_sums`` and the counts
+        made from its posteriors: ``rel[t, c] = log prior[c] + sum_p A[t, p] log errors[c, p]``,
+        so the sum is ``label_sums . log priors + counts . log errors`` (``counts = A.T @ post``):
+        a (K, P) product instead of a pass over the T x K cells (``clipped_entropy_plus_joint``)."""
+        log_priors = np.log(np.maximum(priors, EPS))
+        return dot(label_sums, log_priors) + dot(counts, log_errors)
+
     def lower_bound(
         self, counts: np.ndarray, log_errors: np.ndarray, priors: np.ndarray, entropy: float
     ) -> float:
@@ -498,8 +518,11 @@ class EM:
         for _ in range(n_iter):
             self.label_sums = None
             post, entropy = self.e_step(log_errors, priors)
-            priors = post.mean(axis=1) if self.label_sums is None else self.label_sums / post.shape[1]
+            label_sums = self.label_sums
             counts = self.counts(post)
+            if label_sums is not None:  # the softmax left the expected log-likelihood to the counts
+                entropy -= self.joint(counts, log_errors, priors, label_sums)
+            priors = post.mean(axis=1) if label_sums is None else label_sums / post.shape[1]
             errors = errors_from_counts(counts)
             log_errors = np.log(errors)
             new_loss = self.lower_bound(counts, log_errors, priors, entropy)
@@ -572,6 +595,15 @@ class OneCoinEM(EM):
             return rel[lo:hi]
 
         return self._softmax(block)
+
+    def joint(
+        self, counts: np.ndarray, log_errors: np.ndarray, priors: np.ndarray, label_sums: np.ndarray
+    ) -> float:
+        """``EM.joint`` for one-coin's log-likelihoods (``e_step``): each pair's own-label count
+        times its worker's ``log right - log wrong``."""
+        log_right, log_wrong = log_errors
+        gain = (log_right - log_wrong).take(self.pairs.worker)
+        return dot(label_sums, np.log(np.maximum(priors, EPS))) + dot(counts, gain)
 
     def lower_bound(
         self, counts: np.ndarray, log_errors: np.ndarray, priors: np.ndarray, entropy: float

@@ -187,24 +187,27 @@ def test_fitted_attributes() -> None:
         assert row[label] == pytest.approx(min(oc.skills_[worker], 1 - 1e-10))
 
 
+@pytest.mark.parametrize("with_golden", [False, True])
 @pytest.mark.parametrize("other", [("n",), ("n", "m")])
-def test_many_answers_per_task_do_not_underflow(other: tuple[str, ...]) -> None:
+def test_many_answers_per_task_do_not_underflow(other: tuple[str, ...], with_golden: bool) -> None:
     """2,000 confident answers on one task: products of probabilities would underflow to 0/0,
     and unshifted log-likelihoods too (Dawid-Skene's sum to below -708 for every label; one-coin's
     3+-label form sums log-odds, above +709); log space with the per-task shift keeps the
-    posterior finite and certain, and the other tasks as the naive EM has them."""
+    posterior finite and certain, and the other tasks as the naive EM has them. With golden
+    tasks beside it, the shifted block is also clamped (its bound takes both corrections)."""
     n = 2000
     df = pd.DataFrame({
         "task": ["big"] * n + [f"t{i}" for i in range(n)],
         "worker": [f"w{i}" for i in range(n)] * 2,
         "label": ["y"] * n + [other[i % len(other)] if i % 10 else "y" for i in range(n)],
     })
+    known = {"t1": "n", "t7": "y"} if with_golden else None
     for cls in (agg.DawidSkene, agg.OneCoinDawidSkene):
-        model = cls(n_iter=5, tol=0).fit(df)
+        model = cls(n_iter=5, tol=0).fit(df, None if known is None else pd.Series(known))
         assert np.isfinite(model.probas_.to_numpy()).all()
         assert model.labels_["big"] == "y" and model.probas_.loc["big", "y"] == pytest.approx(1.0)
         probas, winners, history = naive.dawid_skene(
-            df, n_iter=5, tol=0, one_coin=cls is agg.OneCoinDawidSkene
+            df, n_iter=5, tol=0, golden=known, one_coin=cls is agg.OneCoinDawidSkene
         )
         expected = posteriors(probas).reindex(index=model.probas_.index, columns=model.probas_.columns)
         np.testing.assert_allclose(model.probas_.to_numpy(), expected.to_numpy(), atol=1e-12)
@@ -285,8 +288,10 @@ def test_initial_error_bad_input(kwargs: dict, table: str | None, message: str) 
 @pytest.mark.parametrize("clipped_share", [0.0, 0.05, 0.9])
 def test_clipped_entropy_of_a_block(few_clipped: int, clipped_share: float,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    """``-sum q log q`` with ``q = max(p, 1e-10)``, from unnormalised log-likelihoods and their
-    row totals, whichever set of cells (clipped or not) it gathers; rows of 20 labels."""
+    """``-sum q log q + sum p rel`` with ``q = max(p, 1e-10)`` (the clipped entropy with the
+    expected log-likelihood added back: ``EM.joint`` takes it off per iteration), from unnormalised
+    log-likelihoods and their row totals, whichever set of cells (clipped or not) it gathers; rows
+    of 20 labels."""
     from annotate_core.aggregation import _em
 
     monkeypatch.setattr(_em, "_FEW_CLIPPED", few_clipped)
@@ -297,6 +302,7 @@ def test_clipped_entropy_of_a_block(few_clipped: int, clipped_share: float,
     post = np.exp(rel) / total[:, None]
     assert ((post < 1e-10).mean() > 0) == (clipped_share > 0)
     q = np.maximum(post, 1e-10)
-    expected = -float((q * np.log(q)).sum())
-    got = _em.clipped_entropy(post.copy(), rel.copy(), np.log(total), np.ones(20), np.empty(post.size))
+    expected = -float((q * np.log(q)).sum()) + float((post * rel).sum())
+    got = _em.clipped_entropy_plus_joint(post.copy(), rel.copy(), np.log(total), np.ones(20),
+                                         np.empty(post.size))
     assert got == pytest.approx(expected, rel=1e-12)
