@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -76,26 +79,47 @@ def test_many_labels_take_the_wide_engine_and_match_naive_em(monkeypatch: pytest
 def test_yes_no_sparse_products_match_the_gather_and_bincount_path(
     one_coin: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """From SPARSE_MIN_ANSWERS_K2 answers yes/no labels take the sparse products (one pass over
-    the answers each way) instead of a gather and a bincount: same posteriors, bound and labels
-    as the small-crowd path and the naive EM, with golden tasks, rows out of task order and a
-    repeated answer."""
+    """Yes/no labels take the sparse products (one pass over the answers each way) from
+    SPARSE_MIN_ANSWERS_K2 answers or once scipy.sparse is imported, else a gather and a
+    bincount: same posteriors, bound and labels either way and as the naive EM, with golden
+    tasks, rows out of task order and a repeated answer."""
     from annotate_core.aggregation import _em
 
     answers, truth = load_case("bluebirds")
     answers = pd.concat([answers, answers.iloc[[3]]], ignore_index=True).sample(frac=1.0, random_state=3)
     known = golden(truth)
     cls = agg.OneCoinDawidSkene if one_coin else agg.DawidSkene
+    no_golden = _em.Golden(np.empty(0, np.intp), np.empty(0, np.intp))
+    monkeypatch.setattr(_em, "yes_no_sparse", lambda n_answers: False)
+    assert not _em.EM(agg._encode.encode_answers(answers), no_golden)._sparse
     small = cls(n_iter=12, tol=0).fit(answers, known)
+    monkeypatch.undo()
     monkeypatch.setattr(_em, "SPARSE_MIN_ANSWERS_K2", 0)
-    em = _em.EM(agg._encode.encode_answers(answers), _em.Golden(np.empty(0, np.intp), np.empty(0, np.intp)))
-    assert em._sparse
+    assert _em.EM(agg._encode.encode_answers(answers), no_golden)._sparse
     large = cls(n_iter=12, tol=0).fit(answers, known)
     np.testing.assert_allclose(large.probas_.to_numpy(), small.probas_.to_numpy(), atol=1e-12)
     np.testing.assert_allclose(large.loss_history_, small.loss_history_, rtol=1e-12)
     np.testing.assert_allclose(large.errors_.to_numpy(), small.errors_.to_numpy(), atol=1e-12)
     assert large.labels_.equals(small.labels_)
     assert_matches_naive(large, answers, n_iter=12, tol=0, golden=known.to_dict(), one_coin=one_coin)
+
+
+def test_yes_no_fits_import_scipy_only_when_it_pays() -> None:
+    """Below SPARSE_MIN_ANSWERS_K2 answers a yes/no fit leaves scipy unimported (50-150 ms of
+    import for a fit of a few ms); with scipy.sparse already imported it takes the products."""
+    probe = (
+        "import sys\n"
+        "import annotate_core.aggregation as agg\n"
+        "from annotate_core.aggregation import _em\n"
+        "answers, _ = agg.simulate_crowd(2000, seed=1)\n"
+        "agg.DawidSkene(n_iter=5).fit(answers)\n"
+        "print('scipy' in sys.modules, _em.yes_no_sparse(len(answers)))\n"
+        "import scipy.sparse\n"
+        "print(_em.yes_no_sparse(len(answers)), _em.yes_no_sparse(10**6))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "False", "True", "True"]
 
 
 @pytest.mark.parametrize("one_coin", [False, True])
