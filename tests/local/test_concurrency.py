@@ -185,3 +185,54 @@ def test_a_pull_waits_for_an_item_another_transaction_holds_instead_of_saying_no
     finally:
         other.dispose()
         backend.close_backend()
+
+
+@pytest.mark.postgres
+def test_a_skip_committing_mid_check_does_not_complete_the_job_early(pg_url, monkeypatch):
+    """Whether a job is complete is read in one statement. PostgreSQL gives each statement of a
+    READ COMMITTED transaction its own snapshot: read as "any item with a free slot?" then "any
+    active assignment?", a skip committing in between (its items' slots go from open to free) hid
+    them from both, and the job was marked completed with items short of answers (the concurrency
+    test above, 1 run in ~20 under load). Here the skip is committed by another connection right
+    after the first completion read: the job must stay open with its items back in the queue."""
+    import threading
+
+    from annotate_local import raw
+    from sqlalchemy import event
+
+    backend = LocalBackend(url=pg_url)
+    other = LocalBackend(url=pg_url)
+    try:
+        job = Client(backend).create_job(make_spec(name=f"race-{uuid.uuid4().hex[:6]}"))
+        job.add_items(make_items(2), progress=False)
+        job.start()
+        batch = backend.pull(job.id, "ann", limit=2)
+        assert batch is not None and len(batch.items) == 2  # every slot is open, none free
+        real, main, fired = raw._execute, threading.current_thread(), []
+
+        def after(sql: str) -> None:  # after the statement that asks for free slots, in the checking thread
+            if not fired and threading.current_thread() is main and "free > 0" in sql and "FOR UPDATE" not in sql:
+                fired.append(sql)
+                other.skip(job.id, batch.assignment)  # its own transaction, committed now
+
+        def execute(conn, cur, sql, args, *, many=False):  # the store's statements on the driver's cursor
+            real(conn, cur, sql, args, many=many)
+            after(sql)
+
+        def listener(conn, cursor, sql, params, context, executemany):  # and through SQLAlchemy
+            after(sql)
+
+        monkeypatch.setattr(raw, "_execute", execute)
+        event.listen(backend.store.engine, "after_cursor_execute", listener)
+        try:
+            p = backend.progress(job.id)
+        finally:
+            event.remove(backend.store.engine, "after_cursor_execute", listener)
+            monkeypatch.undo()
+        assert fired  # the skip did land between the completion check and its end
+        assert p.state is JobState.OPEN, p
+        assert job.progress().state is JobState.OPEN
+        assert backend.pull(job.id, "ann2", limit=2) is not None  # the skipped items are work again
+    finally:
+        other.close_backend()
+        backend.close_backend()

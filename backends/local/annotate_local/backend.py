@@ -476,7 +476,8 @@ class LocalBackend(Backend):
             select(I.kind, func.count()).where(I.job_id == ctx.id, I.kind != "training").group_by(I.kind)).all())
         stage = "done"
         if ctx.state in ("open", "paused", "draft"):
-            stage = "annotate" if work.has_outstanding(conn, ctx) else ("review" if pending else "done")
+            answers_due, reviews_due = work.outstanding(conn, ctx)  # one snapshot (see work.OUTSTANDING)
+            stage = "annotate" if answers_due else ("review" if reviews_due else "done")
         banned = sorted(conn.execute(select(t.bans.c.worker).where(t.bans.c.job_id == ctx.id).distinct()).scalars())
         details = {
             "assignments": by_status, "pending_reviews": pending, "bans": bans, "banned_workers": banned,

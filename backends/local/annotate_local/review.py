@@ -49,6 +49,9 @@ _ITEMS = (select(I.key, I.inputs, W.value).join(t.items, I.id == W.item_id)
           .where(W.assignment_id == bindparam("aid")).order_by(W.position))
 _PENDING = select(func.count()).select_from(t.assignments).where(
     A.job_id == bindparam("job"), A.review.in_(("pending", "taken")), _SUBMITTED)
+#: is any review still to decide (for ``work.OUTSTANDING``, which reads it with the rest)
+ANY_PENDING = select(A.id).where(A.job_id == bindparam("job"), A.review.in_(("pending", "taken")),
+                                 _SUBMITTED).limit(1)
 
 
 def pending(conn: Connection, ctx: JobCtx) -> int:

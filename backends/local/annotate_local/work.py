@@ -98,15 +98,34 @@ def close_job(conn: Connection, ctx: JobCtx, now: float, events: EventLog, *, re
     log.info("job %s closed (%s)", ctx.id, reason)
 
 
-def has_outstanding(conn: Connection, ctx: JobCtx) -> bool:
-    """Does any queued item still need answers? Two index lookups, whatever the size of the job.
+#: (a queued item, an active work assignment, a review to decide), each id or None, read in ONE
+#: statement: PostgreSQL's READ COMMITTED gives every statement its own snapshot, so a skip that
+#: commits between two separate reads (its item's slot going from open, an active assignment, to
+#: free) hides the item from both, and a job was marked completed with items short of answers
+#: (seen in the concurrency test under load); a rejection reopening an item as its review is
+#: decided did the same between the first two reads and the third
+OUTSTANDING = {
+    dialect: select(S.for_dialect(S.ANY_QUEUED, dialect).scalar_subquery(), S.ANY_ACTIVE_WORK.scalar_subquery(),
+                    review.ANY_PENDING.scalar_subquery())
+    for dialect in ("sqlite", "postgresql")
+}
+
+
+def outstanding(conn: Connection, ctx: JobCtx) -> tuple[bool, bool]:
+    """(does any item still need answers, is any review still to decide): three index lookups in
+    one statement (see ``OUTSTANDING``), whatever the size of the job.
 
     An item short of answers either has free slots (the queue index) or open ones, and an open slot
     belongs to an active work assignment; an active work assignment always holds a queued item.
     """
-    if raw.first(conn, S.for_dialect(S.ANY_QUEUED, conn.dialect.name), {"job": ctx.id}) is not None:
-        return True
-    return raw.first(conn, S.ANY_ACTIVE_WORK, {"job": ctx.id}) is not None
+    stmt = OUTSTANDING["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    queued, active, pending = raw.first(conn, stmt, {"job": ctx.id})
+    return queued is not None or active is not None, pending is not None
+
+
+def has_outstanding(conn: Connection, ctx: JobCtx) -> bool:
+    """Does any item still need answers (``outstanding``)?"""
+    return outstanding(conn, ctx)[0]
 
 
 #: does the job have an item to label at all (golden items mixed in are not work; training never is)
@@ -118,12 +137,11 @@ def check_completion(conn: Connection, ctx: JobCtx, now: float, events: EventLog
     """Mark an open job completed once every item has its answers and no review is outstanding."""
     if ctx.state != JobState.OPEN.value:
         return False
-    if has_outstanding(conn, ctx):
+    answers_due, reviews_due = outstanding(conn, ctx)
+    if answers_due or reviews_due:
         return False
     # an index lookup, not a count of every item: this runs on every empty pull while reviews finish
     if raw.first(conn, _ANY_ITEM[ctx.mixing], {"job": ctx.id}) is None:
-        return False
-    if review.pending(conn, ctx):
         return False
     done = conn.execute(update(t.jobs).where(t.jobs.c.id == ctx.id, t.jobs.c.state == JobState.OPEN.value)
                         .values(state=JobState.COMPLETED.value, closed_at=now)).rowcount
