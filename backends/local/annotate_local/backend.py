@@ -678,12 +678,12 @@ class LocalBackend(Backend):
         def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> int:
             held = conn.execute(select(A.id, A.worker).where(
                 A.job_id == job_id, A.status == "active", A.worker.in_(workers))).all() if workers else []
-            for aid, worker in held:
-                work.release(conn, ctx, aid, AnswerStatus.EXPIRED, now, events, worker=worker)
+            released = sum(work.release(conn, ctx, aid, AnswerStatus.EXPIRED, now, events, worker=worker)
+                           for aid, worker in held)
             taken = conn.execute(update(t.assignments).where(
                 A.job_id == job_id, A.review == "taken", A.reviewer.in_(reviewers))
                 .values(review="pending", reviewer=None, review_taken_at=None)).rowcount if reviewers else 0
-            return len(held) + (taken or 0)
+            return released + (taken or 0)
 
         n = self._write(job_id, tx)
         if n:
@@ -705,8 +705,8 @@ class LocalBackend(Backend):
                                                       A.status == "active")).first()
             if row is None:
                 return False
-            work.release(conn, ctx, assignment, AnswerStatus.EXPIRED, now, events, worker=row.worker)
-            return True
+            # False if a submit or skip committed since the read above (PostgreSQL: see work.release)
+            return work.release(conn, ctx, assignment, AnswerStatus.EXPIRED, now, events, worker=row.worker)
 
         return self._write(job_id, tx)
 

@@ -59,9 +59,19 @@ def _counters(ctx: JobCtx, kinds_ids: Sequence[tuple[str, int]]) -> tuple[list[i
     return sorted(queued), sorted(mixed)
 
 
+#: ends an assignment only while it is still active: the caller's earlier read that it was (closing a
+#: job, ``expire_assignment``, ``reclaim``: no row lock) may be out of date by now on PostgreSQL, where a
+#: submit or skip can commit in between; this update waits for such a transaction and re-checks the status
+_END = update(t.assignments).where(A.id == bindparam("aid"), A.status == "active").values(
+    status=bindparam("b_status"), submitted_at=bindparam("now"))
+
+
 def release(conn: Connection, ctx: JobCtx, assignment: str, status: AnswerStatus, now: float,
-            events: EventLog, *, worker: str) -> None:
-    """An active assignment ends without answers (skipped, expired, job closed): free its slots."""
+            events: EventLog, *, worker: str) -> bool:
+    """An active assignment ends without answers (skipped, expired, job closed): free its slots.
+    False when it was no longer active (submitted, skipped or expired by another transaction)."""
+    if not raw.run(conn, _END, {"aid": assignment, "b_status": status.value, "now": now}):
+        return False  # its answers (or its release) committed first: their slots are not ours to free
     rows = conn.execute(select(W.kind, W.item_id).where(W.assignment_id == assignment)).all()
     queued, mixed = _counters(ctx, [(r.kind, r.item_id) for r in rows])
     if queued:
@@ -69,8 +79,8 @@ def release(conn: Connection, ctx: JobCtx, assignment: str, status: AnswerStatus
     if mixed:
         conn.execute(S.FREE_MIXED, {"ids": mixed})
     conn.execute(update(t.answers).where(W.assignment_id == assignment).values(status=status.value))
-    conn.execute(update(t.assignments).where(A.id == assignment).values(status=status.value, submitted_at=now))
     events.add(conn, ctx.id, Event(status.value), now, worker=worker, assignment=assignment)
+    return True
 
 
 def sweep(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> None:

@@ -1,0 +1,144 @@
+"""Decisions that must hold under PostgreSQL's READ COMMITTED, made deterministic.
+
+Each statement of a READ COMMITTED transaction sees its own snapshot: what one statement read may
+be changed by another transaction's commit before the next statement acts on it. Each test here
+lets one operation run on ``backend`` and, right after a chosen statement of it, runs a conflicting
+operation through a second ``LocalBackend`` on the same URL (its own transaction, committed before
+the first goes on, or waiting for a row lock the first holds: then it is given a moment and goes on
+after the first commits). The first must then not act on what it read before (see
+``test_concurrency.test_a_skip_committing_mid_check_does_not_complete_the_job_early``, the first of
+these).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from annotate_local import LocalBackend, raw
+from annotate_local.stress import check_consistency
+from sqlalchemy import event
+
+from annotate_core.backend import JobState
+from annotate_core.client import Client
+
+from .conftest import make_items, make_spec
+
+pytestmark = pytest.mark.postgres
+
+#: seconds the conflicting operation is given before the first goes on without it (it then waits
+#: for a row lock the first holds, and finishes once the first commits)
+BLOCKED_AFTER = 1.0
+
+
+@contextmanager
+def between(backend: LocalBackend, matches: Callable[[str], bool], action: Callable[[], Any],
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Run ``action`` (another backend's operation) right after the first statement of this thread's
+    transaction on ``backend`` whose SQL ``matches``; yields the statements it fired after (one)."""
+    main, fired, errors = threading.current_thread(), [], []
+    thread: list[threading.Thread] = []
+
+    def run() -> None:
+        try:
+            action()
+        except BaseException as exc:  # re-raised in the test's thread
+            errors.append(exc)
+
+    def after(sql: str) -> None:
+        if not fired and threading.current_thread() is main and matches(sql):
+            fired.append(sql)
+            thread.append(threading.Thread(target=run))
+            thread[0].start()
+            thread[0].join(BLOCKED_AFTER)
+
+    real = raw._execute
+
+    def execute(conn, cur, sql, args, *, many=False):  # the store's statements on the driver's cursor
+        real(conn, cur, sql, args, many=many)
+        after(sql)
+
+    def listener(conn, cursor, sql, params, context, executemany):  # and through SQLAlchemy
+        after(sql)
+
+    monkeypatch.setattr(raw, "_execute", execute)
+    event.listen(backend.store.engine, "after_cursor_execute", listener)
+    try:
+        yield fired
+    finally:
+        event.remove(backend.store.engine, "after_cursor_execute", listener)
+        monkeypatch.undo()
+        for th in thread:
+            th.join(30)
+            assert not th.is_alive(), "the conflicting operation never finished"
+    if errors:
+        raise errors[0]
+
+
+@pytest.fixture
+def pair(pg_url) -> Iterator[tuple[LocalBackend, LocalBackend]]:
+    backend, other = LocalBackend(url=pg_url), LocalBackend(url=pg_url)
+    try:
+        yield backend, other
+    finally:
+        other.close_backend()
+        backend.close_backend()
+
+
+def open_job(backend: LocalBackend, n: int, **spec: Any):
+    job = Client(backend).create_job(make_spec(name=f"rc-{uuid.uuid4().hex[:6]}", **spec))
+    job.add_items(make_items(n), progress=False)
+    job.start()
+    return job
+
+
+def statuses(job) -> dict[str, list[str]]:
+    df = job.answers()
+    return {a: sorted(g["status"]) for a, g in df.groupby("assignment")}
+
+
+def test_closing_a_job_keeps_an_answer_submitted_after_it_listed_the_active_assignments(pair, monkeypatch):
+    """Closing a job lists its active assignments, then expires each. A submit committing in between
+    must win: its answers stay submitted and counted. Expiring it anyway (an unconditional release)
+    turned the stored answer into an expired one and took its slot back a second time (open -1)."""
+    backend, other = pair
+    job = open_job(backend, 2, overlap={"count": 1})
+    batch = backend.pull(job.id, "ann", limit=2)
+    assert batch is not None
+
+    def active_listed(sql: str) -> bool:
+        return sql.startswith("SELECT") and "annotate_assignments" in sql and "status =" in sql
+
+    with between(backend, active_listed, lambda: other.submit(job.id, batch.assignment, ["cat", "dog"]),
+                 monkeypatch) as fired:
+        backend.close(job.id)
+    assert fired
+    assert statuses(job) == {batch.assignment: ["submitted", "submitted"]}
+    assert check_consistency(backend, job.id) == []
+    assert "expired" not in [e["type"] for e in job.events()]
+    assert job.progress().state is JobState.CLOSED
+
+
+def test_expiring_an_assignment_that_was_submitted_meanwhile_says_so(pair, monkeypatch):
+    """``expire_assignment`` reads that the assignment is active, then releases it: a submit committing
+    in between must win (the call returns False), not be overwritten."""
+    backend, other = pair
+    job = open_job(backend, 2, overlap={"count": 1})
+    batch = backend.pull(job.id, "ann", limit=2)
+    assert batch is not None
+
+    def active_read(sql: str) -> bool:
+        return sql.startswith("SELECT") and "annotate_assignments" in sql and "status =" in sql
+
+    with between(backend, active_read, lambda: other.submit(job.id, batch.assignment, ["cat", "dog"]),
+                 monkeypatch) as fired:
+        expired = backend.expire_assignment(job.id, batch.assignment)
+    assert fired
+    assert expired is False
+    assert statuses(job) == {batch.assignment: ["submitted", "submitted"]}
+    assert check_consistency(backend, job.id) == []
+    assert job.progress().state is JobState.COMPLETED
