@@ -25,6 +25,7 @@ from sqlalchemy import event
 
 from annotate_core.backend import JobState
 from annotate_core.client import Client
+from annotate_core.errors import JobStateError
 
 from .conftest import make_items, make_spec
 
@@ -142,3 +143,30 @@ def test_expiring_an_assignment_that_was_submitted_meanwhile_says_so(pair, monke
     assert statuses(job) == {batch.assignment: ["submitted", "submitted"]}
     assert check_consistency(backend, job.id) == []
     assert job.progress().state is JobState.COMPLETED
+
+
+@pytest.mark.parametrize(("first", "second"), [(False, False), (True, False), (False, True)],
+                         ids=["reject-reject", "accept-reject", "reject-accept"])
+def test_a_verdict_decided_meanwhile_is_not_applied_again(pair, monkeypatch, first, second):
+    """A review reads that the assignment is submitted, then applies its verdict. Another verdict
+    committing in between (a second reviewer, the auto-accept sweep, a quality rule) must stop it:
+    two rejections took the item's slot back twice (done -1, free +2: the item would get more
+    answers than its overlap), and an acceptance after a rejection counted answers whose slots had
+    gone back to the queue."""
+    backend, other = pair
+    job = open_job(backend, 1, overlap={"count": 1}, review={"fraction": 1.0})
+    batch = backend.pull(job.id, "ann")
+    assert batch is not None
+    backend.submit(job.id, batch.assignment, ["cat"])
+
+    def decision_read(sql: str) -> bool:
+        return sql.startswith("SELECT") and "annotate_assignments.review" in sql and "FOR UPDATE" not in sql
+
+    with between(backend, decision_read, lambda: other.review(job.id, batch.assignment, accept=first),
+                 monkeypatch) as fired, pytest.raises(JobStateError, match="only submitted work can be reviewed"):
+        backend.review(job.id, batch.assignment, accept=second)
+    assert fired
+    assert statuses(job) == {batch.assignment: ["accepted" if first else "rejected"]}
+    assert check_consistency(backend, job.id) == []
+    verdicts = [e["type"] for e in job.events() if e["type"] in ("accepted", "rejected")]
+    assert verdicts == ["accepted" if first else "rejected"]

@@ -146,10 +146,10 @@ def _apply(conn: Connection, ctx: JobCtx, worker: str, rule: QualityRule, index:
         windows = [getattr(c, "window", None) for c in rule.when]
         n = max((w for w in windows if w), default=10_000)
         recent = _last_assignments(conn, ctx, worker, n, _RECENT_DONE)
-        todo = [r.id for r in recent if r.status == "submitted"]
-        for aid in todo:
-            verdicts.reject(conn, ctx, aid, worker, now, events, reviewer=f"rule:{name}", comment=action.comment,
-                            requeue=True)
+        # rejected here unless decided since the read above (a reviewer's verdict committing meanwhile)
+        todo = [r.id for r in recent if r.status == "submitted"
+                and verdicts.reject(conn, ctx, r.id, worker, now, events, reviewer=f"rule:{name}",
+                                    comment=action.comment, requeue=True)]
         return f"reject: {len(todo)} assignment(s)" if todo else None
     if isinstance(action, SetSkill):
         value = values[0] if action.from_metric else action.value
