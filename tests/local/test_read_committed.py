@@ -170,3 +170,69 @@ def test_a_verdict_decided_meanwhile_is_not_applied_again(pair, monkeypatch, fir
     assert check_consistency(backend, job.id) == []
     verdicts = [e["type"] for e in job.events() if e["type"] in ("accepted", "rejected")]
     assert verdicts == ["accepted" if first else "rejected"]
+
+
+def test_items_added_as_the_last_answer_is_checked_keep_the_job_open(pair, monkeypatch):
+    """The last submit finds nothing outstanding and marks the job completed. Items added (and
+    committed) between that read and the update are new work: the job must stay open, not end
+    completed with items in the queue that no pull hands out."""
+    backend, other = pair
+    job = open_job(backend, 1, overlap={"count": 1})
+    batch = backend.pull(job.id, "ann")
+    assert batch is not None
+
+    def completion_read(sql: str) -> bool:
+        return "free > 0" in sql and "FOR UPDATE" not in sql
+
+    more = make_items(2, prefix="late")
+    with between(backend, completion_read, lambda: other.add_items(job.id, job.spec, more), monkeypatch) as fired:
+        backend.submit(job.id, batch.assignment, ["cat"])
+    assert fired
+    assert job.progress().state is JobState.OPEN
+    late = backend.pull(job.id, "ann2", limit=5)
+    assert late is not None and sorted(i.key for i in late.items) == ["late-0000", "late-0001"]
+
+
+def test_items_added_while_the_last_answer_completes_the_job_keep_it_open(pair, monkeypatch):
+    """The other order: items are inserted (not yet committed) by a transaction that read the job as
+    open, so it does not reopen it, while the last submit completes the job without seeing them."""
+    backend, other = pair
+    job = open_job(backend, 1, overlap={"count": 1})
+    batch = backend.pull(job.id, "ann")
+    assert batch is not None
+
+    def items_inserted(sql: str) -> bool:
+        return sql.startswith("INSERT INTO annotate_items")
+
+    with between(backend, items_inserted, lambda: other.submit(job.id, batch.assignment, ["cat"]),
+                 monkeypatch) as fired:
+        backend.add_items(job.id, job.spec, make_items(2, prefix="late"))
+    assert fired
+    assert job.progress().state is JobState.OPEN
+    late = backend.pull(job.id, "ann2", limit=5)
+    assert late is not None and sorted(i.key for i in late.items) == ["late-0000", "late-0001"]
+
+
+def test_a_rejection_committing_as_the_job_completes_reopens_it(pair, monkeypatch):
+    """A rejection that requeues an item of a job it read as open does not reopen the job; if the
+    last submit completes the job meanwhile (not seeing the item's free slot, not committed yet),
+    the job ended completed with an item short of its answer."""
+    backend, other = pair
+    job = open_job(backend, 2, overlap={"count": 1})
+    first = backend.pull(job.id, "ann", limit=1)
+    assert first is not None
+    backend.submit(job.id, first.assignment, ["cat"])
+    last = backend.pull(job.id, "ann2", limit=1)
+    assert last is not None
+
+    def slot_requeued(sql: str) -> bool:
+        return sql.startswith("UPDATE annotate_items")
+
+    with between(backend, slot_requeued, lambda: other.submit(job.id, last.assignment, ["dog"]),
+                 monkeypatch) as fired:
+        backend.review(job.id, first.assignment, accept=False)
+    assert fired
+    assert job.progress().state is JobState.OPEN
+    again = backend.pull(job.id, "ann3", limit=5)
+    assert again is not None and [i.key for i in again.items] == [first.items[0].key]
+    assert check_consistency(backend, job.id) == []

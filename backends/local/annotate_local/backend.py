@@ -308,9 +308,13 @@ class LocalBackend(Backend):
         from sqlalchemy import select, update
 
         from annotate_local import schema as t
+        from annotate_local.context import lock_state
         I = t.items.c  # noqa: E741
 
         def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> UploadReport:
+            # the state under the job's row lock: a completion committing before this transaction
+            # does must see these items or be seen by it (reopening the job; see context.lock_state)
+            lock_state(conn, ctx)
             if ctx.state in (JobState.CLOSED.value, JobState.ARCHIVED.value):
                 raise JobStateError(f"job {job_id} is {ctx.state}; items cannot be added")
             rep = UploadReport(keys=[i.key for i in chunk])

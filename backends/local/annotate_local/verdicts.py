@@ -18,7 +18,7 @@ from annotate_core.backend import JobState
 from annotate_core.model.commercial import Event
 from annotate_local import raw
 from annotate_local import schema as t
-from annotate_local.context import JobCtx
+from annotate_local.context import JobCtx, lock_state
 from annotate_local.events import EventLog
 
 A = t.assignments.c
@@ -57,7 +57,9 @@ def reject(conn: Connection, ctx: JobCtx, assignment: str, worker: str, now: flo
             conn.execute(update(t.items).where(I.id.in_(queued)).values(done=I.done - 1, free=I.free + 1))
         if mixed:
             conn.execute(update(t.items).where(I.id.in_(mixed)).values(done=I.done - 1))
-        if queued and ctx.state == JobState.COMPLETED.value:
+        # the job's state under its row lock, not as this transaction first read it: a completion
+        # committing meanwhile did not see these free slots (see context.lock_state)
+        if queued and lock_state(conn, ctx) == JobState.COMPLETED.value:
             conn.execute(update(t.jobs).where(t.jobs.c.id == ctx.id).values(state=JobState.OPEN.value,
                                                                           closed_at=None))
             ctx.state = JobState.OPEN.value

@@ -29,7 +29,7 @@ from annotate_core.model.workforce import iter_conditions
 from annotate_local import quality, raw, review, workforce
 from annotate_local import schema as t
 from annotate_local import statements as S
-from annotate_local.context import CAPTCHA_PERIOD, JobCtx, stable_fraction
+from annotate_local.context import CAPTCHA_PERIOD, JobCtx, lock_state, stable_fraction
 from annotate_local.errors import BannedError, InvalidAnswerError, NotAllowedError
 from annotate_local.events import EventLog
 from annotate_local.types import Batch, BatchItem, GoldenFeedback, SubmitResult
@@ -153,6 +153,15 @@ def check_completion(conn: Connection, ctx: JobCtx, now: float, events: EventLog
     # an index lookup, not a count of every item: this runs on every empty pull while reviews finish
     if raw.first(conn, _ANY_ITEM[ctx.mixing], {"job": ctx.id}) is None:
         return False
+    if conn.dialect.name == "postgresql":
+        # nothing outstanding as of that statement: lock the job's row, where adding items and a
+        # requeuing rejection decide whether to reopen it, and look again (a new snapshot, with
+        # what they committed while we waited; see context.lock_state). Only at a job's end.
+        if lock_state(conn, ctx) != JobState.OPEN.value:
+            return False
+        answers_due, reviews_due = outstanding(conn, ctx)
+        if answers_due or reviews_due:
+            return False
     done = conn.execute(update(t.jobs).where(t.jobs.c.id == ctx.id, t.jobs.c.state == JobState.OPEN.value)
                         .values(state=JobState.COMPLETED.value, closed_at=now)).rowcount
     if done:
