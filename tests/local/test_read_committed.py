@@ -236,3 +236,46 @@ def test_a_rejection_committing_as_the_job_completes_reopens_it(pair, monkeypatc
     again = backend.pull(job.id, "ann3", limit=5)
     assert again is not None and [i.key for i in again.items] == [first.items[0].key]
     assert check_consistency(backend, job.id) == []
+
+
+def bans_of(backend: LocalBackend, job_id: str, worker: str) -> int:
+    return sum(1 for b in backend.bans(job_id) if b["worker"] == worker)
+
+
+def test_two_skips_of_one_worker_at_once_still_meet_the_skipped_in_row_rule(pair, monkeypatch):
+    """A worker's quality rules measure their recent work, then act. Two skips of the same worker
+    in two transactions each measured one skip (the other's not committed yet), and the worker who
+    skipped twice in a row was never banned: one worker's rules must run one transaction at a time."""
+    backend, other = pair
+    rules = [{"name": "row", "when": [{"metric": "skipped_in_row", "at_least": 2}], "then": {"action": "ban"}}]
+    job = open_job(backend, 4, overlap={"count": 1}, quality={"rules": rules})
+    a1, a2 = backend.pull(job.id, "ann", limit=1), backend.pull(job.id, "ann", limit=1)
+    assert a1 is not None and a2 is not None
+
+    def window_read(sql: str) -> bool:
+        return "ORDER BY annotate_assignments.submitted_at DESC" in sql
+
+    with between(backend, window_read, lambda: other.skip(job.id, a2.assignment), monkeypatch) as fired:
+        backend.skip(job.id, a1.assignment)
+    assert fired
+    assert bans_of(backend, job.id, "ann") == 1
+    assert [e["type"] for e in job.events()].count("banned") == 1
+
+
+def test_two_skips_of_one_worker_at_once_ban_them_once(pair, monkeypatch):
+    """Both transactions find the rule met and no ban yet: each inserted a ban (two bans, two
+    "banned" events and webhooks)."""
+    backend, other = pair
+    rules = [{"name": "any", "when": [{"metric": "skipped_in_row", "at_least": 1}], "then": {"action": "ban"}}]
+    job = open_job(backend, 4, overlap={"count": 1}, quality={"rules": rules})
+    a1, a2 = backend.pull(job.id, "ann", limit=1), backend.pull(job.id, "ann", limit=1)
+    assert a1 is not None and a2 is not None
+
+    def ban_read(sql: str) -> bool:
+        return sql.startswith("SELECT") and "FROM annotate_bans" in sql
+
+    with between(backend, ban_read, lambda: other.skip(job.id, a2.assignment), monkeypatch) as fired:
+        backend.skip(job.id, a1.assignment)
+    assert fired
+    assert bans_of(backend, job.id, "ann") == 1
+    assert [e["type"] for e in job.events()].count("banned") == 1

@@ -30,6 +30,7 @@ from annotate_core.model.quality import (
 from annotate_core.model.workforce import Op
 from annotate_local import raw, verdicts, workforce
 from annotate_local import schema as t
+from annotate_local import statements as S
 from annotate_local.context import JobCtx
 from annotate_local.events import EventLog
 
@@ -110,9 +111,21 @@ def measure(conn: Connection, ctx: JobCtx, worker: str, cond: Any) -> tuple[bool
 
 
 def evaluate(conn: Connection, ctx: JobCtx, worker: str, now: float, events: EventLog) -> list[str]:
-    """Run every rule of the job for ``worker``; returns the actions taken, in words."""
+    """Run every rule of the job for ``worker``; returns the actions taken, in words.
+
+    On PostgreSQL the worker's row of the job (``job_workers``) is locked first, so one worker's rules
+    run one transaction at a time and each measures what the one before committed. Without it two
+    submits or skips of the same worker at once (READ COMMITTED: neither sees the other's) each
+    measured half of the recent work (two skips in a row, seen as one each: never banned) or each
+    found the rule met and no ban yet (banned twice). Other workers' rules do not wait.
+    """
+    rules = ctx.spec.quality.rules
+    if not rules:
+        return []
+    if conn.dialect.name == "postgresql":
+        raw.first(conn, S.for_dialect(S.JOB_WORKER, "postgresql"), {"job": ctx.id, "worker": worker})
     taken: list[str] = []
-    for i, rule in enumerate(ctx.spec.quality.rules):
+    for i, rule in enumerate(rules):
         values: list[float | None] = []
         for cond in rule.when:
             holds, value = measure(conn, ctx, worker, cond)
