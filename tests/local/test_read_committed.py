@@ -107,7 +107,7 @@ def test_closing_a_job_keeps_an_answer_submitted_after_it_listed_the_active_assi
     must win: its answers stay submitted and counted. Expiring it anyway (an unconditional release)
     turned the stored answer into an expired one and took its slot back a second time (open -1)."""
     backend, other = pair
-    job = open_job(backend, 2, overlap={"count": 1})
+    job = open_job(backend, 3, overlap={"count": 1})  # the submit leaves one item to do: the job closes
     batch = backend.pull(job.id, "ann", limit=2)
     assert batch is not None
 
@@ -279,3 +279,52 @@ def test_two_skips_of_one_worker_at_once_ban_them_once(pair, monkeypatch):
     assert fired
     assert bans_of(backend, job.id, "ann") == 1
     assert [e["type"] for e in job.events()].count("banned") == 1
+
+
+def job_read(sql: str) -> bool:
+    return sql.startswith("SELECT") and "FROM annotate_jobs" in sql
+
+
+def test_pausing_a_job_that_completed_meanwhile_is_refused(pair, monkeypatch):
+    """pause() read the job as open; the last submit completing it in between was overwritten (the job
+    paused, and completed a second time when resumed: a second "completed" event and aggregation)."""
+    backend, other = pair
+    job = open_job(backend, 1, overlap={"count": 1})
+    batch = backend.pull(job.id, "ann")
+    assert batch is not None
+
+    with between(backend, job_read, lambda: other.submit(job.id, batch.assignment, ["cat"]),
+                 monkeypatch) as fired, pytest.raises(JobStateError, match="is completed"):
+        backend.pause(job.id)
+    assert fired
+    assert job.progress().state is JobState.COMPLETED
+    assert [e["type"] for e in job.events()].count("completed") == 1
+
+
+def test_resuming_a_job_closed_meanwhile_is_refused(pair, monkeypatch):
+    """start() read the job as paused; a close committing in between was overwritten: the closed
+    job was open again."""
+    backend, other = pair
+    job = open_job(backend, 2, overlap={"count": 1})
+    backend.pause(job.id)
+
+    with between(backend, job_read, lambda: other.close(job.id), monkeypatch) as fired, \
+            pytest.raises(JobStateError, match="is closed"):
+        backend.start(job.id)
+    assert fired
+    assert job.progress().state is JobState.CLOSED
+
+
+def test_closing_a_job_that_completed_meanwhile_leaves_it_completed(pair, monkeypatch):
+    """close() read the job as open; the last submit completing it in between was overwritten with
+    "closed" (close leaves a completed job as it is)."""
+    backend, other = pair
+    job = open_job(backend, 1, overlap={"count": 1})
+    batch = backend.pull(job.id, "ann")
+    assert batch is not None
+
+    with between(backend, job_read, lambda: other.submit(job.id, batch.assignment, ["cat"]),
+                 monkeypatch) as fired:
+        backend.close(job.id)
+    assert fired
+    assert job.progress().state is JobState.COMPLETED

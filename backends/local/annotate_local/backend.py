@@ -405,7 +405,7 @@ class LocalBackend(Backend):
 
         from annotate_local import schema as t
         from annotate_local import work
-        from annotate_local.context import check_golden_for_mixing
+        from annotate_local.context import check_golden_for_mixing, lock_state
 
         def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> None:
             if ctx.state in (JobState.CLOSED.value, JobState.ARCHIVED.value):
@@ -413,8 +413,10 @@ class LocalBackend(Backend):
             if ctx.state == JobState.DRAFT.value and ctx.mixing:
                 check_golden_for_mixing(conn, job_id, ctx.spec)
             if ctx.state in (JobState.DRAFT.value, JobState.PAUSED.value):
-                conn.execute(update(t.jobs).where(t.jobs.c.id == job_id).values(
-                    state=JobState.OPEN.value, started_at=func.coalesce(t.jobs.c.started_at, now)))
+                # only from the state read above: a close committing since then stays closed
+                if not conn.execute(update(t.jobs).where(t.jobs.c.id == job_id, t.jobs.c.state == ctx.state).values(
+                        state=JobState.OPEN.value, started_at=func.coalesce(t.jobs.c.started_at, now))).rowcount:
+                    raise JobStateError(f"job {job_id} is {lock_state(conn, ctx)}; it was not opened")
                 ctx.state = JobState.OPEN.value
                 work.sweep(conn, ctx, now, events)
                 work.check_completion(conn, ctx, now, events)
@@ -425,11 +427,15 @@ class LocalBackend(Backend):
         from sqlalchemy import update
 
         from annotate_local import schema as t
+        from annotate_local.context import lock_state
 
         def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> None:
             if ctx.state != JobState.OPEN.value:
                 raise JobStateError(f"job {job_id} is {ctx.state}; only an open job can be paused")
-            conn.execute(update(t.jobs).where(t.jobs.c.id == job_id).values(state=JobState.PAUSED.value))
+            # only if still open: a completion (or close) committing since the read above stands
+            if not conn.execute(update(t.jobs).where(t.jobs.c.id == job_id, t.jobs.c.state == JobState.OPEN.value)
+                                .values(state=JobState.PAUSED.value)).rowcount:
+                raise JobStateError(f"job {job_id} is {lock_state(conn, ctx)}; only an open job can be paused")
 
         self._write(job_id, tx)
 

@@ -99,11 +99,19 @@ def sweep(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> None:
         review.sweep(conn, ctx, plan, now, events)
 
 
+#: the states a job can be closed from
+_RUNNING = (JobState.OPEN.value, JobState.PAUSED.value, JobState.DRAFT.value)
+
+
 def close_job(conn: Connection, ctx: JobCtx, now: float, events: EventLog, *, reason: str = "closed") -> None:
     active = conn.execute(select(A.id, A.worker).where(A.job_id == ctx.id, A.status == "active")).all()
     for aid, worker in active:
         release(conn, ctx, aid, AnswerStatus.EXPIRED, now, events, worker=worker)
-    conn.execute(update(t.jobs).where(t.jobs.c.id == ctx.id).values(state=JobState.CLOSED.value, closed_at=now))
+    # only a job still running: one that completed (or closed) since the caller read its state stays so
+    if not conn.execute(update(t.jobs).where(t.jobs.c.id == ctx.id, t.jobs.c.state.in_(_RUNNING))
+                        .values(state=JobState.CLOSED.value, closed_at=now)).rowcount:
+        lock_state(conn, ctx)
+        return
     ctx.state = JobState.CLOSED.value
     log.info("job %s closed (%s)", ctx.id, reason)
 
