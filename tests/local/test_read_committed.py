@@ -328,3 +328,25 @@ def test_closing_a_job_that_completed_meanwhile_leaves_it_completed(pair, monkey
         backend.close(job.id)
     assert fired
     assert job.progress().state is JobState.COMPLETED
+
+
+@pytest.mark.parametrize("limits", [{"limits": {"max_batches_per_worker": 1}},
+                                    {"limits": {"max_items_per_worker": 2}},
+                                    {"distribution": {"kind": "pulling", "batch_size": 2, "max_batch_workload": 2}}],
+                         ids=["batches", "items", "workload"])
+def test_two_pulls_of_one_worker_at_once_keep_to_the_per_worker_limits(pair, monkeypatch, limits):
+    """A pull counts the worker's batches (items, open items), then hands out as many as the limit
+    leaves. Two pulls of the same worker at once each counted without the other's batch, and both
+    handed out: one worker's pulls must count one transaction at a time."""
+    backend, other = pair
+    job = open_job(backend, 6, overlap={"count": 1}, **limits)
+    got: list = []
+
+    def counted(sql: str) -> bool:
+        return sql.startswith("SELECT count(*)")
+
+    with between(backend, counted, lambda: got.append(other.pull(job.id, "ann", limit=2)), monkeypatch) as fired:
+        mine = backend.pull(job.id, "ann", limit=2)
+    assert fired
+    assert mine is not None and got == [None]
+    assert job.progress().details["assignments"] == {"active": 1}

@@ -243,13 +243,20 @@ def pull(conn: Connection, ctx: JobCtx, worker: str, now: float, events: EventLo
             return _pull_training(conn, ctx, worker, jw, now)
 
     lim = spec.limits
+    dist = spec.distribution
+    if (training is None and conn.dialect.name == "postgresql" and (
+            lim.max_batches_per_worker or lim.max_items_per_worker
+            or (isinstance(dist, Pulling) and dist.max_batch_workload))):
+        # the counts below, then a batch within them: one worker's pulls take turns on the worker's
+        # row (READ COMMITTED: two at once each counted without the other's batch and both went
+        # over the limit). A training job has locked it above already.
+        _job_worker(conn, ctx, worker)
     if lim.max_batches_per_worker:
         mine = conn.execute(select(func.count()).select_from(t.assignments).where(
             A.job_id == ctx.id, A.worker == worker, A.kind == "work",
             A.status.in_(("active", "submitted", "accepted", "rejected")))).scalar_one()
         if mine >= lim.max_batches_per_worker:
             return None
-    dist = spec.distribution
     n = limit or (dist.batch_size if isinstance(dist, Pulling) else FIXED_BATCH)
     if lim.max_items_per_worker:
         answered = conn.execute(select(func.count()).select_from(t.answers).where(
