@@ -350,3 +350,30 @@ def test_two_pulls_of_one_worker_at_once_keep_to_the_per_worker_limits(pair, mon
     assert fired
     assert mine is not None and got == [None]
     assert job.progress().details["assignments"] == {"active": 1}
+
+
+def test_completing_a_job_does_not_wait_for_pulls_in_flight(pair):
+    """The job's row lock that completion, added items and rejections meet on is FOR NO KEY UPDATE:
+    a pull holds a key-share lock on the job's row from inserting its assignment (the foreign key)
+    until it commits, and FOR UPDATE would make the completing submit wait for every pull in flight
+    (two work sessions, each holding one, deadlocked ending a job)."""
+    from sqlalchemy import create_engine, text
+
+    backend, _ = pair
+    job = open_job(backend, 1, overlap={"count": 1})
+    batch = backend.pull(job.id, "ann")
+    assert batch is not None
+    engine = create_engine(backend.store.engine.url)
+    try:
+        with engine.connect() as conn:  # what a pull in flight holds on the job's row
+            conn.execute(text("SELECT 1 FROM annotate_jobs WHERE id = :id FOR KEY SHARE"), {"id": job.id})
+            done: list = []
+            submit = threading.Thread(target=lambda: done.append(backend.submit(job.id, batch.assignment, ["cat"])))
+            submit.start()
+            submit.join(10)
+            assert done, "the completing submit waited for the pull in flight"
+            conn.rollback()
+        submit.join(30)
+    finally:
+        engine.dispose()
+    assert job.progress().state is JobState.COMPLETED

@@ -111,7 +111,7 @@ def check_golden_for_mixing(conn: Connection, job_id: str, spec: JobSpec) -> Non
 
 
 def lock_state(conn: Connection, ctx: JobCtx) -> str:
-    """The job's state as last committed, its row locked until this transaction ends (PostgreSQL; on
+    """The job's state as last committed, its row locked until this transaction ends (PostgreSQL, FOR NO KEY UPDATE; on
     SQLite the write transaction holds the store already and ``ctx.state`` is current); sets ``ctx.state``.
 
     Completing a job and making work for it again (items added, a rejection requeuing an item) meet
