@@ -308,9 +308,13 @@ class LocalBackend(Backend):
         from sqlalchemy import select, update
 
         from annotate_local import schema as t
+        from annotate_local.context import lock_state
         I = t.items.c  # noqa: E741
 
         def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> UploadReport:
+            # the state under the job's row lock: a completion committing before this transaction
+            # does must see these items or be seen by it (reopening the job; see context.lock_state)
+            lock_state(conn, ctx)
             if ctx.state in (JobState.CLOSED.value, JobState.ARCHIVED.value):
                 raise JobStateError(f"job {job_id} is {ctx.state}; items cannot be added")
             rep = UploadReport(keys=[i.key for i in chunk])
@@ -401,7 +405,7 @@ class LocalBackend(Backend):
 
         from annotate_local import schema as t
         from annotate_local import work
-        from annotate_local.context import check_golden_for_mixing
+        from annotate_local.context import check_golden_for_mixing, lock_state
 
         def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> None:
             if ctx.state in (JobState.CLOSED.value, JobState.ARCHIVED.value):
@@ -409,8 +413,10 @@ class LocalBackend(Backend):
             if ctx.state == JobState.DRAFT.value and ctx.mixing:
                 check_golden_for_mixing(conn, job_id, ctx.spec)
             if ctx.state in (JobState.DRAFT.value, JobState.PAUSED.value):
-                conn.execute(update(t.jobs).where(t.jobs.c.id == job_id).values(
-                    state=JobState.OPEN.value, started_at=func.coalesce(t.jobs.c.started_at, now)))
+                # only from the state read above: a close committing since then stays closed
+                if not conn.execute(update(t.jobs).where(t.jobs.c.id == job_id, t.jobs.c.state == ctx.state).values(
+                        state=JobState.OPEN.value, started_at=func.coalesce(t.jobs.c.started_at, now))).rowcount:
+                    raise JobStateError(f"job {job_id} is {lock_state(conn, ctx)}; it was not opened")
                 ctx.state = JobState.OPEN.value
                 work.sweep(conn, ctx, now, events)
                 work.check_completion(conn, ctx, now, events)
@@ -421,11 +427,15 @@ class LocalBackend(Backend):
         from sqlalchemy import update
 
         from annotate_local import schema as t
+        from annotate_local.context import lock_state
 
         def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> None:
             if ctx.state != JobState.OPEN.value:
                 raise JobStateError(f"job {job_id} is {ctx.state}; only an open job can be paused")
-            conn.execute(update(t.jobs).where(t.jobs.c.id == job_id).values(state=JobState.PAUSED.value))
+            # only if still open: a completion (or close) committing since the read above stands
+            if not conn.execute(update(t.jobs).where(t.jobs.c.id == job_id, t.jobs.c.state == JobState.OPEN.value)
+                                .values(state=JobState.PAUSED.value)).rowcount:
+                raise JobStateError(f"job {job_id} is {lock_state(conn, ctx)}; only an open job can be paused")
 
         self._write(job_id, tx)
 
@@ -678,12 +688,12 @@ class LocalBackend(Backend):
         def tx(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> int:
             held = conn.execute(select(A.id, A.worker).where(
                 A.job_id == job_id, A.status == "active", A.worker.in_(workers))).all() if workers else []
-            for aid, worker in held:
-                work.release(conn, ctx, aid, AnswerStatus.EXPIRED, now, events, worker=worker)
+            released = sum(work.release(conn, ctx, aid, AnswerStatus.EXPIRED, now, events, worker=worker)
+                           for aid, worker in held)
             taken = conn.execute(update(t.assignments).where(
                 A.job_id == job_id, A.review == "taken", A.reviewer.in_(reviewers))
                 .values(review="pending", reviewer=None, review_taken_at=None)).rowcount if reviewers else 0
-            return len(held) + (taken or 0)
+            return released + (taken or 0)
 
         n = self._write(job_id, tx)
         if n:
@@ -705,8 +715,8 @@ class LocalBackend(Backend):
                                                       A.status == "active")).first()
             if row is None:
                 return False
-            work.release(conn, ctx, assignment, AnswerStatus.EXPIRED, now, events, worker=row.worker)
-            return True
+            # False if a submit or skip committed since the read above (PostgreSQL: see work.release)
+            return work.release(conn, ctx, assignment, AnswerStatus.EXPIRED, now, events, worker=row.worker)
 
         return self._write(job_id, tx)
 

@@ -110,6 +110,24 @@ def check_golden_for_mixing(conn: Connection, job_id: str, spec: JobSpec) -> Non
             "uploaded; add items with a golden:<output> answer, or set golden_per_batch to 0")
 
 
+def lock_state(conn: Connection, ctx: JobCtx) -> str:
+    """The job's state as last committed, its row locked until this transaction ends (PostgreSQL, FOR NO KEY UPDATE; on
+    SQLite the write transaction holds the store already and ``ctx.state`` is current); sets ``ctx.state``.
+
+    Completing a job and making work for it again (items added, a rejection requeuing an item) meet
+    on this lock. READ COMMITTED gives each statement its own snapshot: a completion that found
+    nothing outstanding could otherwise commit while such a change, which had read the job as open
+    (so did not reopen it), was not committed yet, and the job ended completed with work queued.
+    The completion reads what is outstanding again once it holds the lock (``work.check_completion``).
+    """
+    if conn.dialect.name == "postgresql":
+        from annotate_local import raw
+        from annotate_local.statements import JOB_LOCK, for_dialect
+
+        ctx.state = str(raw.scalar(conn, for_dialect(JOB_LOCK, "postgresql"), {"job": ctx.id}))
+    return ctx.state
+
+
 def stable_fraction(*parts: Any) -> float:
     """A number in [0, 1) fixed by ``parts``: the same sample in every process and every run."""
     digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()

@@ -30,6 +30,7 @@ from annotate_core.model.quality import (
 from annotate_core.model.workforce import Op
 from annotate_local import raw, verdicts, workforce
 from annotate_local import schema as t
+from annotate_local import statements as S
 from annotate_local.context import JobCtx
 from annotate_local.events import EventLog
 
@@ -110,9 +111,21 @@ def measure(conn: Connection, ctx: JobCtx, worker: str, cond: Any) -> tuple[bool
 
 
 def evaluate(conn: Connection, ctx: JobCtx, worker: str, now: float, events: EventLog) -> list[str]:
-    """Run every rule of the job for ``worker``; returns the actions taken, in words."""
+    """Run every rule of the job for ``worker``; returns the actions taken, in words.
+
+    On PostgreSQL the worker's row of the job (``job_workers``) is locked first, so one worker's rules
+    run one transaction at a time and each measures what the one before committed. Without it two
+    submits or skips of the same worker at once (READ COMMITTED: neither sees the other's) each
+    measured half of the recent work (two skips in a row, seen as one each: never banned) or each
+    found the rule met and no ban yet (banned twice). Other workers' rules do not wait.
+    """
+    rules = ctx.spec.quality.rules
+    if not rules:
+        return []
+    if conn.dialect.name == "postgresql":
+        raw.first(conn, S.for_dialect(S.JOB_WORKER, "postgresql"), {"job": ctx.id, "worker": worker})
     taken: list[str] = []
-    for i, rule in enumerate(ctx.spec.quality.rules):
+    for i, rule in enumerate(rules):
         values: list[float | None] = []
         for cond in rule.when:
             holds, value = measure(conn, ctx, worker, cond)
@@ -146,10 +159,10 @@ def _apply(conn: Connection, ctx: JobCtx, worker: str, rule: QualityRule, index:
         windows = [getattr(c, "window", None) for c in rule.when]
         n = max((w for w in windows if w), default=10_000)
         recent = _last_assignments(conn, ctx, worker, n, _RECENT_DONE)
-        todo = [r.id for r in recent if r.status == "submitted"]
-        for aid in todo:
-            verdicts.reject(conn, ctx, aid, worker, now, events, reviewer=f"rule:{name}", comment=action.comment,
-                            requeue=True)
+        # rejected here unless decided since the read above (a reviewer's verdict committing meanwhile)
+        todo = [r.id for r in recent if r.status == "submitted"
+                and verdicts.reject(conn, ctx, r.id, worker, now, events, reviewer=f"rule:{name}",
+                                    comment=action.comment, requeue=True)]
         return f"reject: {len(todo)} assignment(s)" if todo else None
     if isinstance(action, SetSkill):
         value = values[0] if action.from_metric else action.value

@@ -105,9 +105,12 @@ def decide(conn: Connection, ctx: JobCtx, assignment: str, now: float, events: E
         raise NotAllowedError(reviewer, "a worker cannot review their own assignment")
     who = reviewer or a.reviewer
     if accept:
-        verdicts.accept(conn, ctx, assignment, a.worker, now, events, reviewer=who, comment=comment)
+        decided = verdicts.accept(conn, ctx, assignment, a.worker, now, events, reviewer=who, comment=comment)
     else:
         plan = ctx.review
         requeue = plan is None or plan.on_reject is OnReject.REQUEUE
-        verdicts.reject(conn, ctx, assignment, a.worker, now, events, reviewer=who, comment=comment,
-                        requeue=requeue)
+        decided = verdicts.reject(conn, ctx, assignment, a.worker, now, events, reviewer=who, comment=comment,
+                                  requeue=requeue)
+    if not decided:  # another verdict committed since the read above (PostgreSQL: see verdicts)
+        status = conn.execute(select(A.status).where(A.id == assignment)).scalar_one()
+        raise JobStateError(f"assignment {assignment} is {status}; only submitted work can be reviewed")

@@ -21,6 +21,8 @@ JW = t.job_workers.c
 
 JOB_STATE = select(J.state, J.project, J.created_at, J.deadline_at, J.mixing).where(J.id == bindparam("job"))
 JOB_SPEC = select(J.spec).where(J.id == bindparam("job"))
+#: the job's state read again under its row lock (PostgreSQL): see ``context.lock_state``
+JOB_LOCK = select(J.state).where(J.id == bindparam("job"))
 
 OVERDUE = select(A.id, A.worker).where(A.job_id == bindparam("job"), A.status == "active",
                                        A.expires_at < bindparam("now"))
@@ -104,6 +106,10 @@ _POSTGRES: dict[int, Select] = {
     id(GOLDEN): _golden(NOT_SEEN_PG).with_for_update(skip_locked=True),
     id(TRAINING_MIX): _training_mix(NOT_SEEN_PG),
     id(OVERDUE): OVERDUE.with_for_update(skip_locked=True),
+    # FOR NO KEY UPDATE, what an UPDATE of the row takes: not FOR UPDATE, which would also wait for
+    # every transaction holding the key-share lock that inserting an assignment (its foreign key to
+    # the job) takes, i.e. every pull in flight, and deadlock two work sessions ending a job
+    id(JOB_LOCK): JOB_LOCK.with_for_update(key_share=True),
     id(JOB_WORKER): JOB_WORKER.with_for_update(),
     id(ASSIGNMENT): ASSIGNMENT.with_for_update(),
     id(ASSIGNMENT_ROWS): ASSIGNMENT_ROWS.with_for_update(of=t.assignments),

@@ -29,7 +29,7 @@ from annotate_core.model.workforce import iter_conditions
 from annotate_local import quality, raw, review, workforce
 from annotate_local import schema as t
 from annotate_local import statements as S
-from annotate_local.context import CAPTCHA_PERIOD, JobCtx, stable_fraction
+from annotate_local.context import CAPTCHA_PERIOD, JobCtx, lock_state, stable_fraction
 from annotate_local.errors import BannedError, InvalidAnswerError, NotAllowedError
 from annotate_local.events import EventLog
 from annotate_local.types import Batch, BatchItem, GoldenFeedback, SubmitResult
@@ -59,9 +59,19 @@ def _counters(ctx: JobCtx, kinds_ids: Sequence[tuple[str, int]]) -> tuple[list[i
     return sorted(queued), sorted(mixed)
 
 
+#: ends an assignment only while it is still active: the caller's earlier read that it was (closing a
+#: job, ``expire_assignment``, ``reclaim``: no row lock) may be out of date by now on PostgreSQL, where a
+#: submit or skip can commit in between; this update waits for such a transaction and re-checks the status
+_END = update(t.assignments).where(A.id == bindparam("aid"), A.status == "active").values(
+    status=bindparam("b_status"), submitted_at=bindparam("now"))
+
+
 def release(conn: Connection, ctx: JobCtx, assignment: str, status: AnswerStatus, now: float,
-            events: EventLog, *, worker: str) -> None:
-    """An active assignment ends without answers (skipped, expired, job closed): free its slots."""
+            events: EventLog, *, worker: str) -> bool:
+    """An active assignment ends without answers (skipped, expired, job closed): free its slots.
+    False when it was no longer active (submitted, skipped or expired by another transaction)."""
+    if not raw.run(conn, _END, {"aid": assignment, "b_status": status.value, "now": now}):
+        return False  # its answers (or its release) committed first: their slots are not ours to free
     rows = conn.execute(select(W.kind, W.item_id).where(W.assignment_id == assignment)).all()
     queued, mixed = _counters(ctx, [(r.kind, r.item_id) for r in rows])
     if queued:
@@ -69,8 +79,8 @@ def release(conn: Connection, ctx: JobCtx, assignment: str, status: AnswerStatus
     if mixed:
         conn.execute(S.FREE_MIXED, {"ids": mixed})
     conn.execute(update(t.answers).where(W.assignment_id == assignment).values(status=status.value))
-    conn.execute(update(t.assignments).where(A.id == assignment).values(status=status.value, submitted_at=now))
     events.add(conn, ctx.id, Event(status.value), now, worker=worker, assignment=assignment)
+    return True
 
 
 def sweep(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> None:
@@ -89,11 +99,19 @@ def sweep(conn: Connection, ctx: JobCtx, now: float, events: EventLog) -> None:
         review.sweep(conn, ctx, plan, now, events)
 
 
+#: the states a job can be closed from
+_RUNNING = (JobState.OPEN.value, JobState.PAUSED.value, JobState.DRAFT.value)
+
+
 def close_job(conn: Connection, ctx: JobCtx, now: float, events: EventLog, *, reason: str = "closed") -> None:
     active = conn.execute(select(A.id, A.worker).where(A.job_id == ctx.id, A.status == "active")).all()
     for aid, worker in active:
         release(conn, ctx, aid, AnswerStatus.EXPIRED, now, events, worker=worker)
-    conn.execute(update(t.jobs).where(t.jobs.c.id == ctx.id).values(state=JobState.CLOSED.value, closed_at=now))
+    # only a job still running: one that completed (or closed) since the caller read its state stays so
+    if not conn.execute(update(t.jobs).where(t.jobs.c.id == ctx.id, t.jobs.c.state.in_(_RUNNING))
+                        .values(state=JobState.CLOSED.value, closed_at=now)).rowcount:
+        lock_state(conn, ctx)
+        return
     ctx.state = JobState.CLOSED.value
     log.info("job %s closed (%s)", ctx.id, reason)
 
@@ -143,6 +161,15 @@ def check_completion(conn: Connection, ctx: JobCtx, now: float, events: EventLog
     # an index lookup, not a count of every item: this runs on every empty pull while reviews finish
     if raw.first(conn, _ANY_ITEM[ctx.mixing], {"job": ctx.id}) is None:
         return False
+    if conn.dialect.name == "postgresql":
+        # nothing outstanding as of that statement: lock the job's row, where adding items and a
+        # requeuing rejection decide whether to reopen it, and look again (a new snapshot, with
+        # what they committed while we waited; see context.lock_state). Only at a job's end.
+        if lock_state(conn, ctx) != JobState.OPEN.value:
+            return False
+        answers_due, reviews_due = outstanding(conn, ctx)
+        if answers_due or reviews_due:
+            return False
     done = conn.execute(update(t.jobs).where(t.jobs.c.id == ctx.id, t.jobs.c.state == JobState.OPEN.value)
                         .values(state=JobState.COMPLETED.value, closed_at=now)).rowcount
     if done:
@@ -216,13 +243,20 @@ def pull(conn: Connection, ctx: JobCtx, worker: str, now: float, events: EventLo
             return _pull_training(conn, ctx, worker, jw, now)
 
     lim = spec.limits
+    dist = spec.distribution
+    if (training is None and conn.dialect.name == "postgresql" and (
+            lim.max_batches_per_worker or lim.max_items_per_worker
+            or (isinstance(dist, Pulling) and dist.max_batch_workload))):
+        # the counts below, then a batch within them: one worker's pulls take turns on the worker's
+        # row (READ COMMITTED: two at once each counted without the other's batch and both went
+        # over the limit). A training job has locked it above already.
+        _job_worker(conn, ctx, worker)
     if lim.max_batches_per_worker:
         mine = conn.execute(select(func.count()).select_from(t.assignments).where(
             A.job_id == ctx.id, A.worker == worker, A.kind == "work",
             A.status.in_(("active", "submitted", "accepted", "rejected")))).scalar_one()
         if mine >= lim.max_batches_per_worker:
             return None
-    dist = spec.distribution
     n = limit or (dist.batch_size if isinstance(dist, Pulling) else FIXED_BATCH)
     if lim.max_items_per_worker:
         answered = conn.execute(select(func.count()).select_from(t.answers).where(
