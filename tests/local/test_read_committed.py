@@ -263,15 +263,22 @@ def bans_of(backend: LocalBackend, job_id: str, worker: str) -> int:
     return sum(1 for b in backend.bans(job_id) if b["worker"] == worker)
 
 
+def two_batches_under_a_skip_rule(backend: LocalBackend, *, at_least: int) -> tuple[Any, Any, Any]:
+    """A job banning a worker who skips ``at_least`` batches in a row, and two batches "ann" holds."""
+    rules = [{"name": "skips", "when": [{"metric": "skipped_in_row", "at_least": at_least}],
+              "then": {"action": "ban"}}]
+    job = open_job(backend, 4, overlap={"count": 1}, quality={"rules": rules})
+    a1, a2 = backend.pull(job.id, "ann", limit=1), backend.pull(job.id, "ann", limit=1)
+    assert a1 is not None and a2 is not None
+    return job, a1, a2
+
+
 def test_two_skips_of_one_worker_at_once_still_meet_the_skipped_in_row_rule(pair, monkeypatch):
     """A worker's quality rules measure their recent work, then act. Two skips of the same worker
     in two transactions each measured one skip (the other's not committed yet), and the worker who
     skipped twice in a row was never banned: one worker's rules must run one transaction at a time."""
     backend, other = pair
-    rules = [{"name": "row", "when": [{"metric": "skipped_in_row", "at_least": 2}], "then": {"action": "ban"}}]
-    job = open_job(backend, 4, overlap={"count": 1}, quality={"rules": rules})
-    a1, a2 = backend.pull(job.id, "ann", limit=1), backend.pull(job.id, "ann", limit=1)
-    assert a1 is not None and a2 is not None
+    job, a1, a2 = two_batches_under_a_skip_rule(backend, at_least=2)
 
     def window_read(sql: str) -> bool:
         return "ORDER BY annotate_assignments.submitted_at DESC" in sql
@@ -287,10 +294,7 @@ def test_two_skips_of_one_worker_at_once_ban_them_once(pair, monkeypatch):
     """Both transactions find the rule met and no ban yet: each inserted a ban (two bans, two
     "banned" events and webhooks)."""
     backend, other = pair
-    rules = [{"name": "any", "when": [{"metric": "skipped_in_row", "at_least": 1}], "then": {"action": "ban"}}]
-    job = open_job(backend, 4, overlap={"count": 1}, quality={"rules": rules})
-    a1, a2 = backend.pull(job.id, "ann", limit=1), backend.pull(job.id, "ann", limit=1)
-    assert a1 is not None and a2 is not None
+    job, a1, a2 = two_batches_under_a_skip_rule(backend, at_least=1)
 
     def ban_read(sql: str) -> bool:
         return sql.startswith("SELECT") and "FROM annotate_bans" in sql
