@@ -1,7 +1,11 @@
 """Job events: written in the same transaction as the change they report, then handed to callbacks.
 
 Because an event row commits with its change, ``iter_events`` never shows an event for work that was
-rolled back, and never misses one. Callbacks run in the process that made the change, after commit.
+rolled back, and a full read never misses one. Callbacks run in the process that made the change,
+after commit. Resuming with ``since=seq`` relies on events committing in ``seq`` order: on SQLite
+writers take turns, so they do; on PostgreSQL a sequence number is taken at insert, so an event of a
+transaction still in flight can commit after a higher one was read and be skipped by a reader that
+resumes after that one (fixing it needs the inserting transaction's id on each event; not done yet).
 """
 
 from __future__ import annotations
