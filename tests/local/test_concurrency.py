@@ -185,4 +185,3 @@ def test_a_pull_waits_for_an_item_another_transaction_holds_instead_of_saying_no
     finally:
         other.dispose()
         backend.close_backend()
-

@@ -37,9 +37,9 @@ _SUBMITTED = A.status.concat("") == "submitted"
 _RETURN_TAKEN = update(t.assignments).where(
     A.job_id == bindparam("job"), A.review == "taken", A.review_taken_at < bindparam("before")
 ).values(review="pending", reviewer=None, review_taken_at=None)
-_UNREVIEWED_SINCE = select(A.id, A.worker).where(
-    A.job_id == bindparam("job"), _SUBMITTED, A.review.in_(("pending", "taken")),
-    A.submitted_at < bindparam("before"))
+#: submitted work whose review is still to decide (waiting, or taken by a reviewer)
+_UNDECIDED = (A.job_id == bindparam("job"), A.review.in_(("pending", "taken")), _SUBMITTED)
+_UNREVIEWED_SINCE = select(A.id, A.worker).where(*_UNDECIDED, A.submitted_at < bindparam("before"))
 _NEXT = (select(A.id, A.worker).where(A.job_id == bindparam("job"), A.review == "pending", _SUBMITTED,
                                        A.worker != bindparam("reviewer")).order_by(A.submitted_at, A.id).limit(1))
 _NEXT_LOCKED = _NEXT.with_for_update(skip_locked=True)
@@ -47,11 +47,9 @@ _TAKE = update(t.assignments).where(A.id == bindparam("aid")).values(
     review="taken", reviewer=bindparam("b_reviewer"), review_taken_at=bindparam("now"))
 _ITEMS = (select(I.key, I.inputs, W.value).join(t.items, I.id == W.item_id)
           .where(W.assignment_id == bindparam("aid")).order_by(W.position))
-_PENDING = select(func.count()).select_from(t.assignments).where(
-    A.job_id == bindparam("job"), A.review.in_(("pending", "taken")), _SUBMITTED)
+_PENDING = select(func.count()).select_from(t.assignments).where(*_UNDECIDED)
 #: is any review still to decide (for ``work.OUTSTANDING``, which reads it with the rest)
-ANY_PENDING = select(A.id).where(A.job_id == bindparam("job"), A.review.in_(("pending", "taken")),
-                                 _SUBMITTED).limit(1)
+ANY_PENDING = select(A.id).where(*_UNDECIDED).limit(1)
 
 
 def pending(conn: Connection, ctx: JobCtx) -> int:
